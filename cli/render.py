@@ -1,0 +1,220 @@
+"""Human output: rich tables for the terminal, Markdown for documents. The engine returns data;
+all wording and layout is here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text as RichText
+
+from engine.evaluate import CompiledPolicy
+from engine.results import PolicyResult, Report, Trace
+from engine.units import format_money
+
+from .i18n import status_word, word
+
+_MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}
+_STYLE = {
+    "eligible": "bold green",
+    "ineligible": "red",
+    "undetermined": "yellow",
+    "needs_review": "magenta",
+    "not_in_force": "dim",
+}
+
+
+def money(value: object, lang: str) -> str:
+    from decimal import Decimal
+
+    return format_money(value, lang) if isinstance(value, Decimal) else "—"
+
+
+def amount_text(result: PolicyResult, lang: str) -> str:
+    if result.status.value != "eligible":
+        return ""
+    if result.amount_kind == "none":
+        return "非现金" if lang == "zh" else "non-cash"
+    if result.amount is None:
+        return "金额待定" if lang == "zh" else "amount unknown"
+    text = money(result.amount, lang)
+    if result.amount_kind == "tax_saving":
+        text += " 减税" if lang == "zh" else " tax saved"
+    elif result.amount_kind == "deduction":
+        text += " 加计扣除" if lang == "zh" else " deduction"
+    return text
+
+
+def source_text(result: PolicyResult, lang: str) -> str:
+    src = result.source
+    parts = [src.number or src.document, src.article or ""]
+    mark = (
+        word("illustrative", lang) if src.provenance == "illustrative" else word("verified", lang)
+    )
+    return " ".join(p for p in parts if p) + f" [{mark}]"
+
+
+def trace_lines(node: Trace, lang: str, depth: int = 0) -> Iterator[str]:
+    indent = "  " * depth
+    mark = _MARK[node.outcome]
+    label = node.label(lang) if node.label else None
+    article = f" 〔{node.article}〕" if node.article else ""
+    flag = f" ({word('illustrative', lang)})" if node.provenance == "illustrative" else ""
+    excl = f"[{word('excluded', lang)}] " if node.exclusion else ""
+    if node.kind == "leaf":
+        assert (
+            node.fact_label is not None
+            and node.threshold is not None
+            and node.value_text is not None
+        )
+        name = label or node.fact_label(lang)
+        detail = f"{node.fact} = {node.value_text(lang)}; {'要求' if lang == 'zh' else 'needs'} {node.threshold(lang)}"
+        origin = f" ← {node.origin}" if node.origin else ""
+        yield f"{indent}{mark} {excl}{name}{article}{flag}"
+        yield f"{indent}    {detail}{origin}"
+        return
+    if depth == 0 and node.kind == "all" and label is None:
+        for child in node.children:
+            yield from trace_lines(child, lang, depth)
+        return
+    joiner = {"all": ("全部满足", "all of"), "any": ("满足其一", "any of"), "not": ("不得", "not")}[
+        node.kind
+    ]
+    head = label or (joiner[0] if lang == "zh" else joiner[1])
+    yield f"{indent}{mark} {excl}{head}{article}{flag}"
+    for child in node.children:
+        yield from trace_lines(child, lang, depth + 1)
+
+
+def detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[str]:
+    """The explanation under a policy: reason, calculation, missing facts, gaps, tree."""
+    if result.reason:
+        yield result.reason(lang)
+    if result.calculation:
+        yield f"{word('calculation', lang)}:"
+        for step in result.calculation:
+            shown = f" = {money(step.amount, lang)}" if step.amount is not None else ""
+            yield f"  {step.label(lang)}{shown}"
+    if result.stacking:
+        yield result.stacking(lang)
+    if result.missing:
+        inputs = ", ".join(result.missing_inputs)
+        yield f"{word('missing', lang)}: {', '.join(result.missing)}" + (
+            f" ({inputs})" if inputs else ""
+        )
+    if result.review:
+        yield f"{word('review', lang)}: {', '.join(result.review)}"
+    if result.gaps:
+        yield f"{word('to_pass', lang)}:"
+        for gap in result.gaps:
+            article = f" 〔{gap.article}〕" if gap.article else ""
+            value = f" {gap.value(lang)}" if gap.value else ""
+            change = f" → {gap.change(lang)}" if gap.change else ""
+            yield f"  - {gap.label(lang)}{article}:{value}, {'要求' if lang == 'zh' else 'needs'} {gap.required(lang)}{change}"
+    if explain and result.trace is not None:
+        yield from trace_lines(result.trace, lang)
+
+
+def _header(report: Report, lang: str) -> str:
+    p = report.profile
+    who = " ".join(x for x in (p.name, p.credit_code, p.zone) if x)
+    synthetic = f" ({word('synthetic', lang)})" if p.synthetic else ""
+    return f"{who}{synthetic} — {word('as_of', lang)} {report.as_of.isoformat()}"
+
+
+def print_report(report: Report, lang: str, explain: bool, console: Console) -> None:
+    console.print(RichText(_header(report, lang), style="bold"))
+    table = Table(show_lines=False, expand=False)
+    for key in ("status", "policy", "amount", "source"):
+        table.add_column(word(key, lang), overflow="fold")
+    for result in report.results:
+        status = result.status.value
+        table.add_row(
+            RichText(status_word(status, lang), style=_STYLE[status]),
+            RichText(f"{result.policy_id}\n{result.title(lang)}"),
+            RichText(amount_text(result, lang)),
+            RichText(source_text(result, lang)),
+        )
+    console.print(table)
+    console.print(RichText(f"{word('total', lang)}: {money(report.total, lang)}", style="bold"))
+    if report.totals.deduction:
+        console.print(f"{word('deductions', lang)} {money(report.totals.deduction, lang)}")
+    for result in report.results:
+        if result.status.value == "not_in_force" and not explain:
+            continue
+        lines = list(detail_lines(result, lang, explain))
+        if not lines:
+            continue
+        status = result.status.value
+        console.print()
+        console.print(
+            RichText(f"■ {result.policy_id} — {status_word(status, lang)}", style=_STYLE[status])
+        )
+        for line in lines:
+            console.print(RichText(line))
+
+
+def report_markdown(report: Report, lang: str, explain: bool) -> str:
+    out = [f"# {_header(report, lang)}", ""]
+    out.append(f"| {' | '.join(word(k, lang) for k in ('status', 'policy', 'amount', 'source'))} |")
+    out.append("|---|---|---|---|")
+    for r in report.results:
+        title = r.title(lang).replace("|", "\\|")
+        out.append(
+            f"| {status_word(r.status.value, lang)} | `{r.policy_id}` {title} | {amount_text(r, lang)} | {source_text(r, lang)} |"
+        )
+    out += ["", f"**{word('total', lang)}: {money(report.total, lang)}**", ""]
+    for r in report.results:
+        lines = list(detail_lines(r, lang, explain))
+        if lines and (explain or r.status.value != "not_in_force"):
+            out += [
+                f"## {r.policy_id} — {status_word(r.status.value, lang)}",
+                "",
+                "```",
+                *lines,
+                "```",
+                "",
+            ]
+    return "\n".join(out)
+
+
+def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: Console) -> None:
+    table = Table()
+    for key in ("policy", "zones", "effective", "benefit", "source"):
+        table.add_column(word(key, lang), overflow="fold")
+    for cp in policies:
+        p = cp.policy
+        start = cp.effective.start.isoformat() if cp.effective.start else "…"
+        until = cp.effective.until.isoformat() if cp.effective.until else "…"
+        mark = (
+            word("illustrative", lang)
+            if cp.source.provenance == "illustrative"
+            else word("verified", lang)
+        )
+        cells = (
+            f"{p.id}\n{p.title if lang == 'zh' else p.title_en}",
+            ", ".join(sorted(cp.zones)),
+            f"{start} – {until}",
+            p.benefit.kind,
+            f"{cp.source.number or cp.source.document} {cp.source.article or ''}\n[{mark}]",
+        )
+        table.add_row(*(RichText(c) for c in cells))
+    console.print(table)
+
+
+def policy_summary(cp: CompiledPolicy) -> dict[str, object]:
+    """The stable JSON shape of one policy for `list` and `show`."""
+    p = cp.policy
+    return {
+        "id": p.id,
+        "title": p.title,
+        "title_en": p.title_en,
+        "zones": sorted(cp.zones),
+        "effective_from": cp.effective.start.isoformat() if cp.effective.start else None,
+        "effective_until": cp.effective.until.isoformat() if cp.effective.until else None,
+        "provenance": cp.source.provenance,
+        "source": cp.source.model_dump(mode="json"),
+        "benefit_kind": p.benefit.kind,
+        "benefit": {"zh": p.benefit.zh, "en": p.benefit.en},
+    }

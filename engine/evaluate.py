@@ -1,0 +1,189 @@
+"""Evaluate one compiled policy for one profile, then apply stacking across the results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .benefits import CompiledBenefit
+from .catalogue import Context, FactDef, Missing
+from .compiler import CNode
+from .explain import failing_leaves, gap, trace, unknown_leaves
+from .language import Effective, Policy, Stacking
+from .logic import FALSE, TRUE, Truth
+from .results import PolicyResult, SourceInfo, Status, Step, Text, Trace
+from .units import format_money
+from .zones import NATIONAL
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledPolicy:
+    policy: Policy
+    source: SourceInfo
+    effective: Effective
+    zones: frozenset[str]
+    when: CNode | None
+    unless: tuple[CNode, ...]
+    benefit: CompiledBenefit
+
+    @property
+    def id(self) -> str:
+        return self.policy.id
+
+    @property
+    def stacking(self) -> Stacking | None:
+        return self.policy.stacking
+
+
+def _period(effective: Effective) -> Text:
+    start = effective.start.isoformat() if effective.start else "…"
+    until = effective.until.isoformat() if effective.until else "…"
+    return Text(zh=f"{start} 至 {until}", en=f"{start} to {until}")
+
+
+def evaluate_policy(
+    cp: CompiledPolicy,
+    ctx: Context,
+    zone_chain: tuple[str, ...] | None,
+    facts: dict[str, FactDef],
+    explain: bool,
+) -> PolicyResult:
+    policy = cp.policy
+    base = {
+        "policy_id": policy.id,
+        "title": Text(zh=policy.title, en=policy.title_en),
+        "zones": sorted(cp.zones),
+        "benefit": Text(zh=policy.benefit.zh, en=policy.benefit.en),
+        "benefit_kind": policy.benefit.kind,
+        "amount_kind": cp.benefit.kind,
+        "source": cp.source,
+        "effective_from": cp.effective.start,
+        "effective_until": cp.effective.until,
+        "requires": [Text(zh=r.zh, en=r.en or r.zh) for r in policy.requires],
+    }
+    if not cp.effective.covers(ctx.as_of):
+        period = _period(cp.effective)
+        outside = Text(
+            zh=f"不在有效期内（{period.zh}）", en=f"not in force on this date ({period.en})"
+        )
+        return PolicyResult(status=Status.NOT_IN_FORCE, reason=outside, **base)
+    zone_known = NATIONAL in cp.zones or zone_chain is not None
+    if zone_chain is not None and NATIONAL not in cp.zones and cp.zones.isdisjoint(zone_chain):
+        where = ", ".join(sorted(cp.zones))
+        where_text = Text(zh=f"仅适用于 {where}", en=f"applies only in {where}")
+        return PolicyResult(status=Status.NOT_IN_FORCE, reason=where_text, **base)
+
+    truth = TRUE if cp.when is None else cp.when.fn(ctx)
+    for exclusion in cp.unless:
+        truth = min(truth, exclusion.fn(ctx).negate())
+    if not zone_known:
+        truth = min(truth, Truth.UNKNOWN)
+
+    missing: dict[str, Missing] = {}
+    gaps = []
+    amount_value: Decimal | None = None
+    steps: list[Step] = []
+    reason: Text | None = None
+    if truth is TRUE:
+        status = Status.ELIGIBLE
+        amount = cp.benefit.compute(ctx)
+        amount_value, steps = amount.value, amount.steps
+        if amount.missing is not None:
+            missing.update(
+                {
+                    fact: amount.missing
+                    for fact in cp.benefit.facts
+                    if isinstance(ctx.get(fact), Missing)
+                }
+            )
+    elif truth is FALSE:
+        status = Status.INELIGIBLE
+        pairs = [] if cp.when is None else failing_leaves(cp.when, ctx)
+        for exclusion in cp.unless:
+            if exclusion.fn(ctx) is TRUE:
+                pairs.extend(failing_leaves(exclusion, ctx, FALSE))
+                reason = Text(zh="存在排除情形", en="an exclusion applies")
+        gaps = sorted(
+            (gap(leaf, negate, ctx, facts) for leaf, negate in pairs),
+            key=lambda g: (g.distance is None, g.distance or 0, g.fact),
+        )
+    else:
+        nodes = ([cp.when] if cp.when is not None else []) + list(cp.unless)
+        for node in nodes:
+            for leaf in unknown_leaves(node, ctx):
+                value = ctx.get(leaf.fact_def.id)
+                assert isinstance(value, Missing)
+                missing[leaf.fact_def.id] = value
+        if not zone_known:
+            missing["zone"] = Missing(frozenset({"zone"}))
+        needs_data = any(not m.review for m in missing.values())
+        status = Status.UNDETERMINED if needs_data else Status.NEEDS_REVIEW
+
+    trace_result: Trace | None = None
+    if explain:
+        children = [] if cp.when is None else [trace(cp.when, ctx)]
+        children += [trace(node, ctx, exclusion=True) for node in cp.unless]
+        outcome = {TRUE: "true", FALSE: "false"}.get(
+            truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
+        )
+        trace_result = Trace(kind="all", outcome=outcome, children=children)
+
+    return PolicyResult(
+        status=status,
+        amount=amount_value,
+        amount_alone=amount_value,
+        calculation=steps,
+        missing=sorted(f for f, m in missing.items() if not m.review),
+        missing_inputs=sorted({i for m in missing.values() if not m.review for i in m.inputs}),
+        review=sorted(f for f, m in missing.items() if m.review),
+        gaps=gaps,
+        reason=reason,
+        trace=trace_result,
+        **base,
+    )
+
+
+def apply_stacking(
+    results: list[PolicyResult], compiled: dict[str, CompiledPolicy]
+) -> list[PolicyResult]:
+    """Exclusive groups pay only their highest member (ties: lowest id); group caps limit the sum."""
+    groups: dict[str, list[int]] = {}
+    for index, result in enumerate(results):
+        stacking = compiled[result.policy_id].stacking
+        if stacking is not None and result.status is Status.ELIGIBLE and result.amount is not None:
+            groups.setdefault(stacking.group, []).append(index)
+    out = list(results)
+    for group, members in sorted(groups.items()):
+        stacking = compiled[results[members[0]].policy_id].stacking
+        assert stacking is not None
+        ranked = sorted(members, key=lambda i: (-(results[i].amount or 0), results[i].policy_id))
+        if stacking.exclusive:
+            winner = results[ranked[0]]
+            for i in ranked[1:]:
+                note = Text(
+                    zh=f"与 {winner.policy_id} 同属不可重复享受的组 {group}，按就高原则不计入",
+                    en=f"in exclusive group {group} with {winner.policy_id}, which pays more; not counted",
+                )
+                out[i] = out[i].model_copy(update={"amount": Decimal(0), "stacking": note})
+            ranked = ranked[:1]
+        if stacking.cap is not None:
+            from .units import parse_quantity
+
+            cap = parse_quantity(stacking.cap).value
+            left = cap
+            for i in ranked:
+                amount = out[i].amount or Decimal(0)
+                paid = min(amount, left)
+                left -= paid
+                if paid < amount:
+                    note = Text(
+                        zh=f"组 {group} 合计封顶 {format_money(cap, 'zh')}，本项计 {format_money(paid, 'zh')}",
+                        en=f"group {group} is capped at {format_money(cap, 'en')} in total; counts {format_money(paid, 'en')}",
+                    )
+                    out[i] = out[i].model_copy(update={"amount": paid, "stacking": note})
+    return out
+
+
+def default_as_of() -> date:
+    return date.today()

@@ -1,0 +1,258 @@
+"""Explanations: the evaluated tree, the facts that matter when it is unknown, and for an
+ineligible policy the failing criteria with what it would take to pass, closest first."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .catalogue import Context, FactDef, FactType, Missing, Value
+from .compiler import CLeaf, CNode, DateBound
+from .language import AllOf, AnyOf, NotOf
+from .logic import FALSE, TRUE, UNKNOWN, Truth
+from .results import Gap, Outcome, Text, Trace
+from .units import Unit, format_quantity, shift_date
+
+_SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
+_FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
+
+
+def value_text(defn: FactDef, value: Any) -> Text:
+    if isinstance(value, Missing):
+        reason = "待专家判断" if value.review else "未提供"
+        return Text(zh=reason, en="needs expert review" if value.review else "not provided")
+    if defn.type is FactType.QUANTITY:
+        assert defn.unit is not None
+        return Text(
+            zh=format_quantity(value, defn.unit, "zh"), en=format_quantity(value, defn.unit, "en")
+        )
+    if defn.type is FactType.BOOL:
+        return Text(zh="是" if value else "否", en="yes" if value else "no")
+    if defn.type is FactType.CODES:
+        joined = ", ".join(sorted(value))
+        return Text(zh=joined, en=joined)
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return Text(zh=text, en=text)
+
+
+def _date_text(bound: DateBound, as_of: date) -> Text:
+    day = bound.resolve(as_of).isoformat()
+    if bound.fixed is not None:
+        return Text(zh=day, en=day)
+    n, unit = abs(bound.amount), bound.unit
+    zh_unit = {Unit.YEAR: "年", Unit.MONTH: "个月", Unit.DAY: "天"}[unit]
+    en_unit = unit.value + ("s" if n != 1 else "")
+    side_zh, side_en = ("前", "before") if bound.amount < 0 else ("后", "after")
+    return Text(
+        zh=f"{day}（评估日{side_zh}{n}{zh_unit}）",
+        en=f"{day} ({n} {en_unit} {side_en} the evaluation date)",
+    )
+
+
+def _operand_text(defn: FactDef, operand: Any, as_of: date) -> Text:
+    if isinstance(operand, DateBound):
+        return _date_text(operand, as_of)
+    if isinstance(operand, Decimal) and defn.unit is not None:
+        return Text(
+            zh=format_quantity(operand, defn.unit, "zh"),
+            en=format_quantity(operand, defn.unit, "en"),
+        )
+    if isinstance(operand, bool):
+        return Text(zh="是" if operand else "否", en="yes" if operand else "no")
+    return Text(zh=str(operand), en=str(operand))
+
+
+def threshold_text(leaf: CLeaf, as_of: date, op: str | None = None) -> Text:
+    """`≥ 10%`, `≤ 2025-11-24 (1 year before the evaluation date)`, `∈ {A, B}`."""
+    defn, op = leaf.fact_def, op or leaf.op
+    operand = leaf.operand
+    if op in _SYMBOL:
+        shown = _operand_text(defn, operand, as_of)
+        return Text(zh=f"{_SYMBOL[op]} {shown.zh}", en=f"{_SYMBOL[op]} {shown.en}")
+    if op == "between":
+        low, high = (_operand_text(defn, x, as_of) for x in operand)
+        return Text(
+            zh=f"介于 {low.zh} 与 {high.zh} 之间（含）",
+            en=f"between {low.en} and {high.en} inclusive",
+        )
+    if op in ("in", "not_in", "prefix_in"):
+        items = sorted(operand, key=str)
+        texts = [_operand_text(defn, x, as_of) for x in items]
+        zh_items, en_items = "、".join(t.zh for t in texts), ", ".join(t.en for t in texts)
+        if op == "in":
+            return Text(zh=f"属于 {zh_items}", en=f"one of {en_items}")
+        if op == "not_in":
+            return Text(zh=f"不属于 {zh_items}", en=f"none of {en_items}")
+        return Text(zh=f"以 {zh_items} 开头", en=f"starts with {en_items}")
+    if op == "contains":
+        return Text(zh=f"包含 {operand}", en=f"includes {operand}")
+    assert op == "within"
+    start = _date_text(operand, as_of)
+    return Text(zh=f"晚于 {start.zh}", en=f"after {start.en}")
+
+
+def _outcome(truth: Truth, ctx: Context, node: CNode) -> Outcome:
+    if truth is TRUE:
+        return "true"
+    if truth is FALSE:
+        return "false"
+    if isinstance(node, CLeaf):
+        value = ctx.get(node.fact_def.id)
+        if isinstance(value, Missing) and value.review:
+            return "review"
+    return "unknown"
+
+
+def trace(node: CNode, ctx: Context, exclusion: bool = False) -> Trace:
+    truth = node.fn(ctx)
+    source = node.node
+    label = Text(zh=source.label, en=source.label_en or source.label) if source.label else None
+    provenance = source.provenance.value if source.provenance else None
+    common: dict[str, Any] = {
+        "outcome": _outcome(truth, ctx, node),
+        "label": label,
+        "article": source.article,
+        "provenance": provenance,
+        "exclusion": exclusion,
+    }
+    if isinstance(node, CLeaf):
+        defn = node.fact_def
+        value = ctx.get(defn.id)
+        from .catalogue import origin
+
+        return Trace(
+            kind="leaf",
+            fact=defn.id,
+            fact_label=Text(zh=defn.zh, en=defn.en),
+            origin=origin(defn, ctx.as_of),
+            value=None if isinstance(value, Missing) else _raw(value),
+            value_text=value_text(defn, value),
+            op=node.op,
+            threshold=threshold_text(node, ctx.as_of),
+            **common,
+        )
+    kind = "all" if isinstance(source, AllOf) else "any" if isinstance(source, AnyOf) else "not"
+    assert isinstance(source, AllOf | AnyOf | NotOf)
+    return Trace(kind=kind, children=[trace(c, ctx) for c in node.children], **common)
+
+
+def _raw(value: Value) -> str:
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def unknown_leaves(node: CNode, ctx: Context) -> list[CLeaf]:
+    """Leaves whose value could still change an UNKNOWN node: the minimal facts to ask for."""
+    if node.fn(ctx) is not UNKNOWN:
+        return []
+    if isinstance(node, CLeaf):
+        return [node]
+    return [leaf for child in node.children for leaf in unknown_leaves(child, ctx)]
+
+
+def failing_leaves(node: CNode, ctx: Context, want: Truth = TRUE) -> list[tuple[CLeaf, bool]]:
+    """Leaves that keep `node` from being `want`, each with whether it must become false."""
+    truth = node.fn(ctx)
+    if truth is want or truth is UNKNOWN:
+        return []
+    if isinstance(node, CLeaf):
+        return [(node, want is FALSE)]
+    if isinstance(node.node, NotOf):
+        return failing_leaves(node.children[0], ctx, want.negate())
+    return [pair for child in node.children for pair in failing_leaves(child, ctx, want)]
+
+
+def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: dict[str, FactDef]) -> Gap:
+    defn = leaf.fact_def
+    value = ctx.get(defn.id)
+    op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
+    required = threshold_text(leaf, ctx.as_of, op)
+    if negate and leaf.op not in _FLIP:
+        required = Text(zh=f"不得 {required.zh}", en=f"must not be {required.en}")
+    label = leaf.node.label
+    gap_label = Text(zh=label or defn.zh, en=leaf.node.label_en or label or defn.en)
+    change, distance = None, None
+    if (
+        isinstance(value, Decimal)
+        and isinstance(leaf.operand, Decimal)
+        and op in ("ge", "gt", "le", "lt")
+    ):
+        change, distance = _numeric_change(defn, value, leaf.operand, op, ctx, facts)
+    elif isinstance(value, date) and isinstance(leaf.operand, DateBound) and op in ("le", "lt"):
+        change, distance = _date_change(value, leaf.operand, op, ctx.as_of)
+    return Gap(
+        fact=defn.id,
+        label=gap_label,
+        article=leaf.node.article,
+        value=None if isinstance(value, Missing) else value_text(defn, value),
+        required=required,
+        change=change,
+        distance=distance,
+    )
+
+
+def _numeric_change(
+    defn: FactDef,
+    value: Decimal,
+    threshold: Decimal,
+    op: str,
+    ctx: Context,
+    facts: dict[str, FactDef],
+) -> tuple[Text, Decimal]:
+    assert defn.unit is not None
+    delta = threshold - value
+    strict = op in ("gt", "lt")
+    distance = abs(delta) / abs(threshold) if threshold else abs(delta)
+    more = "more than " if strict else ""
+    if defn.ratio is not None:
+        top_id, bottom_id = defn.ratio
+        top, bottom = ctx.get(top_id), ctx.get(bottom_id)
+        top_def = facts[top_id]
+        if isinstance(top, Decimal) and isinstance(bottom, Decimal) and top_def.unit is not None:
+            need = threshold * bottom - top
+            sign = "+" if need >= 0 else "−"
+            amount_zh = format_quantity(abs(need), top_def.unit, "zh")
+            amount_en = format_quantity(abs(need), top_def.unit, "en")
+            return (
+                Text(
+                    zh=f"在{facts[bottom_id].zh}不变时，{top_def.zh}需{'增加' if need >= 0 else '减少'}"
+                    f"{'超过' if strict else ''}{amount_zh}",
+                    en=f"{sign}{more}{amount_en} {top_def.en} at the current {facts[bottom_id].en}",
+                ),
+                distance,
+            )
+    amount_zh = format_quantity(abs(delta), defn.unit, "zh")
+    amount_en = format_quantity(abs(delta), defn.unit, "en")
+    up = delta >= 0
+    return (
+        Text(
+            zh=f"需{'增加' if up else '减少'}{'超过' if strict else ''}{amount_zh}",
+            en=f"{'+' if up else '−'}{more}{amount_en} needed",
+        ),
+        distance,
+    )
+
+
+def _date_change(
+    value: date, bound: DateBound, op: str, as_of: date
+) -> tuple[Text, Decimal] | tuple[None, None]:
+    if bound.fixed is not None:
+        return None, None
+    # value ≤ as_of + offset  ⇔  as_of ≥ value − offset
+    ready = shift_date(value, -bound.amount, bound.unit)
+    if op == "lt":
+        ready = date.fromordinal(ready.toordinal() + 1)
+    days = (ready - as_of).days
+    return (
+        Text(
+            zh=f"自 {ready.isoformat()} 起满足（还需 {days} 天）",
+            en=f"met from {ready.isoformat()} ({days} days from now)",
+        ),
+        Decimal(days) / Decimal(365),
+    )

@@ -1,0 +1,148 @@
+"""`PolicySet`: an immutable, compiled set of policies. Load once, evaluate many profiles.
+
+Thread-safe by construction: after loading nothing in it changes, and each evaluation keeps its
+state in a fresh `Context`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+
+from .catalogue import Context, FactDef, Resolver, check_profile_facts
+from .errors import InputError, Problem, ProfileError
+from .evaluate import CompiledPolicy, apply_stacking, default_as_of, evaluate_policy
+from .language import Document
+from .loader import load, resolvers
+from .profile import Profile
+from .results import PolicyResult, ProfileRef, Report, Status, Totals
+from .zones import Zone, Zones
+
+
+class PolicySet:
+    """Policies loaded from a directory (default: the bundled library) and compiled once."""
+
+    __slots__ = ("_by_id", "_documents", "_facts", "_policies", "_resolvers", "_zones", "directory")
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = None if directory is None else Path(directory)
+        loaded = load(self.directory)
+        self._documents = loaded.documents
+        self._facts: Mapping[str, FactDef] = MappingProxyType(dict(loaded.facts))
+        self._zones: Zones = loaded.zones
+        self._policies: tuple[CompiledPolicy, ...] = loaded.policies
+        self._by_id: Mapping[str, CompiledPolicy] = MappingProxyType(
+            {p.id: p for p in loaded.policies}
+        )
+        self._resolvers: Mapping[str, Resolver] = MappingProxyType(resolvers(dict(loaded.facts)))
+
+    # --- inspection ---------------------------------------------------------------------------
+
+    @property
+    def policies(self) -> tuple[CompiledPolicy, ...]:
+        return self._policies
+
+    @property
+    def documents(self) -> tuple[tuple[str, Document], ...]:
+        return self._documents
+
+    @property
+    def facts(self) -> Mapping[str, FactDef]:
+        return self._facts
+
+    @property
+    def zones(self) -> Mapping[str, Zone]:
+        return MappingProxyType(self._zones.by_id)
+
+    def get(self, policy_id: str) -> CompiledPolicy:
+        try:
+            return self._by_id[policy_id]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(policy_id, list(self._by_id), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InputError(f"no policy with id {policy_id!r} in this policy set{hint}") from None
+
+    def __len__(self) -> int:
+        return len(self._policies)
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    def check_profile(self, profile: Profile) -> None:
+        """Raise ProfileError if the profile names zones or extra facts this set does not know."""
+        problems = [Problem(text) for text in check_profile_facts(profile, dict(self._facts))]
+        if profile.zone is not None and profile.zone not in self._zones.by_id:
+            known = ", ".join(sorted(self._zones.by_id))
+            problems.append(
+                Problem(f"unknown zone {profile.zone!r}; known zones: {known}", field="zone")
+            )
+        if problems:
+            raise ProfileError(
+                f"profile {profile.name or ''} does not fit this policy set".replace("  ", " "),
+                problems,
+            )
+
+    def context(self, profile: Profile, as_of: date) -> Context:
+        return Context(profile, as_of, dict(self._resolvers))
+
+    def evaluate(
+        self,
+        profile: Profile,
+        as_of: date | None = None,
+        *,
+        zone: str | None = None,
+        policy_ids: Iterable[str] | None = None,
+        explain: bool = False,
+    ) -> Report:
+        """Evaluate every policy (or those named) for one profile on one date.
+
+        `zone` overrides the profile's zone. `explain` adds the evaluated condition tree of each
+        policy; verdicts, amounts, missing facts and gaps are always present.
+        """
+        day = as_of or default_as_of()
+        if zone is not None:
+            profile = profile.model_copy(update={"zone": zone})
+        self.check_profile(profile)
+        chosen = (
+            self._policies if policy_ids is None else tuple(self.get(pid) for pid in policy_ids)
+        )
+        ctx = self.context(profile, day)
+        chain = None if profile.zone is None else self._zones.chain(profile.zone)
+        facts = dict(self._facts)
+        results = [evaluate_policy(cp, ctx, chain, facts, explain) for cp in chosen]
+        results = apply_stacking(results, dict(self._by_id))
+        return Report(
+            as_of=day,
+            profile=ProfileRef(
+                credit_code=profile.credit_code,
+                name=profile.name,
+                zone=profile.zone,
+                synthetic=profile.synthetic,
+            ),
+            results=results,
+            total=_total(results, ("cash", "tax_saving")),
+            totals=Totals(
+                cash=_total(results, ("cash",)),
+                tax_saving=_total(results, ("tax_saving",)),
+                deduction=_total(results, ("deduction",)),
+            ),
+        )
+
+    def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
+        report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)
+        return report.results[0]
+
+
+def _total(results: list[PolicyResult], kinds: tuple[str, ...]) -> Decimal:
+    return sum(
+        (
+            r.amount
+            for r in results
+            if r.status is Status.ELIGIBLE and r.amount is not None and r.amount_kind in kinds
+        ),
+        Decimal(0),
+    )

@@ -1,0 +1,131 @@
+"""Typed, JSON-serialisable results. Money is Decimal yuan, serialised as a string."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+Yuan = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
+
+
+class Status(str, Enum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    UNDETERMINED = "undetermined"
+    NEEDS_REVIEW = "needs_review"
+    NOT_IN_FORCE = "not_in_force"
+
+
+Outcome = Literal["true", "false", "unknown", "review"]
+AmountKind = Literal["cash", "tax_saving", "deduction", "none"]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Text(_Result):
+    zh: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class SourceInfo(_Result):
+    document_id: str
+    document: str
+    number: str | None
+    issuer: str
+    article: str | None
+    url: str | None
+    provenance: Literal["verified", "illustrative"]
+    note: str | None = None
+
+
+class Trace(_Result):
+    """One node of the evaluated condition tree."""
+
+    kind: Literal["all", "any", "not", "leaf"]
+    outcome: Outcome
+    label: Text | None = None
+    article: str | None = None
+    provenance: Literal["verified", "illustrative"] | None = None
+    fact: str | None = None
+    fact_label: Text | None = None
+    origin: str | None = None
+    value: str | None = None
+    value_text: Text | None = None
+    op: str | None = None
+    threshold: Text | None = None
+    exclusion: bool = False
+    children: list[Trace] = []
+
+
+class Gap(_Result):
+    """A failing criterion and what it would take to pass it."""
+
+    fact: str
+    label: Text
+    article: str | None
+    value: Text | None
+    required: Text
+    change: Text | None = None
+    distance: Decimal | None = None  # relative, for "closest first"
+
+
+class Step(_Result):
+    label: Text
+    amount: Yuan | None = None
+
+
+class PolicyResult(_Result):
+    policy_id: str
+    title: Text
+    status: Status
+    zones: list[str]
+    benefit: Text
+    benefit_kind: str
+    amount: Yuan | None = None
+    amount_kind: AmountKind = "none"
+    amount_alone: Yuan | None = None
+    calculation: list[Step] = []
+    missing: list[str] = []
+    missing_inputs: list[str] = []
+    review: list[str] = []
+    gaps: list[Gap] = []
+    reason: Text | None = None
+    stacking: Text | None = None
+    source: SourceInfo
+    effective_from: date | None = None
+    effective_until: date | None = None
+    requires: list[Text] = []
+    trace: Trace | None = None
+
+
+class ProfileRef(_Result):
+    credit_code: str | None
+    name: str | None
+    zone: str | None
+    synthetic: bool
+
+
+class Totals(_Result):
+    cash: Yuan
+    tax_saving: Yuan
+    deduction: Yuan
+
+
+class Report(_Result):
+    as_of: date
+    profile: ProfileRef
+    results: list[PolicyResult]
+    total: Yuan
+    totals: Totals
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,182 @@
+"""Exact quantities with units: `20万元`, `1.5亿元`, `3%`, `500元/吨`, `1年`.
+
+Every amount is a `Decimal`; nothing here ever goes through `float`, so `0.1 + 0.2` stays
+`0.3` and a threshold written as `5,000万元` compares exactly with a profile's revenue.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+
+
+class Unit(str, Enum):
+    """The dimension of a quantity. Facts declare one; thresholds must match it."""
+
+    YUAN = "yuan"
+    RATIO = "ratio"
+    PERSON = "person"
+    ITEM = "item"
+    POINT = "point"
+    TONNE = "tonne"
+    SQUARE_METRE = "m2"
+    YUAN_PER_TONNE = "yuan/tonne"
+    YUAN_PER_SQUARE_METRE = "yuan/m2"
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+    NUMBER = "number"
+
+    @property
+    def is_duration(self) -> bool:
+        return self in (Unit.YEAR, Unit.MONTH, Unit.DAY)
+
+
+# Longest suffixes first so that `万元` wins over `元` and `元/吨` over `元`.
+_SUFFIXES: list[tuple[str, Decimal, Unit]] = sorted(
+    [
+        ("亿元", Decimal(10) ** 8, Unit.YUAN),
+        ("万元", Decimal(10) ** 4, Unit.YUAN),
+        ("元", Decimal(1), Unit.YUAN),
+        ("yuan", Decimal(1), Unit.YUAN),
+        ("CNY", Decimal(1), Unit.YUAN),
+        ("%", Decimal("0.01"), Unit.RATIO),
+        ("％", Decimal("0.01"), Unit.RATIO),
+        ("‰", Decimal("0.001"), Unit.RATIO),
+        ("元/吨", Decimal(1), Unit.YUAN_PER_TONNE),
+        ("万元/吨", Decimal(10) ** 4, Unit.YUAN_PER_TONNE),
+        ("元/平方米", Decimal(1), Unit.YUAN_PER_SQUARE_METRE),
+        ("元/㎡", Decimal(1), Unit.YUAN_PER_SQUARE_METRE),
+        ("元/m2", Decimal(1), Unit.YUAN_PER_SQUARE_METRE),
+        ("人", Decimal(1), Unit.PERSON),
+        ("项", Decimal(1), Unit.ITEM),
+        ("件", Decimal(1), Unit.ITEM),
+        ("分", Decimal(1), Unit.POINT),
+        ("吨", Decimal(1), Unit.TONNE),
+        ("万吨", Decimal(10) ** 4, Unit.TONNE),
+        ("平方米", Decimal(1), Unit.SQUARE_METRE),
+        ("㎡", Decimal(1), Unit.SQUARE_METRE),
+        ("m2", Decimal(1), Unit.SQUARE_METRE),
+        ("年", Decimal(1), Unit.YEAR),
+        ("个月", Decimal(1), Unit.MONTH),
+        ("天", Decimal(1), Unit.DAY),
+        ("日", Decimal(1), Unit.DAY),
+    ],
+    key=lambda s: -len(s[0]),
+)
+
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(.*?)\s*$")
+
+
+class UnitError(ValueError):
+    """A value whose number or unit cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    value: Decimal
+    unit: Unit
+
+    def __str__(self) -> str:
+        return format_quantity(self.value, self.unit, "zh")
+
+
+def parse_quantity(raw: object) -> Quantity:
+    """Read `20万元`, `3%`, `500元/吨`, `12` (a plain number) or a Decimal/int exactly."""
+    if isinstance(raw, bool):
+        raise UnitError(f"expected a number with a unit, got the boolean {raw!r}")
+    if isinstance(raw, int):
+        return Quantity(Decimal(raw), Unit.NUMBER)
+    if isinstance(raw, Decimal):
+        return Quantity(raw, Unit.NUMBER)
+    if isinstance(raw, float):
+        # YAML floats are read as Decimal by our loader; a float here came from Python code.
+        return Quantity(Decimal(repr(raw)), Unit.NUMBER)
+    if not isinstance(raw, str):
+        raise UnitError(f"expected a number with a unit such as '20万元' or '3%', got {raw!r}")
+    match = _NUMBER.match(raw)
+    if not match:
+        raise UnitError(f"cannot read {raw!r} as a number with a unit (e.g. '20万元', '3%')")
+    number_text, suffix = match.group(1).replace(",", ""), match.group(2)
+    try:
+        number = Decimal(number_text)
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid numbers
+        raise UnitError(f"cannot read the number in {raw!r}") from exc
+    if not suffix:
+        return Quantity(number, Unit.NUMBER)
+    for text, factor, unit in _SUFFIXES:
+        if suffix == text:
+            return Quantity(_normalise(number * factor), unit)
+    known = ", ".join(sorted({s for s, _, _ in _SUFFIXES}))
+    raise UnitError(f"unknown unit {suffix!r} in {raw!r}; known units: {known}")
+
+
+def _normalise(value: Decimal) -> Decimal:
+    """Drop exponent noise (`2.0E+5` → `200000`) while keeping the value exact."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def shift_date(day: date, amount: int, unit: Unit) -> date:
+    """Calendar arithmetic: 29 February minus one year is 28 February."""
+    if unit is Unit.DAY:
+        return date.fromordinal(day.toordinal() + amount)
+    months = amount * 12 if unit is Unit.YEAR else amount
+    if unit not in (Unit.YEAR, Unit.MONTH):
+        raise UnitError(f"{unit.value} is not a duration")
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def format_money(value: Decimal, lang: str) -> str:
+    if lang == "zh":
+        size = abs(value)
+        if size >= Decimal(10) ** 8:
+            return f"{_trim(value / Decimal(10) ** 8)}亿元"
+        if size >= Decimal(10) ** 4:
+            return f"{_trim(value / Decimal(10) ** 4)}万元"
+        return f"{_trim(value)}元"
+    rounded = value.quantize(Decimal("0.01"))
+    text = f"{rounded:,.2f}"
+    if text.endswith(".00"):
+        text = text[:-3]
+    return f"¥{text}"
+
+
+def _trim(value: Decimal) -> str:
+    """Up to 4 decimals, no trailing zeros: 12.3456789 → 12.3457, 20.50 → 20.5."""
+    text = f"{value.quantize(Decimal('0.0001')):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+_UNIT_WORDS: dict[Unit, tuple[str, str]] = {
+    Unit.PERSON: ("人", " persons"),
+    Unit.ITEM: ("项", " items"),
+    Unit.POINT: ("分", " points"),
+    Unit.TONNE: ("吨", " t"),
+    Unit.SQUARE_METRE: ("平方米", " m²"),
+    Unit.YUAN_PER_TONNE: ("元/吨", " yuan/t"),
+    Unit.YUAN_PER_SQUARE_METRE: ("元/平方米", " yuan/m²"),
+    Unit.YEAR: ("年", " years"),
+    Unit.MONTH: ("个月", " months"),
+    Unit.DAY: ("天", " days"),
+    Unit.NUMBER: ("", ""),
+}
+
+
+def format_quantity(value: Decimal, unit: Unit, lang: str) -> str:
+    if unit is Unit.YUAN:
+        return format_money(value, lang)
+    if unit is Unit.RATIO:
+        return f"{_trim(value * 100)}%"
+    zh, en = _UNIT_WORDS[unit]
+    return f"{_trim(value)}{zh if lang == 'zh' else en}"

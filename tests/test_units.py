@@ -1,0 +1,55 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from engine.units import Unit, UnitError, format_money, parse_quantity, shift_date
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("20万元", Decimal("200000"), Unit.YUAN),
+        ("1.5亿元", Decimal("150000000"), Unit.YUAN),
+        ("5,000万元", Decimal("50000000"), Unit.YUAN),
+        ("3%", Decimal("0.03"), Unit.RATIO),
+        ("0.1%", Decimal("0.001"), Unit.RATIO),
+        ("500元/吨", Decimal("500"), Unit.YUAN_PER_TONNE),
+        ("12元/平方米", Decimal("12"), Unit.YUAN_PER_SQUARE_METRE),
+        ("300人", Decimal("300"), Unit.PERSON),
+        ("70分", Decimal("70"), Unit.POINT),
+        ("1年", Decimal("1"), Unit.YEAR),
+        ("-6个月", Decimal("-6"), Unit.MONTH),
+        ("12", Decimal("12"), Unit.NUMBER),
+        (7, Decimal("7"), Unit.NUMBER),
+        (Decimal("0.6"), Decimal("0.6"), Unit.NUMBER),
+    ],
+)
+def test_parse_exact(text: object, value: Decimal, unit: Unit) -> None:
+    quantity = parse_quantity(text)
+    assert quantity.value == value
+    assert isinstance(quantity.value, Decimal)
+    assert quantity.unit is unit
+
+
+def test_no_float_rounding() -> None:
+    assert parse_quantity("0.1万元").value + parse_quantity("0.2万元").value == Decimal("3000")
+
+
+@pytest.mark.parametrize("bad", ["20万美元", "abc", "", "1..2元", True, None, [1]])
+def test_parse_rejects(bad: object) -> None:
+    with pytest.raises(UnitError):
+        parse_quantity(bad)
+
+
+def test_shift_date_calendar() -> None:
+    assert shift_date(date(2024, 2, 29), -1, Unit.YEAR) == date(2023, 2, 28)
+    assert shift_date(date(2026, 3, 31), -1, Unit.MONTH) == date(2026, 2, 28)
+    assert shift_date(date(2026, 1, 1), -1, Unit.DAY) == date(2025, 12, 31)
+
+
+def test_format_money() -> None:
+    assert format_money(Decimal("52000000"), "zh") == "5200万元"
+    assert format_money(Decimal("150000000"), "zh") == "1.5亿元"
+    assert format_money(Decimal("1234.5"), "en") == "¥1,234.50"
+    assert format_money(Decimal("520000"), "en") == "¥520,000"
