@@ -86,18 +86,29 @@ class CLeaf(CNode):
         return self.fact
 
 
-def compile_condition(node: Condition, facts: dict[str, FactDef], path: Path) -> CNode:
+def compile_condition(
+    node: Condition, facts: dict[str, FactDef], path: Path, errors: list[CompileError]
+) -> CNode:
+    """Compile a tree; every problem is appended to `errors` (a tree with errors must not be used)."""
     if isinstance(node, AllOf):
-        children = [compile_condition(c, facts, (*path, "all", i)) for i, c in enumerate(node.all)]
+        children = [
+            compile_condition(c, facts, (*path, "all", i), errors) for i, c in enumerate(node.all)
+        ]
         return CNode(node, path, children, _all([c.fn for c in children]))
     if isinstance(node, AnyOf):
-        children = [compile_condition(c, facts, (*path, "any", i)) for i, c in enumerate(node.any)]
+        children = [
+            compile_condition(c, facts, (*path, "any", i), errors) for i, c in enumerate(node.any)
+        ]
         return CNode(node, path, children, _any([c.fn for c in children]))
     if isinstance(node, NotOf):
-        child = compile_condition(node.not_, facts, (*path, "not"))
+        child = compile_condition(node.not_, facts, (*path, "not"), errors)
         inner = child.fn
         return CNode(node, path, [child], lambda ctx: Truth(2 - inner(ctx)))
-    return _compile_leaf(node, facts, path)
+    try:
+        return _compile_leaf(node, facts, path)
+    except CompileError as exc:
+        errors.append(exc)
+        return CNode(node, path)
 
 
 def _all(fns: list[Fn]) -> Fn:
@@ -233,7 +244,7 @@ def _check_unit(defn: FactDef, quantity: Quantity, raw: Any, path: Path) -> Deci
         Unit.RATIO: "a percentage such as '10%'",
     }.get(unit, f"a value in {unit.value}")
     raise CompileError(
-        f"unit mismatch: fact {defn.id!r} is in {unit.value} but {raw!r} is "
+        f"unit mismatch: fact {defn.id!r} is in {unit.value} but '{raw}' is "
         f"{'a plain number' if quantity.unit is Unit.NUMBER else quantity.unit.value}; write {hint}",
         path,
     )

@@ -205,24 +205,26 @@ def load(directory: Path | None = None) -> LoadedSet:
             if effective is None:
                 report("policy effective period ends before it starts", (*where, "effective"))
                 continue
+            errors: list[CompileError] = []
+            when = None
+            if policy.when is not None:
+                when = compile_condition(policy.when, facts, (*where, "when"), errors)
+            unless = tuple(
+                compile_condition(node, facts, (*where, "unless", i), errors)
+                for i, node in enumerate(policy.unless)
+            )
             try:
-                when = (
-                    None
-                    if policy.when is None
-                    else compile_condition(policy.when, facts, (*where, "when"))
-                )
-                unless = tuple(
-                    compile_condition(node, facts, (*where, "unless", i))
-                    for i, node in enumerate(policy.unless)
-                )
                 benefit = compile_benefit(policy.benefit, facts, (*where, "benefit"))
-                for fact in policy.monotone:
-                    if fact not in facts:
-                        raise CompileError(
-                            f"unknown fact {fact!r} in monotone", (*where, "monotone")
-                        )
             except CompileError as exc:
-                report(str(exc), exc.path)
+                errors.append(exc)
+            errors.extend(
+                CompileError(f"unknown fact {fact!r} in monotone", (*where, "monotone"))
+                for fact in policy.monotone
+                if fact not in facts
+            )
+            if errors:
+                for error in errors:
+                    report(str(error), error.path)
                 continue
             compiled.append(
                 CompiledPolicy(

@@ -31,7 +31,17 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decima
     return Decimal(text)
 
 
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """A date-like scalar that is not a real date (`2020-13-01`) stays text, so that validation
+    reports it against its field and line instead of failing the whole file."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class YamlError(ValueError):
