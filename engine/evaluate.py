@@ -122,8 +122,9 @@ def evaluate_policy(
 
     trace_result: Trace | None = None
     if explain:
-        children = [] if cp.when is None else [trace(cp.when, ctx)]
-        children += [trace(node, ctx, exclusion=True) for node in cp.unless]
+        article = cp.source.article
+        children = [] if cp.when is None else [trace(cp.when, ctx, article)]
+        children += [trace(node, ctx, article, exclusion=True) for node in cp.unless]
         outcome = {TRUE: "true", FALSE: "false"}.get(
             truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
         )

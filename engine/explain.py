@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .catalogue import Context, FactDef, FactType, Missing, Value
+from .catalogue import Context, FactDef, FactType, Missing, Value, origin
 from .compiler import CLeaf, CNode, DateBound
 from .language import AllOf, AnyOf, NotOf
 from .logic import FALSE, TRUE, UNKNOWN, Truth
@@ -104,23 +104,23 @@ def _outcome(truth: Truth, ctx: Context, node: CNode) -> Outcome:
     return "unknown"
 
 
-def trace(node: CNode, ctx: Context, exclusion: bool = False) -> Trace:
+def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = False) -> Trace:
+    """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
     truth = node.fn(ctx)
     source = node.node
+    article = source.article or article
     label = Text(zh=source.label, en=source.label_en or source.label) if source.label else None
     provenance = source.provenance.value if source.provenance else None
     common: dict[str, Any] = {
         "outcome": _outcome(truth, ctx, node),
         "label": label,
-        "article": source.article,
+        "article": article,
         "provenance": provenance,
         "exclusion": exclusion,
     }
     if isinstance(node, CLeaf):
         defn = node.fact_def
         value = ctx.get(defn.id)
-        from .catalogue import origin
-
         return Trace(
             kind="leaf",
             fact=defn.id,
@@ -134,7 +134,7 @@ def trace(node: CNode, ctx: Context, exclusion: bool = False) -> Trace:
         )
     kind = "all" if isinstance(source, AllOf) else "any" if isinstance(source, AnyOf) else "not"
     assert isinstance(source, AllOf | AnyOf | NotOf)
-    return Trace(kind=kind, children=[trace(c, ctx) for c in node.children], **common)
+    return Trace(kind=kind, children=[trace(c, ctx, article) for c in node.children], **common)
 
 
 def _raw(value: Value) -> str:

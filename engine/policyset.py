@@ -25,7 +25,16 @@ from .zones import Zone, Zones
 class PolicySet:
     """Policies loaded from a directory (default: the bundled library) and compiled once."""
 
-    __slots__ = ("_by_id", "_documents", "_facts", "_policies", "_resolvers", "_zones", "directory")
+    __slots__ = (
+        "_by_id",
+        "_documents",
+        "_facts",
+        "_frozen",
+        "_policies",
+        "_resolvers",
+        "_zones",
+        "directory",
+    )
 
     def __init__(self, directory: str | Path | None = None) -> None:
         self.directory = None if directory is None else Path(directory)
@@ -38,6 +47,12 @@ class PolicySet:
             {p.id: p for p in loaded.policies}
         )
         self._resolvers: Mapping[str, Resolver] = MappingProxyType(resolvers(dict(loaded.facts)))
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError("a PolicySet is immutable; load a new one instead")
+        object.__setattr__(self, name, value)
 
     # --- inspection ---------------------------------------------------------------------------
 
