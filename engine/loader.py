@@ -277,13 +277,15 @@ def _source(
     marks = [n.node.provenance for n in _all_nodes(roots)] + [policy.benefit.provenance]
     if Provenance.ILLUSTRATIVE in marks:
         provenance = Provenance.ILLUSTRATIVE
+    # A policy that cites another document than its file's inherits nothing of the file's.
+    inherited = doc if own.document is None else None
     return SourceInfo(
         document_id=doc.id,
         document=own.document or doc.title,
-        number=own.number or doc.number,
-        issuer=own.issuer or doc.issuer,
+        number=own.number or (inherited.number if inherited else None),
+        issuer=own.issuer or (inherited.issuer if inherited else doc.issuer),
         article=own.article,
-        url=own.url or doc.url,
+        url=own.url or (inherited.url if inherited else None),
         provenance=provenance.value,
         note=own.note,
     )

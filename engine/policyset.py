@@ -153,11 +153,17 @@ class PolicySet:
 
 
 def _total(results: list[PolicyResult], kinds: tuple[str, ...]) -> Decimal:
-    return sum(
-        (
-            r.amount
-            for r in results
-            if r.status is Status.ELIGIBLE and r.amount is not None and r.amount_kind in kinds
-        ),
-        Decimal(0),
+    return _cents(
+        sum(
+            (
+                r.amount
+                for r in results
+                if r.status is Status.ELIGIBLE and r.amount is not None and r.amount_kind in kinds
+            ),
+            Decimal(0),
+        )
     )
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
