@@ -29,7 +29,7 @@ def test_every_bundled_case_passes(bundled_results: list[CaseResult]) -> None:
 
 def test_every_bundled_policy_has_eligible_ineligible_and_undetermined_cases(
     policies: PolicySet,
-    bundled_results: list,  # type: ignore[type-arg]
+    bundled_results: list[CaseResult],
 ) -> None:
     assert coverage_problems(policies, bundled_results) == []
 
