@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .profile import CLASS_I_KINDS, CLASS_II_KINDS, FinancialYear, Profile
-from .units import Unit, UnitError, parse_quantity, shift_date
+from .units import Unit, UnitError, format_quantity, parse_quantity, shift_date
 
 FACT_ID = r"^[a-z][a-z0-9_]*$"
 
@@ -83,9 +83,9 @@ class PointBand(_Spec):
             raise ValueError("a band has at most one upper bound (le or lt)")
         return self
 
-    def bounds(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
+    def bounds(self) -> tuple[Decimal | None, ...]:
         """ge, gt, le, lt as exact numbers (3% → 0.03)."""
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             None if raw is None else parse_quantity(raw).value
             for raw in (self.ge, self.gt, self.le, self.lt)
         )
@@ -605,8 +605,6 @@ def _shown(ctx: Context, fact: str) -> str:
         return "unknown"
     defn = ctx.facts.get(fact)
     if isinstance(value, Decimal) and defn is not None and defn.unit is not None:
-        from .units import format_quantity
-
         return format_quantity(value, defn.unit, "en")
     return str(value)
 
