@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, build, write_policy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import PolicyError, PolicySet
 from engine.catalogue import Missing
@@ -158,3 +160,32 @@ def test_loader_refuses_bad_formulas(tmp_path: Path, fact: str, message: str) ->
 def test_points_values_are_exact_decimals(scored: PolicySet) -> None:
     value = _get(scored, "total")
     assert isinstance(value, Decimal) and value == Decimal(70)
+
+
+def _band_points(value: Decimal, bands: list[tuple[str, int]]) -> int:
+    """Reference reading of 第七条's tables: the first lower bound the value reaches."""
+    return next((points for low, points in bands if value >= Decimal(low)), 0)
+
+
+RD_BY_REVENUE = [("0.06", 50), ("0.05", 40), ("0.04", 30), ("0.03", 20), ("0.02", 10)]
+RD_BY_COST = [("0.30", 50), ("0.25", 40), ("0.20", 30), ("0.15", 20), ("0.10", 10)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rd=st.integers(min_value=0, max_value=5_000_000),
+    revenue=st.integers(min_value=1, max_value=100_000_000),
+    cost=st.integers(min_value=1, max_value=100_000_000),
+)
+def test_tech_sme_rd_points_are_the_better_of_both_tables(
+    policies: PolicySet, rd: int, revenue: int, cost: int
+) -> None:
+    profile = build(
+        {"financials": {2025: {"rd_expense": rd, "revenue": revenue, "total_cost": cost}}}
+    )
+    ctx = policies.context(profile, AS_OF)
+    by_revenue = _band_points(Decimal(rd) / Decimal(revenue), RD_BY_REVENUE)
+    by_cost = _band_points(Decimal(rd) / Decimal(cost), RD_BY_COST)
+    assert ctx.get("tech_sme_rd_points_by_revenue") == by_revenue
+    assert ctx.get("tech_sme_rd_points_by_cost") == by_cost
+    assert ctx.get("tech_sme_rd_points") == max(by_revenue, by_cost)
