@@ -8,7 +8,7 @@ a period). Formulas are data, never Python in policy files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .profile import CLASS_I_KINDS, CLASS_II_KINDS, FinancialYear, Profile
-from .units import Unit, UnitError, parse_quantity, shift_date
+from .units import Unit, UnitError, format_quantity, parse_quantity, shift_date
 
 FACT_ID = r"^[a-z][a-z0-9_]*$"
 
@@ -63,8 +63,59 @@ class Records(_Spec):
     within: str = Field(description="period before the evaluation date, e.g. '1年'")
 
 
+Bound = str | int | Decimal
+
+
+class PointBand(_Spec):
+    """One scoring band: bounds on the `by` fact (ge/gt below, le/lt above) and its points."""
+
+    ge: Bound | None = None
+    gt: Bound | None = None
+    le: Bound | None = None
+    lt: Bound | None = None
+    points: int | Decimal = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PointBand:
+        if self.ge is not None and self.gt is not None:
+            raise ValueError("a band has at most one lower bound (ge or gt)")
+        if self.le is not None and self.lt is not None:
+            raise ValueError("a band has at most one upper bound (le or lt)")
+        return self
+
+    def bounds(self) -> tuple[Decimal | None, ...]:
+        """ge, gt, le, lt as exact numbers (3% → 0.03)."""
+        return tuple(
+            None if raw is None else parse_quantity(raw).value
+            for raw in (self.ge, self.gt, self.le, self.lt)
+        )
+
+    def text(self) -> str:
+        parts = [f"{symbol} {raw}" for symbol, raw in
+                 (("≥", self.ge), (">", self.gt), ("≤", self.le), ("<", self.lt)) if raw is not None]  # fmt: skip
+        return ", ".join(parts) or "any"
+
+
+class Points(_Spec):
+    """A score read off bands of another fact; the first band that holds gives the points, and a
+    value in no band scores 0."""
+
+    by: str
+    bands: list[PointBand] = Field(min_length=1)
+
+
+def _holds(bounds: tuple[Decimal | None, ...], value: Decimal) -> bool:
+    ge, gt, le, lt = bounds
+    return (
+        (ge is None or value >= ge)
+        and (gt is None or value > gt)
+        and (le is None or value <= le)
+        and (lt is None or value < lt)
+    )
+
+
 _SOURCES = ("field", "financial", "sum_years", "ratio", "growth", "ip_count", "certified",
-            "records", "profile_fact")  # fmt: skip
+            "records", "profile_fact", "points", "sum_of", "max_of")  # fmt: skip
 _FINANCIAL_FIELDS = frozenset(FinancialYear.model_fields)
 
 
@@ -90,6 +141,11 @@ class FactDef(_Spec):
     certified: Certified | None = None
     records: Records | None = None
     profile_fact: str | None = None
+    points: Points | None = None
+    sum_of: list[str] | None = Field(None, min_length=2)
+    max_of: list[str] | None = Field(
+        None, min_length=2, description="the better of alternative options (e.g. scoring methods)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FactDef:
@@ -110,6 +166,16 @@ class FactDef(_Spec):
             _duration(self.certified.validity)
         if self.records is not None:
             _duration(self.records.within)
+        if self.points is not None and self.unit is not Unit.POINT:
+            raise ValueError("a points fact must have unit 'point'")
+        if self.points is not None:
+            for band in self.points.bands:
+                for raw in (band.ge, band.gt, band.le, band.lt):
+                    if raw is not None:
+                        try:
+                            parse_quantity(raw)
+                        except UnitError as exc:
+                            raise ValueError(str(exc)) from None
         return self
 
     @property
@@ -149,13 +215,18 @@ Resolved = Value | Missing
 class Context:
     """Per-evaluation state: one profile, one date, each derived fact computed at most once."""
 
-    __slots__ = ("_cache", "_resolvers", "as_of", "last_year", "profile")
+    __slots__ = ("_cache", "_resolvers", "as_of", "facts", "last_year", "profile")
 
     def __init__(
-        self, profile: Profile, as_of: date, resolvers: dict[str, Callable[[Context], Resolved]]
+        self,
+        profile: Profile,
+        as_of: date,
+        resolvers: dict[str, Callable[[Context], Resolved]],
+        facts: Mapping[str, FactDef] | None = None,
     ) -> None:
         self.profile = profile
         self.as_of = as_of
+        self.facts = facts or {}  # the definitions, for explanations of formulas
         self.last_year = as_of.year - 1  # the last completed fiscal (calendar) year
         self._resolvers = resolvers
         self._cache: dict[str, Resolved] = {}
@@ -299,6 +370,12 @@ def compile_resolver(defn: FactDef) -> Resolver:
     if kind == "records":
         assert defn.records is not None
         return _records(defn.records)
+    if kind == "points":
+        assert defn.points is not None
+        return _points(defn.points)
+    if kind in ("sum_of", "max_of"):
+        parts = tuple(defn.sum_of or defn.max_of or ())
+        return _combine(parts, total=kind == "sum_of")
     name = defn.profile_fact
     assert name is not None
 
@@ -413,13 +490,81 @@ def _records(spec: Records) -> Resolver:
     return count
 
 
+def _points(spec: Points) -> Resolver:
+    bands = [(band.bounds(), Decimal(band.points)) for band in spec.bands]
+
+    def score(ctx: Context) -> Resolved:
+        value = ctx.get(spec.by)
+        if isinstance(value, Missing):
+            return value
+        assert isinstance(value, Decimal)
+        return next((points for bounds, points in bands if _holds(bounds, value)), Decimal(0))
+
+    return score
+
+
+def _band(spec: Points, value: Decimal) -> PointBand | None:
+    return next((band for band in spec.bands if _holds(band.bounds(), value)), None)
+
+
+def _combine(parts: tuple[str, ...], total: bool) -> Resolver:
+    """The sum (`total`) or the best of parts; unknown if any part is unknown, since the
+    unknown part could change the result."""
+
+    def combined(ctx: Context) -> Resolved:
+        values = [ctx.get(part) for part in parts]
+        missing = _merge(*values)
+        if missing is not None:
+            return missing
+        numbers = [v for v in values if isinstance(v, Decimal)]
+        return sum(numbers, Decimal(0)) if total else max(numbers)
+
+    return combined
+
+
 def dependencies(defn: FactDef) -> tuple[str, ...]:
     """Other catalogue facts this one is computed from."""
-    return defn.ratio or ()
+    if defn.points is not None:
+        return (defn.points.by,)
+    return defn.ratio or tuple(defn.sum_of or defn.max_of or ())
 
 
-def origin(defn: FactDef, as_of: date) -> str:
-    """Where a fact's value comes from, for explanations: `financials.2025.revenue`."""
+def formula_problems(defn: FactDef, facts: Mapping[str, FactDef]) -> list[str]:
+    """Problems of a formula fact with the facts it names (which must all exist): a points fact
+    must band a quantity with bounds in that quantity's unit; sums and maxima must add like
+    with like."""
+    problems = []
+    if defn.points is not None:
+        by = facts[defn.points.by]
+        if by.type is not FactType.QUANTITY or by.unit is None:
+            return [f"fact {defn.id!r} scores {by.id!r}, which is not a quantity"]
+        for index, band in enumerate(defn.points.bands):
+            for raw in (band.ge, band.gt, band.le, band.lt):
+                if raw is None:
+                    continue
+                unit = parse_quantity(raw).unit
+                plain_ok = unit is Unit.NUMBER and by.unit not in (Unit.YUAN, Unit.RATIO)
+                if unit is not by.unit and not plain_ok:
+                    problems.append(
+                        f"fact {defn.id!r} band {index}: bound {raw!r} is not in {by.unit.value} "
+                        f"like the fact {by.id!r} it scores"
+                    )
+    for part in defn.sum_of or defn.max_of or ():
+        other = facts[part]
+        if other.type is not FactType.QUANTITY or other.unit is not defn.unit:
+            wanted = defn.unit.value if defn.unit else defn.type.value
+            problems.append(
+                f"fact {defn.id!r} combines {part!r}, which is not a quantity in {wanted}"
+            )
+    return problems
+
+
+def origin(defn: FactDef, as_of: date, ctx: Context | None = None) -> str:
+    """Where a fact's value comes from, for explanations: `financials.2025.revenue`. Given the
+    evaluation context, formulas show their parts' values, the band that scored and, for
+    `max_of`, which option was taken."""
+    if ctx is not None and defn.source_kind in ("points", "sum_of", "max_of"):
+        return _formula_text(defn, ctx)
     last = as_of.year - 1
     kind = defn.source_kind
     if kind == "field":
@@ -444,4 +589,51 @@ def origin(defn: FactDef, as_of: date) -> str:
         return f"certifications[{defn.certified.kind}]"
     if kind == "records":
         return "compliance.records"
+    if kind == "points":
+        assert defn.points is not None
+        return f"points by bands of {defn.points.by}"
+    if kind == "sum_of":
+        return " + ".join(defn.sum_of or ())
+    if kind == "max_of":
+        return f"max({', '.join(defn.max_of or ())})"
     return f"facts.{defn.profile_fact}"
+
+
+def _shown(ctx: Context, fact: str) -> str:
+    value = ctx.get(fact)
+    if isinstance(value, Missing):
+        return "unknown"
+    defn = ctx.facts.get(fact)
+    if isinstance(value, Decimal) and defn is not None and defn.unit is not None:
+        return format_quantity(value, defn.unit, "en")
+    return str(value)
+
+
+def _formula_text(defn: FactDef, ctx: Context) -> str:
+    """`tech_sme_rd_points 50 = max(by_revenue 40, by_cost 50 ← chosen)`, recursively."""
+
+    def part(fact: str) -> str:
+        inner = ctx.facts.get(fact)
+        text = f"{fact} {_shown(ctx, fact)}"
+        if inner is not None and inner.source_kind in ("points", "sum_of", "max_of"):
+            text += f" [{_formula_text(inner, ctx)}]"
+        return text
+
+    if defn.points is not None:
+        by = defn.points.by
+        value = ctx.get(by)
+        if isinstance(value, Missing):
+            return f"{by} unknown"
+        assert isinstance(value, Decimal)
+        band = _band(defn.points, value)
+        where = "in no band → 0" if band is None else f"band {band.text()} → {band.points}"
+        return f"{part(by)}: {where}"
+    if defn.sum_of is not None:
+        return " + ".join(part(p) for p in defn.sum_of)
+    options = defn.max_of or []
+    values = [ctx.get(p) for p in options]
+    known = [v for v in values if isinstance(v, Decimal)]
+    best = max(known) if len(known) == len(values) else None
+    chosen = next((p for p, v in zip(options, values, strict=True) if v == best), None)
+    shown = [part(p) + (" ← chosen" if p == chosen else "") for p in options]
+    return f"best of: {'; '.join(shown)}"

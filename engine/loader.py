@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .benefits import compile_benefit
-from .catalogue import FactDef, compile_resolver, dependencies
+from .catalogue import FactDef, compile_resolver, dependencies, formula_problems
 from .compiler import CNode, CompileError, compile_condition
 from .errors import PolicyError, Problem
 from .evaluate import CompiledPolicy
@@ -304,6 +304,10 @@ def _fact_graph_problems(facts: dict[str, FactDef], files: dict[str, str]) -> li
                 )
     if problems:
         return problems
+    for fact in facts.values():
+        problems.extend(
+            Problem(text, file=files[fact.id]) for text in formula_problems(fact, facts)
+        )
     state: dict[str, int] = {}
 
     def visit(name: str, trail: list[str]) -> None:

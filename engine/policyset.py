@@ -102,7 +102,7 @@ class PolicySet:
             )
 
     def context(self, profile: Profile, as_of: date) -> Context:
-        return Context(profile, as_of, dict(self._resolvers))
+        return Context(profile, as_of, dict(self._resolvers), self._facts)
 
     def evaluate(
         self,

@@ -1,0 +1,44 @@
+"""`incentives test [DIR]`: run the example cases that sit next to the policies."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine import PolicySet
+from engine.cases import coverage_problems, run_cases
+from engine.loader import bundled_policies
+
+from .main import main, user_errors
+
+
+@main.command("test")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+@user_errors
+def test_cases(directory: Path | None, verbose: bool) -> None:
+    """Run the *.cases.yaml example cases under DIRECTORY (default: the bundled library)
+    against its policies; exit 1 if a case fails or a policy lacks an eligible, an
+    ineligible or an undetermined case."""
+    root = directory if directory is not None else bundled_policies()
+    policy_set = PolicySet(directory)
+    results = run_cases(policy_set, root)
+    for outcome in results:
+        if outcome.passed and not verbose:
+            continue
+        mark = "ok  " if outcome.passed else "FAIL"
+        click.echo(f"{mark} {outcome.where} {outcome.case.policy}: {outcome.case.name}")
+        for failure in outcome.failures:
+            click.echo(f"       {failure}")
+    uncovered = coverage_problems(policy_set, results)
+    for problem in uncovered:
+        click.echo(f"MISSING CASES {problem}")
+    failed = sum(not r.passed for r in results)
+    click.echo(
+        f"{len(results)} cases, {len(results) - failed} passed, {failed} failed; "
+        f"{len(policy_set)} policies, {len(uncovered)} without full case coverage"
+    )
+    if failed or uncovered:
+        sys.exit(1)

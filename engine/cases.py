@@ -1,0 +1,183 @@
+"""Example cases next to the policies: `<document>.cases.yaml` files, run against a policy set.
+
+A case file holds optional `defaults` (an `as_of` date and a base `profile`) and a list of
+`cases`; each case names a policy, an evaluation date, an inline profile (deep-merged over the
+default one: mappings merge, lists and scalars replace, `null` removes a field) and the
+expected verdict, and where relevant the expected amount in yuan (`10万元`) and the facts an
+undetermined verdict must ask for. Every policy of the set should have at least one eligible,
+one ineligible and one undetermined (or needs-review) case; `coverage_problems` says which
+do not.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError, Problem
+from .loader import CASES_SUFFIX
+from .policyset import PolicySet
+from .profile import parse_profile
+from .results import PolicyResult, Status
+from .units import UnitError, format_money, parse_quantity
+from .yamlio import YamlError, line_of, load_yaml
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Expect(_Model):
+    status: Status
+    amount: str | int | None = Field(None, description="e.g. '10万元'; the amount after its cap")
+    missing: list[str] | None = Field(None, description="facts an undetermined verdict names")
+
+
+class Case(_Model):
+    name: str
+    policy: str
+    as_of: date | None = None
+    profile: dict[str, Any] = Field(default_factory=dict)
+    expect: Expect
+
+
+class Defaults(_Model):
+    as_of: date | None = None
+    profile: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseFile(_Model):
+    defaults: Defaults = Defaults()
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    file: str
+    line: int | None
+    case: Case
+    failures: tuple[str, ...]
+    result: PolicyResult | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Deep merge for case profiles: mappings merge key by key, `None` removes a key."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return copy.deepcopy(override)
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge(merged.get(key), value)
+    return merged
+
+
+def case_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob(f"*{CASES_SUFFIX}") if p.is_file())
+
+
+def run_cases(policy_set: PolicySet, directory: Path) -> list[CaseResult]:
+    """Run every case file under `directory`; raise InputError if a file cannot be read."""
+    problems: list[Problem] = []
+    results: list[CaseResult] = []
+    for path in case_files(directory):
+        shown = str(path.relative_to(directory.parent))
+        try:
+            data, lines = load_yaml(path.read_text(encoding="utf-8"))
+            spec = CaseFile.model_validate(data)
+        except YamlError as exc:
+            problems.append(Problem(str(exc), file=shown, line=exc.line))
+            continue
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(map(str, error["loc"]))
+                line = line_of(lines, list(error["loc"]))
+                problems.append(Problem(error["msg"], file=shown, line=line, field=field))
+            continue
+        for index, case in enumerate(spec.cases):
+            line = line_of(lines, ("cases", index))
+            results.append(_run(policy_set, spec.defaults, case, shown, line))
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) in case files", problems)
+    return results
+
+
+def _run(
+    policy_set: PolicySet, defaults: Defaults, case: Case, file: str, line: int | None
+) -> CaseResult:
+    as_of = case.as_of or defaults.as_of
+    if as_of is None:
+        return CaseResult(file, line, case, ("no as_of date (in the case or its defaults)",))
+    try:
+        profile = parse_profile(merge(defaults.profile, case.profile), file=file)
+        policy_set.get(case.policy)
+        report = policy_set.evaluate(profile, as_of, policy_ids=[case.policy], explain=True)
+    except InputError as exc:
+        return CaseResult(file, line, case, (exc.render(),))
+    result = report.results[0]
+    return CaseResult(file, line, case, tuple(_compare(case.expect, result)), result)
+
+
+def _compare(expect: Expect, result: PolicyResult) -> list[str]:
+    failures = []
+    if result.status is not expect.status:
+        why = ""
+        if result.gaps:
+            why = "; failing: " + ", ".join(g.fact for g in result.gaps)
+        elif result.missing or result.review:
+            why = "; missing: " + ", ".join(result.missing + result.review)
+        failures.append(f"status {result.status.value}, expected {expect.status.value}{why}")
+    if expect.amount is not None:
+        try:
+            wanted = parse_quantity(expect.amount).value
+        except UnitError as exc:
+            return [*failures, f"expected amount: {exc}"]
+        if result.amount != wanted:
+            got = "none" if result.amount is None else format_money(result.amount, "en")
+            failures.append(f"amount {got}, expected {format_money(wanted, 'en')}")
+    if expect.missing is not None and sorted(expect.missing) != sorted(
+        result.missing + result.review
+    ):
+        failures.append(
+            f"missing {sorted(result.missing + result.review)}, expected {sorted(expect.missing)}"
+        )
+    return failures
+
+
+UNDETERMINED = frozenset({Status.UNDETERMINED, Status.NEEDS_REVIEW})
+
+
+def coverage_problems(policy_set: PolicySet, results: list[CaseResult]) -> list[str]:
+    """Policies without an eligible, an ineligible and an undetermined example case."""
+    seen: dict[str, set[Status]] = {}
+    for outcome in results:
+        seen.setdefault(outcome.case.policy, set()).add(outcome.case.expect.status)
+    problems = []
+    for policy in policy_set.policies:
+        statuses = seen.get(policy.id, set())
+        lacking = [
+            name
+            for name, wanted in (
+                ("eligible", {Status.ELIGIBLE}),
+                ("ineligible", {Status.INELIGIBLE}),
+                ("undetermined", UNDETERMINED),
+            )
+            if statuses.isdisjoint(wanted)
+        ]
+        if lacking:
+            problems.append(f"{policy.id}: no {', no '.join(lacking)} case")
+    return problems
