@@ -97,10 +97,14 @@ def main() -> None:
     default=False,
     help="Show the evaluated condition tree of each policy.",
 )
+@click.option(
+    "--all", "show_all", is_flag=True,
+    help="Also list policies not in force on this date or in this zone.",
+)  # fmt: skip
 @user_errors
 def check(
     profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
-    fmt: str, lang: str | None, explain: bool,
+    fmt: str, lang: str | None, explain: bool, show_all: bool,
 ) -> None:  # fmt: skip
     """Check PROFILE (YAML or JSON) against every policy: verdict, amount, why, what is missing."""
     policy_set = _load(policies_dir)
@@ -111,9 +115,9 @@ def check(
     if fmt == "json":
         click.echo(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2))
     elif fmt == "markdown":
-        click.echo(report_markdown(report, language, explain))
+        click.echo(report_markdown(report, language, explain, show_all))
     else:
-        print_report(report, language, explain, _console())
+        print_report(report, language, explain, _console(), show_all)
 
 
 @main.command()
@@ -142,9 +146,9 @@ def explain(
             json.dumps(report.results[0].model_dump(mode="json"), ensure_ascii=False, indent=2)
         )
     elif fmt == "markdown":
-        click.echo(report_markdown(report, language, True))
+        click.echo(report_markdown(report, language, True, show_all=True))
     else:
-        print_report(report, language, True, _console())
+        print_report(report, language, True, _console(), show_all=True)
 
 
 @main.command("list")

@@ -123,12 +123,47 @@ def _header(report: Report, lang: str) -> str:
     return f"{who}{synthetic} — {word('as_of', lang)} {report.as_of.isoformat()}"
 
 
-def print_report(report: Report, lang: str, explain: bool, console: Console) -> None:
+_ORDER = {"eligible": 0, "needs_review": 1, "undetermined": 2, "ineligible": 3, "not_in_force": 4}
+
+
+def ordered(report: Report, show_all: bool) -> tuple[list[PolicyResult], int]:
+    """Results most useful first; policies not in force here are left out unless asked for."""
+    results = sorted(report.results, key=lambda r: _ORDER[r.status.value])
+    shown = [r for r in results if show_all or r.status.value != "not_in_force"]
+    return shown, len(results) - len(shown)
+
+
+def total_line(report: Report, lang: str) -> str:
+    line = f"{word('total', lang)}: {money(report.total, lang)}"
+    if report.totals.illustrative:
+        part = money(report.totals.illustrative, lang)
+        line += (
+            f"（其中 {part} 依据示例性数值，非法定）"
+            if lang == "zh"
+            else f" (of which {part} rests on illustrative figures, not law)"
+        )
+    if report.totals.deduction:
+        line += f"; {word('deductions', lang)} {money(report.totals.deduction, lang)}"
+    return line
+
+
+def hidden_line(hidden: int, lang: str) -> str:
+    if lang == "zh":
+        return f"另有 {hidden} 项政策在此日期或此地区不适用（--all 显示）"
+    return (
+        f"{hidden} more policies are not in force on this date or in this zone (--all shows them)"
+    )
+
+
+def print_report(
+    report: Report, lang: str, explain: bool, console: Console, show_all: bool = False
+) -> None:
     console.print(RichText(_header(report, lang), style="bold"))
+    shown, hidden = ordered(report, show_all)
     table = Table(show_lines=False, expand=False)
     for key in ("status", "policy", "amount", "source"):
         table.add_column(word(key, lang), overflow="fold")
-    for result in report.results:
+    for result in shown:
         status = result.status.value
         table.add_row(
             RichText(status_word(status, lang), style=_STYLE[status]),
@@ -137,12 +172,10 @@ def print_report(report: Report, lang: str, explain: bool, console: Console) -> 
             RichText(source_text(result, lang)),
         )
     console.print(table)
-    console.print(RichText(f"{word('total', lang)}: {money(report.total, lang)}", style="bold"))
-    if report.totals.deduction:
-        console.print(f"{word('deductions', lang)} {money(report.totals.deduction, lang)}")
-    for result in report.results:
-        if result.status.value == "not_in_force" and not explain:
-            continue
+    console.print(RichText(total_line(report, lang), style="bold"))
+    if hidden:
+        console.print(RichText(hidden_line(hidden, lang), style="dim"))
+    for result in shown:
         lines = list(detail_lines(result, lang, explain))
         if not lines:
             continue
@@ -155,19 +188,22 @@ def print_report(report: Report, lang: str, explain: bool, console: Console) -> 
             console.print(RichText(line))
 
 
-def report_markdown(report: Report, lang: str, explain: bool) -> str:
+def report_markdown(report: Report, lang: str, explain: bool, show_all: bool = False) -> str:
+    shown, hidden = ordered(report, show_all)
     out = [f"# {_header(report, lang)}", ""]
     out.append(f"| {' | '.join(word(k, lang) for k in ('status', 'policy', 'amount', 'source'))} |")
     out.append("|---|---|---|---|")
-    for r in report.results:
+    for r in shown:
         title = r.title(lang).replace("|", "\\|")
         out.append(
             f"| {status_word(r.status.value, lang)} | `{r.policy_id}` {title} | {amount_text(r, lang)} | {source_text(r, lang)} |"
         )
-    out += ["", f"**{word('total', lang)}: {money(report.total, lang)}**", ""]
-    for r in report.results:
+    out += ["", f"**{total_line(report, lang)}**", ""]
+    if hidden:
+        out += [hidden_line(hidden, lang), ""]
+    for r in shown:
         lines = list(detail_lines(r, lang, explain))
-        if lines and (explain or r.status.value != "not_in_force"):
+        if lines:
             out += [
                 f"## {r.policy_id} — {status_word(r.status.value, lang)}",
                 "",

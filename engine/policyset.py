@@ -144,6 +144,10 @@ class PolicySet:
                 cash=_total(results, ("cash",)),
                 tax_saving=_total(results, ("tax_saving",)),
                 deduction=_total(results, ("deduction",)),
+                illustrative=_total(
+                    [r for r in results if r.source.provenance == "illustrative"],
+                    ("cash", "tax_saving"),
+                ),
             ),
         )
 

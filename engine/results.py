@@ -118,6 +118,7 @@ class Totals(_Result):
     cash: Yuan
     tax_saving: Yuan
     deduction: Yuan
+    illustrative: Yuan  # the part of cash + tax_saving that rests on illustrative policies
 
 
 class Report(_Result):
