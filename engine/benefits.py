@@ -163,66 +163,53 @@ def _base_value(ctx: Context, base: FactDef) -> Decimal | Missing:
     return value
 
 
-def _rate(base: FactDef, rate: Decimal) -> Callable[[Context], Amount]:
+def _product(
+    base: FactDef, factor: Decimal, describe: Callable[[Decimal, str], str]
+) -> Callable[[Context], Amount]:
+    """base × factor (a negative base pays nothing), with the step described in both languages."""
+
     def compute(ctx: Context) -> Amount:
         value = _base_value(ctx, base)
         if isinstance(value, Missing):
             return Amount(None, [], value)
-        result = _round(max(value, Decimal(0)) * rate)
+        result = _round(max(value, Decimal(0)) * factor)
         label = Text(
-            zh=f"{base.zh} {format_money(value, 'zh')} × {_pct(rate)}",
-            en=f"{base.en} {format_money(value, 'en')} × {_pct(rate)}",
+            zh=f"{base.zh} {describe(value, 'zh')}", en=f"{base.en} {describe(value, 'en')}"
         )
         return Amount(result, [Step(label=label, amount=result)])
 
     return compute
+
+
+def _rate(base: FactDef, rate: Decimal) -> Callable[[Context], Amount]:
+    return _product(base, rate, lambda value, lang: f"{format_money(value, lang)} × {_pct(rate)}")
 
 
 def _per_unit(base: FactDef, rate: Decimal, unit: Unit) -> Callable[[Context], Amount]:
     per = _PER_UNIT[unit]
-
-    def compute(ctx: Context) -> Amount:
-        value = _base_value(ctx, base)
-        if isinstance(value, Missing):
-            return Amount(None, [], value)
-        result = _round(max(value, Decimal(0)) * rate)
-        label = Text(
-            zh=f"{base.zh} {format_quantity(value, per, 'zh')} × {format_quantity(rate, unit, 'zh')}",
-            en=f"{base.en} {format_quantity(value, per, 'en')} × {format_quantity(rate, unit, 'en')}",
-        )
-        return Amount(result, [Step(label=label, amount=result)])
-
-    return compute
+    return _product(
+        base,
+        rate,
+        lambda value, lang: (
+            f"{format_quantity(value, per, lang)} × {format_quantity(rate, unit, lang)}"
+        ),
+    )
 
 
 def _tax_rate(base: FactDef, rate: Decimal, standard: Decimal) -> Callable[[Context], Amount]:
-    def compute(ctx: Context) -> Amount:
-        value = _base_value(ctx, base)
-        if isinstance(value, Missing):
-            return Amount(None, [], value)
-        result = _round(max(value, Decimal(0)) * (standard - rate))
-        label = Text(
-            zh=f"{base.zh} {format_money(value, 'zh')} × （{_pct(standard)} − {_pct(rate)}）",
-            en=f"{base.en} {format_money(value, 'en')} × ({_pct(standard)} − {_pct(rate)})",
-        )
-        return Amount(result, [Step(label=label, amount=result)])
+    def describe(value: Decimal, lang: str) -> str:
+        left, right = ("（", "）") if lang == "zh" else ("(", ")")
+        return f"{format_money(value, lang)} × {left}{_pct(standard)} − {_pct(rate)}{right}"
 
-    return compute
+    return _product(base, standard - rate, describe)
 
 
 def _deduction(base: FactDef, rate: Decimal) -> Callable[[Context], Amount]:
-    def compute(ctx: Context) -> Amount:
-        value = _base_value(ctx, base)
-        if isinstance(value, Missing):
-            return Amount(None, [], value)
-        result = _round(max(value, Decimal(0)) * rate)
-        label = Text(
-            zh=f"{base.zh} {format_money(value, 'zh')} × {_pct(rate)} 加计扣除",
-            en=f"{base.en} {format_money(value, 'en')} × {_pct(rate)} additional deduction",
-        )
-        return Amount(result, [Step(label=label, amount=result)])
+    def describe(value: Decimal, lang: str) -> str:
+        word = "加计扣除" if lang == "zh" else "additional deduction"
+        return f"{format_money(value, lang)} × {_pct(rate)} {word}"
 
-    return compute
+    return _product(base, rate, describe)
 
 
 @dataclass(frozen=True)
