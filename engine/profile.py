@@ -20,7 +20,7 @@ from .yamlio import Location, YamlError, line_of, load_yaml
 
 def _money(raw: object) -> object:
     """`1200万元`, `12000000`, Decimal or int → Decimal yuan; other units are refused."""
-    if raw is None or isinstance(raw, Decimal):
+    if raw is None:
         return raw
     try:
         quantity = parse_quantity(raw)
@@ -32,7 +32,7 @@ def _money(raw: object) -> object:
 
 
 def _number(raw: object) -> object:
-    if raw is None or isinstance(raw, Decimal):
+    if raw is None:
         return raw
     try:
         quantity = parse_quantity(raw)

@@ -85,8 +85,22 @@ class Quantity:
         return format_quantity(self.value, self.unit, "zh")
 
 
+# No enterprise figure or policy threshold comes near 10^18 or 10^-18; beyond them Decimal
+# arithmetic on hostile input (`1e999999999`, `1e-999999999`) overflows during evaluation.
+EXPONENT_LIMIT = 18
+
+
 def parse_quantity(raw: object) -> Quantity:
     """Read `20万元`, `3%`, `500元/吨`, `12` (a plain number) or a Decimal/int exactly."""
+    quantity = _parse_quantity(raw)
+    value = quantity.value
+    if not value.is_finite() or (value != 0 and abs(value.adjusted()) >= EXPONENT_LIMIT):
+        shown = repr(raw) if isinstance(raw, str) else str(raw)
+        raise UnitError(f"{shown} is not a usable number (finite, between 10^-18 and 10^18)")
+    return quantity
+
+
+def _parse_quantity(raw: object) -> Quantity:
     if isinstance(raw, bool):
         raise UnitError(f"expected a number with a unit, got the boolean {raw!r}")
     if isinstance(raw, int):
