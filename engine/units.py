@@ -137,14 +137,20 @@ def _normalise(value: Decimal) -> Decimal:
 
 
 def shift_date(day: date, amount: int, unit: Unit) -> date:
-    """Calendar arithmetic: 29 February minus one year is 28 February."""
+    """Calendar arithmetic: 29 February minus one year is 28 February. A shift past the
+    calendar's range stops at its first or last day, which compares the same with any real date."""
     if unit is Unit.DAY:
-        return date.fromordinal(day.toordinal() + amount)
+        ordinal = day.toordinal() + amount
+        return date.fromordinal(min(max(ordinal, 1), date.max.toordinal()))
     months = amount * 12 if unit is Unit.YEAR else amount
     if unit not in (Unit.YEAR, Unit.MONTH):
         raise UnitError(f"{unit.value} is not a duration")
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
+    if year < date.min.year:
+        return date.min
+    if year > date.max.year:
+        return date.max
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
