@@ -147,17 +147,28 @@ def test_zone_policy_with_unknown_zone_is_undetermined(tmp_path: Path) -> None:
           - id: test.local.award
             title: 奖励
             title_en: award
+            when: {fact: employees, ge: 10}
             benefit: {grant: {amount: 10万元}, zh: 奖励, en: award}
         """,
     )
     policy_set = PolicySet(tmp_path)
     unknown = policy_set.evaluate(parse_profile({}), AS_OF).results[0]
-    assert unknown.status is Status.UNDETERMINED and unknown.missing == ["zone"]
-    inside = policy_set.evaluate(parse_profile({"zone": "jinzhong-dz"}), AS_OF).results[0]
+    assert unknown.status is Status.UNDETERMINED and unknown.missing == ["employees", "zone"]
+    # Failing criteria do not decide it either: in another zone it would be not_in_force.
+    failing = policy_set.evaluate(parse_profile({"employees": 5}), AS_OF).results[0]
+    assert failing.status is Status.UNDETERMINED and failing.missing == ["zone"]
+    assert policy_set.evaluate(
+        parse_profile({"employees": 5, "zone": "jinzhong-dz"}), AS_OF
+    ).results[0].status is Status.INELIGIBLE
+    inside = policy_set.evaluate(
+        parse_profile({"zone": "jinzhong-dz", "employees": 50}), AS_OF
+    ).results[0]
     assert inside.status is Status.ELIGIBLE
     elsewhere = policy_set.evaluate(parse_profile({"zone": "guangling"}), AS_OF).results[0]
     assert elsewhere.status is Status.NOT_IN_FORCE
-    override = policy_set.evaluate(parse_profile({"zone": "guangling"}), AS_OF, zone="jinzhong-dz")
+    override = policy_set.evaluate(
+        parse_profile({"zone": "guangling", "employees": 50}), AS_OF, zone="jinzhong-dz"
+    )
     assert override.results[0].status is Status.ELIGIBLE
     # A zone nested under the policy's zone is covered; the parent zone is not.
     parent = policy_set.evaluate(parse_profile({"zone": "zgq"}), AS_OF).results[0]
