@@ -78,7 +78,9 @@ def evaluate_policy(
     for exclusion in cp.unless:
         truth = min(truth, exclusion.fn(ctx).negate())
     if not zone_known:
-        truth = min(truth, Truth.UNKNOWN)
+        # Without the zone even failed criteria decide nothing: a known zone elsewhere would
+        # make the policy not_in_force rather than ineligible (soundness of unknowns).
+        truth = Truth.UNKNOWN
 
     missing: dict[str, Missing] = {}
     gaps = []

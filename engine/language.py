@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .catalogue import FactDef
+from .units import Unit, UnitError, parse_quantity
 
 POLICY_ID = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)+$"
 ZONE_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -250,6 +251,20 @@ class Stacking(_Model):
     group: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-_]*$")
     exclusive: bool = True
     cap: str | int | Decimal | None = None
+
+    @model_validator(mode="after")
+    def _cap_in_yuan(self) -> Stacking:
+        # Checked here, at load time: evaluation parses the cap and must not meet bad text.
+        if self.cap is not None:
+            try:
+                quantity = parse_quantity(self.cap)
+            except UnitError as exc:
+                raise ValueError(str(exc)) from None
+            if quantity.unit is not Unit.YUAN or quantity.value < 0:
+                raise ValueError(
+                    f"a group cap is an amount in yuan such as '50万元', got {self.cap!r}"
+                )
+        return self
 
 
 class Requirement(_Model):

@@ -20,7 +20,7 @@ from .yamlio import Location, YamlError, line_of, load_yaml
 
 def _money(raw: object) -> object:
     """`1200万元`, `12000000`, Decimal or int → Decimal yuan; other units are refused."""
-    if raw is None or isinstance(raw, Decimal):
+    if raw is None:
         return raw
     try:
         quantity = parse_quantity(raw)
@@ -32,7 +32,7 @@ def _money(raw: object) -> object:
 
 
 def _number(raw: object) -> object:
-    if raw is None or isinstance(raw, Decimal):
+    if raw is None:
         return raw
     try:
         quantity = parse_quantity(raw)
@@ -48,6 +48,9 @@ Headcount = Annotated[Decimal, BeforeValidator(_number), Field(ge=0)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
 
 ExtraFactValue = bool | date | Decimal | int | str | list[str]
+# A plausible fiscal year, checked per key so that a bad year is reported alongside every
+# other invalid field (a validator on the whole mapping would only run once the rest is valid).
+FiscalYear = Annotated[int, Field(ge=1949, le=2200)]
 
 
 class _Strict(BaseModel):
@@ -203,7 +206,7 @@ class Profile(_Strict):
     )
     employees: Headcount | None = Field(None, description="职工总数 (annual average)")
     tech_staff: Headcount | None = Field(None, description="科技人员 (annual average)")
-    financials: dict[int, FinancialYear] | None = None
+    financials: dict[FiscalYear, FinancialYear] | None = None
     certifications: list[Certification] | None = None
     intellectual_property: list[IntellectualProperty] | None = None
     compliance: Compliance | None = None
@@ -228,14 +231,6 @@ class Profile(_Strict):
     def _industry(cls, value: str | None) -> str | None:
         return None if value is None else normalise_industry_code(value)
 
-    @field_validator("financials")
-    @classmethod
-    def _years(cls, value: dict[int, FinancialYear] | None) -> dict[int, FinancialYear] | None:
-        if value is not None:
-            bad = [year for year in value if not 1949 <= year <= 2200]
-            if bad:
-                raise ValueError(f"implausible fiscal years: {bad}")
-        return value
 
 
 def _problems_from(

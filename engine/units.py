@@ -85,8 +85,22 @@ class Quantity:
         return format_quantity(self.value, self.unit, "zh")
 
 
+# No enterprise figure or policy threshold comes near 10^18 or 10^-18; beyond them Decimal
+# arithmetic on hostile input (`1e999999999`, `1e-999999999`) overflows during evaluation.
+EXPONENT_LIMIT = 18
+
+
 def parse_quantity(raw: object) -> Quantity:
     """Read `20万元`, `3%`, `500元/吨`, `12` (a plain number) or a Decimal/int exactly."""
+    quantity = _parse_quantity(raw)
+    value = quantity.value
+    if not value.is_finite() or (value != 0 and abs(value.adjusted()) >= EXPONENT_LIMIT):
+        shown = repr(raw) if isinstance(raw, str) else str(raw)
+        raise UnitError(f"{shown} is not a usable number (finite, between 10^-18 and 10^18)")
+    return quantity
+
+
+def _parse_quantity(raw: object) -> Quantity:
     if isinstance(raw, bool):
         raise UnitError(f"expected a number with a unit, got the boolean {raw!r}")
     if isinstance(raw, int):
@@ -123,14 +137,20 @@ def _normalise(value: Decimal) -> Decimal:
 
 
 def shift_date(day: date, amount: int, unit: Unit) -> date:
-    """Calendar arithmetic: 29 February minus one year is 28 February."""
+    """Calendar arithmetic: 29 February minus one year is 28 February. A shift past the
+    calendar's range stops at its first or last day, which compares the same with any real date."""
     if unit is Unit.DAY:
-        return date.fromordinal(day.toordinal() + amount)
+        ordinal = day.toordinal() + amount
+        return date.fromordinal(min(max(ordinal, 1), date.max.toordinal()))
     months = amount * 12 if unit is Unit.YEAR else amount
     if unit not in (Unit.YEAR, Unit.MONTH):
         raise UnitError(f"{unit.value} is not a duration")
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
+    if year < date.min.year:
+        return date.min
+    if year > date.max.year:
+        return date.max
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 

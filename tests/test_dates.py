@@ -1,0 +1,269 @@
+"""Date handling: effective periods, the fiscal year `as_of` selects, certificate validity,
+multi-year sums that start at registration, and periods counted back from the evaluation date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, HNTE_BASE, build, write_policy
+
+from engine import PolicySet, Profile, Status, parse_profile
+
+SMALL = "national.small-low-profit.cit"
+HNTE_RATE = "national.hnte.tax-rate"
+
+SMALL_FIRM = {
+    "restricted_industry": False,
+    "employees": 50,
+    "financials": {
+        year: {"taxable_income": "100万元", "total_assets": "2000万元"} for year in range(2021, 2031)
+    },
+}
+
+
+def status(policies: PolicySet, profile: Profile, policy_id: str, as_of: date) -> Status:
+    return policies.evaluate(profile, as_of, policy_ids=[policy_id]).results[0].status
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (date(2022, 12, 31), Status.NOT_IN_FORCE),
+        (date(2023, 1, 1), Status.ELIGIBLE),
+        (date(2027, 12, 31), Status.ELIGIBLE),  # 执行至2027年12月31日: the last day counts
+        (date(2028, 1, 1), Status.NOT_IN_FORCE),
+    ],
+)
+def test_small_low_profit_in_force_until_2027_12_31(
+    policies: PolicySet, as_of: date, expected: Status
+) -> None:
+    result = policies.evaluate(parse_profile(SMALL_FIRM), as_of, policy_ids=[SMALL]).results[0]
+    assert result.status is expected
+    assert result.effective_until == date(2027, 12, 31)
+    if expected is Status.NOT_IN_FORCE:
+        assert result.amount is None and result.reason is not None
+        assert "2027-12-31" in result.reason.en
+    else:
+        # 100万元 taxed at an effective 5% instead of 25%: 20万元 saved.
+        assert result.amount == Decimal("200000")
+
+
+def test_not_in_force_takes_precedence_over_missing_data(policies: PolicySet) -> None:
+    result = policies.evaluate(parse_profile({}), date(2028, 1, 1), policy_ids=[SMALL]).results[0]
+    assert result.status is Status.NOT_IN_FORCE
+    assert result.missing == []
+
+
+def _window_set(tmp_path: Path) -> PolicySet:
+    write_policy(
+        tmp_path,
+        "window.yaml",
+        """\
+        id: test.window
+        title: 测试文件
+        title_en: Test document
+        issuer: 测试
+        provenance: illustrative
+        effective: {from: 2025-03-01, until: 2025-06-30}
+        zones: [national]
+        policies:
+          - id: test.window.doc
+            title: 文件有效期
+            title_en: document period
+            benefit: {grant: {amount: 1万元}, zh: 奖励, en: award}
+          - id: test.window.own
+            title: 条款自有有效期
+            title_en: own period narrows the document's start
+            effective: {from: 2025-04-01}
+            benefit: {grant: {amount: 2万元}, zh: 奖励, en: award}
+        """,
+    )
+    return PolicySet(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "doc", "own"),
+    [
+        (date(2025, 2, 28), Status.NOT_IN_FORCE, Status.NOT_IN_FORCE),
+        (date(2025, 3, 1), Status.ELIGIBLE, Status.NOT_IN_FORCE),
+        (date(2025, 3, 31), Status.ELIGIBLE, Status.NOT_IN_FORCE),
+        (date(2025, 4, 1), Status.ELIGIBLE, Status.ELIGIBLE),
+        (date(2025, 6, 30), Status.ELIGIBLE, Status.ELIGIBLE),  # the policy keeps the doc's end
+        (date(2025, 7, 1), Status.NOT_IN_FORCE, Status.NOT_IN_FORCE),
+    ],
+)
+def test_effective_period_edges(tmp_path: Path, as_of: date, doc: Status, own: Status) -> None:
+    report = _window_set(tmp_path).evaluate(parse_profile({}), as_of)
+    assert [r.status for r in report.results] == [doc, own]
+    assert report.total == sum(
+        (r.amount for r in report.results if r.amount is not None), Decimal(0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "last_year"),
+    [(date(2026, 1, 1), 2025), (date(2025, 12, 31), 2024), (date(2026, 12, 31), 2025)],
+)
+def test_last_fiscal_year_follows_as_of(
+    policies: PolicySet, as_of: date, last_year: int
+) -> None:
+    profile = parse_profile({"financials": {2025: {"revenue": "1亿元"}}})
+    ctx = policies.context(profile, as_of)
+    assert ctx.last_year == last_year
+    value = ctx.get("revenue")
+    if last_year == 2025:
+        assert value == Decimal("100000000")
+    else:
+        assert not value and f"financials.{last_year}.revenue" in value.inputs  # type: ignore[union-attr]
+
+
+def test_small_low_profit_reads_the_last_fiscal_year(policies: PolicySet) -> None:
+    # 2024 was small and profitable, 2025 was not: the verdict changes with the new year.
+    profile = parse_profile(
+        {
+            "restricted_industry": False,
+            "employees": 50,
+            "financials": {
+                2024: {"taxable_income": "100万元", "total_assets": "2000万元"},
+                2025: {"taxable_income": "400万元", "total_assets": "2000万元"},
+            },
+        }
+    )
+    assert status(policies, profile, SMALL, date(2025, 12, 31)) is Status.ELIGIBLE
+    assert status(policies, profile, SMALL, date(2026, 1, 1)) is Status.INELIGIBLE
+
+
+def _with_certificate(**certificate: object) -> Profile:
+    return build(HNTE_BASE, certifications=[{"kind": "hnte", **certificate}])
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (date(2023, 11, 23), Status.INELIGIBLE),  # before the certificate is issued
+        (date(2023, 11, 24), Status.ELIGIBLE),  # the issue date
+        (date(2026, 11, 23), Status.ELIGIBLE),  # last day of the three years
+        (date(2026, 11, 24), Status.INELIGIBLE),  # the third anniversary starts a new period
+    ],
+)
+def test_hnte_certificate_valid_three_years(as_of: date, expected: Status, policies: PolicySet) -> None:
+    profile = _with_certificate(issued=date(2023, 11, 24))
+    assert status(policies, profile, HNTE_RATE, as_of) is expected
+
+
+def test_explicit_expiry_is_inclusive(policies: PolicySet) -> None:
+    profile = _with_certificate(issued=date(2024, 1, 10), expires=date(2025, 6, 30))
+    assert status(policies, profile, HNTE_RATE, date(2025, 6, 30)) is Status.ELIGIBLE
+    assert status(policies, profile, HNTE_RATE, date(2025, 7, 1)) is Status.INELIGIBLE
+
+
+def test_renewed_certificate_counts(policies: PolicySet) -> None:
+    profile = build(
+        HNTE_BASE,
+        certifications=[
+            {"kind": "hnte", "issued": date(2020, 12, 1)},
+            {"kind": "tech_sme", "issued": date(2026, 5, 1)},
+            {"kind": "hnte", "issued": date(2023, 12, 1)},
+        ],
+    )
+    assert status(policies, profile, HNTE_RATE, AS_OF) is Status.ELIGIBLE
+    assert status(policies, profile, HNTE_RATE, date(2026, 12, 1)) is Status.INELIGIBLE
+
+
+def test_hnte_rate_saves_ten_points_of_taxable_income(policies: PolicySet) -> None:
+    profile = _with_certificate(issued=date(2024, 12, 2))
+    result = policies.evaluate(profile, AS_OF, policy_ids=[HNTE_RATE]).results[0]
+    assert result.status is Status.ELIGIBLE
+    assert result.amount == Decimal("500000")  # 500万元 × (25% − 15%)
+    assert result.amount_kind == "tax_saving"
+    assert result.calculation[-1].amount == Decimal("500000")
+
+
+@pytest.mark.parametrize(
+    ("registered", "years"),
+    [
+        (date(2019, 5, 10), (2023, 2024, 2025)),
+        (date(2024, 3, 1), (2024, 2025)),  # 实际经营期不满三年的按实际经营时间计算
+        (date(2025, 12, 31), (2025,)),
+    ],
+)
+def test_three_year_sums_start_at_registration(
+    policies: PolicySet, hnte_profile: Callable[..., Profile], registered: date, years: tuple[int, ...]
+) -> None:
+    revenue = {2022: 7, 2023: 1, 2024: 2, 2025: 4}
+    changes = {f"financials__{y}__revenue": f"{v}万元" for y, v in revenue.items()}
+    ctx = policies.context(hnte_profile(registration_date=registered, **changes), AS_OF)
+    assert ctx.get("revenue_3y") == sum(Decimal(revenue[y]) * 10000 for y in years)
+
+
+def test_a_missing_year_since_registration_is_reported(
+    policies: PolicySet, hnte_profile: Callable[..., Profile]
+) -> None:
+    ctx = policies.context(hnte_profile(financials__2023=None), AS_OF)
+    value = ctx.get("rd_expense_3y")
+    assert not value
+    assert "financials.2023.rd_expense" in value.inputs  # type: ignore[union-attr]
+    # ...but not if the firm did not exist in 2023.
+    ctx = policies.context(
+        hnte_profile(financials__2023=None, registration_date=date(2024, 1, 2)), AS_OF
+    )
+    assert ctx.get("rd_expense_3y") == Decimal("5000000")
+
+
+def test_registered_after_the_last_fiscal_year(policies: PolicySet) -> None:
+    ctx = policies.context(parse_profile({"registration_date": date(2026, 2, 1)}), AS_OF)
+    assert not ctx.get("revenue_3y")
+
+
+def _relative_date_set(tmp_path: Path) -> PolicySet:
+    write_policy(
+        tmp_path,
+        "young.yaml",
+        """\
+        id: test.young
+        title: 测试
+        title_en: test
+        issuer: 测试
+        provenance: illustrative
+        zones: [national]
+        policies:
+          - id: test.young.firm
+            title: 新设企业
+            title_en: newly registered firm
+            when: {fact: registration_date, within: 6个月}
+            benefit: {service: true, zh: 服务, en: service}
+          - id: test.young.fixed
+            title: 固定日期之前注册
+            title_en: registered before a fixed date
+            when: {fact: registration_date, lt: 2020-01-01}
+            benefit: {service: true, zh: 服务, en: service}
+          - id: test.young.between
+            title: 区间
+            title_en: registered within a window
+            when: {fact: registration_date, between: [2024-01-01, 2024-12-31]}
+            benefit: {service: true, zh: 服务, en: service}
+        """,
+    )
+    return PolicySet(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("registered", "expected"),
+    [
+        (date(2026, 5, 24), [Status.INELIGIBLE, Status.INELIGIBLE, Status.INELIGIBLE]),
+        (date(2026, 5, 25), [Status.ELIGIBLE, Status.INELIGIBLE, Status.INELIGIBLE]),
+        (date(2026, 11, 25), [Status.INELIGIBLE, Status.INELIGIBLE, Status.INELIGIBLE]),
+        (date(2019, 12, 31), [Status.INELIGIBLE, Status.ELIGIBLE, Status.INELIGIBLE]),
+        (date(2024, 1, 1), [Status.INELIGIBLE, Status.INELIGIBLE, Status.ELIGIBLE]),
+        (date(2024, 12, 31), [Status.INELIGIBLE, Status.INELIGIBLE, Status.ELIGIBLE]),
+    ],
+)
+def test_date_operators(tmp_path: Path, registered: date, expected: list[Status]) -> None:
+    report = _relative_date_set(tmp_path).evaluate(
+        parse_profile({"registration_date": registered}), AS_OF
+    )
+    assert [r.status for r in report.results] == expected
