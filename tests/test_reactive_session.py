@@ -131,3 +131,38 @@ def test_a_closed_session_refuses_updates(policies: PolicySet) -> None:
     session.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         session.set_facts("E1", {"employees": 2})
+
+
+def test_paths_address_int_and_text_year_keys_alike(policies: PolicySet) -> None:
+    firm = {**SMALL_FIRM, "financials": {2025: {"taxable_income": "200万元", "total_assets": 1}}}
+    with ReactiveSession(policies, AS_OF) as session:
+        session.set_profile("E1", firm)
+        assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
+        (event,) = session.retract_facts("E1", ["financials.2025.taxable_income"])
+        assert event.after is Status.UNDETERMINED
+        session.set_facts("E1", {"financials": {2025: {"taxable_income": "400万元"}}})
+        assert session.verdicts("E1")[CIT] is Status.INELIGIBLE
+
+
+def test_threads_feeding_one_session_get_consistent_verdicts(policies: PolicySet) -> None:
+    import threading
+
+    with ReactiveSession(policies, AS_OF) as session:
+        errors: list[BaseException] = []
+
+        def feed(worker: int) -> None:
+            try:
+                for n in range(60):
+                    session.set_profile(f"W{worker}-{n % 5}", {**SMALL_FIRM, "employees": n * 7})
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=feed, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        for eid in session.enterprises:
+            expected = policies.evaluate(session.profile(eid), AS_OF).results
+            assert session.verdicts(eid) == {r.policy_id: r.status for r in expected}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -108,8 +109,10 @@ class _Enterprise:
 
 def _merge(into: dict[str, Any], changes: Mapping[str, Any]) -> None:
     for key, value in changes.items():
-        key = str(key)
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+        key = str(key)  # JSON keys: `financials.2025` is addressed the same way everywhere
+        if isinstance(value, Mapping):
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
             _merge(into[key], value)
         else:
             into[key] = copy.deepcopy(value)
@@ -127,7 +130,7 @@ def _forget(data: dict[str, Any], path: str) -> None:
 class ReactiveSession:
     """Verdicts of a policy set for many enterprises, kept up to date as facts change.
 
-    Not thread-safe by design beyond durable's lock: feed it from one thread.
+    Calls are serialised by a lock (durable_rules must never see two callers on one session).
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class ReactiveSession:
         self._shards: list[int] = []  # live enterprises per shard
         self._enterprises: dict[str, _Enterprise] = {}
         self._closed = False
+        self._lock = threading.RLock()  # one caller at a time, also for the Python-side state
         empty = Profile()
         self.baseline = self._run(_BASELINE_SID, 0, None, self._facts(empty))
         self._settle_unknowns(empty, self.baseline)
@@ -223,6 +227,10 @@ class ReactiveSession:
     ) -> list[ChangeEvent]:
         """Apply one update; the verdicts it changed. Raises UpdateError and changes nothing
         if the update is invalid."""
+        with self._lock:
+            return self._apply(update, explain)
+
+    def _apply(self, update: Update | Mapping[str, Any], explain: bool) -> list[ChangeEvent]:
         self._check_open()
         if not isinstance(update, Update):
             update = parse_update(update)
@@ -233,7 +241,7 @@ class ReactiveSession:
             if current is not None:
                 self._drop(eid, current)
             return self._events(eid, before, self.baseline, explain)
-        raw = self._next_raw(update, current)
+        raw = self._next_raw(update, current.raw if current is not None else {})
         profile = self._validate(eid, raw)
         facts = self._facts(profile)
         if current is None:
@@ -269,17 +277,18 @@ class ReactiveSession:
                 parsed.append(item if isinstance(item, Update) else parse_update(item))
             except UpdateError as exc:
                 problems.append(Problem(exc.render(), field=f"[{index}]"))
-        raws: dict[str, dict[str, Any] | None] = {}
+        known: dict[str, dict[str, Any]] = {}  # profile data as the batch goes along
         for index, update in enumerate(parsed):
+            eid = update.enterprise
+            if eid not in known:
+                current = self._enterprises.get(eid)
+                known[eid] = current.raw if current is not None else {}
             if update.remove:
-                raws[update.enterprise] = None
+                known[eid] = {}
                 continue
-            known = raws.get(update.enterprise, ...)
-            base = self._enterprises.get(update.enterprise) if known is ... else None
-            raw = self._next_raw(update, base, known if isinstance(known, dict) else None)
-            raws[update.enterprise] = raw
+            known[eid] = self._next_raw(update, known[eid])
             try:
-                self._validate(update.enterprise, raw)
+                self._validate(eid, known[eid])
             except UpdateError as exc:
                 problems.append(Problem(exc.render(), field=f"[{index}]"))
         if problems:
@@ -303,15 +312,11 @@ class ReactiveSession:
     def remove(self, enterprise: str) -> list[ChangeEvent]:
         return self.apply(Update(enterprise=enterprise, remove=True))
 
-    def _next_raw(
-        self, update: Update, current: _Enterprise | None, pending: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        if update.profile is not None:
-            return copy.deepcopy(update.profile)
-        if pending is not None:
-            raw = copy.deepcopy(pending)
-        else:
-            raw = copy.deepcopy(current.raw) if current is not None else {}
+    @staticmethod
+    def _next_raw(update: Update, known: dict[str, Any]) -> dict[str, Any]:
+        """The enterprise's profile data after `update`, from what was `known` before."""
+        raw: dict[str, Any] = {}
+        _merge(raw, known if update.profile is None else update.profile)  # a deep copy
         if update.set_ is not None:
             _merge(raw, update.set_)
         for path in update.retract or ():
@@ -327,13 +332,11 @@ class ReactiveSession:
         return profile
 
     def _drop(self, eid: str, ent: _Enterprise, quiet: bool = False) -> None:
+        """Delete the enterprise's durable sessions (their facts go with them)."""
         sid = f"e:{eid}"
         for index in range(len(self.program.rulesets)):
-            name = self._ruleset(index, ent.shard)
             try:
-                if self._engine.live_sids(name) and ent.facts:
-                    self._engine.retract_fact(name, sid, f"{sid}#{ent.version}")
-                self._engine.delete_state(name, sid)
+                self._engine.delete_state(self._ruleset(index, ent.shard), sid)
             except durable.DurableError:
                 if not quiet:
                     raise
@@ -376,10 +379,11 @@ class ReactiveSession:
 
     def close(self) -> None:
         """Free every durable session and ruleset of this session."""
-        if not self._closed:
-            self._closed = True
-            self._enterprises.clear()
-            self._engine.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._enterprises.clear()
+                self._engine.close()
 
     def __enter__(self) -> ReactiveSession:
         return self
