@@ -399,14 +399,21 @@ def _split(expr: Expr) -> list[Expr]:
     if _fits(expr) or not isinstance(expr, dict):
         return [expr]
     if "$or" in expr:
-        return [alt for branch in expr["$or"] for alt in _split(branch)]
-    items = expr.get("$and", [])
-    ors = [i for i, item in enumerate(items) if isinstance(item, dict) and "$or" in item]
-    if not ors:
-        return [expr]
-    i = max(ors, key=lambda k: groups(all_of(TAG, items[k])))
-    rest = items[:i] + items[i + 1 :]
-    return [alt for branch in items[i]["$or"] for alt in _split(all_of(*rest, branch))]
+        branches = list(expr["$or"])
+    else:
+        items = expr.get("$and", [])
+        ors = [i for i, item in enumerate(items) if isinstance(item, dict) and "$or" in item]
+        if not ors:
+            return [expr]
+        i = max(ors, key=lambda k: groups(all_of(TAG, items[k])))
+        rest = items[:i] + items[i + 1 :]
+        branches = [all_of(*rest, branch) for branch in items[i]["$or"]]
+    out: list[Expr] = []
+    for branch in branches:
+        out.extend(_split(branch))
+        if len(out) > MAX_ALTERNATIVES:  # too many rules already: stop, the caller refuses
+            break
+    return out
 
 
 def _check(policy_id: str, verdict: Status, expr: Expr) -> list[Expr]:
@@ -414,12 +421,15 @@ def _check(policy_id: str, verdict: Status, expr: Expr) -> list[Expr]:
     alternatives = _split(expr)
     too_big = [alt for alt in alternatives if not _fits(alt)]
     if too_big or len(alternatives) > MAX_ALTERNATIVES:
+        why = (
+            f"splitting it would need more than {MAX_ALTERNATIVES} rules"
+            if len(alternatives) > MAX_ALTERNATIVES
+            else f"a part that cannot be split has {groups(all_of(TAG, too_big[0]))} groups"
+        )
         raise ReactiveCompileError(
-            f"policy {policy_id}: its '{verdict.value}' condition does not fit durable_rules: "
-            f"a rule holds at most {MAX_GROUPS} nested and/or groups (error 113) and splitting "
-            f"gives {len(alternatives)} rule(s)"
-            + (f", one still with {groups(all_of(TAG, too_big[0]))} groups" if too_big else "")
-            + f" (at most {MAX_ALTERNATIVES}). Simplify the condition tree."
+            f"policy {policy_id}: its '{verdict.value}' condition does not fit durable_rules, "
+            f"which holds at most {MAX_GROUPS} nested and/or groups in one rule (error 113): "
+            f"{why}. Simplify the condition tree."
         )
     for alt in alternatives:
         width = widest(all_of(TAG, alt))

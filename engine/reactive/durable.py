@@ -35,8 +35,8 @@ from typing import Any
 MAX_SIDS = 1000  # durable allows 1,024 live sids per ruleset; we keep a margin
 
 try:
-    import durable_rules_engine as _native  # type: ignore[import-not-found]
-    from durable import engine as _engine  # type: ignore[import-untyped]
+    import durable_rules_engine as _native
+    from durable import engine as _engine
 
     IMPORT_ERROR: str | None = None
 except ImportError as exc:  # pragma: no cover - depends on the interpreter
