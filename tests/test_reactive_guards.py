@@ -108,16 +108,20 @@ def test_deleting_a_state_that_never_fired_crashes_durable() -> None:
         """
         host = QuietHost()
         host.register_rulesets({"r": {"p": {"all": [{"m": {"$gt": {"x": 10}}}], "run": lambda c: None}}})
-        for n in range(200):
-            sid = str(n)
+        for n in range(20000):
+            sid = str(n % 1000)
             try:
                 host.assert_fact("r", {"sid": sid, "x": 1})
             except engine.MessageNotHandledException:
                 pass
             host.delete_state("r", sid)
         print("survived")
-        """
+        """,
+        timeout=60,
     )
+    if result.returncode == 0 and sys.version_info[:2] != (3, 11):
+        # undefined behaviour (uninitialised pointers): measured to crash every time on 3.11
+        pytest.xfail(f"durable's unfired delete_state did not crash on {sys.version}")
     assert result.returncode < 0, (result.returncode, result.stdout, result.stderr)
 
 
