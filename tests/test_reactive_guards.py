@@ -502,3 +502,17 @@ def test_dates_and_thresholds_are_plain_numbers(policies: PolicySet) -> None:
         )
         for fact in facts:
             assert all(isinstance(v, bool | int | float | str) for v in fact.values())
+
+
+def test_a_construct_without_a_durable_form_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "codes.yaml").write_text(
+        "id: test.codes\ntitle: 码\ntitle_en: codes\nissuer: t\nprovenance: illustrative\n"
+        "zones: [national]\nfacts:\n"
+        "  - {id: product_codes, type: codes, profile_fact: product_codes, zh: 产品, en: products}\n"
+        "policies:\n  - id: test.codes.one\n    title: 一\n    title_en: one\n"
+        "    when: {fact: product_codes, contains: C39}\n"
+        "    benefit: {service: true, zh: 服务, en: service}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ReactiveCompileError, match=r"test\.codes\.one.*'contains'"):
+        ReactiveSession(PolicySet(tmp_path), AS_OF)
