@@ -1,0 +1,568 @@
+"""Compile policy condition trees into durable_rules rulesets, keeping three verdicts apart.
+
+durable_rules fires a rule when its pattern holds and has no NOT, no `in`, and a comparison on a
+missing field is simply false. For each policy we therefore compile (Kleene, `not` pushed to the
+leaves, `in` as equalities, a leaf true or false only when its fact is present):
+
+* `eligible`      definitely true:  T(when) and F(every unless) and the zone applies;
+* `ineligible`    definitely false: F(when) or T(some unless), and the zone applies;
+* `needs_review`  unknown only because of facts an expert must judge (`R` below);
+* `not_in_force`  the enterprise's zone lies outside the policy's zones;
+* none firing     undetermined.
+
+Policies not in force on `as_of` get no rules. Facts are asserted already computed and
+normalised by the engine (one flat fact per enterprise and ruleset): quantities as floats in an
+order-preserving encoding against the thresholds of the same fact, dates as day numbers,
+booleans, and codes as text. durable's limits are enforced here, with a clear error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..catalogue import Context, FactDef, FactType, Missing, Resolved
+from ..compiler import CLeaf, CNode, DateBound
+from ..language import AllOf, AnyOf, NotOf
+from ..results import Status
+from ..zones import NATIONAL
+
+# durable_rules limits (shared/durable_rules.md §5), with margins.
+MAX_SET_VALUES = 400  # values of one `in` / `not_in` set
+MAX_SIBLINGS = 500  # conditions in one and/or group: > 511 hangs durable's registration
+MAX_GROUPS = 14  # nested $and/$or groups below a pattern's top group (15 → error 113)
+MAX_FIELDS = 253  # user properties per fact (254 → error 302)
+MAX_RULES_PER_RULESET = 48  # > 64 sibling conditions matching one fact → error 303
+
+KIND, ZONE = "__kind", "__zone"
+TAG = {KIND: "profile"}
+CATCH_ALL = "__seen"
+
+
+class ReactiveCompileError(ValueError):
+    """A policy the durable_rules back end cannot hold; says which and why."""
+
+
+# --- a small expression algebra with constants, simplified as it is built -------------------
+
+Expr = dict[str, Any] | bool  # a durable condition, or a constant
+
+
+def _group(kind: str, items: Iterable[Expr]) -> Expr:
+    absorbing, neutral = (False, True) if kind == "$and" else (True, False)
+    flat: list[dict[str, Any]] = []
+    for item in items:
+        if item is absorbing:
+            return absorbing
+        if item is neutral:
+            continue
+        assert isinstance(item, dict)
+        flat.extend(item.get(kind, [item]))
+    if not flat:
+        return neutral
+    return flat[0] if len(flat) == 1 else {kind: flat}
+
+
+def all_of(*items: Expr) -> Expr:
+    return _group("$and", items)
+
+
+def any_of(*items: Expr) -> Expr:
+    return _group("$or", items)
+
+
+def groups(expr: Expr) -> int:
+    """Nested $and/$or groups below the top one (durable's 32-slot expression limit)."""
+
+    def count(node: Any) -> int:
+        if not isinstance(node, dict):
+            return 0
+        key = next(iter(node))
+        if key in ("$and", "$or"):
+            return 1 + sum(count(child) for child in node[key])
+        return 0
+
+    if not isinstance(expr, dict):
+        return 0
+    key = next(iter(expr))
+    return sum(count(child) for child in expr[key]) if key in ("$and", "$or") else 0
+
+
+def widest(expr: Expr) -> int:
+    if not isinstance(expr, dict):
+        return 0
+    key = next(iter(expr))
+    if key in ("$and", "$or"):
+        return max(len(expr[key]), *(widest(child) for child in expr[key]))
+    return 1
+
+
+# --- fact fields and their encoding -----------------------------------------------------------
+
+
+@dataclass
+class FieldCodec:
+    """How one catalogue fact is asserted: its field, and what durable compares it with."""
+
+    fact: FactDef
+    thresholds: list[Decimal] = field(default_factory=list)
+    review: bool = False  # a missing value may mean "an expert must judge"
+    upper: bool = False  # prefix tests need the upper-cased code
+
+    @property
+    def name(self) -> str:
+        return self.fact.id
+
+    @property
+    def review_name(self) -> str:
+        return f"{self.fact.id}__review"
+
+    @property
+    def upper_name(self) -> str:
+        return f"{self.fact.id}__upper"
+
+    def fields(self) -> list[str]:
+        return [self.name] + [self.review_name] * self.review + [self.upper_name] * self.upper
+
+    def finish(self) -> None:
+        """Check the thresholds can be told apart as floats."""
+        self.thresholds = sorted(set(self.thresholds))
+        floats = [float(t) for t in self.thresholds]
+        for low, high, f_low, f_high in zip(
+            self.thresholds, self.thresholds[1:], floats, floats[1:], strict=False
+        ):
+            if math.nextafter(f_low, math.inf) >= f_high:
+                raise ReactiveCompileError(
+                    f"thresholds {low} and {high} of fact {self.name!r} are too close to be told "
+                    "apart as floating-point numbers"
+                )
+
+    def number(self, value: Decimal) -> float:
+        """A float that compares with every threshold of this fact as `value` does."""
+        ts, floats = self.thresholds, [float(t) for t in self.thresholds]
+        f = (
+            float(value)
+            if abs(value) < Decimal(sys.float_info.max)
+            else math.copysign(sys.float_info.max, value)
+        )
+        i = bisect.bisect_left(ts, value)
+        if i < len(ts) and ts[i] == value:
+            return floats[i]
+        if i > 0:  # above ts[i-1]
+            f = max(f, math.nextafter(floats[i - 1], math.inf))
+        if i < len(ts):  # below ts[i]
+            f = min(f, math.nextafter(floats[i], -math.inf))
+        return f
+
+    def encode(self, value: Resolved, out: dict[str, Any]) -> None:
+        if isinstance(value, Missing):
+            if self.review and value.review:
+                out[self.review_name] = True
+            return
+        kind = self.fact.type
+        if kind is FactType.QUANTITY:
+            assert isinstance(value, Decimal)
+            out[self.name] = self.number(value)
+        elif kind is FactType.DATE:
+            assert isinstance(value, date)
+            out[self.name] = value.toordinal()
+        elif kind is FactType.BOOL:
+            out[self.name] = bool(value)
+        else:
+            assert isinstance(value, str)
+            out[self.name] = value
+            if self.upper:
+                out[self.upper_name] = value.upper()
+
+
+def _can_be_review(defn: FactDef, facts: dict[str, FactDef]) -> bool:
+    if defn.ratio is not None:
+        return all(_can_be_review(facts[name], facts) for name in defn.ratio)
+    if defn.source_kind in ("field", "financial", "profile_fact"):
+        return defn.judgement
+    return False
+
+
+# --- one condition tree → T / F / R ------------------------------------------------------------
+
+
+@dataclass
+class _Tree:
+    """Compiles one tree in the context of one policy, filling the codecs it needs."""
+
+    policy_id: str
+    as_of: date
+    codecs: dict[str, FieldCodec]
+    facts: dict[str, FactDef]
+
+    def codec(self, defn: FactDef) -> FieldCodec:
+        found = self.codecs.get(defn.id)
+        if found is None:
+            found = self.codecs[defn.id] = FieldCodec(defn, review=_can_be_review(defn, self.facts))
+        return found
+
+    def fail(self, leaf: CLeaf, why: str) -> ReactiveCompileError:
+        where = ".".join(map(str, leaf.path))
+        return ReactiveCompileError(f"policy {self.policy_id} ({where}): {why}")
+
+    def operand(self, leaf: CLeaf, codec: FieldCodec, raw: Any) -> Any:
+        if isinstance(raw, DateBound):
+            return raw.resolve(self.as_of).toordinal()
+        if isinstance(raw, Decimal):
+            codec.thresholds.append(raw)
+            return raw  # replaced by its float in `encode_operands`
+        return raw
+
+    def leaf(self, leaf: CLeaf) -> tuple[Expr, Expr, Expr]:
+        defn = leaf.fact_def
+        codec = self.codec(defn)
+        f, op = codec.name, leaf.op
+        review: Expr = {"$ex": {codec.review_name: 1}} if codec.review else False
+
+        def cmp(kind: str, value: Any) -> dict[str, Any]:
+            return {f: value} if kind == "$eq" else {kind: {f: value}}
+
+        flip = {"$eq": "$neq", "$neq": "$eq", "$lt": "$gte", "$gte": "$lt", "$gt": "$lte",
+                "$lte": "$gt"}  # fmt: skip
+        simple = {"eq": "$eq", "ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
+        if op in simple:
+            value = self.operand(leaf, codec, leaf.operand)
+            return cmp(simple[op], value), cmp(flip[simple[op]], value), review
+        if op == "between":
+            low, high = (self.operand(leaf, codec, x) for x in leaf.operand)
+            return (
+                all_of(cmp("$gte", low), cmp("$lte", high)),
+                any_of(cmp("$lt", low), cmp("$gt", high)),
+                review,
+            )
+        if op == "within":
+            start = self.operand(leaf, codec, leaf.operand)
+            today = self.as_of.toordinal()
+            return (
+                all_of(cmp("$gt", start), cmp("$lte", today)),
+                any_of(cmp("$lte", start), cmp("$gt", today)),
+                review,
+            )
+        if op in ("in", "not_in"):
+            values = sorted((self.operand(leaf, codec, x) for x in leaf.operand), key=str)
+            if len(values) > MAX_SET_VALUES:
+                raise self.fail(
+                    leaf,
+                    f"{op} lists {len(values)} values; durable_rules holds at most "
+                    f"{MAX_SET_VALUES} per set (above 511 its registration never returns)",
+                )
+            inside = any_of(*(cmp("$eq", v) for v in values))
+            outside = all_of(*(cmp("$neq", v) for v in values))
+            return (inside, outside, review) if op == "in" else (outside, inside, review)
+        if op == "prefix_in":
+            codec.upper = True
+            u = codec.upper_name
+            ranges: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for prefix in leaf.operand:
+                if not prefix:
+                    return {"$ex": {u: 1}}, False, review
+                last = ord(prefix[-1]) + 1
+                if last > sys.maxunicode or 0xD800 <= last <= 0xDFFF:
+                    raise self.fail(leaf, f"prefix {prefix!r} cannot be turned into a range")
+                bound = prefix[:-1] + chr(last)  # s starts with p  ⟺  p ≤ s < bound
+                ranges.append(({"$gte": {u: prefix}}, {"$lt": {u: bound}}))
+            return (
+                any_of(*(all_of(lo, hi) for lo, hi in ranges)),
+                all_of(
+                    *(
+                        any_of({"$lt": {u: lo["$gte"][u]}}, {"$gte": {u: hi["$lt"][u]}})
+                        for lo, hi in ranges
+                    )
+                ),
+                review,
+            )
+        raise self.fail(
+            leaf,
+            f"operator {op!r} has no durable_rules form here (lists of codes are not supported)",
+        )
+
+    def compile(self, node: CNode) -> tuple[Expr, Expr, Expr]:
+        """(definitely true, definitely false, unknown only for want of expert judgement)."""
+        if isinstance(node, CLeaf):
+            return self.leaf(node)
+        parts = [self.compile(child) for child in node.children]
+        if isinstance(node.node, NotOf):
+            t, f, r = parts[0]
+            return f, t, r
+        if isinstance(node.node, AllOf):
+            return _combine(parts, want_true=True)
+        assert isinstance(node.node, AnyOf)
+        return _combine(parts, want_true=False)
+
+
+def _combine(parts: list[tuple[Expr, Expr, Expr]], want_true: bool) -> tuple[Expr, Expr, Expr]:
+    """`all` (want_true) or `any` of compiled children.
+
+    R(all) = every child is true or review-unknown, and one is review-unknown; `any` dually.
+    """
+    ts, fs, rs = zip(*parts, strict=True)
+    if want_true:
+        t, f = all_of(*ts), any_of(*fs)
+    else:
+        t, f = any_of(*ts), all_of(*fs)
+    settled = ts if want_true else fs
+    open_ = [i for i, r in enumerate(rs) if r is not False]
+    if len(open_) == 1:  # one child can be review-unknown: it is, and the others are settled
+        j = open_[0]
+        r = all_of(*(s for i, s in enumerate(settled) if i != j), rs[j])
+    else:
+        r = all_of(*(any_of(s, r) for s, r in zip(settled, rs, strict=True)), any_of(*rs))
+    return t, f, r
+
+
+# --- policies → rulesets ------------------------------------------------------------------------
+
+
+@dataclass
+class PolicyRules:
+    policy_id: str
+    rules: dict[Status, list[Expr]]  # verdict → alternative patterns (without the type tag)
+    fields: set[str]
+
+
+@dataclass
+class Ruleset:
+    """One chunk of policies: the rules and the fields of the fact asserted for it."""
+
+    index: int
+    policies: list[PolicyRules]
+    codecs: list[FieldCodec]
+
+    def rule_count(self) -> int:
+        return 1 + sum(len(alts) for p in self.policies for alts in p.rules.values())
+
+
+@dataclass
+class Program:
+    """Everything a reactive session asserts and matches for one policy set on one date."""
+
+    as_of: date
+    rulesets: list[Ruleset]
+    constant: dict[str, Status]  # policies not in force on as_of
+    policy_ids: list[str]
+    # Policies whose needs-review condition is too large for durable_rules: when none of their
+    # rules fires, needs_review vs undetermined is decided by the reference evaluator.
+    review_by_reference: set[str] = field(default_factory=set)
+
+    def facts(self, ctx: Context, zone: str | None) -> list[dict[str, Any]]:
+        """The fact to assert into each ruleset (without sid and id)."""
+        out = []
+        for ruleset in self.rulesets:
+            fact: dict[str, Any] = dict(TAG)
+            if zone is not None:
+                fact[ZONE] = zone
+            for codec in ruleset.codecs:
+                codec.encode(ctx.get(codec.fact.id), fact)
+            out.append(fact)
+        return out
+
+
+def _encode_numbers(expr: Expr, codecs: dict[str, FieldCodec]) -> Expr:
+    """Replace Decimal operands by their floats (after all thresholds are known)."""
+    if isinstance(expr, bool):
+        return expr
+    out: dict[str, Any] = {}
+    for key, value in expr.items():
+        if key in ("$and", "$or"):
+            out[key] = [_encode_numbers(v, codecs) for v in value]
+        elif isinstance(value, dict):
+            out[key] = {
+                f: (codecs[f].number(v) if isinstance(v, Decimal) else v) for f, v in value.items()
+            }
+        else:
+            out[key] = codecs[key].number(value) if isinstance(value, Decimal) else value
+    return out
+
+
+MAX_ALTERNATIVES = 16  # rules one verdict of one policy may be split into
+
+
+def _fits(expr: Expr) -> bool:
+    return groups(all_of(TAG, expr)) <= MAX_GROUPS
+
+
+def _split(expr: Expr) -> list[Expr]:
+    """Alternatives whose disjunction is `expr`, each small enough for one durable rule:
+    a top-level `$or` becomes one rule per branch, and `(A or B) and C` becomes `A and C`,
+    `B and C` (results are collected as sets, so overlapping alternatives are harmless)."""
+    if _fits(expr) or not isinstance(expr, dict):
+        return [expr]
+    if "$or" in expr:
+        branches = list(expr["$or"])
+    else:
+        items = expr.get("$and", [])
+        ors = [i for i, item in enumerate(items) if isinstance(item, dict) and "$or" in item]
+        if not ors:
+            return [expr]
+        i = max(ors, key=lambda k: groups(all_of(TAG, items[k])))
+        rest = items[:i] + items[i + 1 :]
+        branches = [all_of(*rest, branch) for branch in items[i]["$or"]]
+    out: list[Expr] = []
+    for branch in branches:
+        out.extend(_split(branch))
+        if len(out) > MAX_ALTERNATIVES:  # too many rules already: stop, the caller refuses
+            break
+    return out
+
+
+def _check(policy_id: str, verdict: Status, expr: Expr) -> list[Expr]:
+    """Split a condition too large for one rule; refuse what still does not fit."""
+    alternatives = _split(expr)
+    too_big = [alt for alt in alternatives if not _fits(alt)]
+    if too_big or len(alternatives) > MAX_ALTERNATIVES:
+        why = (
+            f"splitting it would need more than {MAX_ALTERNATIVES} rules"
+            if len(alternatives) > MAX_ALTERNATIVES
+            else f"a part that cannot be split has {groups(all_of(TAG, too_big[0]))} groups"
+        )
+        raise ReactiveCompileError(
+            f"policy {policy_id}: its '{verdict.value}' condition does not fit durable_rules, "
+            f"which holds at most {MAX_GROUPS} nested and/or groups in one rule (error 113): "
+            f"{why}. Simplify the condition tree."
+        )
+    for alt in alternatives:
+        width = widest(all_of(TAG, alt))
+        if width > MAX_SIBLINGS:
+            raise ReactiveCompileError(
+                f"policy {policy_id}: its '{verdict.value}' condition has a group of "
+                f"{width} conditions; durable_rules holds at most {MAX_SIBLINGS} "
+                "(above 511 its registration never returns)"
+            )
+    return alternatives
+
+
+def _fields(expr: Any, out: set[str]) -> set[str]:
+    if isinstance(expr, dict):
+        for key, value in expr.items():
+            if key in ("$and", "$or"):
+                for child in value:
+                    _fields(child, out)
+            elif isinstance(value, dict):
+                out.update(value)
+            else:
+                out.add(key)
+    return out
+
+
+def compile_program(
+    policies: Iterable[Any],
+    facts: dict[str, FactDef],
+    zone_parents: dict[str, str | None],
+    as_of: date,
+) -> Program:
+    """Compile `CompiledPolicy` objects (from a PolicySet) for evaluation on `as_of`."""
+    codecs: dict[str, FieldCodec] = {}
+    compiled: list[tuple[str, dict[Status, Expr], set[str]]] = []
+    constant: dict[str, Status] = {}
+    ids: list[str] = []
+
+    def chain(zone: str) -> set[str]:
+        seen: set[str] = set()
+        current: str | None = zone
+        while current is not None and current not in seen:
+            seen.add(current)
+            current = zone_parents.get(current)
+        return seen
+
+    for cp in policies:
+        ids.append(cp.id)
+        if not cp.effective.covers(as_of):
+            constant[cp.id] = Status.NOT_IN_FORCE
+            continue
+        tree = _Tree(cp.id, as_of, codecs, facts)
+        parts: list[tuple[Expr, Expr, Expr]] = []
+        if cp.when is not None:
+            parts.append(tree.compile(cp.when))
+        for exclusion in cp.unless:
+            t, f, r = tree.compile(exclusion)
+            parts.append((f, t, r))  # an exclusion counts negated
+        true, false, review = _combine(parts, want_true=True) if parts else (True, False, False)
+        if NATIONAL in cp.zones:
+            inside: Expr = True
+            outside: Expr = False
+        else:
+            zones = sorted(z for z in zone_parents if chain(z) & cp.zones)
+            if len(zones) > MAX_SET_VALUES:
+                raise ReactiveCompileError(f"policy {cp.id}: applies in too many zones")
+            inside = any_of(*({ZONE: z} for z in zones))
+            outside = all_of(*({"$neq": {ZONE: z}} for z in zones))
+        verdicts: dict[Status, Expr] = {
+            Status.ELIGIBLE: all_of(inside, true),
+            # Without a zone nothing is decided: a zone elsewhere would make it not_in_force.
+            Status.INELIGIBLE: all_of(inside, false),
+            Status.NEEDS_REVIEW: all_of(inside, review),
+            Status.NOT_IN_FORCE: outside,
+        }
+        rules: dict[Status, Expr] = {v: e for v, e in verdicts.items() if e is not False}
+        used: set[str] = set()
+        for expr in rules.values():
+            _fields(expr, used)
+        compiled.append((cp.id, rules, used - {ZONE}))
+
+    for codec in codecs.values():
+        if codec.upper_name in facts or codec.review_name in facts:
+            raise ReactiveCompileError(f"fact names clash with the fields of fact {codec.name!r}")
+        codec.finish()
+
+    rulesets: list[Ruleset] = []
+    by_field = {name: c for c in codecs.values() for name in c.fields()}
+    review_by_reference: set[str] = set()
+    for policy_id, rules, used in compiled:
+        split: dict[Status, list[Expr]] = {}
+        for verdict, expr in rules.items():
+            try:
+                alternatives = _check(policy_id, verdict, expr)
+            except ReactiveCompileError:
+                if verdict is not Status.NEEDS_REVIEW:
+                    raise
+                review_by_reference.add(policy_id)
+                continue
+            split[verdict] = [_encode_numbers(alt, codecs) for alt in alternatives]
+        policy = PolicyRules(policy_id, split, used)
+        needed = 1 + sum(len(a) for a in split.values())
+        if len(used) + 2 > MAX_FIELDS or needed > MAX_RULES_PER_RULESET:
+            raise ReactiveCompileError(
+                f"policy {policy_id} needs {len(used)} facts and {needed} rules; "
+                f"durable_rules holds at most {MAX_FIELDS - 2} and {MAX_RULES_PER_RULESET}"
+            )
+        current = rulesets[-1] if rulesets else None
+        if current is not None:
+            fields = set().union(*(p.fields for p in current.policies), used)
+            if len(fields) + 2 <= MAX_FIELDS and current.rule_count() + needed - 1 <= (
+                MAX_RULES_PER_RULESET
+            ):
+                current.policies.append(policy)
+                continue
+        rulesets.append(Ruleset(len(rulesets), [policy], []))
+    for ruleset in rulesets:
+        names = set().union(*(p.fields for p in ruleset.policies))
+        ruleset.codecs = sorted({id(by_field[n]): by_field[n] for n in names}.values(),
+                                key=lambda c: c.name)  # fmt: skip
+    return Program(as_of, rulesets, constant, ids, review_by_reference)
+
+
+def rule_name(policy_index: int, verdict: Status, alternative: int) -> str:
+    return f"{policy_index}|{verdict.value}|{alternative}"
+
+
+def definition(ruleset: Ruleset, offset: int) -> dict[str, dict[str, Any]]:
+    """durable rules for one chunk (without actions); policy indexes start at `offset`."""
+    rules: dict[str, dict[str, Any]] = {CATCH_ALL: {"all": [{"m": dict(TAG)}]}}
+    for index, policy in enumerate(ruleset.policies, start=offset):
+        for verdict, alternatives in policy.rules.items():
+            for k, alt in enumerate(alternatives):
+                pattern = all_of(TAG, alt)
+                assert isinstance(pattern, dict)
+                rules[rule_name(index, verdict, k)] = {"all": [{"m": pattern}]}
+    return rules

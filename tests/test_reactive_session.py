@@ -1,0 +1,168 @@
+"""The reactive session as a library: events, explanations, bad updates, batches, lifetime."""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+from typing import Any
+
+import pytest
+from conftest import AS_OF, HNTE_BASE
+
+from engine import PolicySet, Status
+from engine.reactive import ChangeEvent, ReactiveSession, UpdateError, unavailable_reason
+
+pytestmark = pytest.mark.skipif(
+    unavailable_reason() is not None and sys.version_info >= (3, 13),
+    reason="durable-rules does not import on Python >= 3.13",
+)
+
+SMALL_FIRM = {
+    "zone": "taiyuan",
+    "restricted_industry": False,
+    "employees": 120,
+    "financials": {"2025": {"taxable_income": "200万元", "total_assets": "3000万元"}},
+}
+CIT = "national.small-low-profit.cit"
+
+
+def hnte() -> dict[str, Any]:
+    return json.loads(json.dumps(HNTE_BASE, default=str))
+
+
+def test_events_follow_verdict_changes_with_explanations(policies: PolicySet) -> None:
+    with ReactiveSession(policies, AS_OF) as session:
+        events = session.set_profile("E1", SMALL_FIRM)
+        assert events == [ChangeEvent("E1", CIT, Status.UNDETERMINED, Status.ELIGIBLE, AS_OF)]
+        assert session.set_facts("E1", {"employees": 121}) == []  # still eligible: no event
+        (event,) = session.apply({"enterprise": "E1", "set": {"employees": 301}}, explain=True)
+        assert (event.before, event.after) == (Status.ELIGIBLE, Status.INELIGIBLE)
+        assert event.explanation is not None and event.explanation.status is Status.INELIGIBLE
+        assert event.explanation.trace is not None
+        assert event.to_json()["explanation"]["policy_id"] == CIT
+        (event,) = session.retract_facts("E1", ["employees"])
+        assert event.after is Status.UNDETERMINED
+        assert session.explain("E1", CIT).missing == ["employees"]
+        assert session.remove("E1") == []  # undetermined is also where an unknown one starts
+        assert session.enterprises == [] and session.verdicts("E1") == session.baseline
+        session.set_profile("E1", SMALL_FIRM)
+        (event,) = session.remove("E1")
+        assert (event.before, event.after) == (Status.ELIGIBLE, session.baseline[CIT])
+
+
+def test_needs_review_is_told_apart_from_undetermined(policies: PolicySet) -> None:
+    cert = "national.hnte.certification"
+    with ReactiveSession(policies, AS_OF) as session:
+        session.set_profile("E1", hnte())
+        assert session.verdicts("E1")[cert] is Status.ELIGIBLE
+        session.retract_facts("E1", ["facts.hnte_key_field"])  # an expert's judgement
+        assert session.verdicts("E1")[cert] is Status.NEEDS_REVIEW
+        session.retract_facts("E1", ["tech_staff"])  # plain data
+        assert session.verdicts("E1")[cert] is Status.UNDETERMINED
+
+
+def test_a_bad_update_is_rejected_and_changes_nothing(policies: PolicySet) -> None:
+    with ReactiveSession(policies, AS_OF) as session:
+        session.set_profile("E1", SMALL_FIRM)
+        session.set_profile("E2", SMALL_FIRM)
+        before = session.verdicts("E1"), session.profile("E1")
+        for bad in (
+            {"enterprise": "E1", "set": {"employees": -3}},
+            {"enterprise": "E1", "set": {"zone": "atlantis"}},
+            {"enterprise": "E1", "set": {"facts": {"undeclared": 1}}},
+            {"enterprise": "E1", "set": {"employees": 1}, "remove": True},
+            {"enterprise": "", "remove": True},
+            {"set": {"employees": 1}},
+        ):
+            with pytest.raises(UpdateError):
+                session.apply(bad)
+        assert (session.verdicts("E1"), session.profile("E1")) == before
+        assert session.set_facts("E2", {"employees": 400})[0].after is Status.INELIGIBLE
+        assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
+
+
+def test_a_batch_applies_whole_or_not_at_all(policies: PolicySet) -> None:
+    with ReactiveSession(policies, AS_OF) as session:
+        good = [
+            {"enterprise": "E1", "profile": SMALL_FIRM},
+            {"enterprise": "E1", "set": {"employees": 500}},
+            {"enterprise": "E2", "profile": SMALL_FIRM},
+        ]
+        with pytest.raises(UpdateError, match="nothing applied"):
+            session.apply_batch([*good, {"enterprise": "E3", "set": {"employees": "many"}}])
+        assert session.enterprises == []
+        events = session.apply_batch(good)
+        assert [(e.enterprise, e.after) for e in events] == [
+            ("E1", Status.ELIGIBLE),
+            ("E1", Status.INELIGIBLE),
+            ("E2", Status.ELIGIBLE),
+        ]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def test_close_reclaims_memory(policies: PolicySet) -> None:
+    def cycle() -> tuple[float, float]:
+        session = ReactiveSession(policies, AS_OF, shard_size=250)
+        for n in range(600):
+            session.set_profile(f"E{n}", SMALL_FIRM)
+        loaded = _rss_mb()
+        session.close()
+        gc.collect()
+        return loaded, _rss_mb()
+
+    start = _rss_mb()
+    loaded, first = cycle()
+    for _ in range(3):
+        _, last = cycle()
+    assert loaded - start > 40  # ~190 KB of durable state per enterprise while open
+    assert last - first < 10  # closing gives it back: no growth over cycles
+    assert last - start < (loaded - start) / 2
+
+
+def test_a_closed_session_refuses_updates(policies: PolicySet) -> None:
+    session = ReactiveSession(policies, AS_OF)
+    session.set_facts("E1", {"employees": 1})
+    session.close()
+    session.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        session.set_facts("E1", {"employees": 2})
+
+
+def test_paths_address_int_and_text_year_keys_alike(policies: PolicySet) -> None:
+    firm = {**SMALL_FIRM, "financials": {2025: {"taxable_income": "200万元", "total_assets": 1}}}
+    with ReactiveSession(policies, AS_OF) as session:
+        session.set_profile("E1", firm)
+        assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
+        (event,) = session.retract_facts("E1", ["financials.2025.taxable_income"])
+        assert event.after is Status.UNDETERMINED
+        session.set_facts("E1", {"financials": {2025: {"taxable_income": "400万元"}}})
+        assert session.verdicts("E1")[CIT] is Status.INELIGIBLE
+
+
+def test_threads_feeding_one_session_get_consistent_verdicts(policies: PolicySet) -> None:
+    import threading
+
+    with ReactiveSession(policies, AS_OF) as session:
+        errors: list[BaseException] = []
+
+        def feed(worker: int) -> None:
+            try:
+                for n in range(60):
+                    session.set_profile(f"W{worker}-{n % 5}", {**SMALL_FIRM, "employees": n * 7})
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=feed, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        for eid in session.enterprises:
+            expected = policies.evaluate(session.profile(eid), AS_OF).results
+            assert session.verdicts(eid) == {r.policy_id: r.status for r in expected}
