@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 import sys
 from typing import Any
 
 import pytest
+import yaml
 from conftest import AS_OF, HNTE_BASE
 
 from engine import PolicySet, Status
+from engine.loader import bundled_policies
 from engine.reactive import ChangeEvent, ReactiveSession, UpdateError, unavailable_reason
 
 pytestmark = pytest.mark.skipif(
@@ -25,6 +28,21 @@ SMALL_FIRM = {
     "financials": {"2025": {"taxable_income": "200万元", "total_assets": "3000万元"}},
 }
 CIT = "national.small-low-profit.cit"
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
+    """HNTE and the 小型微利 income-tax policy alone, so that each update changes few verdicts."""
+    national = bundled_policies() / "national"
+    directory = tmp_path_factory.mktemp("hnte-and-cit")
+    for name in ("hnte.yaml", "cit-law.yaml"):
+        shutil.copy(national / name, directory / name)
+    document = yaml.safe_load((national / "small-low-profit.yaml").read_text(encoding="utf-8"))
+    document["policies"] = [p for p in document["policies"] if p["id"] == CIT]
+    (directory / "small-low-profit.yaml").write_text(
+        yaml.safe_dump(document, allow_unicode=True), encoding="utf-8"
+    )
+    return PolicySet(directory)
 
 
 def hnte() -> dict[str, Any]:
