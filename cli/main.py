@@ -209,3 +209,5 @@ def schema(kind: str) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from . import screen as _screen  # noqa: E402,F401  (registers `incentives screen`)
