@@ -21,7 +21,6 @@ from typing import IO, Any
 import click
 
 from engine import InputError, PolicySet, Profile
-from engine.errors import ProfileError
 
 from .main import as_of_option, main, policies_option, user_errors
 
@@ -74,27 +73,10 @@ def _size(path: Path, fmt: str) -> int:
     return path.stat().st_size
 
 
-def _profile(data: Any, fmt: str, policy_set: PolicySet) -> Profile:
-    from engine.batch.columns import RowError, row_profile, unflatten
-
-    if isinstance(data, Exception):
-        raise RowError(f"invalid JSON: {data}")
-    if fmt != "jsonl":
-        data = unflatten(data, policy_set.facts)
-    profile = row_profile(data, "row")
-    try:
-        policy_set.check_profile(profile)
-    except ProfileError as exc:
-        raise RowError("; ".join(str(p) for p in exc.problems)) from None
-    return profile
-
-
 def _amount_text(micro: int | None) -> str | None:
-    if micro is None:
-        return None
-    text = f"{Decimal(micro) / 1_000_000:.6f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
+    from engine.batch.pipeline import amount_text
+
+    return amount_text(micro)
 
 
 class _Writer:
@@ -172,41 +154,28 @@ def screen_register(
     progress: Any = None,
 ) -> tuple[_Tally, dict[int, Profile]]:
     """Stream the register in batches through the vectorised back end."""
-    from engine.batch.columns import ROW, RowError, profile_to_row, rows_to_frame
+    from engine.batch.pipeline import presented, screen_batch
     from engine.batch.vectorised import VectorisedSet
 
     vectorised = VectorisedSet(policy_set)
     tally = _Tally()
     explained: dict[int, Profile] = {}
-    profiles: list[Profile] = []
-    rows: list[dict[str, Any]] = []
+    pending: list[tuple[int, Any]] = []
 
     def flush() -> None:
-        if not rows:
+        if not pending:
             return
-        frame = rows_to_frame(rows, policy_set.facts, (as_of.year - 1 - i for i in range(4)))
-        result = vectorised.evaluate(frame, as_of, profiles)
+        result, bad, profiles = screen_batch(vectorised, pending, as_of, fmt_in != "jsonl")
+        tally.bad.extend(bad)
+        explained.update({n: p for n, p in profiles.items() if n in explain_rows})
         _count(tally, result)
-        writer.write(
-            [dict(r, amount=_amount_text(r["amount"])) for r in result.iter_rows(named=True)]
-        )
-        rows.clear()
-        profiles.clear()
+        writer.write(list(presented(result).iter_rows(named=True)))
+        pending.clear()
 
     for number, data, position in _rows(register, fmt_in):
         tally.rows += 1
-        try:
-            profile = _profile(data, fmt_in, policy_set)
-            row = profile_to_row(profile, policy_set.facts)
-        except RowError as exc:
-            tally.bad.append((number, str(exc)))
-            continue
-        row[ROW] = number
-        rows.append(row)
-        profiles.append(profile)
-        if number in explain_rows:
-            explained[number] = profile
-        if len(rows) >= BATCH:
+        pending.append((number, data))
+        if len(pending) >= BATCH:
             flush()
             if progress is not None:
                 progress(position)
