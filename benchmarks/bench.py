@@ -120,6 +120,17 @@ def measure(kind: str, n: int) -> dict[str, Any]:
         for p in profiles:
             hnte_by_hand(p, AS_OF.year - 1)
         seconds, evaluations = time.perf_counter() - start, len(profiles)
+    elif kind == "closures-hnte":  # the reference's compiled condition closures, no result objects
+        profiles = _profiles(n)
+        cp = policies.get("national.hnte.certification")
+        assert cp.when is not None
+        start = time.perf_counter()
+        for p in profiles:
+            ctx = policies.context(p, AS_OF)
+            cp.when.fn(ctx)
+            for node in cp.unless:
+                node.fn(ctx)
+        seconds, evaluations = time.perf_counter() - start, len(profiles)
     elif kind in ("reference", "reference-hnte"):
         profiles = _profiles(n)
         ids = ["national.hnte.certification"] if kind == "reference-hnte" else None
@@ -181,7 +192,7 @@ def main() -> None:
     for n in sizes:
         hand = _child("hand", n)
         base = hand["seconds"] / hand["evaluations"]
-        for kind in ("hand", "reference-hnte", "reference", "vectorised"):
+        for kind in ("hand", "closures-hnte", "reference-hnte", "reference", "vectorised"):
             r = hand if kind == "hand" else _child(kind, n)
             per = r["seconds"] / r["evaluations"]
             print(f"| {n:,} | {kind} | {r['evaluations']:,} | {r['seconds']:.2f} | {per * 1e6:.2f} "
