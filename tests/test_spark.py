@@ -42,6 +42,7 @@ def test_spark_local_mode_matches_reference(tmp_path: Path) -> None:
     register = tmp_path / "register.jsonl"
     register.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers use this interpreter and its packages
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no slow host-name lookup in local mode
     spark = (
         SparkSession.builder.master("local[1]")
         .appName("incentives-test")
