@@ -209,7 +209,7 @@ def _print_summary(tally: _Tally, policy_set: PolicySet) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
     good = tally.rows - len(tally.bad)
     table = Table(title=f"{good} enterprises screened, {len(tally.bad)} bad rows")
     for name in ("policy", "eligible", "undetermined", "needs_review", "ineligible",
@@ -298,7 +298,7 @@ def screen(
         from .i18n import default_lang
         from .render import print_report
 
-        console = Console(stderr=True, highlight=False)
+        console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
         for number in explain_rows:
             if number not in explained:
                 console.print(f"row {number}: not a valid row of the register; nothing to explain")
