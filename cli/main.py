@@ -212,6 +212,7 @@ def schema(kind: str) -> None:
 
 
 from . import cases as _cases  # noqa: E402, F401  (registers `incentives test`)
+from . import screen as _screen  # noqa: E402, F401  (registers `incentives screen`)
 from . import watch as _watch  # noqa: E402, F401  (registers `incentives watch`)
 
 if __name__ == "__main__":  # pragma: no cover
