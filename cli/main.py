@@ -207,5 +207,7 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False, indent=2))
 
 
+from . import prop  # noqa: E402, F401  (registers `incentives prop`)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,160 @@
+"""engine.testing: the strategies produce what they promise, the invariants hold on the bundled
+library and on random policy sets, and they catch broken rule sets and tampered reports."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, HNTE_BASE, build
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from engine import PolicySet, Status, load_profile
+from engine.testing import (
+    INVARIANTS,
+    InvariantFailure,
+    Scenario,
+    check_all,
+    check_monotone,
+    check_report_amounts,
+    check_report_stacking,
+    find_counterexamples,
+    policy_sets,
+    profile_data,
+    profile_yaml,
+    scenarios,
+    targets,
+    write_policy_set,
+)
+
+BROKEN = Path(__file__).parent / "broken"
+BUNDLED = PolicySet()
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.mark.parametrize("policy_id", [p.id for p in BUNDLED.policies])
+def test_bundled_library_satisfies_every_invariant(policies: PolicySet, policy_id: str) -> None:
+    assert find_counterexamples(policies, policy_id, examples=25, seed=0) == []
+
+
+@FAST
+@given(scenarios(BUNDLED, "national.small-low-profit.cit"))
+def test_a_pytest_user_checks_a_policy_in_two_lines(scenario: Scenario) -> None:
+    check_all(BUNDLED, "national.small-low-profit.cit", scenario)
+
+
+def test_targets_sit_at_and_beside_every_threshold(policies: PolicySet) -> None:
+    found = targets(policies, "national.small-low-profit.cit", AS_OF)
+    assert {("taxable_income", Decimal(v)) for v in ("2999999.99", "3000000", "3000000.01")} <= set(
+        found
+    )
+    assert {("employees", Decimal(v)) for v in (299, 300, 301)} <= set(found)
+    hnte = targets(policies, "national.hnte.certification", AS_OF)
+    one_year_before = date(2025, 11, 24)
+    assert {
+        ("registration_date", d) for d in (date(2025, 11, 23), one_year_before, date(2025, 11, 25))
+    } <= set(hnte)
+    # the 3-year validity of the HNTE certificate, reached through the formula fact
+    tax = targets(policies, "national.hnte.tax-rate", AS_OF)
+    assert ("hnte_valid", date(2023, 11, 24)) in tax
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(profile_data(BUNDLED, AS_OF))
+def test_profiles_written_as_yaml_read_back_identically(profile: dict[str, object]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "profile.yaml"
+        path.write_text(profile_yaml(profile, "generated"), encoding="utf-8")
+        assert load_profile(path) == Scenario(profile, AS_OF, {}).profile
+
+
+# No shrinking: a shrink through whole policy sets can take minutes; the failure shows the set.
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(st.data())
+def test_random_policy_sets_load_and_satisfy_every_invariant(data: st.DataObject) -> None:
+    documents = data.draw(policy_sets())
+    with tempfile.TemporaryDirectory() as tmp:
+        policy_set = PolicySet(write_policy_set(documents, Path(tmp)))
+        assert len(policy_set) == sum(len(d["policies"]) for d in documents)
+        for cp in policy_set.policies:
+            check_all(policy_set, cp.id, data.draw(scenarios(policy_set, cp.id)))
+
+
+def test_a_wrong_monotonicity_declaration_is_found_and_shrunk() -> None:
+    policy_set = PolicySet(BROKEN / "false-monotone")
+    found = find_counterexamples(policy_set, "broken.monotone.award", examples=30, seed=1)
+    assert [f.invariant for f in found] == ["monotone"]
+    scenario = found[0].scenario
+    # shrunk to the cliff: just below 300万元 of taxable income
+    last = scenario.data["financials"][scenario.as_of.year - 1]
+    assert Decimal("2999000") <= last["taxable_income"] <= Decimal("3000000")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "counterexample.yaml"
+        path.write_text(profile_yaml(scenario.data), encoding="utf-8")
+        report = policy_set.evaluate(load_profile(path), scenario.as_of)
+        assert report.results[0].status is Status.ELIGIBLE
+    with pytest.raises(InvariantFailure, match="lowers the award"):
+        check_monotone(policy_set, "broken.monotone.award", scenario)
+
+
+def _both_reduced_rates(policies: PolicySet):  # type: ignore[no-untyped-def]
+    profile = build(
+        HNTE_BASE,
+        certifications=[{"kind": "hnte", "issued": date(2025, 3, 1)}],
+        employees=50,
+        financials__2025__taxable_income="200万元",
+        financials__2025__total_assets="3000万元",
+    )
+    return policies.evaluate(profile, AS_OF)
+
+
+def test_stacking_check_accepts_the_engine_and_rejects_a_double_payment(
+    policies: PolicySet,
+) -> None:
+    report = _both_reduced_rates(policies)
+    paid = {r.policy_id: r for r in report.results if r.amount}
+    assert set(paid) == {"national.small-low-profit.cit"}  # 就高: 20% saving beats 10%
+    check_report_stacking(policies, report, "national.hnte.tax-rate")
+    doubled = report.model_copy(
+        update={
+            "results": [
+                r.model_copy(update={"amount": r.amount_alone}) if r.amount_alone else r
+                for r in report.results
+            ]
+        }
+    )
+    with pytest.raises(InvariantFailure, match="pays 2 members"):
+        check_report_stacking(policies, doubled, "national.hnte.tax-rate")
+
+
+def test_amount_check_rejects_negative_and_unearned_amounts(policies: PolicySet) -> None:
+    report = _both_reduced_rates(policies)
+    check_report_amounts(policies, report, "national.small-low-profit.cit")
+
+    def tamper(policy_id: str, **update: object) -> object:
+        results = [
+            r.model_copy(update=update) if r.policy_id == policy_id else r for r in report.results
+        ]
+        return report.model_copy(update={"results": results})
+
+    negative = tamper("national.small-low-profit.cit", amount=Decimal(-1), amount_alone=Decimal(-1))
+    with pytest.raises(InvariantFailure, match="negative"):
+        check_report_amounts(policies, negative, "national.small-low-profit.cit")  # type: ignore[arg-type]
+    unearned = tamper("national.hnte.certification", status=Status.INELIGIBLE, amount=Decimal(5))
+    with pytest.raises(InvariantFailure, match="yet an amount"):
+        check_report_amounts(policies, unearned, "national.hnte.certification")  # type: ignore[arg-type]
+
+
+def test_every_invariant_is_named_once() -> None:
+    assert list(INVARIANTS) == [
+        "determinism", "soundness", "explanation", "amounts", "stacking", "monotone", "in-force",
+    ]  # fmt: skip
