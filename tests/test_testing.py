@@ -22,7 +22,6 @@ from engine.testing import (
     check_monotone,
     check_report_amounts,
     check_report_stacking,
-    find_counterexamples,
     policy_sets,
     profile_data,
     profile_yaml,
@@ -34,11 +33,6 @@ from engine.testing import (
 BROKEN = Path(__file__).parent / "broken"
 BUNDLED = PolicySet()
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-@pytest.mark.parametrize("policy_id", [p.id for p in BUNDLED.policies])
-def test_bundled_library_satisfies_every_invariant(policies: PolicySet, policy_id: str) -> None:
-    assert find_counterexamples(policies, policy_id, examples=25, seed=0) == []
 
 
 @FAST
@@ -74,7 +68,7 @@ def test_profiles_written_as_yaml_read_back_identically(profile: dict[str, objec
 
 # No shrinking: a shrink through whole policy sets can take minutes; the failure shows the set.
 @settings(
-    max_examples=10,
+    max_examples=8,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -89,21 +83,15 @@ def test_random_policy_sets_load_and_satisfy_every_invariant(data: st.DataObject
             check_all(policy_set, cp.id, data.draw(scenarios(policy_set, cp.id)))
 
 
-def test_a_wrong_monotonicity_declaration_is_found_and_shrunk() -> None:
+def test_the_monotone_invariant_catches_a_cliff() -> None:
+    # `incentives prop` finds this by search (tests/test_prop_cli.py); here the scenario is given.
     policy_set = PolicySet(BROKEN / "false-monotone")
-    found = find_counterexamples(policy_set, "broken.monotone.award", examples=30, seed=1)
-    assert [f.invariant for f in found] == ["monotone"]
-    scenario = found[0].scenario
-    # shrunk to the cliff: just below 300万元 of taxable income
-    last = scenario.data["financials"][scenario.as_of.year - 1]
-    assert Decimal("2999000") <= last["taxable_income"] <= Decimal("3000000")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "counterexample.yaml"
-        path.write_text(profile_yaml(scenario.data), encoding="utf-8")
-        report = policy_set.evaluate(load_profile(path), scenario.as_of)
-        assert report.results[0].status is Status.ELIGIBLE
-    with pytest.raises(InvariantFailure, match="lowers the award"):
+    below_the_cliff = {"financials": {2025: {"taxable_income": Decimal("2999999.99")}}}
+    scenario = Scenario(below_the_cliff, AS_OF, filler={}, step=0)  # step 0: one more yuan
+    with pytest.raises(InvariantFailure, match=r"from 2999999.99 to 3000000.99 lowers the award"):
         check_monotone(policy_set, "broken.monotone.award", scenario)
+    far_below = {"financials": {2025: {"taxable_income": Decimal("1000000")}}}
+    check_monotone(policy_set, "broken.monotone.award", Scenario(far_below, AS_OF, {}, step=2))
 
 
 def _both_reduced_rates(policies: PolicySet):  # type: ignore[no-untyped-def]
