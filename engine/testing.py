@@ -23,6 +23,7 @@ Every invariant is a plain function `check_x(policy_set, policy_id, scenario)` t
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -168,6 +169,7 @@ def _financial_year() -> st.SearchStrategy[Data]:
     return st.fixed_dictionaries({}, optional=optional)
 
 
+@functools.lru_cache(maxsize=16)
 def _code_values(policy_set: PolicySet) -> dict[str, list[str]]:
     """Every code a policy compares each code fact with, so generated codes can match."""
     found: dict[str, set[str]] = {}
@@ -1103,12 +1105,22 @@ def catalogue_facts() -> dict[str, FactDef]:
     return {d["id"]: FactDef.model_validate(d) for d in data["facts"]}
 
 
+_SUFFIX = {
+    Unit.YUAN: "万元", Unit.RATIO: "%", Unit.PERSON: "人", Unit.ITEM: "项", Unit.POINT: "分",
+    Unit.TONNE: "吨", Unit.SQUARE_METRE: "平方米", Unit.YUAN_PER_TONNE: "元/吨",
+    Unit.YUAN_PER_SQUARE_METRE: "元/平方米", Unit.YEAR: "年", Unit.MONTH: "个月", Unit.DAY: "天",
+}  # fmt: skip
+
+
+def _written(number: int, unit: Unit | None) -> Any:
+    """A threshold as an author writes it: `120万元`, `12%`, `30人`; a plain number if unitless."""
+    suffix = _SUFFIX.get(unit) if unit is not None else None
+    return f"{number}{suffix}" if suffix else number
+
+
 def _threshold_text(unit: Unit | None) -> st.SearchStrategy[Any]:
-    if unit is Unit.YUAN:
-        return st.integers(0, 30_000).map(lambda n: f"{n}万元")
-    if unit is Unit.RATIO:
-        return st.integers(0, 100).map(lambda n: f"{n}%")
-    return st.integers(0, 500)
+    top = {Unit.YUAN: 30_000, Unit.RATIO: 100}.get(unit, 500) if unit is not None else 500
+    return st.integers(0, top).map(lambda n: _written(n, unit))
 
 
 def leaf_conditions(facts: Mapping[str, FactDef]) -> st.SearchStrategy[Data]:
@@ -1141,8 +1153,10 @@ def leaf_conditions(facts: Mapping[str, FactDef]) -> st.SearchStrategy[Data]:
         op = draw(st.sampled_from(["lt", "le", "gt", "ge", "eq", "ne", "between"]))
         if op == "between":
             low, high = sorted((draw(st.integers(0, 300)), draw(st.integers(0, 300))))
-            unit = {Unit.YUAN: "万元", Unit.RATIO: "%"}.get(defn.unit, "")  # type: ignore[arg-type]
-            return {"fact": defn.id, "between": [f"{low}{unit}" if unit else low, f"{high}{unit}" if unit else high]}  # fmt: skip
+            return {
+                "fact": defn.id,
+                "between": [_written(low, defn.unit), _written(high, defn.unit)],
+            }
         return {"fact": defn.id, op: draw(value)}
 
     return leaf()
@@ -1195,8 +1209,7 @@ def _benefit(draw: st.DrawFn, facts: Mapping[str, FactDef]) -> Data:
     else:
         by = facts[draw(st.sampled_from(banded))]
         cuts = sorted(set(draw(st.lists(st.integers(1, 300), min_size=1, max_size=3))))
-        unit = {Unit.YUAN: "万元", Unit.RATIO: "%"}.get(by.unit, "")  # type: ignore[arg-type]
-        bounds: list[Any] = [f"{c}{unit}" if unit else c for c in cuts]
+        bounds: list[Any] = [_written(c, by.unit) for c in cuts]
         bands: list[Data] = [{"lt": bounds[0], "amount": f"{draw(st.integers(0, 50))}万元"}]
         for low, high in itertools.pairwise(bounds):
             bands.append({"ge": low, "lt": high, "amount": f"{draw(st.integers(0, 500))}万元"})

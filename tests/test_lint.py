@@ -52,10 +52,11 @@ def test_validate_flags_each_broken_rule_set(name: str) -> None:
 
 def test_the_bundled_library_validates_clean() -> None:
     loaded, findings = lint(None, TODAY)
-    assert findings == []
+    # a superseded document may stay in the library for earlier dates; nothing else may show
+    assert [str(f) for f in findings if f.code != "expired"] == []
     result = CliRunner().invoke(main, ["validate", "--as-of", "2026-11-24"])
     assert result.exit_code == 0
-    assert result.output.startswith(f"OK: {len(loaded.documents)} document(s)")
+    assert result.output.splitlines()[-1].startswith(f"OK: {len(loaded.documents)} document(s)")
 
 
 def test_an_expiry_is_relative_to_the_evaluation_date() -> None:

@@ -62,3 +62,14 @@ def test_user_errors_are_one_message() -> None:
     unknown = runner.invoke(main, ["prop", "--policy", "national.nope", "--examples", "1"])
     assert unknown.exit_code == 1 and "no policy with id 'national.nope'" in unknown.output
     assert "Traceback" not in missing.output + unknown.output
+
+
+def test_the_engine_and_the_cli_import_without_hypothesis() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, engine, engine.lint, cli.main\n"
+        "assert 'hypothesis' not in sys.modules, 'hypothesis imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -102,7 +102,8 @@ def _both_reduced_rates(policies: PolicySet):  # type: ignore[no-untyped-def]
         financials__2025__taxable_income="200万元",
         financials__2025__total_assets="3000万元",
     )
-    return policies.evaluate(profile, AS_OF)
+    both = ["national.hnte.tax-rate", "national.small-low-profit.cit"]
+    return policies.evaluate(profile, AS_OF, policy_ids=both)
 
 
 def test_stacking_check_accepts_the_engine_and_rejects_a_double_payment(
@@ -137,9 +138,9 @@ def test_amount_check_rejects_negative_and_unearned_amounts(policies: PolicySet)
     negative = tamper("national.small-low-profit.cit", amount=Decimal(-1), amount_alone=Decimal(-1))
     with pytest.raises(InvariantFailure, match="negative"):
         check_report_amounts(policies, negative, "national.small-low-profit.cit")  # type: ignore[arg-type]
-    unearned = tamper("national.hnte.certification", status=Status.INELIGIBLE, amount=Decimal(5))
+    unearned = tamper("national.hnte.tax-rate", status=Status.INELIGIBLE, amount=Decimal(5))
     with pytest.raises(InvariantFailure, match="yet an amount"):
-        check_report_amounts(policies, unearned, "national.hnte.certification")  # type: ignore[arg-type]
+        check_report_amounts(policies, unearned, "national.hnte.tax-rate")  # type: ignore[arg-type]
 
 
 def test_every_invariant_is_named_once() -> None:
