@@ -71,6 +71,7 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
                 )
             )  # fmt: skip
     findings += _group_findings(loaded)
+    findings += _points_findings(loaded)
     order = {"error": 0, "warning": 1}
     findings.sort(key=lambda f: (order[f.severity], f.file or "", f.line or 0, f.code))
     return loaded, findings
@@ -102,6 +103,109 @@ class _Locator:
 # --- tiers -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Band:
+    low: Decimal | None
+    low_in: bool
+    high: Decimal | None
+    high_in: bool
+
+    def holds(self, value: Decimal) -> bool:
+        above = self.low is None or value > self.low or (value == self.low and self.low_in)
+        return above and (
+            self.high is None or value < self.high or (value == self.high and self.high_in)
+        )
+
+    def within(self, other: _Band) -> bool:
+        """Every value of this band is in `other`."""
+        low_ok = other.low is None or (
+            self.low is not None
+            and (
+                self.low > other.low
+                or (self.low == other.low and (other.low_in or not self.low_in))
+            )
+        )
+        high_ok = other.high is None or (
+            self.high is not None
+            and (
+                self.high < other.high
+                or (self.high == other.high and (other.high_in or not self.high_in))
+            )
+        )
+        return low_ok and high_ok
+
+
+def _probes(bands: list[_Band]) -> list[Decimal]:
+    """Values that tell apart every region the bands' bounds delimit: each bound, the midpoints
+    between neighbouring bounds, and one value beyond each end."""
+    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
+    if not bounds:
+        return [Decimal(0)]
+    mids = [(a + b) / 2 for a, b in itertools.pairwise(bounds)]
+    return sorted([bounds[0] - 1, *bounds, *mids, bounds[-1] + 1])
+
+
+def band_findings(bands: list[_Band], by: FactDef, what: str) -> list[tuple[str, str, int]]:
+    """Problems of a banded table where the first band that holds applies: (code, message,
+    index of the band). A gap (values between bands in no band), a band that earlier bands
+    shadow completely, and two bands that share a boundary value (含/不含 slip) or overlap
+    partly. A band nested in a later one is the usual cascade (`ge: 30%`, then `ge: 25%`)."""
+    assert by.unit is not None
+    unit = by.unit
+    found: list[tuple[str, str, int]] = []
+    probes = _probes(bands)
+    covered = [any(b.holds(v) for b in bands) for v in probes]
+    bounds = {b.low for b in bands} | {b.high for b in bands}
+    k = 0
+    while k < len(probes):  # each run of uncovered probes with covered probes on both sides
+        if covered[k] or not any(covered[:k]):
+            k += 1
+            continue
+        end = k
+        while end < len(probes) and not covered[end]:
+            end += 1
+        if end == len(probes):
+            break
+        below, above = probes[k - 1], probes[end]
+        shown = (
+            f"exactly {format_quantity(probes[k], unit, 'en')}"
+            if end == k + 1 and probes[k] in bounds
+            else f"the values between {format_quantity(below, unit, 'en')} and "
+            f"{format_quantity(above, unit, 'en')}"
+        )
+        index = next(i for i, b in enumerate(bands) if b.holds(above))
+        found.append(
+            (
+                "tier-gap",
+                f"{what} by {by.id}: a gap: {shown} {'is' if shown.startswith('exactly') else 'are'} in no band",
+                index,
+            )
+        )
+        k = end
+    for j, later in enumerate(bands):
+        inside = [v for v in probes if later.holds(v)]
+        if inside and all(any(b.holds(v) for b in bands[:j]) for v in inside):
+            found.append(("tier-shadowed",
+                f"{what} by {by.id}: band {j + 1} never applies, earlier bands take all its values",
+                j))  # fmt: skip
+            continue
+        for i, earlier in enumerate(bands[:j]):
+            shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
+            if not shared or earlier.within(later):
+                continue
+            if len(shared) == 1:
+                at = format_quantity(shared[0], unit, "en")
+                message = (f"{what} by {by.id}: bands {i + 1} and {j + 1} both include {at}; "
+                           f"band {i + 1}, listed first, takes it")  # fmt: skip
+            else:
+                message = (f"{what} by {by.id}: bands {i + 1} and {j + 1} overlap from "
+                           f"{format_quantity(shared[0], unit, 'en')} to "
+                           f"{format_quantity(shared[-1], unit, 'en')}; band {i + 1}, listed "
+                           "first, takes those values")  # fmt: skip
+            found.append(("tier-overlap", message, j))
+    return found
+
+
 def _tier_findings(cp: CompiledPolicy, facts: dict[str, FactDef], at: _Locator) -> list[Finding]:
     tiers = cp.policy.benefit.tiers
     if tiers is None or tiers.by not in facts:
@@ -109,34 +213,50 @@ def _tier_findings(cp: CompiledPolicy, facts: dict[str, FactDef], at: _Locator) 
     by = facts[tiers.by]
     path = ("benefit", "tiers", "bands")
     try:
-        bands = [(i, compile_band(b, by, (*path, i))) for i, b in enumerate(tiers.bands)]
+        compiled = [compile_band(b, by, (*path, i)) for i, b in enumerate(tiers.bands)]
     except CompileError:  # pragma: no cover - the loader has refused these already
         return []
-    assert by.unit is not None
-    lowest = Decimal("-Infinity")
-    bands.sort(key=lambda ib: (lowest if ib[1].low is None else ib[1].low, not ib[1].low_inclusive))
+    bands = [_Band(b.low, b.low_inclusive, b.high, b.high_inclusive) for b in compiled]
+    return [
+        at.finding("error", code, message, (*path, index))
+        for code, message, index in band_findings(bands, by, "tiers")
+    ]
+
+
+def _points_findings(loaded: LoadedSet) -> list[Finding]:
+    """The same checks for scoring facts declared with point bands (`points: {by, bands}`)."""
     found = []
-    for (i, a), (j, b) in itertools.pairwise(bands):
-        if a.high is None or b.low is None:
-            found.append(at.finding("error", "tier-overlap",
-                f"tiers by {by.id}: bands {i + 1} and {j + 1} overlap (band {i + 1} has no upper "
-                f"bound); the first that matches wins", (*path, j)))  # fmt: skip
+    declared = {
+        fact.id: (shown, index)
+        for shown, doc in loaded.documents
+        for index, fact in enumerate(doc.facts)
+    }
+    for defn in loaded.facts.values():
+        spec = getattr(defn, "points", None)  # a formula kind some catalogues declare
+        if spec is None or spec.by not in loaded.facts:
             continue
-        shown = format_quantity(b.low, by.unit, "en")
-        if a.high > b.low or (a.high == b.low and a.high_inclusive and b.low_inclusive):
-            found.append(at.finding("error", "tier-overlap",
-                f"tiers by {by.id}: bands {i + 1} and {j + 1} overlap at {shown}; "
-                "the first band that matches wins", (*path, j)))  # fmt: skip
-        elif a.high < b.low or not (a.high_inclusive or b.low_inclusive):
-            gap = (
-                f"exactly {shown}"
-                if a.high == b.low
-                else f"from {format_quantity(a.high, by.unit, 'en')} to {shown}"
-            )
-            found.append(at.finding("error", "tier-gap",
-                f"tiers by {by.id}: a gap between bands {i + 1} and {j + 1}: {gap} is in no "
-                "band and pays nothing", (*path, j)))  # fmt: skip
+        by = loaded.facts[spec.by]
+        if by.unit is None:
+            continue
+        try:
+            bands = [_Band(*_point_bounds(band)) for band in spec.bands]
+        except UnitError:  # pragma: no cover - the loader has refused these already
+            continue
+        file, index = declared.get(defn.id, ("engine/catalogue.yaml", -1))
+        lines = loaded.lines.get(file, {})
+        for code, message, band in band_findings(bands, by, f"points of {defn.id}"):
+            line = line_of(lines, ("facts", index, "points", "bands", band)) if lines else None
+            found.append(Finding("error", code, message, None, file, line))
     return found
+
+
+def _point_bounds(band: Any) -> tuple[Decimal | None, bool, Decimal | None, bool]:
+    def value(raw: Any) -> Decimal | None:
+        return None if raw is None else parse_quantity(raw).value
+
+    low = value(band.ge) if band.ge is not None else value(band.gt)
+    high = value(band.le) if band.le is not None else value(band.lt)
+    return low, band.ge is not None, high, band.le is not None
 
 
 # --- conditions that can never be true -------------------------------------------------------
