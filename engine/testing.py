@@ -85,6 +85,7 @@ class InvariantFailure(AssertionError):
         self.invariant = invariant
         self.policy_id = policy_id
         self.message = message
+        self.during = invariant  # for `no-crash`: the invariant being checked
 
 
 def profile_yaml(data: Data, comment: str = "") -> str:
@@ -1048,6 +1049,7 @@ def find_counterexamples(
         print_blob=False,
         verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
     searching = settings(config, phases=[Phase.explicit, Phase.generate])
 
@@ -1063,8 +1065,11 @@ def find_counterexamples(
                     raise
                 except Exception as exc:  # a crash of the engine is a finding too
                     failure = InvariantFailure(
-                        "no-crash", policy_id, f"{type(exc).__name__}: {exc}"
+                        "no-crash",
+                        policy_id,
+                        f"{type(exc).__name__}: {exc} (while checking {name})",
                     )
+                    failure.during = name
                     failures.append((failure, scenario))
                     raise failure from exc
 
@@ -1085,7 +1090,8 @@ def find_counterexamples(
         if hit is None:
             break
         broken = hit[0].invariant
-        shrunk = first_failure([broken] if broken in remaining else remaining, shrink=True) or hit
+        only = broken if broken in remaining else hit[0].during
+        shrunk = first_failure([only], shrink=True) or hit
         failure, scenario = shrunk
         found.append(Counterexample(failure.invariant, policy_id, failure.message, scenario))
         if broken not in remaining:

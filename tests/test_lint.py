@@ -176,3 +176,13 @@ def test_the_loader_keeps_where_each_policy_is_written() -> None:
     assert (
         loaded.lines["lonely-group/awards.yaml"][("policies", 1)] == 17
     )  # `- id: broken.lonely.renewal-award`
+
+
+def test_an_unreadable_group_cap_is_an_error(tmp_path: Path) -> None:
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    stacking: {group: t.g, exclusive: false, cap: lots}\n" + BENEFIT
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [(f.code, f.severity, f.line) for f in findings] == [("unit", "error", 11)]
+    assert "cannot read 'lots'" in findings[0].message

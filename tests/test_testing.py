@@ -22,6 +22,7 @@ from engine.testing import (
     check_monotone,
     check_report_amounts,
     check_report_stacking,
+    find_counterexamples,
     policy_sets,
     profile_data,
     profile_yaml,
@@ -147,3 +148,19 @@ def test_every_invariant_is_named_once() -> None:
     assert list(INVARIANTS) == [
         "determinism", "soundness", "explanation", "amounts", "stacking", "monotone", "in-force",
     ]  # fmt: skip
+
+
+def test_an_engine_crash_is_reported_as_a_finding(tmp_path: Path) -> None:
+    # The loader lets any text through as a group cap; evaluation then fails to read it.
+    # `incentives validate` reports the cap (test_lint); `prop` reports the crash it causes.
+    (tmp_path / "doc.yaml").write_text(
+        "id: t.doc\ntitle: t\ntitle_en: t\nissuer: t\nprovenance: illustrative\n"
+        "zones: [national]\npolicies:\n"
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
+        "    stacking: {group: t.g, exclusive: false, cap: lots}\n",
+        encoding="utf-8",
+    )
+    found = find_counterexamples(PolicySet(tmp_path), "t.doc.p", examples=5, seed=0)
+    assert [f.invariant for f in found] == ["no-crash"]
+    assert "UnitError" in found[0].message
