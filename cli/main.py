@@ -195,12 +195,23 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@as_of_option
 @user_errors
-def validate(directory: Path | None) -> None:
-    """Load and check a policy directory (default: the bundled library); exit 1 on any problem."""
-    policy_set = _load(directory)
-    docs = len(policy_set.documents)
-    click.echo(f"OK: {docs} document(s), {len(policy_set)} policies, {len(policy_set.facts)} facts")
+def validate(directory: Path | None, as_of: date | None) -> None:
+    """Load and check a policy directory (default: the bundled library), then run the static
+    checks (tiers, contradictions, unreachable policies, stacking groups, units, expired
+    periods relative to --as-of); exit 1 on any problem or error finding."""
+    from engine.lint import lint
+
+    loaded, findings = lint(directory, as_of or date.today())
+    for finding in findings:
+        click.echo(str(finding))
+    errors = sum(f.severity == "error" for f in findings)
+    counts = f"{len(loaded.documents)} document(s), {len(loaded.policies)} policies, {len(loaded.facts)} facts"
+    verdict = f"FAILED: {errors} error(s)" if errors else "OK"
+    click.echo(f"{verdict}: {counts}, {len(findings) - errors} warning(s)")
+    if errors:
+        sys.exit(EXIT_INPUT)
 
 
 @main.command()
@@ -212,6 +223,7 @@ def schema(kind: str) -> None:
 
 
 from . import cases as _cases  # noqa: E402, F401  (registers `incentives test`)
+from . import prop as _prop  # noqa: E402, F401  (registers `incentives prop`)
 from . import screen as _screen  # noqa: E402, F401  (registers `incentives screen`)
 from . import watch as _watch  # noqa: E402, F401  (registers `incentives watch`)
 

@@ -7,7 +7,7 @@ author sees all mistakes at once; a set with any problem is never half-loaded.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,10 @@ class LoadedSet:
     facts: dict[str, FactDef]
     zones: Zones
     policies: tuple[CompiledPolicy, ...]
+    # where each policy is written: id → (file, index in the file's `policies`), and each
+    # file's line map, for reports about a loaded set (`engine.lint`)
+    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    lines: dict[str, dict[Location, int]] = field(default_factory=dict)
 
 
 def bundled_policies() -> Path:
@@ -161,6 +165,7 @@ def load(directory: Path | None = None) -> LoadedSet:
 
     compiled: list[CompiledPolicy] = []
     seen: dict[str, str] = {}
+    locations: dict[str, tuple[str, int]] = {}
     groups: dict[str, tuple[str, Any]] = {}
     for shown, doc, lines in documents:
         for index, policy in enumerate(doc.policies):
@@ -187,6 +192,7 @@ def load(directory: Path | None = None) -> LoadedSet:
                 )
                 continue
             seen[policy.id] = shown
+            locations[policy.id] = (shown, index)
             for zone in policy.zones or doc.zones:
                 if zone not in zone_map:
                     report(
@@ -242,7 +248,10 @@ def load(directory: Path | None = None) -> LoadedSet:
         raise PolicyError(
             f"policy set {root} has {len(problems)} problem(s); nothing was loaded", problems
         )
-    return LoadedSet(tuple((s, d) for s, d, _ in documents), facts, zones, tuple(compiled))
+    return LoadedSet(
+        tuple((s, d) for s, d, _ in documents), facts, zones, tuple(compiled),
+        locations, {s: lines for s, _, lines in documents},
+    )  # fmt: skip
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -201,7 +201,8 @@ def test_show() -> None:
 
 
 def test_validate(sample_dir: Path) -> None:
-    assert ok("validate").stdout.startswith("OK: ")
+    # The bundled set loads; its only findings are warnings (the 2022 SME rules have expired).
+    assert ok("validate", "--as-of", "2026-01-01").stdout.startswith("OK: ")
     assert "1 policies" in ok("validate", str(sample_dir)).stdout
     write_policy(sample_dir, "broken.yaml", ILLUSTRATIVE.replace("employees, ge: 10", "employes, ge: 10"))
     out = user_error("validate", str(sample_dir))

@@ -1,0 +1,186 @@
+"""Static checks (`incentives validate`) on the broken corpus, on the bundled library and on
+edge cases of each check."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from engine.errors import PolicyError
+from engine.lint import lint
+from engine.loader import load
+
+BROKEN = Path(__file__).parent / "broken"
+TODAY = date(2026, 11, 24)
+
+# Each broken rule set, the finding it must produce (code, severity) and the line it names.
+EXPECTED = {
+    "tier-overlap": ("tier-overlap", "error", 18),
+    "tier-gap": ("tier-gap", "error", 17),
+    "contradiction": ("never-true", "error", 17),
+    "unreachable": ("unreachable", "error", 9),
+    "lonely-group": ("lonely-group", "warning", 16),
+    "wrong-unit": ("unit", "error", 16),
+    "expired": ("expired", "warning", 8),
+    "cap-unused": ("cap-unused", "warning", 14),
+}
+
+
+def test_every_broken_rule_set_is_covered() -> None:
+    on_disk = {p.name for p in BROKEN.iterdir() if p.is_dir()}
+    assert on_disk == {*EXPECTED, "false-monotone"}  # false-monotone is `prop`'s (test_testing)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_validate_flags_each_broken_rule_set(name: str) -> None:
+    code, severity, line = EXPECTED[name]
+    _, findings = lint(BROKEN / name, TODAY)
+    hits = [f for f in findings if f.code == code]
+    assert hits, findings
+    assert hits[0].severity == severity
+    assert hits[0].line == line
+    assert hits[0].file is not None and hits[0].file.startswith(f"{name}/")
+    assert hits[0].policy is not None and hits[0].policy.startswith("broken.")
+    result = CliRunner().invoke(main, ["validate", str(BROKEN / name), "--as-of", "2026-11-24"])
+    assert f"[{code}]" in result.output
+    assert f"{hits[0].file}:{line}: {severity}: {hits[0].policy}:" in result.output
+    assert result.exit_code == (1 if severity == "error" else 0)
+
+
+def test_the_bundled_library_validates_clean() -> None:
+    loaded, findings = lint(None, TODAY)
+    # a superseded document may stay in the library for earlier dates; nothing else may show
+    assert [str(f) for f in findings if f.code != "expired"] == []
+    result = CliRunner().invoke(main, ["validate", "--as-of", "2026-11-24"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1].startswith(f"OK: {len(loaded.documents)} document(s)")
+
+
+def test_an_expiry_is_relative_to_the_evaluation_date() -> None:
+    _, before = lint(BROKEN / "expired", date(2020, 12, 31))
+    _, after = lint(BROKEN / "expired", date(2021, 1, 1))
+    assert [f.code for f in before] == []
+    assert [f.code for f in after] == ["expired"]
+
+
+def write(tmp_path: Path, policies: str) -> Path:
+    (tmp_path / "doc.yaml").write_text(
+        "id: t.doc\ntitle: t\ntitle_en: t\nissuer: t\nprovenance: illustrative\n"
+        "zones: [national]\npolicies:\n" + policies,
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+BENEFIT = "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
+
+
+@pytest.mark.parametrize(
+    ("bands", "codes"),
+    [
+        ("[{lt: 10, amount: 1元}, {ge: 10, amount: 2元}]", []),  # half-open bands meet exactly
+        ("[{le: 10, amount: 1元}, {gt: 10, amount: 2元}]", []),
+        ("[{ge: 20, amount: 2元}, {lt: 20, amount: 1元}]", []),  # order in the file is free
+        ("[{le: 10, amount: 1元}, {ge: 10, amount: 2元}]", ["tier-overlap"]),
+        ("[{lt: 10, amount: 1元}, {gt: 10, amount: 2元}]", ["tier-gap"]),
+        ("[{lt: 10, amount: 1元}, {ge: 12, amount: 2元}]", ["tier-gap"]),
+        ("[{amount: 1元}, {ge: 12, amount: 2元}]", ["tier-shadowed"]),
+        # the usual cascade, first match wins: not an overlap
+        ("[{ge: 30, amount: 3元}, {ge: 20, amount: 2元}, {lt: 20, amount: 1元}]", []),
+        ("[{ge: 0, le: 100, amount: 1元}, {ge: 50, le: 200, amount: 2元}]", ["tier-overlap"]),
+        ("[{ge: 30, amount: 3元}, {ge: 40, amount: 4元}]", ["tier-shadowed"]),
+    ],
+)
+def test_tier_boundaries(tmp_path: Path, bands: str, codes: list[str]) -> None:
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        f"    benefit: {{tiers: {{by: employees, bands: {bands}}}, zh: 奖, en: award}}\n"
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.code for f in findings] == codes
+
+
+@pytest.mark.parametrize(
+    ("when", "codes"),
+    [
+        ("{all: [{fact: employees, ge: 10}, {fact: employees, le: 10}]}", []),
+        (
+            "{all: [{fact: employees, gt: 10}, {fact: employees, le: 10}]}",
+            ["unreachable", "never-true"],
+        ),
+        (
+            "{all: [{fact: employees, eq: 5}, {fact: employees, ne: 5}]}",
+            ["unreachable", "never-true"],
+        ),
+        (
+            "{all: [{fact: employees, in: [1, 2]}, {fact: employees, ge: 3}]}",
+            ["unreachable", "never-true"],
+        ),
+        ("{all: [{fact: employees, in: [1, 5]}, {fact: employees, ge: 3}]}", []),
+        (
+            "{all: [{fact: resident_enterprise, eq: true}, {all: [{fact: resident_enterprise, eq: false}]}]}",
+            ["unreachable", "never-true"],
+        ),
+        (
+            "{all: [{fact: tax_credit_rating, in: [A, B]}, {fact: tax_credit_rating, not_in: [A, B]}]}",
+            ["unreachable", "never-true"],
+        ),
+        (
+            "{all: [{fact: registration_date, le: 2020-01-01}, {fact: registration_date, gt: 2020-01-01}]}",
+            ["unreachable", "never-true"],
+        ),
+        # a fixed and a relative date bound: possible on some evaluation dates
+        (
+            "{all: [{fact: registration_date, le: 2020-01-01}, {fact: registration_date, ge: -1年}]}",
+            [],
+        ),
+        # a dead route of an `any` is reported, the policy is still reachable
+        (
+            "{any: [{fact: employees, ge: 1}, {all: [{fact: revenue, gt: 1万元}, {fact: revenue, lt: 1万元}]}]}",
+            ["never-true"],
+        ),
+        # the two bounds sit in different branches of an `any`: fine
+        ("{any: [{fact: employees, gt: 10}, {fact: employees, lt: 5}]}", []),
+    ],
+)
+def test_contradictions(tmp_path: Path, when: str, codes: list[str]) -> None:
+    policy = f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n{BENEFIT}"
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert sorted(f.code for f in findings) == sorted(codes)
+
+
+def test_units_the_loader_lets_through(tmp_path: Path) -> None:
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    when: {fact: tech_staff_share, ge: 600%}\n"
+        "    monotone: [registration_date]\n" + BENEFIT
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert sorted((f.code, f.severity, f.line) for f in findings) == [
+        ("unit", "error", 12),  # monotone date fact
+        ("unit", "warning", 11),  # 600% share
+    ]
+
+
+def test_the_loader_keeps_where_each_policy_is_written() -> None:
+    loaded = load(BROKEN / "lonely-group")
+    assert loaded.locations == {
+        "broken.lonely.first-award": ("lonely-group/awards.yaml", 0),
+        "broken.lonely.renewal-award": ("lonely-group/awards.yaml", 1),
+    }
+    assert (
+        loaded.lines["lonely-group/awards.yaml"][("policies", 1)] == 17
+    )  # `- id: broken.lonely.renewal-award`
+
+
+def test_an_unreadable_group_cap_is_refused_by_the_loader(tmp_path: Path) -> None:
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    stacking: {group: t.g, exclusive: false, cap: lots}\n" + BENEFIT
+    )
+    with pytest.raises(PolicyError, match="cannot read 'lots'"):
+        lint(write(tmp_path, policy), TODAY)

@@ -1,0 +1,163 @@
+"""engine.testing: the strategies produce what they promise, the invariants hold on the bundled
+library and on random policy sets, and they catch broken rule sets and tampered reports."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, HNTE_BASE, build
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from engine import PolicyError, PolicySet, Status, load_profile
+from engine.testing import (
+    INVARIANTS,
+    InvariantFailure,
+    Scenario,
+    check_all,
+    check_monotone,
+    check_report_amounts,
+    check_report_stacking,
+    policy_sets,
+    profile_data,
+    profile_yaml,
+    scenarios,
+    targets,
+    write_policy_set,
+)
+
+BROKEN = Path(__file__).parent / "broken"
+BUNDLED = PolicySet()
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FAST
+@given(scenarios(BUNDLED, "national.small-low-profit.cit"))
+def test_a_pytest_user_checks_a_policy_in_two_lines(scenario: Scenario) -> None:
+    check_all(BUNDLED, "national.small-low-profit.cit", scenario)
+
+
+def test_targets_sit_at_and_beside_every_threshold(policies: PolicySet) -> None:
+    found = targets(policies, "national.small-low-profit.cit", AS_OF)
+    assert {("taxable_income", Decimal(v)) for v in ("2999999.99", "3000000", "3000000.01")} <= set(
+        found
+    )
+    assert {("employees", Decimal(v)) for v in (299, 300, 301)} <= set(found)
+    hnte = targets(policies, "national.hnte.certification", AS_OF)
+    one_year_before = date(2025, 11, 24)
+    assert {
+        ("registration_date", d) for d in (date(2025, 11, 23), one_year_before, date(2025, 11, 25))
+    } <= set(hnte)
+    # the 3-year validity of the HNTE certificate, reached through the formula fact
+    tax = targets(policies, "national.hnte.tax-rate", AS_OF)
+    assert ("hnte_valid", date(2023, 11, 24)) in tax
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(profile_data(BUNDLED, AS_OF))
+def test_profiles_written_as_yaml_read_back_identically(profile: dict[str, object]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "profile.yaml"
+        path.write_text(profile_yaml(profile, "generated"), encoding="utf-8")
+        assert load_profile(path) == Scenario(profile, AS_OF, {}).profile
+
+
+# No shrinking: a shrink through whole policy sets can take minutes; the failure shows the set.
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(st.data())
+def test_random_policy_sets_load_and_satisfy_every_invariant(data: st.DataObject) -> None:
+    documents = data.draw(policy_sets())
+    with tempfile.TemporaryDirectory() as tmp:
+        policy_set = PolicySet(write_policy_set(documents, Path(tmp)))
+        assert len(policy_set) == sum(len(d["policies"]) for d in documents)
+        for cp in policy_set.policies:
+            check_all(policy_set, cp.id, data.draw(scenarios(policy_set, cp.id)))
+
+
+def test_the_monotone_invariant_catches_a_cliff() -> None:
+    # `incentives prop` finds this by search (tests/test_prop_cli.py); here the scenario is given.
+    policy_set = PolicySet(BROKEN / "false-monotone")
+    below_the_cliff = {"financials": {2025: {"taxable_income": Decimal("2999999.99")}}}
+    scenario = Scenario(below_the_cliff, AS_OF, filler={}, step=0)  # step 0: one more yuan
+    with pytest.raises(InvariantFailure, match=r"from 2999999.99 to 3000000.99 lowers the award"):
+        check_monotone(policy_set, "broken.monotone.award", scenario)
+    far_below = {"financials": {2025: {"taxable_income": Decimal("1000000")}}}
+    check_monotone(policy_set, "broken.monotone.award", Scenario(far_below, AS_OF, {}, step=2))
+
+
+def _both_reduced_rates(policies: PolicySet):  # type: ignore[no-untyped-def]
+    profile = build(
+        HNTE_BASE,
+        certifications=[{"kind": "hnte", "issued": date(2025, 3, 1)}],
+        employees=50,
+        financials__2025__taxable_income="200万元",
+        financials__2025__total_assets="3000万元",
+    )
+    both = ["national.hnte.tax-rate", "national.small-low-profit.cit"]
+    return policies.evaluate(profile, AS_OF, policy_ids=both)
+
+
+def test_stacking_check_accepts_the_engine_and_rejects_a_double_payment(
+    policies: PolicySet,
+) -> None:
+    report = _both_reduced_rates(policies)
+    paid = {r.policy_id: r for r in report.results if r.amount}
+    assert set(paid) == {"national.small-low-profit.cit"}  # 就高: 20% saving beats 10%
+    check_report_stacking(policies, report, "national.hnte.tax-rate")
+    doubled = report.model_copy(
+        update={
+            "results": [
+                r.model_copy(update={"amount": r.amount_alone}) if r.amount_alone else r
+                for r in report.results
+            ]
+        }
+    )
+    with pytest.raises(InvariantFailure, match="pays 2 members"):
+        check_report_stacking(policies, doubled, "national.hnte.tax-rate")
+
+
+def test_amount_check_rejects_negative_and_unearned_amounts(policies: PolicySet) -> None:
+    report = _both_reduced_rates(policies)
+    check_report_amounts(policies, report, "national.small-low-profit.cit")
+
+    def tamper(policy_id: str, **update: object) -> object:
+        results = [
+            r.model_copy(update=update) if r.policy_id == policy_id else r for r in report.results
+        ]
+        return report.model_copy(update={"results": results})
+
+    negative = tamper("national.small-low-profit.cit", amount=Decimal(-1), amount_alone=Decimal(-1))
+    with pytest.raises(InvariantFailure, match="negative"):
+        check_report_amounts(policies, negative, "national.small-low-profit.cit")  # type: ignore[arg-type]
+    unearned = tamper("national.hnte.tax-rate", status=Status.INELIGIBLE, amount=Decimal(5))
+    with pytest.raises(InvariantFailure, match="yet an amount"):
+        check_report_amounts(policies, unearned, "national.hnte.tax-rate")  # type: ignore[arg-type]
+
+
+def test_every_invariant_is_named_once() -> None:
+    assert list(INVARIANTS) == [
+        "determinism", "soundness", "explanation", "amounts", "stacking", "monotone", "in-force",
+    ]  # fmt: skip
+
+
+def test_a_group_cap_the_engine_cannot_read_never_reaches_evaluation(tmp_path: Path) -> None:
+    # Such a cap once crashed evaluation (prop reported it as `no-crash`); the loader now refuses it.
+    (tmp_path / "doc.yaml").write_text(
+        "id: t.doc\ntitle: t\ntitle_en: t\nissuer: t\nprovenance: illustrative\n"
+        "zones: [national]\npolicies:\n"
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
+        "    stacking: {group: t.g, exclusive: false, cap: lots}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError, match="cannot read 'lots'"):
+        PolicySet(tmp_path)
