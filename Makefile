@@ -6,15 +6,24 @@ EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
+RUNTIME := $(VENV)/.installed-runtime
+
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+# The demo needs only the engine's own dependencies (no compiler, no Java).
+$(RUNTIME): pyproject.toml $(VENV)/bin/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUNTIME)
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/incentives check examples/jinzhong-hightech.yaml --as-of 2026-11-24 --lang en --explain
 
 lint: $(STAMP)
