@@ -21,6 +21,7 @@ from typing import IO, Any
 import click
 
 from engine import InputError, PolicySet, Profile
+from engine.batch.pipeline import result_arrow_schema
 
 from .main import as_of_option, main, policies_option, user_errors
 
@@ -92,7 +93,7 @@ class _Writer:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pylist(rows, schema=_ARROW_SCHEMA())
+            table = pa.Table.from_pylist(rows, schema=result_arrow_schema())
             if self._parquet is None:
                 assert self.out is not None
                 self._parquet = pq.ParquetWriter(self.out, table.schema)
@@ -124,24 +125,6 @@ class _Writer:
 
 COLUMNS = ("row", "credit_code", "zone", "policy_id", "status", "amount", "amount_kind",
            "missing", "review")  # fmt: skip
-
-
-def _ARROW_SCHEMA() -> Any:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("row", pa.int64()),
-            ("credit_code", pa.string()),
-            ("zone", pa.string()),
-            ("policy_id", pa.string()),
-            ("status", pa.string()),
-            ("amount", pa.string()),
-            ("amount_kind", pa.string()),
-            ("missing", pa.list_(pa.string())),
-            ("review", pa.list_(pa.string())),
-        ]
-    )
 
 
 def screen_register(

@@ -70,3 +70,23 @@ def presented(result: pl.DataFrame) -> pl.DataFrame:
         pl.col("status").cast(pl.String),
         pl.Series("amount", [amount_text(a) for a in result["amount"].to_list()], pl.String),
     )
+
+
+def result_arrow_schema(*, with_error: bool = False) -> Any:
+    """The Arrow schema of result rows (`screen` output; Spark adds the bad-row `error`)."""
+    import pyarrow as pa
+
+    fields = [
+        ("row", pa.int64()),
+        ("credit_code", pa.string()),
+        ("zone", pa.string()),
+        ("policy_id", pa.string()),
+        ("status", pa.string()),
+        ("amount", pa.string()),
+        ("amount_kind", pa.string()),
+        ("missing", pa.list_(pa.string())),
+        ("review", pa.list_(pa.string())),
+    ]
+    if with_error:
+        fields.append(("error", pa.string()))
+    return pa.schema(fields)

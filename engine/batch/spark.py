@@ -40,7 +40,7 @@ def screen_arrow_batches(
 
     import pyarrow as pa
 
-    from .pipeline import presented, screen_batch
+    from .pipeline import presented, result_arrow_schema, screen_batch
 
     vectorised = _vectorised(policies)
     for batch in batches:
@@ -58,26 +58,7 @@ def screen_arrow_batches(
             {"row": n, "status": "invalid", "error": message, "missing": [], "review": []}
             for n, message in bad
         ]
-        yield pa.RecordBatch.from_pylist(records, schema=_arrow_schema())
-
-
-def _arrow_schema() -> Any:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("row", pa.int64()),
-            ("credit_code", pa.string()),
-            ("zone", pa.string()),
-            ("policy_id", pa.string()),
-            ("status", pa.string()),
-            ("amount", pa.string()),
-            ("amount_kind", pa.string()),
-            ("missing", pa.list_(pa.string())),
-            ("review", pa.list_(pa.string())),
-            ("error", pa.string()),
-        ]
-    )
+        yield pa.RecordBatch.from_pylist(records, schema=result_arrow_schema(with_error=True))
 
 
 def screen_jsonl(spark: Any, path: str, as_of: date, policies: str | None = None) -> Any:
