@@ -228,4 +228,8 @@ from . import screen as _screen  # noqa: E402, F401  (registers `incentives scre
 from . import watch as _watch  # noqa: E402, F401  (registers `incentives watch`)
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # Run as `python -m cli.main`, this file is `__main__`; the subcommands above registered
+    # themselves on `cli.main.main`, so run that one.
+    from cli.main import main as registered
+
+    registered()

@@ -91,6 +91,9 @@ def detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[str
     """The explanation under a policy: reason, calculation, missing facts, gaps, tree."""
     if result.reason:
         yield result.reason(lang)
+    successor = result.source.superseded_by
+    if successor and result.status.value == "not_in_force":
+        yield f"已由 {successor} 取代" if lang == "zh" else f"superseded by {successor}"
     if result.calculation:
         yield f"{word('calculation', lang)}:"
         for step in result.calculation:

@@ -302,6 +302,11 @@ class Document(_Model):
     url: str | None = None
     provenance: Provenance
     effective: Effective = Effective()
+    superseded_by: str | None = Field(
+        None,
+        description="id of the document that replaces this one; this document then needs an "
+        "effective end date and stays in the set for evaluations on earlier dates",
+    )
     zones: list[str] = Field(min_length=1)
     note: str | None = None
     facts: list[FactDef] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -55,13 +55,16 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
     first, then by file and line."""
     loaded = load(directory)
     findings: list[Finding] = []
+    superseded = {shown for shown, doc in loaded.documents if doc.superseded_by is not None}
     for cp in loaded.policies:
         at = _Locator(loaded, cp.id)
         findings += _tier_findings(cp, loaded.facts, at)
         findings += _condition_findings(cp, at)
         findings += _unit_findings(cp, loaded.facts, at)
         findings += _cap_findings(cp, at)
-        if cp.effective.until is not None and cp.effective.until < as_of:
+        # A superseded document is kept on purpose, for evaluations on dates before its end.
+        expired = cp.effective.until is not None and cp.effective.until < as_of
+        if expired and at.file not in superseded:
             path = ("effective",) if cp.policy.effective is None else (*at.base, "effective")
             findings.append(
                 at.finding(
@@ -72,6 +75,7 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
             )  # fmt: skip
     findings += _group_findings(loaded)
     findings += _points_findings(loaded)
+    findings += _succession_findings(loaded)
     order = {"error": 0, "warning": 1}
     findings.sort(key=lambda f: (order[f.severity], f.file or "", f.line or 0, f.code))
     return loaded, findings
@@ -480,6 +484,38 @@ def _group_findings(loaded: LoadedSet) -> list[Finding]:
             found.append(at.finding("warning", "lonely-group",
                 f"exclusive group {group!r} has only this member: exclusivity never applies "
                 "(a misspelt group name?)", ("stacking", "group")))  # fmt: skip
+    return found
+
+
+# --- succession ------------------------------------------------------------------------------
+
+
+def _succession_findings(loaded: LoadedSet) -> list[Finding]:
+    """A superseded document should hand over the day after its end: a gap leaves enterprises
+    with no rules, an overlap applies old and new rules together."""
+    by_id = {doc.id: doc for _, doc in loaded.documents}
+    found = []
+    for shown, doc in loaded.documents:
+        successor = by_id.get(doc.superseded_by or "")
+        if successor is None or doc.effective.until is None:
+            continue  # the loader refuses both
+        end, start = doc.effective.until, successor.effective.start
+        # nothing can start after the calendar's last day
+        handover = None if end == date.max else end + timedelta(days=1)
+        if start is not None and start == handover:
+            continue
+        if start is None or handover is None or start < handover:
+            problem = f"overlaps {successor.id}, which is in force from {start or 'the start'}"
+        else:
+            problem = f"leaves a gap before {successor.id}, which starts on {start}"
+        found.append(
+            Finding(
+                "warning", "succession",
+                f"document ends on {end} and {problem}"
+                + (f"; the successor should start on {handover}" if handover else ""),
+                None, shown, line_of(loaded.lines.get(shown, {}), ("superseded_by",)),
+            )
+        )  # fmt: skip
     return found
 
 

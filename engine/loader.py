@@ -148,6 +148,8 @@ def load(directory: Path | None = None) -> LoadedSet:
         if loaded is not None:
             documents.append((shown, loaded[0], loaded[1]))
 
+    problems.extend(_succession_problems(documents))
+
     for shown, doc, lines in documents:
         for index, declared_fact in enumerate(doc.facts):
             if declared_fact.id in facts:
@@ -254,6 +256,37 @@ def load(directory: Path | None = None) -> LoadedSet:
     )  # fmt: skip
 
 
+def _succession_problems(
+    documents: list[tuple[str, Document, dict[Location, int]]],
+) -> list[Problem]:
+    """A superseded document must name a document of the set and end: otherwise the old and the
+    new rules would both apply from the successor's start on."""
+    ids = {doc.id for _, doc, _ in documents}
+    problems = []
+    for shown, doc, lines in documents:
+        successor = doc.superseded_by
+        if successor is None:
+            continue
+        line = line_of(lines, ("superseded_by",))
+        if successor == doc.id or successor not in ids:
+            what = "itself" if successor == doc.id else "no document of this set"
+            problems.append(
+                Problem(
+                    f"superseded_by {successor!r} names {what}",
+                    file=shown, line=line, field="superseded_by",
+                )
+            )  # fmt: skip
+        elif doc.effective.until is None:
+            problems.append(
+                Problem(
+                    f"superseded by {successor!r} but has no effective.until: give the last day "
+                    "these rules apply",
+                    file=shown, line=line, field="effective.until",
+                )
+            )  # fmt: skip
+    return problems
+
+
 def _shown(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root.parent))
@@ -297,6 +330,7 @@ def _source(
         url=own.url or (inherited.url if inherited else None),
         provenance=provenance.value,
         note=own.note,
+        superseded_by=doc.superseded_by,
     )
 
 

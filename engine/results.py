@@ -45,6 +45,7 @@ class SourceInfo(_Result):
     url: str | None
     provenance: Literal["verified", "illustrative"]
     note: str | None = None
+    superseded_by: str | None = None  # the document that replaces this policy's document
 
 
 class Trace(_Result):

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeAlias, get_args
 
 import yaml
 from hypothesis import strategies as st
@@ -370,7 +370,13 @@ def _leaf_values(leaf: CLeaf, as_of: date) -> list[Any]:
         days = [bound.resolve(as_of) for bound in _flat(operand, DateBound)]
         if leaf.op == "within":
             days.append(as_of)
-        return [d + delta for d in days for delta in (-_DAY, timedelta(0), _DAY)]
+        # a bound may sit at the calendar's edge (`-3000年` resolves to 0001-01-01)
+        return [
+            d + delta
+            for d in days
+            for delta in (-_DAY, timedelta(0), _DAY)
+            if date.min + _DAY <= d <= date.max - _DAY or not delta
+        ]
     if defn.type is FactType.BOOL:
         return [True, False]
     codes = _flat(operand, str)
@@ -1008,15 +1014,27 @@ INVARIANTS: dict[str, Invariant] = {
 }
 
 
+Invariants: TypeAlias = Iterable[str] | Mapping[str, Invariant]
+
+
+def _checks(invariants: Invariants | None) -> dict[str, Invariant]:
+    """Built-in invariants by name, or a mapping of names to checks (built-in or your own)."""
+    if invariants is None:
+        return dict(INVARIANTS)
+    if isinstance(invariants, Mapping):
+        return dict(invariants)
+    return {name: INVARIANTS[name] for name in invariants}
+
+
 def check_all(
     policy_set: PolicySet,
     policy_id: str,
     scenario: Scenario,
-    invariants: Iterable[str] | None = None,
+    invariants: Invariants | None = None,
 ) -> None:
-    """Run every invariant (or those named) on one scenario; the first failure is raised."""
-    for name in invariants if invariants is not None else INVARIANTS:
-        INVARIANTS[name](policy_set, policy_id, scenario)
+    """Run every invariant (or those given) on one scenario; the first failure is raised."""
+    for check in _checks(invariants).values():
+        check(policy_set, policy_id, scenario)
 
 
 @dataclass(frozen=True)
@@ -1034,11 +1052,13 @@ def find_counterexamples(
     policy_id: str,
     examples: int = 100,
     seed: int = 0,
-    invariants: Iterable[str] | None = None,
+    invariants: Invariants | None = None,
 ) -> list[Counterexample]:
     """Search for scenarios that break the invariants of one policy; return one shrunk
-    counterexample per broken invariant (same `seed`, same result). An exception escaping the
-    engine is reported as the invariant `no-crash`."""
+    counterexample per broken invariant (same `seed`, same result). `invariants` are names of
+    built-in ones or a mapping of names to checks, so a policy's own rules can be searched too.
+    An exception escaping a check (the engine's or the check's own) is reported as the
+    invariant `no-crash`."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
@@ -1060,7 +1080,7 @@ def find_counterexamples(
         def body(scenario: Scenario) -> None:
             for name in names:
                 try:
-                    INVARIANTS[name](policy_set, policy_id, scenario)
+                    checks[name](policy_set, policy_id, scenario)
                 except InvariantFailure as exc:
                     failures.append((exc, scenario))
                     raise
@@ -1083,7 +1103,8 @@ def find_counterexamples(
             return failures[-1]  # the last run is hypothesis's replay of the shrunk example
         return None
 
-    remaining = list(invariants if invariants is not None else INVARIANTS)
+    checks = _checks(invariants)
+    remaining = list(checks)
     found: list[Counterexample] = []
     while remaining:
         # Search with every invariant, then shrink with only the one that broke (much faster).

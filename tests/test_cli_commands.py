@@ -111,6 +111,15 @@ def test_check_table_in_chinese() -> None:
     assert "national.hnte.tax-rate" in out and "52万元" in out
 
 
+def test_check_all_says_which_document_replaced_a_policy() -> None:
+    hidden = ok("check", JINZHONG, *AS_OF, "--lang", "en").stdout
+    assert "national.sme-gradient-2022.innovative" not in hidden
+    shown = ok("check", JINZHONG, *AS_OF, "--lang", "en", "--all", "--explain").stdout
+    block = shown[shown.index("■ national.sme-gradient-2022.innovative") :].split("\n\n")[0]
+    assert "not in force on this date (… to 2026-03-31)" in block
+    assert "superseded by national.sme-gradient-2026" in block
+
+
 def test_check_markdown() -> None:
     out = ok("check", TAIYUAN, *AS_OF, "--format", "markdown", "--lang", "en").stdout
     assert "| Status | Policy | Amount | Source |" in out
@@ -201,8 +210,8 @@ def test_show() -> None:
 
 
 def test_validate(sample_dir: Path) -> None:
-    # The bundled set loads; its only findings are warnings (the 2022 SME rules have expired).
-    assert ok("validate", "--as-of", "2026-01-01").stdout.startswith("OK: ")
+    # The bundled set loads and passes the static checks (the superseded 2022 SME rules too).
+    assert ok("validate", "--as-of", "2026-11-24").stdout.endswith(", 0 warning(s)\n")
     assert "1 policies" in ok("validate", str(sample_dir)).stdout
     write_policy(sample_dir, "broken.yaml", ILLUSTRATIVE.replace("employees, ge: 10", "employes, ge: 10"))
     out = user_error("validate", str(sample_dir))

@@ -53,8 +53,7 @@ def test_validate_flags_each_broken_rule_set(name: str) -> None:
 
 def test_the_bundled_library_validates_clean() -> None:
     loaded, findings = lint(None, TODAY)
-    # a superseded document may stay in the library for earlier dates; nothing else may show
-    assert [str(f) for f in findings if f.code != "expired"] == []
+    assert [str(f) for f in findings] == []
     result = CliRunner().invoke(main, ["validate", "--as-of", "2026-11-24"])
     assert result.exit_code == 0
     assert result.output.splitlines()[-1].startswith(f"OK: {len(loaded.documents)} document(s)")
@@ -184,3 +183,83 @@ def test_an_unreadable_group_cap_is_refused_by_the_loader(tmp_path: Path) -> Non
     )
     with pytest.raises(PolicyError, match="cannot read 'lots'"):
         lint(write(tmp_path, policy), TODAY)
+
+
+def succession(tmp_path: Path, old: str, new: str) -> Path:
+    """Two documents: `old.yaml` (its top-level lines given) superseded by `new.yaml`."""
+    for name, top in (("old", old), ("new", new)):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"id: t.{name}\ntitle: t\ntitle_en: t\nissuer: t\nprovenance: illustrative\n"
+            f"zones: [national]\n{top}policies:\n  - id: t.{name}.p\n    title: t\n"
+            f"    title_en: t\n{BENEFIT}",
+            encoding="utf-8",
+        )
+    return tmp_path
+
+
+def test_a_superseded_document_is_not_reported_as_expired(tmp_path: Path) -> None:
+    old = "effective: {until: 2026-03-31}\nsuperseded_by: t.new\n"
+    _, findings = lint(succession(tmp_path, old, "effective: {from: 2026-04-01}\n"), TODAY)
+    assert findings == []
+    # the same end without a successor is an expiry
+    (tmp_path / "old.yaml").write_text(
+        (tmp_path / "old.yaml").read_text(encoding="utf-8").replace("superseded_by: t.new\n", ""),
+        encoding="utf-8",
+    )
+    assert [f.code for f in lint(tmp_path, TODAY)[1]] == ["expired"]
+
+
+@pytest.mark.parametrize(
+    ("new", "fragment"),
+    [
+        ("effective: {from: 2026-05-01}\n", "leaves a gap before t.new, which starts on 2026-05-01"),
+        ("effective: {from: 2026-03-01}\n", "overlaps t.new, which is in force from 2026-03-01"),
+        ("", "overlaps t.new, which is in force from the start"),
+    ],
+)
+def test_a_successor_must_start_the_day_after(tmp_path: Path, new: str, fragment: str) -> None:
+    old = "effective: {until: 2026-03-31}\nsuperseded_by: t.new\n"
+    _, findings = lint(succession(tmp_path, old, new), TODAY)
+    assert [(f.severity, f.code, f.file, f.line) for f in findings] == [
+        ("warning", "succession", f"{tmp_path.name}/old.yaml", 8)
+    ]
+    assert fragment in findings[0].message
+    assert "should start on 2026-04-01" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("old", "where", "fragment"),
+    [
+        (
+            "effective: {until: 2026-03-31}\nsuperseded_by: t.newer\n",
+            ("old.yaml", 8, "superseded_by"),
+            "superseded_by 't.newer' names no document of this set",
+        ),
+        (
+            "effective: {until: 2026-03-31}\nsuperseded_by: t.old\n",
+            ("old.yaml", 8, "superseded_by"),
+            "superseded_by 't.old' names itself",
+        ),
+        (
+            "superseded_by: t.new\n",
+            ("old.yaml", 7, "effective.until"),
+            "superseded by 't.new' but has no effective.until",
+        ),
+    ],
+)
+def test_a_broken_succession_is_refused(
+    tmp_path: Path, old: str, where: tuple[str, int, str], fragment: str
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        load(succession(tmp_path, old, "effective: {from: 2026-04-01}\n"))
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.field) == (f"{tmp_path.name}/{where[0]}", *where[1:])
+    assert fragment in problem.message
+
+
+def test_a_document_that_ends_with_the_calendar_cannot_hand_over(tmp_path: Path) -> None:
+    old = "effective: {until: 9999-12-31}\nsuperseded_by: t.new\n"
+    _, findings = lint(succession(tmp_path, old, "effective: {from: 2026-04-01}\n"), TODAY)
+    assert [f.message for f in findings] == [
+        "document ends on 9999-12-31 and overlaps t.new, which is in force from 2026-04-01"
+    ]

@@ -13,7 +13,7 @@ from conftest import AS_OF, HNTE_BASE, build
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from engine import PolicyError, PolicySet, Status, load_profile
+from engine import PolicySet, Status, load_profile
 from engine.testing import (
     INVARIANTS,
     InvariantFailure,
@@ -22,6 +22,7 @@ from engine.testing import (
     check_monotone,
     check_report_amounts,
     check_report_stacking,
+    find_counterexamples,
     policy_sets,
     profile_data,
     profile_yaml,
@@ -149,15 +150,48 @@ def test_every_invariant_is_named_once() -> None:
     ]  # fmt: skip
 
 
-def test_a_group_cap_the_engine_cannot_read_never_reaches_evaluation(tmp_path: Path) -> None:
-    # Such a cap once crashed evaluation (prop reported it as `no-crash`); the loader now refuses it.
+def one_policy(tmp_path: Path, when: str) -> PolicySet:
     (tmp_path / "doc.yaml").write_text(
         "id: t.doc\ntitle: t\ntitle_en: t\nissuer: t\nprovenance: illustrative\n"
         "zones: [national]\npolicies:\n"
-        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
-        "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
-        "    stacking: {group: t.g, exclusive: false, cap: lots}\n",
+        f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n"
+        "    benefit: {tiers: {by: employees, bands: [{lt: 100, amount: 1万元}, "
+        "{ge: 100, amount: 5万元}]}, zh: 奖, en: award}\n",
         encoding="utf-8",
     )
-    with pytest.raises(PolicyError, match="cannot read 'lots'"):
-        PolicySet(tmp_path)
+    return PolicySet(tmp_path)
+
+
+def test_an_authors_own_invariant_is_searched_and_shrunk(tmp_path: Path) -> None:
+    policies = one_policy(tmp_path, "{fact: employees, ge: 10}")
+
+    def at_most_20k(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
+        report = policy_set.evaluate(scenario.profile, scenario.as_of, policy_ids=[policy_id])
+        amount = report.results[0].amount
+        if amount is not None and amount > 20_000:
+            raise InvariantFailure("at-most-20k", policy_id, f"pays {amount}")
+
+    checks = {"at-most-20k": at_most_20k}
+    [found] = find_counterexamples(policies, "t.doc.p", 200, 3, checks)
+    assert (found.invariant, found.message) == ("at-most-20k", "pays 50000")
+    assert found.scenario.data["employees"] == 100  # shrunk to the band's edge
+    assert find_counterexamples(policies, "t.doc.p", 200, 3, checks) == [found]  # same seed
+
+
+def test_an_exception_escaping_a_check_is_reported_as_no_crash(tmp_path: Path) -> None:
+    policies = one_policy(tmp_path, "{fact: employees, ge: 10}")
+
+    def asks_for_a_policy_the_set_lacks(policy_set: PolicySet, _: str, s: Scenario) -> None:
+        policy_set.explain(s.profile, "t.doc.typo", s.as_of)  # the engine raises InputError
+
+    checks = {"typo": asks_for_a_policy_the_set_lacks, "amounts": INVARIANTS["amounts"]}
+    found = find_counterexamples(policies, "t.doc.p", 20, 0, checks)
+    assert [f.invariant for f in found] == ["no-crash"]
+    assert found[0].message.startswith("InputError: no policy with id 't.doc.typo'")
+    assert found[0].message.endswith("(while checking typo)")
+
+
+def test_a_date_bound_at_the_calendars_edge(tmp_path: Path) -> None:
+    # `-3000年` resolves to 0001-01-01: the scenario generator once stepped a day past it.
+    policies = one_policy(tmp_path, "{fact: registration_date, lt: -3000年}")
+    assert find_counterexamples(policies, "t.doc.p", 30, 0) == []
