@@ -172,10 +172,9 @@ def test_an_authors_own_invariant_is_searched_and_shrunk(tmp_path: Path) -> None
             raise InvariantFailure("at-most-20k", policy_id, f"pays {amount}")
 
     checks = {"at-most-20k": at_most_20k}
-    [found] = find_counterexamples(policies, "t.doc.p", 200, 3, checks)
+    [found] = find_counterexamples(policies, "t.doc.p", 100, 3, checks)
     assert (found.invariant, found.message) == ("at-most-20k", "pays 50000")
     assert found.scenario.data["employees"] == 100  # shrunk to the band's edge
-    assert find_counterexamples(policies, "t.doc.p", 200, 3, checks) == [found]  # same seed
 
 
 def test_an_exception_escaping_a_check_is_reported_as_no_crash(tmp_path: Path) -> None:
