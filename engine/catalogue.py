@@ -221,7 +221,7 @@ class Context:
         self,
         profile: Profile,
         as_of: date,
-        resolvers: dict[str, Callable[[Context], Resolved]],
+        resolvers: Mapping[str, Callable[[Context], Resolved]],
         facts: Mapping[str, FactDef] | None = None,
     ) -> None:
         self.profile = profile
@@ -280,9 +280,22 @@ def _coerce(defn: FactDef, raw: Any, where: str) -> Resolved:
     return quantity.value
 
 
-def check_profile_facts(profile: Profile, facts: dict[str, FactDef]) -> list[str]:
-    """Problems with the profile's extra `facts` map under this catalogue, one per fact."""
-    declared = {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
+def profile_fact_defs(facts: Mapping[str, FactDef]) -> dict[str, FactDef]:
+    """The facts a profile may state in its `facts` map, by the name it states them under."""
+    return {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
+
+
+def check_profile_facts(
+    profile: Profile,
+    facts: Mapping[str, FactDef],
+    declared: Mapping[str, FactDef] | None = None,
+) -> list[str]:
+    """Problems with the profile's extra `facts` map under this catalogue, one per fact.
+    `declared` is `profile_fact_defs(facts)` when the caller keeps it."""
+    if not profile.facts:
+        return []
+    if declared is None:
+        declared = profile_fact_defs(facts)
     problems = []
     for name, raw in profile.facts.items():
         defn = declared.get(name)
