@@ -15,7 +15,7 @@ from .compiler import CNode
 from .explain import failing_leaves, gap, trace, unknown_leaves
 from .language import Effective, Policy, Stacking
 from .logic import FALSE, TRUE, Truth
-from .results import Gap, PolicyResult, SourceInfo, Status, Step, Text, Trace, assemble
+from .results import Gap, PolicyResult, SourceInfo, Status, Step, Text, Trace, assemble, blank
 from .units import format_money
 from .zones import NATIONAL
 
@@ -30,8 +30,9 @@ class CompiledPolicy:
     unless: tuple[CNode, ...]
     benefit: CompiledBenefit
     # What every result of this policy shows whatever the profile, built once here rather than
-    # per evaluation. Read-only: a result gets its own copies of the lists.
-    _fixed: Mapping[str, Any] = field(init=False, repr=False)
+    # per evaluation: the result's fields in order, those that vary left None. Read-only; each
+    # result gets a copy, and its own lists.
+    _template: MappingProxyType[str, Any] = field(init=False, repr=False)
     _zone_list: tuple[str, ...] = field(init=False, repr=False)
     _requires: tuple[Text, ...] = field(init=False, repr=False)
     _outside_period: Text = field(init=False, repr=False)
@@ -39,20 +40,21 @@ class CompiledPolicy:
 
     def __post_init__(self) -> None:
         policy = self.policy
-        fixed = {
-            "policy_id": policy.id,
-            "title": Text(zh=policy.title, en=policy.title_en),
-            "benefit": Text(zh=policy.benefit.zh, en=policy.benefit.en),
-            "benefit_kind": policy.benefit.kind,
-            "amount_kind": self.benefit.kind,
-            "source": self.source,
-            "effective_from": self.effective.start,
-            "effective_until": self.effective.until,
-        }
+        template = blank(PolicyResult)
+        template.update(
+            policy_id=policy.id,
+            title=Text(zh=policy.title, en=policy.title_en),
+            benefit=Text(zh=policy.benefit.zh, en=policy.benefit.en),
+            benefit_kind=policy.benefit.kind,
+            amount_kind=self.benefit.kind,
+            source=self.source,
+            effective_from=self.effective.start,
+            effective_until=self.effective.until,
+        )
         period = _period(self.effective)
         where = ", ".join(sorted(self.zones))
         for name, value in (
-            ("_fixed", MappingProxyType(fixed)),
+            ("_template", MappingProxyType(template)),
             ("_zone_list", tuple(sorted(self.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en or r.zh) for r in policy.requires)),
             ("_outside_period", Text(zh=f"不在有效期内（{period.zh}）",
@@ -69,29 +71,34 @@ class CompiledPolicy:
     def stacking(self) -> Stacking | None:
         return self.policy.stacking
 
-    def result(self, status: Status, **varying: Any) -> PolicyResult:
-        """A result of this policy: `varying` gives the fields that depend on the evaluation;
-        any it leaves out take their empty default."""
-        return assemble(
-            PolicyResult,
-            {
-                **self._fixed,
-                "status": status,
-                "zones": list(self._zone_list),
-                "requires": list(self._requires),
-                "amount": None,
-                "amount_alone": None,
-                "calculation": [],
-                "missing": [],
-                "missing_inputs": [],
-                "review": [],
-                "gaps": [],
-                "reason": None,
-                "stacking": None,
-                "trace": None,
-                **varying,
-            },
-        )
+    def result(
+        self,
+        status: Status,
+        *,
+        reason: Text | None = None,
+        amount: Decimal | None = None,
+        calculation: list[Step] | None = None,
+        missing: list[str] | None = None,
+        missing_inputs: list[str] | None = None,
+        review: list[str] | None = None,
+        gaps: list[Gap] | None = None,
+        trace: Trace | None = None,
+    ) -> PolicyResult:
+        """A result of this policy, before stacking (so `amount_alone` is `amount`)."""
+        values = self._template.copy()
+        values["status"] = status
+        values["zones"] = [*self._zone_list]
+        values["amount"] = values["amount_alone"] = amount
+        # A copy: a benefit may hand every evaluation the same list of steps.
+        values["calculation"] = [*calculation] if calculation else []
+        values["missing"] = missing or []
+        values["missing_inputs"] = missing_inputs or []
+        values["review"] = review or []
+        values["gaps"] = gaps or []
+        values["reason"] = reason
+        values["requires"] = [*self._requires]
+        values["trace"] = trace
+        return assemble(PolicyResult, values)
 
 
 def _period(effective: Effective) -> Text:
@@ -184,7 +191,6 @@ def evaluate_policy(
     return cp.result(
         status,
         amount=amount_value,
-        amount_alone=amount_value,
         calculation=steps,
         missing=sorted(f for f, m in missing.items() if not m.review),
         missing_inputs=sorted({i for m in missing.values() if not m.review for i in m.inputs}),

@@ -150,8 +150,6 @@ class PolicySet:
         chain = None if profile.zone is None else self._chains[profile.zone]
         results = [evaluate_policy(cp, ctx, chain, self._facts, explain, gaps) for cp in chosen]
         results = apply_stacking(results, self._by_id)
-        cash = _total(results, ("cash",))
-        tax_saving = _total(results, ("tax_saving",))
         profile_ref = assemble(
             ProfileRef,
             {
@@ -161,25 +159,14 @@ class PolicySet:
                 "synthetic": profile.synthetic,
             },
         )
-        totals = assemble(
-            Totals,
-            {
-                "cash": cash,
-                "tax_saving": tax_saving,
-                "deduction": _total(results, ("deduction",)),
-                "illustrative": _total(
-                    [r for r in results if r.source.provenance == "illustrative"],
-                    ("cash", "tax_saving"),
-                ),
-            },
-        )
+        total, totals = _totals(results)
         return assemble(
             Report,
             {
                 "as_of": day,
                 "profile": profile_ref,
                 "results": results,
-                "total": _total(results, ("cash", "tax_saving")),
+                "total": total,
                 "totals": totals,
             },
         )
@@ -189,18 +176,40 @@ class PolicySet:
         return report.results[0]
 
 
-def _total(results: list[PolicyResult], kinds: tuple[str, ...]) -> Decimal:
-    return _cents(
-        sum(
-            (
-                r.amount
-                for r in results
-                if r.status is Status.ELIGIBLE and r.amount is not None and r.amount_kind in kinds
-            ),
-            Decimal(0),
-        )
+def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:
+    """The report's total (cash and tax saved) and its parts, from eligible results' amounts.
+    One pass; each sum adds its amounts in the order of the results."""
+    total = cash = tax_saving = deduction = illustrative = Decimal(0)
+    for r in results:
+        if r.status is not Status.ELIGIBLE or r.amount is None:
+            continue
+        kind = r.amount_kind
+        if kind == "cash":
+            cash += r.amount
+        elif kind == "tax_saving":
+            tax_saving += r.amount
+        elif kind == "deduction":
+            deduction += r.amount
+            continue
+        else:
+            continue
+        total += r.amount
+        if r.source.provenance == "illustrative":
+            illustrative += r.amount
+    totals = assemble(
+        Totals,
+        {
+            "cash": _cents(cash),
+            "tax_saving": _cents(tax_saving),
+            "deduction": _cents(deduction),
+            "illustrative": _cents(illustrative),  # the part of the total on illustrative policies
+        },
     )
+    return _cents(total), totals
+
+
+_CENT = Decimal("0.01")
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(_CENT)

@@ -37,16 +37,23 @@ def assemble(cls: type[R], values: dict[str, Any]) -> R:
     its time. `model_construct` would do, but in pydantic 2 it costs more than validating; this
     sets exactly what it sets for models like these (no extra fields, no private attributes).
 
-    Every field must be given (a KeyError otherwise), so no mutable default is ever shared.
-    The fields are stored in declaration order because serialisation follows that order.
+    `values` must give every field, in the order the model declares them (serialisation
+    follows the order of the instance's dict): a dict literal written in that order, or a copy
+    of `blank(cls)` filled in. The dict becomes the instance's own; do not reuse it.
     """
-    names = _FIELD_ORDER[cls]
+    if tuple(values) != _FIELD_ORDER[cls]:
+        raise ValueError(f"{cls.__name__} needs the fields {', '.join(_FIELD_ORDER[cls])}")
     result = cls.__new__(cls)
-    object.__setattr__(result, "__dict__", {name: values[name] for name in names})
-    object.__setattr__(result, "__pydantic_fields_set__", set(names))
+    object.__setattr__(result, "__dict__", values)
+    object.__setattr__(result, "__pydantic_fields_set__", set(values))
     object.__setattr__(result, "__pydantic_extra__", None)
     object.__setattr__(result, "__pydantic_private__", None)
     return result
+
+
+def blank(cls: type[_Result]) -> dict[str, Any]:
+    """Every field of `cls` in declaration order, each None: a template for `assemble`."""
+    return dict.fromkeys(_FIELD_ORDER[cls])
 
 
 class Text(_Result):

@@ -4,14 +4,16 @@ analysis. Everything but `gaps` must be the same as in a default evaluation."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import AS_OF, HNTE_BASE, build
 from hypothesis import HealthCheck, given, settings
 
 from engine import PolicySet, Report, Status, load_profile, parse_profile
-from engine.results import PolicyResult
+from engine.results import PolicyResult, Text, assemble
 from engine.testing import Scenario, scenarios, threshold_profile_data
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -88,3 +90,23 @@ def test_hnte_agrees_near_its_thresholds(data: dict[str, Any]) -> None:
     full = _POLICIES.evaluate(profile, AS_OF, policy_ids=[HNTE])
     fast = _POLICIES.evaluate(profile, AS_OF, policy_ids=[HNTE], gaps=False)
     assert_same_but_gaps(full, fast)
+
+
+def test_assemble_takes_every_field_in_declared_order() -> None:
+    assert assemble(Text, {"zh": "是", "en": "yes"}) == Text(zh="是", en="yes")
+    # Serialisation follows the instance's field order, so a reordered dict is refused.
+    with pytest.raises(ValueError, match="needs the fields zh, en"):
+        assemble(Text, {"en": "yes", "zh": "是"})
+    with pytest.raises(ValueError):
+        assemble(Text, {"zh": "是"})
+
+
+def test_context_resolves_each_fact_once(policies: PolicySet) -> None:
+    ctx = policies.context(build(HNTE_BASE), AS_OF)
+    assert ctx  # true even before anything is resolved
+    intensity = ctx.get("rd_intensity_3y")
+    assert intensity == Decimal(700) / Decimal(10000)
+    assert ctx["rd_intensity_3y"] is intensity
+    assert "revenue_3y" in ctx  # resolved on the way, as a part of the ratio
+    with pytest.raises(KeyError):
+        ctx.get("no_such_fact")
