@@ -188,6 +188,15 @@ def evaluate_policy(
         )
         trace_result = Trace(kind="all", outcome=outcome_text, children=children)
 
+    if not missing:  # most results: nothing to sort
+        return cp.result(
+            status,
+            amount=amount_value,
+            calculation=steps,
+            gaps=found_gaps,
+            reason=reason,
+            trace=trace_result,
+        )
     return cp.result(
         status,
         amount=amount_value,

@@ -144,7 +144,7 @@ class PolicySet:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
         chosen = (
-            self._policies if policy_ids is None else tuple(self.get(pid) for pid in policy_ids)
+            self._policies if policy_ids is None else tuple([self.get(pid) for pid in policy_ids])
         )
         ctx = self.context(profile, day)
         chain = None if profile.zone is None else self._chains[profile.zone]
@@ -179,6 +179,8 @@ class PolicySet:
 def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:
     """The report's total (cash and tax saved) and its parts, from eligible results' amounts.
     One pass; each sum adds its amounts in the order of the results."""
+    if not any(r.status is Status.ELIGIBLE and r.amount is not None for r in results):
+        return _NO_TOTALS  # the usual case when screening: skip the arithmetic
     total = cash = tax_saving = deduction = illustrative = Decimal(0)
     for r in results:
         if r.status is not Status.ELIGIBLE or r.amount is None:
@@ -209,6 +211,14 @@ def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:
 
 
 _CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
+# Shared by every report without an amount: immutable, like all results.
+_NO_TOTALS = (
+    _ZERO,
+    assemble(
+        Totals, {"cash": _ZERO, "tax_saving": _ZERO, "deduction": _ZERO, "illustrative": _ZERO}
+    ),
+)
 
 
 def _cents(value: Decimal) -> Decimal:
