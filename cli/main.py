@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 import yaml
@@ -79,7 +79,35 @@ def _profile(path: Path) -> Profile:
     return load_profile(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The group of subcommands. Those in `LAZY` live in modules that import heavy libraries
+    (polars for `screen`, durable_rules for `watch`, hypothesis for `prop` and `test`): each
+    is imported only when its command runs or help lists it, so that `check` starts fast."""
+
+    LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "prop": ("cli.prop", "prop"),
+        "screen": ("cli.screen", "screen"),
+        "test": ("cli.cases", "test_cases"),
+        "watch": ("cli.watch", "watch"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in self.LAZY:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, attribute = self.LAZY[cmd_name]
+        # Taken from the module rather than from this group: under `python -m cli.main` the
+        # module registers it on the group of `cli.main`, a different object from this one.
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="incentives")
 def main() -> None:
     """Check enterprise profiles against incentive policies, with every verdict explained."""
@@ -221,11 +249,6 @@ def schema(kind: str) -> None:
     model = Document if kind == "policy" else Profile
     click.echo(json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False, indent=2))
 
-
-from . import cases as _cases  # noqa: E402, F401  (registers `incentives test`)
-from . import prop as _prop  # noqa: E402, F401  (registers `incentives prop`)
-from . import screen as _screen  # noqa: E402, F401  (registers `incentives screen`)
-from . import watch as _watch  # noqa: E402, F401  (registers `incentives watch`)
 
 if __name__ == "__main__":  # pragma: no cover
     # Run as `python -m cli.main`, this file is `__main__`; the subcommands above registered

@@ -18,7 +18,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .profile import CLASS_I_KINDS, CLASS_II_KINDS, FinancialYear, Profile
-from .units import Unit, UnitError, format_quantity, parse_quantity, shift_date
+from .units import (
+    EXPONENT_LIMIT,
+    Unit,
+    UnitError,
+    format_quantity,
+    parse_quantity,
+    shift_date,
+    shifted,
+)
 
 FACT_ID = r"^[a-z][a-z0-9_]*$"
 
@@ -212,31 +220,43 @@ Value = Decimal | bool | date | str | frozenset[str]
 Resolved = Value | Missing
 
 
-class Context:
-    """Per-evaluation state: one profile, one date, each derived fact computed at most once."""
+class Context(dict[str, Resolved]):
+    """Per-evaluation state: one profile, one date, each derived fact computed at most once.
 
-    __slots__ = ("_cache", "_resolvers", "as_of", "facts", "last_year", "profile")
+    The context is the map from fact id to value, filled in as facts are asked for:
+    `ctx[fact]` (or `ctx.get(fact)`) resolves the fact the first time and remembers it. It is
+    a dict so that asking again, which compiled conditions do all the time, is a lookup in C
+    rather than a Python call. An unknown fact id raises KeyError.
+    """
+
+    __slots__ = ("_resolvers", "as_of", "facts", "last_year", "profile")
 
     def __init__(
         self,
         profile: Profile,
         as_of: date,
-        resolvers: dict[str, Callable[[Context], Resolved]],
+        resolvers: Mapping[str, Callable[[Context], Resolved]],
         facts: Mapping[str, FactDef] | None = None,
     ) -> None:
+        super().__init__()
         self.profile = profile
         self.as_of = as_of
         self.facts = facts or {}  # the definitions, for explanations of formulas
         self.last_year = as_of.year - 1  # the last completed fiscal (calendar) year
-        self._resolvers = resolvers
-        self._cache: dict[str, Resolved] = {}
+        self._resolvers = resolvers  # read only: shared by every context of a policy set
 
-    def get(self, fact: str) -> Resolved:
-        try:
-            return self._cache[fact]
-        except KeyError:
-            value = self._cache[fact] = self._resolvers[fact](self)
-            return value
+    def __missing__(self, fact: str) -> Resolved:
+        value = self[fact] = self._resolvers[fact](self)
+        return value
+
+    def get(self, fact: str, default: object = None, /) -> Resolved:
+        """The fact's value (resolved if need be); `default` is accepted for the dict
+        signature and never used, since every declared fact has a value or is Missing."""
+        return self[fact]
+
+    def __bool__(self) -> bool:
+        # A context is never "empty" in the sense of false, even before any fact is resolved.
+        return True
 
 
 Resolver = Callable[[Context], Resolved]
@@ -247,6 +267,16 @@ def _coerce(defn: FactDef, raw: Any, where: str) -> Resolved:
     if raw is None:
         return Missing(frozenset({where}), review=defn.judgement)
     kind = defn.type
+    if kind is FactType.QUANTITY:
+        # Nearly every quantity a profile holds is already a Decimal (or an int): take it as it
+        # is when `parse_quantity` would accept it, and let the full path word any refusal.
+        number = raw if raw.__class__ is Decimal else Decimal(raw) if raw.__class__ is int else None
+        if (
+            number is not None
+            and number.is_finite()
+            and (not number or abs(number.adjusted()) < EXPONENT_LIMIT)
+        ):
+            return number
     if kind is FactType.BOOL:
         if not isinstance(raw, bool):
             raise ValueError(f"{where}: expected true or false, got {raw!r}")
@@ -280,9 +310,22 @@ def _coerce(defn: FactDef, raw: Any, where: str) -> Resolved:
     return quantity.value
 
 
-def check_profile_facts(profile: Profile, facts: dict[str, FactDef]) -> list[str]:
-    """Problems with the profile's extra `facts` map under this catalogue, one per fact."""
-    declared = {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
+def profile_fact_defs(facts: Mapping[str, FactDef]) -> dict[str, FactDef]:
+    """The facts a profile may state in its `facts` map, by the name it states them under."""
+    return {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
+
+
+def check_profile_facts(
+    profile: Profile,
+    facts: Mapping[str, FactDef],
+    declared: Mapping[str, FactDef] | None = None,
+) -> list[str]:
+    """Problems with the profile's extra `facts` map under this catalogue, one per fact.
+    `declared` is `profile_fact_defs(facts)` when the caller keeps it."""
+    if not profile.facts:
+        return []
+    if declared is None:
+        declared = profile_fact_defs(facts)
     problems = []
     for name, raw in profile.facts.items():
         defn = declared.get(name)
@@ -334,9 +377,10 @@ def compile_resolver(defn: FactDef) -> Resolver:
         numerator, denominator = defn.ratio
 
         def ratio(ctx: Context) -> Resolved:
-            top, bottom = ctx.get(numerator), ctx.get(denominator)
-            missing = _merge(top, bottom)
-            if missing is not None:
+            top, bottom = ctx[numerator], ctx[denominator]
+            if top.__class__ is Missing or bottom.__class__ is Missing:
+                missing = _merge(top, bottom)
+                assert missing is not None
                 return missing
             assert isinstance(top, Decimal) and isinstance(bottom, Decimal)
             if bottom == 0:
@@ -402,23 +446,29 @@ def _financial(ctx: Context, year: int, line: str) -> Resolved:
 
 
 def _sum_years(spec: SumYears) -> Resolver:
+    line, span = spec.financial, spec.years
+
     def total(ctx: Context) -> Resolved:
-        first = ctx.last_year - spec.years + 1
+        last = ctx.last_year
+        first = last - span + 1
         registered = ctx.profile.registration_date
         # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
         if registered is not None:
             first = max(first, registered.year)
-        years = range(first, ctx.last_year + 1)
-        values = [_financial(ctx, year, spec.financial) for year in years]
-        missing = _merge(*values)
-        if missing is not None:
-            return missing
-        if not values:
-            return Missing(frozenset({"registration_date (after the last fiscal year)"}))
+        financials = ctx.profile.financials or {}
         result = Decimal(0)
-        for value in values:
-            assert isinstance(value, Decimal)
-            result += value
+        lacking: list[str] = []
+        for year in range(first, last + 1):
+            record = financials.get(year)
+            value = getattr(record, line) if record is not None else None
+            if value is None:
+                lacking.append(f"financials.{year}.{line}")
+            else:
+                result += value
+        if lacking:
+            return Missing(frozenset(lacking))
+        if first > last:
+            return Missing(frozenset({"registration_date (after the last fiscal year)"}))
         return result
 
     return total
@@ -479,7 +529,7 @@ def _records(spec: Records) -> Resolver:
         compliance = ctx.profile.compliance
         if compliance is None or compliance.records is None:
             return Missing(frozenset({"compliance.records"}))
-        start = shift_date(ctx.as_of, -amount, unit)
+        start = shifted(ctx.as_of, -amount, unit)
         hits = sum(
             1
             for r in compliance.records

@@ -16,8 +16,8 @@ from typing import Any
 
 from .catalogue import Context, FactDef, FactType, Missing, Value
 from .language import COMPARISONS, AllOf, AnyOf, Condition, Leaf, NotOf
-from .logic import FALSE, TRUE, UNKNOWN, Truth
-from .units import Quantity, Unit, UnitError, parse_quantity, shift_date
+from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
+from .units import Quantity, Unit, UnitError, parse_quantity, shifted
 
 Path = tuple[str | int, ...]
 Fn = Callable[[Context], Truth]
@@ -55,7 +55,7 @@ class DateBound:
     unit: Unit = Unit.DAY
 
     def resolve(self, as_of: date) -> date:
-        return self.fixed if self.fixed is not None else shift_date(as_of, self.amount, self.unit)
+        return self.fixed if self.fixed is not None else shifted(as_of, self.amount, self.unit)
 
     def text(self) -> str:
         if self.fixed is not None:
@@ -103,7 +103,7 @@ def compile_condition(
     if isinstance(node, NotOf):
         child = compile_condition(node.not_, facts, (*path, "not"), errors)
         inner = child.fn
-        return CNode(node, path, [child], lambda ctx: Truth(2 - inner(ctx)))
+        return CNode(node, path, [child], lambda ctx: NEGATED[inner(ctx)])
     try:
         return _compile_leaf(node, facts, path)
     except CompileError as exc:
@@ -155,15 +155,32 @@ def _compile_leaf(leaf: Leaf, facts: dict[str, FactDef], path: Path) -> CLeaf:
         )
     operand = _operand(defn, op, leaf.operand, op_path)
     test = _test(defn, op, operand)
-    fact_id = defn.id
+    return CLeaf(leaf, path, [], _leaf_fn(defn, op, operand, test), defn, op, operand, test)
 
-    def leaf_fn(ctx: Context) -> Truth:
-        value = ctx.get(fact_id)
+
+def _leaf_fn(defn: FactDef, op: str, operand: Any, test: Callable[[Value, date], bool]) -> Fn:
+    """The truth function of a leaf. Leaves are most of what evaluation runs, so the common
+    shape, a fact compared with a fixed value, calls the comparison itself (one C call) rather
+    than going through `test`; the others do go through `test` (same semantics)."""
+    fact_id = defn.id
+    if defn.type is not FactType.DATE and op in _COMPARE:
+        compare, bound = _COMPARE[op], operand
+
+        def compared(ctx: Context) -> Truth:
+            value = ctx[fact_id]
+            if value.__class__ is Missing:
+                return UNKNOWN
+            return TRUE if compare(value, bound) else FALSE
+
+        return compared
+
+    def tested(ctx: Context) -> Truth:
+        value = ctx[fact_id]
         if value.__class__ is Missing:
             return UNKNOWN
         return TRUE if test(value, ctx.as_of) else FALSE  # type: ignore[arg-type]
 
-    return CLeaf(leaf, path, [], leaf_fn, defn, op, operand, test)
+    return tested
 
 
 def _suggest(name: str, facts: dict[str, FactDef]) -> str:

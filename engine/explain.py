@@ -3,6 +3,7 @@ ineligible policy the failing criteria with what it would take to pass, closest 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -168,7 +169,7 @@ def failing_leaves(node: CNode, ctx: Context, want: Truth = TRUE) -> list[tuple[
     return [pair for child in node.children for pair in failing_leaves(child, ctx, want)]
 
 
-def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: dict[str, FactDef]) -> Gap:
+def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactDef]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
     op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
@@ -203,7 +204,7 @@ def _numeric_change(
     threshold: Decimal,
     op: str,
     ctx: Context,
-    facts: dict[str, FactDef],
+    facts: Mapping[str, FactDef],
 ) -> tuple[Text, Decimal]:
     assert defn.unit is not None
     delta = threshold - value

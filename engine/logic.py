@@ -11,7 +11,10 @@ class Truth(IntEnum):
     TRUE = 2
 
     def negate(self) -> Truth:
-        return Truth(2 - self)
+        return NEGATED[self]
 
 
 FALSE, UNKNOWN, TRUE = Truth.FALSE, Truth.UNKNOWN, Truth.TRUE
+# NEGATED[t] is `not t`: a tuple lookup, where `Truth(2 - t)` would go through the Enum
+# machinery on every negation the evaluator makes.
+NEGATED = (TRUE, UNKNOWN, FALSE)

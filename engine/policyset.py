@@ -12,13 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 
-from .catalogue import Context, FactDef, Resolver, check_profile_facts
+from .catalogue import Context, FactDef, Resolver, check_profile_facts, profile_fact_defs
 from .errors import InputError, Problem, ProfileError
 from .evaluate import CompiledPolicy, apply_stacking, default_as_of, evaluate_policy
 from .language import Document
 from .loader import load, resolvers
 from .profile import Profile
-from .results import PolicyResult, ProfileRef, Report, Status, Totals
+from .results import PolicyResult, ProfileRef, Report, Status, Totals, assemble
 from .zones import Zone, Zones
 
 
@@ -27,10 +27,12 @@ class PolicySet:
 
     __slots__ = (
         "_by_id",
+        "_chains",
         "_documents",
         "_facts",
         "_frozen",
         "_policies",
+        "_profile_facts",
         "_resolvers",
         "_zones",
         "directory",
@@ -46,7 +48,15 @@ class PolicySet:
         self._by_id: Mapping[str, CompiledPolicy] = MappingProxyType(
             {p.id: p for p in loaded.policies}
         )
-        self._resolvers: Mapping[str, Resolver] = MappingProxyType(resolvers(dict(loaded.facts)))
+        # A plain dict, never exposed and never changed after this: every Context reads it
+        # without a copy (a read-only proxy would cost a lookup on each fact resolved).
+        self._resolvers: dict[str, Resolver] = resolvers(dict(loaded.facts))
+        self._profile_facts: Mapping[str, FactDef] = MappingProxyType(
+            profile_fact_defs(loaded.facts)
+        )
+        self._chains: Mapping[str, tuple[str, ...]] = MappingProxyType(
+            {zone: self._zones.chain(zone) for zone in self._zones.by_id}
+        )
         self._frozen = True
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -89,7 +99,9 @@ class PolicySet:
 
     def check_profile(self, profile: Profile) -> None:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
-        problems = [Problem(text) for text in check_profile_facts(profile, dict(self._facts))]
+        problems = [
+            Problem(text) for text in check_profile_facts(profile, self._facts, self._profile_facts)
+        ]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             problems.append(
@@ -102,7 +114,7 @@ class PolicySet:
             )
 
     def context(self, profile: Profile, as_of: date) -> Context:
-        return Context(profile, as_of, dict(self._resolvers), self._facts)
+        return Context(profile, as_of, self._resolvers, self._facts)
 
     def evaluate(
         self,
@@ -112,43 +124,51 @@ class PolicySet:
         zone: str | None = None,
         policy_ids: Iterable[str] | None = None,
         explain: bool = False,
+        gaps: bool = True,
     ) -> Report:
         """Evaluate every policy (or those named) for one profile on one date.
 
-        `zone` overrides the profile's zone. `explain` adds the evaluated condition tree of each
-        policy; verdicts, amounts, missing facts and gaps are always present.
+        `zone` overrides the profile's zone. Verdicts, amounts (after stacking), missing facts
+        and facts awaiting review are always present.
+
+        `gaps`: for each ineligible policy, the failing criteria with what it would take to pass
+        them, closest first (`PolicyResult.gaps`). They cost more than the verdict itself
+        (wording in two languages, distances), so callers that never show them (screening,
+        reactive sessions, agreement checks) pass `gaps=False` and get empty `gaps`; nothing
+        else in the report changes.
+
+        `explain`: add the evaluated condition tree of each policy (`PolicyResult.trace`).
         """
         day = as_of or default_as_of()
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
         chosen = (
-            self._policies if policy_ids is None else tuple(self.get(pid) for pid in policy_ids)
+            self._policies if policy_ids is None else tuple([self.get(pid) for pid in policy_ids])
         )
         ctx = self.context(profile, day)
-        chain = None if profile.zone is None else self._zones.chain(profile.zone)
-        facts = dict(self._facts)
-        results = [evaluate_policy(cp, ctx, chain, facts, explain) for cp in chosen]
-        results = apply_stacking(results, dict(self._by_id))
-        return Report(
-            as_of=day,
-            profile=ProfileRef(
-                credit_code=profile.credit_code,
-                name=profile.name,
-                zone=profile.zone,
-                synthetic=profile.synthetic,
-            ),
-            results=results,
-            total=_total(results, ("cash", "tax_saving")),
-            totals=Totals(
-                cash=_total(results, ("cash",)),
-                tax_saving=_total(results, ("tax_saving",)),
-                deduction=_total(results, ("deduction",)),
-                illustrative=_total(
-                    [r for r in results if r.source.provenance == "illustrative"],
-                    ("cash", "tax_saving"),
-                ),
-            ),
+        chain = None if profile.zone is None else self._chains[profile.zone]
+        results = [evaluate_policy(cp, ctx, chain, self._facts, explain, gaps) for cp in chosen]
+        results = apply_stacking(results, self._by_id)
+        profile_ref = assemble(
+            ProfileRef,
+            {
+                "credit_code": profile.credit_code,
+                "name": profile.name,
+                "zone": profile.zone,
+                "synthetic": profile.synthetic,
+            },
+        )
+        total, totals = _totals(results)
+        return assemble(
+            Report,
+            {
+                "as_of": day,
+                "profile": profile_ref,
+                "results": results,
+                "total": total,
+                "totals": totals,
+            },
         )
 
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
@@ -156,18 +176,50 @@ class PolicySet:
         return report.results[0]
 
 
-def _total(results: list[PolicyResult], kinds: tuple[str, ...]) -> Decimal:
-    return _cents(
-        sum(
-            (
-                r.amount
-                for r in results
-                if r.status is Status.ELIGIBLE and r.amount is not None and r.amount_kind in kinds
-            ),
-            Decimal(0),
-        )
+def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:
+    """The report's total (cash and tax saved) and its parts, from eligible results' amounts.
+    One pass; each sum adds its amounts in the order of the results."""
+    if not any(r.status is Status.ELIGIBLE and r.amount is not None for r in results):
+        return _NO_TOTALS  # the usual case when screening: skip the arithmetic
+    total = cash = tax_saving = deduction = illustrative = Decimal(0)
+    for r in results:
+        if r.status is not Status.ELIGIBLE or r.amount is None:
+            continue
+        kind = r.amount_kind
+        if kind == "cash":
+            cash += r.amount
+        elif kind == "tax_saving":
+            tax_saving += r.amount
+        elif kind == "deduction":
+            deduction += r.amount
+            continue
+        else:
+            continue
+        total += r.amount
+        if r.source.provenance == "illustrative":
+            illustrative += r.amount
+    totals = assemble(
+        Totals,
+        {
+            "cash": _cents(cash),
+            "tax_saving": _cents(tax_saving),
+            "deduction": _cents(deduction),
+            "illustrative": _cents(illustrative),  # the part of the total on illustrative policies
+        },
     )
+    return _cents(total), totals
+
+
+_CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
+# Shared by every report without an amount: immutable, like all results.
+_NO_TOTALS = (
+    _ZERO,
+    assemble(
+        Totals, {"cash": _ZERO, "tax_saving": _ZERO, "deduction": _ZERO, "illustrative": _ZERO}
+    ),
+)
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(_CENT)

@@ -714,18 +714,24 @@ def _result(report: Report, policy_id: str) -> PolicyResult:
     return next(r for r in report.results if r.policy_id == policy_id)
 
 
-def _evaluate(policy_set: PolicySet, data: Data, as_of: date, explain: bool = False) -> Report:
-    return policy_set.evaluate(parse_profile(data), as_of, explain=explain)
+def _evaluate(
+    policy_set: PolicySet, data: Data, as_of: date, explain: bool = False, gaps: bool = False
+) -> Report:
+    return policy_set.evaluate(parse_profile(data), as_of, explain=explain, gaps=gaps)
 
 
 def check_determinism(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
     """Same inputs, same date → same report; and a policy evaluated alone gets the verdict and
     amount (before stacking) it gets among the whole set."""
-    first = _evaluate(policy_set, scenario.data, scenario.as_of, explain=True)
-    second = _evaluate(policy_set, copy.deepcopy(scenario.data), scenario.as_of, explain=True)
+    first = _evaluate(policy_set, scenario.data, scenario.as_of, explain=True, gaps=True)
+    second = _evaluate(
+        policy_set, copy.deepcopy(scenario.data), scenario.as_of, explain=True, gaps=True
+    )
     if first.to_json_dict() != second.to_json_dict():
         raise InvariantFailure("determinism", policy_id, "two evaluations gave different reports")
-    alone = policy_set.evaluate(scenario.profile, scenario.as_of, policy_ids=[policy_id])
+    alone = policy_set.evaluate(
+        scenario.profile, scenario.as_of, policy_ids=[policy_id], gaps=False
+    )
     a, b = alone.results[0], _result(first, policy_id)
     if (a.status, a.amount_alone, a.missing, a.review) != (
         b.status,
@@ -788,7 +794,9 @@ def check_explanation(policy_set: PolicySet, policy_id: str, scenario: Scenario)
     """The evaluated tree agrees with the verdict: its root outcome is the verdict, every node is
     the Kleene combination of its children, a leaf is unknown exactly when its value is, and
     the failing, missing and review facts named in the result appear in the tree as such."""
-    result = _result(_evaluate(policy_set, scenario.data, scenario.as_of, True), policy_id)
+    result = _result(
+        _evaluate(policy_set, scenario.data, scenario.as_of, explain=True, gaps=True), policy_id
+    )
     if result.status is Status.NOT_IN_FORCE:
         if result.trace is not None:
             raise InvariantFailure("explanation", policy_id, "not in force, yet has a trace")
@@ -937,7 +945,7 @@ def check_monotone(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
     if not cp.policy.monotone:
         return
     profile = scenario.profile
-    before = _result(policy_set.evaluate(profile, scenario.as_of), policy_id)
+    before = _result(policy_set.evaluate(profile, scenario.as_of, gaps=False), policy_id)
     award = _award(before)
     if award is None:
         return
@@ -960,7 +968,7 @@ def check_monotone(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
             continue
         if new_value <= old_value:
             continue
-        after = _result(policy_set.evaluate(raised, scenario.as_of), policy_id)
+        after = _result(policy_set.evaluate(raised, scenario.as_of, gaps=False), policy_id)
         new_award = _award(after)
         if new_award is not None and new_award < award:
             raise InvariantFailure(
@@ -984,7 +992,7 @@ def check_in_force(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
     zone is outside the policy's zones."""
     cp = policy_set.get(policy_id)
     profile = scenario.profile
-    result = _result(policy_set.evaluate(profile, scenario.as_of), policy_id)
+    result = _result(policy_set.evaluate(profile, scenario.as_of, gaps=False), policy_id)
     outside_dates = not cp.effective.covers(scenario.as_of)
     outside_zone = False
     if profile.zone is not None and NATIONAL not in cp.zones:

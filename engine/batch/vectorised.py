@@ -733,7 +733,7 @@ class VectorisedSet:
         ids = [cp.id for cp in self.policy_set.policies if cp.id in self.fallback]
         data: dict[str, list[Any]] = {name: [] for name in OUTPUT}
         for row, profile in zip(frame[ROW].to_list(), profiles, strict=True):
-            report = self.policy_set.evaluate(profile, as_of, policy_ids=ids)
+            report = self.policy_set.evaluate(profile, as_of, policy_ids=ids, gaps=False)
             for result in report.results:
                 data[ROW].append(row)
                 data["credit_code"].append(profile.credit_code)

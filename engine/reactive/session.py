@@ -192,7 +192,9 @@ class ReactiveSession:
             pid for pid in self.program.review_by_reference if verdicts[pid] is Status.UNDETERMINED
         ]
         if pending:
-            report = self.policies.evaluate(profile, self.as_of, policy_ids=sorted(pending))
+            report = self.policies.evaluate(
+                profile, self.as_of, policy_ids=sorted(pending), gaps=False
+            )
             verdicts.update({r.policy_id: r.status for r in report.results})
 
     def _run(

@@ -1,0 +1,30 @@
+"""`incentives check` starts fast: it must not import what only other commands need."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("polars", "pyarrow", "pyspark", "durable", "hypothesis", "engine.batch", "engine.reactive")
+
+PROGRAM = """
+import sys
+from cli.main import main
+try:
+    main(["check", "examples/jinzhong-hightech.yaml", "--as-of", "2026-11-24", "--explain"])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_check_imports_no_heavy_packages() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    modules = done.stderr.splitlines()[-1].split()
+    assert "engine.policyset" in modules  # the check did run
+    loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert loaded == []
