@@ -251,8 +251,4 @@ def schema(kind: str) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # Run as `python -m cli.main`, this file is `__main__`; the subcommands above registered
-    # themselves on `cli.main.main`, so run that one.
-    from cli.main import main as registered
-
-    registered()
+    main()
