@@ -183,6 +183,8 @@ def unflatten(flat: Mapping[str, Any], facts: Mapping[str, FactDef]) -> dict[str
 
     Raises RowError for unknown columns and unreadable cells; the Profile model then validates.
     """
+    if not isinstance(flat, Mapping):
+        raise RowError(f"expected a row of named columns, got {type(flat).__name__}")
     declared: dict[str, FactDef] | None = None  # built on the first `facts.` column only
     data: dict[str, Any] = {}
     for key, raw in flat.items():

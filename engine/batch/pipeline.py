@@ -54,22 +54,24 @@ def screen_batch(
     it raised), or flat records. Profiles are built only where needed: for every valid row when
     some policy falls back to the reference evaluator, else only for the rows in `explain`.
     """
-    if flat:
-        numbers = [n for n, _ in numbered]
-        records = [d for _, d in numbered]
-        header: list[str] = []
-        for data in records:
-            if isinstance(data, dict):
-                header.extend(k for k in data if k not in header)
-        odd = {i for i, d in enumerate(records) if not isinstance(d, dict) or None in d}
-        columns = [
-            [d.get(k, ABSENT) if i not in odd else ABSENT for i, d in enumerate(records)]
-            for k in header
-        ]
-        batch = flat_cells(numbers, header, columns, records.__getitem__, odd)
-    else:
-        batch = nested_cells(numbered)
+    batch = record_cells(numbered) if flat else nested_cells(numbered)
     return screen_cells(vectorised, batch, as_of, explain, checker)
+
+
+def record_cells(numbered: Sequence[tuple[int, Any]]) -> CellBatch:
+    """Flat records (mappings of column → cell) cut into columns; a record that is not a
+    mapping, or has surplus cells (the key None of csv.DictReader), is left to the per-row path."""
+    numbers = [n for n, _ in numbered]
+    records = [d for _, d in numbered]
+    header: dict[str, None] = {}
+    for data in records:
+        if isinstance(data, dict):
+            header.update((k, None) for k in data if k not in header and isinstance(k, str))
+    odd = {i for i, d in enumerate(records) if not isinstance(d, dict) or None in d}
+    columns = [
+        [ABSENT if i in odd else d.get(k, ABSENT) for i, d in enumerate(records)] for k in header
+    ]
+    return flat_cells(numbers, list(header), columns, records.__getitem__, odd)
 
 
 def screen_cells(
@@ -83,8 +85,29 @@ def screen_cells(
     policy_set = vectorised.policy_set
     checker = checker or CellChecker(policy_set)
     years = [as_of.year - 1 - back for back in range(4)]
-    fast, suspect_list = build_frame(checker, batch, years)
-    suspects = set(suspect_list)
+    frame, bad, profiles, suspects = validated_frame(checker, batch, years)
+    # Profiles cost a model validation per row: only the reference evaluator and --explain need them
+    wanted = set(frame[ROW].to_list()) if vectorised.fallback else set(explain)
+    position = {n: i for i, n in enumerate(batch.numbers)}
+    for number in sorted(wanted - profiles.keys()):
+        where = position.get(number)
+        if where is not None and where not in suspects:
+            profiles[number] = read_row(batch.record(where), batch.flat, policy_set)
+    ordered = [profiles[n] for n in frame[ROW].to_list()] if vectorised.fallback else None
+    result = vectorised.evaluate(frame, as_of, ordered)
+    return result, bad, profiles
+
+
+def validated_frame(
+    checker: CellChecker, batch: CellBatch, years: Iterable[int]
+) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile], set[int]]:
+    """The evaluation frame of a batch's valid rows, its bad rows (number, message), the
+    profiles of the rows that went through the per-row path, and their positions.
+
+    Exactly what `read_row`, `profile_to_row` and `rows_to_frame` give row by row."""
+    policy_set = checker.policy_set
+    years = set(years)
+    fast, suspect_list = build_frame(checker, batch, sorted(years))
     profiles: dict[int, Profile] = {}
     bad: list[tuple[int, str]] = []
     rows: list[dict[str, Any]] = []
@@ -102,23 +125,13 @@ def screen_cells(
     frame = fast
     if rows:
         found = {int(k.split(".")[1]) for k in fast.columns if k.startswith("financials.")}
-        slow = rows_to_frame(rows, policy_set.facts, found | set(years))
+        slow = rows_to_frame(rows, policy_set.facts, found | years)
         columns = schema(
             {int(k.split(".")[1]) for k in slow.columns if k.startswith("financials.")},
             policy_set.facts,
         )
-        frame = pl.concat([_widened(fast, columns), _widened(slow, columns)], how="vertical").sort(
-            ROW
-        )
-    wanted = set(frame[ROW].to_list()) if vectorised.fallback else set(explain)
-    position = {n: i for i, n in enumerate(batch.numbers)}
-    for number in sorted(wanted - profiles.keys()):
-        where = position.get(number)
-        if where is not None and where not in suspects:
-            profiles[number] = read_row(batch.record(where), batch.flat, policy_set)
-    ordered = [profiles[n] for n in frame[ROW].to_list()] if vectorised.fallback else None
-    result = vectorised.evaluate(frame, as_of, ordered)
-    return result, bad, profiles
+        frame = pl.concat([_widened(fast, columns), _widened(slow, columns)]).sort(ROW)
+    return frame, bad, profiles, set(suspect_list)
 
 
 def _widened(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
