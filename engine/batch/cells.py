@@ -34,6 +34,7 @@ from ..catalogue import FactDef, FactType
 from ..creditcode import credit_code_problem
 from ..errors import ProfileError
 from ..policyset import PolicySet
+from ..profile import _money, _number
 from .columns import (
     FINANCIAL_LINES,
     LIMIT,
@@ -46,6 +47,7 @@ from .columns import (
     profile_to_row,
     row_profile,
     schema,
+    to_micro,
     unflatten,
 )
 
@@ -79,6 +81,8 @@ class _Kind:
     """What a column holds, as far as `_sure` needs to know."""
 
     quantity: bool = False
+    # the field's own validator (`_money`, `_number`) for amounts with units (`1200万元`)
+    reader: Callable[[object], object] | None = None
     signed: bool = False
     boolean: bool = False
     day: bool = False
@@ -88,12 +92,12 @@ class _Kind:
 
 def _kind(name: str, declared: Mapping[str, FactDef]) -> _Kind:
     if name in ("employees", "tech_staff"):
-        return _Kind(quantity=True)
+        return _Kind(quantity=True, reader=_number)
     if name.startswith("financials."):
         parts = name.split(".")
         if not (len(parts) == 3 and parts[2] in FINANCIAL_LINES and _year(parts[1])):
             return _Kind()  # unknown line or bad year: the model says what is wrong
-        return _Kind(quantity=True, signed=parts[2] in _SIGNED_LINES)
+        return _Kind(quantity=True, signed=parts[2] in _SIGNED_LINES, reader=_money)
     if name.startswith("facts."):
         defn = declared.get(name[6:])
         if defn is None:
@@ -133,6 +137,8 @@ def _sure(kind: _Kind, value: Any, flat: bool) -> Any:
         elif kind_of is str:
             if (_SIGNED if kind.signed else _PLAIN).fullmatch(value):
                 return _micro_text(value)
+            if kind.reader is not None:
+                return _read(kind, value)
         elif kind_of is Decimal:
             micro = _micro_decimal(value, kind.signed)
             if micro is not None:
@@ -163,6 +169,40 @@ def _sure(kind: _Kind, value: Any, flat: bool) -> Any:
     ):
         return value
     return ABSENT
+
+
+def _read(kind: _Kind, text: str) -> Any:
+    """A profile field's own steps for a text amount: its validator, `ge=0`, `to_micro`."""
+    assert kind.reader is not None
+    try:
+        value = kind.reader(text)
+        if not isinstance(value, Decimal) or (value < 0 and not kind.signed):
+            return ABSENT
+        return to_micro(value, "")
+    except ValueError:  # UnitError and RowError are ValueErrors
+        return ABSENT
+
+
+def _plain_micro(cells: Sequence[Any], signed: bool) -> list[int | None] | None:
+    """`_micro_text` of every plain decimal text cell at once (None for other cells), or None
+    when the column has no text (typed Parquet)."""
+    texts = [c if type(c) is str else None for c in cells]
+    if not any(texts):
+        return None
+    pattern = (_SIGNED if signed else _PLAIN).pattern
+    text = pl.col("text")
+    plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
+    whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
+    fraction = plain.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(6, "0")
+    size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
+    micro = (
+        pl.DataFrame({"text": texts}, schema={"text": pl.String})
+        .select(
+            pl.when(plain.str.starts_with("-")).then(pl.lit(0, pl.Int128) - size).otherwise(size)
+        )
+        .to_series()
+    )
+    return micro.to_list()
 
 
 def _key(value: Any) -> Any:
@@ -231,15 +271,21 @@ class CellChecker:
         if kind is None:
             kind = self._kinds[name] = _kind(name, self.declared)
         cache = self._caches.setdefault((name, flat), {})
-        if len(cache) > 200_000:  # values of a column rarely repeat across the whole register
+        if len(cache) > 50_000:  # values of a column rarely repeat across the whole register
             cache.clear()
         values: list[Any] = []
         bad: list[int] = []
         append = values.append
+        plain = _plain_micro(cells, kind.signed) if kind.quantity and flat else None
         for i, cell in enumerate(cells):
             if cell is ABSENT or (flat and (cell is None or cell == "")):
                 append(None)
                 continue
+            if plain is not None:
+                micro = plain[i]
+                if micro is not None:
+                    append(micro)
+                    continue
             value = _sure(kind, cell, flat)
             if value is ABSENT:
                 key = _key(cell)
