@@ -9,8 +9,11 @@ separately; `profile_to_row` converts field by field). So each distinct cell val
 checked once, by the per-row path applied to a row holding only that cell, and the answer is
 reused for every row holding the same value. Cells of a few common shapes (plain decimal
 amounts, integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly
-by `_sure`, which accepts only what the model certainly accepts and converts it to the same
-value; `tests/test_screen_fast.py` checks both claims against the per-row path.
+by `_sure` (plain decimal text columns by Polars, `_plain_micro`; amounts with units through the
+field's own validator, `_read`), which accepts only what the model certainly accepts and
+converts it to the same value; `tests/test_screen_fast.py` checks both claims against the
+per-row path. A model or unflatten rule that links two cells would break the property: such a
+change must come with a row-level check here (the property tests would catch it).
 
 A row with any cell that is not valid, or whose shape this module does not take apart
 (unparseable JSON, a financial year written `02025`, duplicate CSV headers, …) is a *suspect*: it
@@ -288,10 +291,13 @@ class CellChecker:
                     continue
             value = _sure(kind, cell, flat)
             if value is ABSENT:
-                key = _key(cell)
-                value = cache.get(key, cache)
-                if value is cache:
-                    value = cache[key] = self.one_cell(name, cell, flat)
+                try:
+                    key = _key(cell)
+                    value = cache.get(key, cache)
+                    if value is cache:
+                        value = cache[key] = self.one_cell(name, cell, flat)
+                except TypeError:  # unhashable (a signalling NaN): ask without caching
+                    value = self.one_cell(name, cell, flat)
                 if value is ABSENT:
                     bad.append(i)
                     value = None
