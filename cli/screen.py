@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from engine import InputError, PolicySet, Profile
 from engine.batch.pipeline import result_arrow_schema
 
 from .main import as_of_option, main, policies_option, user_errors
+
+if TYPE_CHECKING:
+    from engine.batch.cells import CellBatch
 
 BATCH = 20_000
 
@@ -38,32 +41,83 @@ class _Tally:
     bad: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any, int]]:
-    """(row number, data, bytes read so far) for each row of the register."""
+def _batches(path: Path, fmt: str) -> Iterator[tuple[CellBatch, int]]:
+    """The register in batches of cells (see `engine.batch.cells`), with bytes read so far
+    (rows, for Parquet). Rows are numbered as before: JSON Lines by line, CSV by record from 2
+    (the header is 1; blank lines are skipped uncounted, as `csv.DictReader` does), Parquet
+    from 1."""
+    from engine.batch.cells import ABSENT, flat_cells, nested_cells
+
     if fmt == "jsonl":
         with path.open("rb") as handle:
+            numbered: list[tuple[int, Any]] = []
             for number, line in enumerate(handle, start=1):
                 if line.strip():
                     try:
                         data: Any = json.loads(line, parse_float=Decimal)
                     except json.JSONDecodeError as exc:
                         data = exc
-                    yield number, data, handle.tell()
+                    numbered.append((number, data))
+                    if len(numbered) >= BATCH:
+                        yield nested_cells(numbered), handle.tell()
+                        numbered = []
+            if numbered:
+                yield nested_cells(numbered), handle.tell()
     elif fmt == "csv":
         with path.open("rb") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.DictReader(text)
-            for number, record in enumerate(reader, start=2):  # line 1 is the header
-                yield number, dict(record), raw.tell()
+            reader = csv.reader(text)
+            header = next(reader, None)
+            if header is None:
+                return
+            width = len(header)
+            numbers: list[int] = []
+            records: list[list[str]] = []
+
+            def record(i: int) -> dict[Any, Any]:
+                """The row as csv.DictReader gives it: short rows padded with None, surplus
+                cells as a list under the key None."""
+                cells = records[i]
+                row: dict[Any, Any] = dict(zip(header, cells, strict=False))
+                for name in header[len(cells) :]:
+                    row[name] = None
+                if len(cells) > width:
+                    row[None] = cells[width:]
+                return row
+
+            def cut() -> CellBatch:
+                ragged = {i for i, r in enumerate(records) if len(r) != width}
+                rows = [r if len(r) == width else [ABSENT] * width for r in records]
+                columns = list(zip(*rows, strict=True)) if rows else [()] * width
+                return flat_cells(list(numbers), header, columns, record, ragged)
+
+            number = 1
+            for cells in reader:
+                if not cells:
+                    continue
+                number += 1
+                numbers.append(number)
+                records.append(cells)
+                if len(records) >= BATCH:
+                    yield cut(), raw.tell()
+                    numbers, records = [], []
+            if records:
+                yield cut(), raw.tell()
     else:
         import pyarrow.parquet as pq
 
         parquet = pq.ParquetFile(path)
         number = 0
         for batch in parquet.iter_batches(batch_size=BATCH):
-            for record in batch.to_pylist():
-                number += 1
-                yield number, record, number
+            names = batch.schema.names
+            columns = [column.to_pylist() for column in batch.columns]
+            numbers = list(range(number + 1, number + batch.num_rows + 1))
+            number += batch.num_rows
+
+            def parquet_record(i: int, names: list[str] = names, columns: Any = columns) -> Any:
+                return {name: column[i] for name, column in zip(names, columns, strict=True)}
+
+            yield flat_cells(numbers, names, columns, parquet_record), number
 
 
 def _size(path: Path, fmt: str) -> int:
@@ -85,15 +139,17 @@ class _Writer:
         self.fmt = fmt
         self.out = out
         self._handle: IO[str] | None = None
-        self._csv: Any = None
+        self._header = True
         self._parquet: Any = None
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
+    def write(self, presented: Any) -> None:
+        """Write a batch of presented results (`engine.batch.pipeline.presented`)."""
+        import polars as pl
+
         if self.fmt == "parquet":
-            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pylist(rows, schema=result_arrow_schema())
+            table = presented.select(COLUMNS).to_arrow().cast(result_arrow_schema())
             if self._parquet is None:
                 assert self.out is not None
                 self._parquet = pq.ParquetWriter(self.out, table.schema)
@@ -106,15 +162,17 @@ class _Writer:
                 else sys.stdout
             )
         if self.fmt == "jsonl":
-            for row in rows:
-                self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._handle.write(presented.select(COLUMNS).write_ndjson())
             return
-        if self._csv is None:
-            self._csv = csv.DictWriter(self._handle, fieldnames=list(COLUMNS))
-            self._csv.writeheader()
-        for row in rows:
-            flat = dict(row, missing=";".join(row["missing"]), review=";".join(row["review"]))
-            self._csv.writerow(flat)
+        flat = presented.select(COLUMNS).with_columns(
+            pl.col("missing", "review").list.join(";"),
+        )
+        # csv.DictWriter wrote an empty string like a missing value: no quotes
+        flat = flat.with_columns(
+            pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)).name.keep()
+        )
+        self._handle.write(flat.write_csv(include_header=self._header, line_terminator="\r\n"))
+        self._header = False
 
     def close(self) -> None:
         if self._parquet is not None:
@@ -137,32 +195,23 @@ def screen_register(
     progress: Any = None,
 ) -> tuple[_Tally, dict[int, Profile]]:
     """Stream the register in batches through the vectorised back end."""
-    from engine.batch.pipeline import presented, screen_batch
+    from engine.batch.cells import CellChecker
+    from engine.batch.pipeline import presented, screen_cells
     from engine.batch.vectorised import VectorisedSet
 
     vectorised = VectorisedSet(policy_set)
+    checker = CellChecker(policy_set)  # shared across batches: its caches carry over
     tally = _Tally()
     explained: dict[int, Profile] = {}
-    pending: list[tuple[int, Any]] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        result, bad, profiles = screen_batch(vectorised, pending, as_of, fmt_in != "jsonl")
+    for batch, position in _batches(register, fmt_in):
+        tally.rows += len(batch.numbers)
+        result, bad, profiles = screen_cells(vectorised, batch, as_of, explain_rows, checker)
         tally.bad.extend(bad)
         explained.update({n: p for n, p in profiles.items() if n in explain_rows})
         _count(tally, result)
-        writer.write(list(presented(result).iter_rows(named=True)))
-        pending.clear()
-
-    for number, data, position in _rows(register, fmt_in):
-        tally.rows += 1
-        pending.append((number, data))
-        if len(pending) >= BATCH:
-            flush()
-            if progress is not None:
-                progress(position)
-    flush()
+        writer.write(presented(result))
+        if progress is not None:
+            progress(position)
     if progress is not None:
         progress(None)
     return tally, explained

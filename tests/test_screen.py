@@ -125,3 +125,16 @@ def test_screen_unknown_format_is_a_user_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["screen", str(path)])
     assert result.exit_code == 1
     assert "unknown register format" in result.output
+
+
+def test_screen_explain_builds_the_profile_of_the_asked_rows_only(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        main,
+        ["screen", str(_register(tmp_path)), "--as-of", "2026-11-24", "--out", str(out),
+         "--explain", "4", "--explain", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "row 2: not a valid row of the register; nothing to explain" in result.output
+    assert "row 4" in result.output
+    assert "national.hnte.certification" in result.output or "高新技术企业" in result.output

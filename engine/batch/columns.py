@@ -144,7 +144,7 @@ def profile_to_row(profile: Profile, facts: Mapping[str, FactDef]) -> dict[str, 
         if profile.projects is None
         else json.dumps([p.model_dump(mode="json") for p in profile.projects], ensure_ascii=False)
     )
-    declared = declared_profile_facts(facts)
+    declared = declared_profile_facts(facts) if profile.facts else {}
     for name, raw in profile.facts.items():
         defn = declared.get(name)
         if defn is None:
@@ -183,9 +183,13 @@ def unflatten(flat: Mapping[str, Any], facts: Mapping[str, FactDef]) -> dict[str
 
     Raises RowError for unknown columns and unreadable cells; the Profile model then validates.
     """
-    declared = declared_profile_facts(facts)
+    if not isinstance(flat, Mapping):
+        raise RowError(f"expected a row of named columns, got {type(flat).__name__}")
+    declared: dict[str, FactDef] | None = None  # built on the first `facts.` column only
     data: dict[str, Any] = {}
     for key, raw in flat.items():
+        if not isinstance(key, str):  # csv.DictReader files surplus cells under None
+            raise RowError("more cells than the header has columns")
         if key == ROW or raw is None or raw == "":
             continue
         if key in ("intellectual_property", "certifications", "compliance.records", "projects"):
@@ -193,6 +197,8 @@ def unflatten(flat: Mapping[str, Any], facts: Mapping[str, FactDef]) -> dict[str
         elif key in SCALARS and isinstance(SCALARS[key], pl.Boolean):
             value = _bool(raw, key)
         elif key.startswith("facts."):
+            if declared is None:
+                declared = declared_profile_facts(facts)
             defn = declared.get(key[6:])
             if defn is None:
                 raise RowError(f"{key}: not declared in the fact catalogue of this policy set")

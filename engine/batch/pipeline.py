@@ -3,7 +3,7 @@ one result row per enterprise × policy out, bad rows set aside with their row n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,16 @@ import polars as pl
 from ..errors import ProfileError
 from ..policyset import PolicySet
 from ..profile import Profile
-from .columns import ROW, RowError, profile_to_row, row_profile, rows_to_frame, unflatten
+from .cells import ABSENT, CellBatch, CellChecker, build_frame, flat_cells, nested_cells
+from .columns import (
+    ROW,
+    RowError,
+    profile_to_row,
+    row_profile,
+    rows_to_frame,
+    schema,
+    unflatten,
+)
 from .vectorised import VectorisedSet
 
 
@@ -32,16 +41,80 @@ def read_row(data: Any, flat: bool, policy_set: PolicySet) -> Profile:
 
 
 def screen_batch(
-    vectorised: VectorisedSet, numbered: Sequence[tuple[int, Any]], as_of: date, flat: bool
+    vectorised: VectorisedSet,
+    numbered: Sequence[tuple[int, Any]],
+    as_of: date,
+    flat: bool,
+    explain: Iterable[int] = (),
+    checker: CellChecker | None = None,
 ) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile]]:
-    """Results (see `VectorisedSet.evaluate`), bad rows, and the valid profiles by row number."""
+    """Results (see `VectorisedSet.evaluate`), bad rows, and validated profiles by row number.
+
+    `numbered` holds (row number, data) pairs: nested profile data (or the exception that parsing
+    it raised), or flat records. Profiles are built only where needed: for every valid row when
+    some policy falls back to the reference evaluator, else only for the rows in `explain`.
+    """
+    batch = record_cells(numbered) if flat else nested_cells(numbered)
+    return screen_cells(vectorised, batch, as_of, explain, checker)
+
+
+def record_cells(numbered: Sequence[tuple[int, Any]]) -> CellBatch:
+    """Flat records (mappings of column → cell) cut into columns; a record that is not a
+    mapping, or has surplus cells (the key None of csv.DictReader), is left to the per-row path."""
+    numbers = [n for n, _ in numbered]
+    records = [d for _, d in numbered]
+    header: dict[str, None] = {}
+    for data in records:
+        if isinstance(data, dict):
+            header.update((k, None) for k in data if k not in header and isinstance(k, str))
+    odd = {i for i, d in enumerate(records) if not isinstance(d, dict) or None in d}
+    columns = [
+        [ABSENT if i in odd else d.get(k, ABSENT) for i, d in enumerate(records)] for k in header
+    ]
+    return flat_cells(numbers, list(header), columns, records.__getitem__, odd)
+
+
+def screen_cells(
+    vectorised: VectorisedSet,
+    batch: CellBatch,
+    as_of: date,
+    explain: Iterable[int] = (),
+    checker: CellChecker | None = None,
+) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile]]:
+    """`screen_batch` on a batch already cut into columns (see `cells`)."""
     policy_set = vectorised.policy_set
-    rows: list[dict[str, Any]] = []
+    checker = checker or CellChecker(policy_set)
+    years = [as_of.year - 1 - back for back in range(4)]
+    frame, bad, profiles, suspects = validated_frame(checker, batch, years)
+    # Profiles cost a model validation per row: only the reference evaluator and --explain need them
+    wanted = set(frame[ROW].to_list()) if vectorised.fallback else set(explain)
+    position = {n: i for i, n in enumerate(batch.numbers)}
+    for number in sorted(wanted - profiles.keys()):
+        where = position.get(number)
+        if where is not None and where not in suspects:
+            profiles[number] = read_row(batch.record(where), batch.flat, policy_set)
+    ordered = [profiles[n] for n in frame[ROW].to_list()] if vectorised.fallback else None
+    result = vectorised.evaluate(frame, as_of, ordered)
+    return result, bad, profiles
+
+
+def validated_frame(
+    checker: CellChecker, batch: CellBatch, years: Iterable[int]
+) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile], set[int]]:
+    """The evaluation frame of a batch's valid rows, its bad rows (number, message), the
+    profiles of the rows that went through the per-row path, and their positions.
+
+    Exactly what `read_row`, `profile_to_row` and `rows_to_frame` give row by row."""
+    policy_set = checker.policy_set
+    years = set(years)
+    fast, suspect_list = build_frame(checker, batch, sorted(years))
     profiles: dict[int, Profile] = {}
     bad: list[tuple[int, str]] = []
-    for number, data in numbered:
+    rows: list[dict[str, Any]] = []
+    for i in suspect_list:
+        number = batch.numbers[i]
         try:
-            profile = read_row(data, flat, policy_set)
+            profile = read_row(batch.record(i), batch.flat, policy_set)
             row = profile_to_row(profile, policy_set.facts)
         except RowError as exc:
             bad.append((number, str(exc)))
@@ -49,10 +122,24 @@ def screen_batch(
         row[ROW] = number
         rows.append(row)
         profiles[number] = profile
-    years = [as_of.year - 1 - back for back in range(4)]
-    frame = rows_to_frame(rows, policy_set.facts, years)
-    result = vectorised.evaluate(frame, as_of, list(profiles.values()))
-    return result, bad, profiles
+    frame = fast
+    if rows:
+        found = {int(k.split(".")[1]) for k in fast.columns if k.startswith("financials.")}
+        slow = rows_to_frame(rows, policy_set.facts, found | years)
+        columns = schema(
+            {int(k.split(".")[1]) for k in slow.columns if k.startswith("financials.")},
+            policy_set.facts,
+        )
+        frame = pl.concat([_widened(fast, columns), _widened(slow, columns)]).sort(ROW)
+    return frame, bad, profiles, set(suspect_list)
+
+
+def _widened(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`frame` with every column of `columns`, in that order (absent financial years are null)."""
+    return frame.select(
+        pl.col(name) if name in frame.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in columns.items()
+    )
 
 
 def amount_text(micro: int | None) -> str | None:
@@ -65,11 +152,19 @@ def amount_text(micro: int | None) -> str | None:
 
 
 def presented(result: pl.DataFrame) -> pl.DataFrame:
-    """Results with the status as text and the amount as an exact decimal string."""
-    return result.with_columns(
-        pl.col("status").cast(pl.String),
-        pl.Series("amount", [amount_text(a) for a in result["amount"].to_list()], pl.String),
+    """Results with the status as text and the amount as an exact decimal string
+    (`amount_text`, computed on whole columns of integer millionths)."""
+    micro = pl.col("amount")
+    scale = pl.lit(1_000_000, pl.Int128)
+    size = micro.abs()
+    fraction = (size % scale).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
+    text = pl.concat_str(
+        pl.when(micro < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (size // scale).cast(pl.String),
+        pl.lit("."),
+        fraction.str.pad_end(2, "0"),
     )
+    return result.with_columns(pl.col("status").cast(pl.String), text.alias("amount"))
 
 
 def result_arrow_schema(*, with_error: bool = False) -> Any:

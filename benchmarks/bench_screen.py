@@ -1,0 +1,190 @@
+"""`incentives screen` end to end, per register format: seconds, rows/s and peak RSS.
+
+    python -m benchmarks.bench_screen [--rows 10000,100000] [--formats jsonl,csv,parquet]
+                                      [--policies DIR] [--keep DIR]
+
+Writes the seeded synthetic register of `benchmarks.generate` (with valid credit codes added, as
+real registers have them) as JSON Lines, CSV and Parquet in a temporary directory, then runs
+`python -m cli.main screen` on each in a fresh process and prints a markdown table. Peak RSS is
+the screening process's own (its children's maximum resident set), so each figure includes the
+interpreter, Polars and the policy library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+AS_OF = date(2026, 11, 24)
+FORMATS = ("jsonl", "csv", "parquet")
+
+
+def credit_code(number: int) -> str:
+    """A valid GB 32100 code for row `number` (legal person, enterprise, Jinzhong division)."""
+    from engine.creditcode import check_character, org_check_character
+
+    org = f"{number:08d}"
+    first17 = "91" + "140700" + org + org_check_character(org)
+    return first17 + check_character(first17)
+
+
+def _rows(n: int) -> list[dict[str, Any]]:
+    from benchmarks.generate import register
+
+    rows = register(n, 7, AS_OF.year - 1)
+    for row in rows:
+        row["credit_code"] = credit_code(row["row"])
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def write_register(path: Path, fmt: str, n: int) -> None:
+    """The synthetic register of `n` rows as `fmt` (jsonl, csv or parquet)."""
+    from benchmarks.generate import to_profile_data
+    from engine.batch.columns import SCALE
+
+    rows = _rows(n)
+    if fmt == "jsonl":
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                data = to_profile_data(row)
+                data["credit_code"] = row["credit_code"]
+                handle.write(json.dumps(data, default=_plain, ensure_ascii=False) + "\n")
+        return
+    columns = sorted({k for r in rows for k in r if k != "row"})
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                cells = []
+                for key in columns:
+                    value = row.get(key)
+                    if value is None:
+                        cells.append("")
+                    elif isinstance(value, bool):
+                        cells.append("true" if value else "false")
+                    elif isinstance(value, int):
+                        amount = Decimal(value) / SCALE
+                        if key.startswith("financials.") and row["row"] % 10 == 0:
+                            cells.append(f"{amount / 10_000}万元")
+                        else:
+                            cells.append(str(amount))
+                    elif isinstance(value, list):
+                        cells.append(json.dumps(value, default=_plain, ensure_ascii=False))
+                    elif isinstance(value, date):
+                        cells.append(value.isoformat())
+                    else:
+                        cells.append(str(value))
+                writer.writerow(cells)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine.batch.columns import CERT_STRUCT, IP_STRUCT, RECORD_STRUCT
+
+    structs = {
+        "intellectual_property": IP_STRUCT,
+        "certifications": CERT_STRUCT,
+        "compliance.records": RECORD_STRUCT,
+    }
+    arrays: dict[str, Any] = {}
+    for key in columns:
+        values = [r.get(key) for r in rows]
+        if key in structs:
+            import polars as pl
+
+            arrays[key] = pl.Series(key, values, pl.List(structs[key])).to_arrow()
+        elif key in ("employees", "tech_staff", "facts.hnte_innovation_score"):
+            arrays[key] = pa.array([None if v is None else v // SCALE for v in values], pa.int64())
+        elif any(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            arrays[key] = pa.array(
+                [None if v is None else Decimal(v) / SCALE for v in values], pa.decimal128(18, 2)
+            )
+        else:
+            arrays[key] = pa.array(values)
+    pq.write_table(pa.table(arrays), path)
+
+
+def run_one(register: Path, out: Path, policies: str | None) -> dict[str, float]:
+    """Screen `register` in this process (a fresh one per measurement): peak RSS is its own."""
+    from cli.main import main as cli
+
+    extra = ["--policies", policies] if policies else []
+    try:
+        cli(["screen", str(register), "--as-of", AS_OF.isoformat(), "--format", "parquet",
+             "--out", str(out), *extra], standalone_mode=False)  # fmt: skip
+    finally:
+        sys.stderr.flush()
+    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure(register: Path, out: Path, policies: str | None) -> dict[str, float]:
+    """Wall-clock of a whole `screen` process (start-up included) and its peak RSS."""
+    start = time.perf_counter()
+    extra = ["--policies", policies] if policies else []
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_screen", "--one", str(register), str(out),
+         *extra],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"screen failed on {register}:\n{done.stderr[-3000:]}")
+    if " 0 bad rows" not in done.stderr:
+        raise RuntimeError(f"the synthetic register has bad rows:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"seconds": seconds, **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", default="10000,100000", help="comma-separated register sizes")
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--keep", type=Path, help="write the registers here and keep them")
+    parser.add_argument(
+        "--policies",
+        help="policy directory (default: the bundled library; policies that the vectorised back "
+        "end cannot translate run on the reference evaluator, row by row, and dominate the time)",
+    )
+    parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(*args.one, args.policies)))
+        return
+    sizes = [int(s) for s in args.rows.split(",")]
+    formats = args.formats.split(",")
+    print("| rows | format | seconds | rows/s | peak RSS MB |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        where = args.keep or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        for n in sizes:
+            for fmt in formats:
+                register = where / f"register-{n}.{fmt}"
+                if not register.exists():
+                    write_register(register, fmt, n)
+                r = measure(register, Path(tmp) / f"out-{n}-{fmt}.parquet", args.policies)
+                print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
+                      f"| {r['peak_mb']:.0f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
