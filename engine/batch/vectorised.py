@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from ..benefits import CompiledBenefit, _CompiledBand, compile_band
-from ..catalogue import FactDef, FactType, _duration
+from ..catalogue import FactDef, FactType, _duration, dependencies
 from ..compiler import CLeaf, CNode, DateBound
 from ..evaluate import CompiledPolicy
 from ..language import AllOf, AnyOf, NotOf
@@ -46,6 +46,10 @@ STATUS = pl.Enum([s.value for s in Status])
 FALSE_, UNKNOWN_, TRUE_ = 0, 1, 2
 _PER_UNIT = {Unit.YUAN_PER_TONNE, Unit.YUAN_PER_SQUARE_METRE}
 _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
+
+
+Stage = tuple[int, int]
+_FACT, _NODE, _POLICY, _STACKED = range(4)
 
 
 class Unsupported(Exception):
@@ -103,15 +107,17 @@ class _Facts:
         self.as_of = as_of
         self.last_year = as_of.year - 1
         self._built: dict[str, Fact] = {}
+        self._depth: dict[str, int] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
-        # small however often a fact or a node is used.
-        self.stages: dict[int, dict[str, pl.Expr]] = {}
+        # small however often a fact or a node is used. A stage is (phase, depth): facts by
+        # formula depth, then condition nodes by height, then policies, then stacking.
+        self.stages: dict[Stage, dict[str, pl.Expr]] = {}
         self._count = 0
 
-    def put(self, level: int, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
+    def put(self, stage: Stage, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
         self._count += 1
         name = f"__{prefix}{self._count}"
-        self.stages.setdefault(level, {})[name] = expr
+        self.stages.setdefault(stage, {})[name] = expr
         return pl.col(name)
 
     def run(self, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -129,13 +135,16 @@ class _Facts:
 
     def get(self, name: str) -> Fact:
         if name not in self._built:
-            raw = self._build(self.facts[name])
-            level = 1 if raw.defn.source_kind == "ratio" else 0
+            defn = self.facts[name]
+            raw = self._build(defn)  # builds the facts it is computed from first
+            depth = 1 + max((self._depth[d] for d in dependencies(defn)), default=-1)
+            self._depth[name] = depth
+            stage = (_FACT, depth)
             self._built[name] = Fact(
                 raw.defn,
-                self.put(level, raw.value, "f"),
-                self.put(level, raw.review, "r"),
-                None if raw.den is None else self.put(level, raw.den, "d"),
+                self.put(stage, raw.value, "f"),
+                self.put(stage, raw.review, "r"),
+                None if raw.den is None else self.put(stage, raw.den, "d"),
             )
         return self._built[name]
 
@@ -174,9 +183,11 @@ class _Facts:
             return Fact(defn, self._certified(defn), no)
         if kind == "records":
             return Fact(defn, self._records(defn), no)
-        # points / sum_of / max_of (scores): not yet compiled to columns; the policies that use
-        # them are evaluated by the reference evaluator, row by row (see `fallback`).
-        raise Unsupported(f"fact {defn.id!r}: {kind} formulas are not vectorised yet")
+        if defn.type is not FactType.QUANTITY:
+            raise Unsupported(f"fact {defn.id!r}: a {kind} formula must be a quantity")
+        if kind == "points":
+            return self._points(defn)
+        return self._combined(defn)
 
     def _financial(self, year: int, line: str) -> pl.Expr:
         return self.column(f"financials.{year}.{line}", QUANTITY())
@@ -218,6 +229,43 @@ class _Facts:
             .otherwise(pl.lit(False))
         )
         return Fact(defn, num, review, den)
+
+    def _points(self, defn: FactDef) -> Fact:
+        """`catalogue._points`: unknown as its `by` fact is, else the first band that holds."""
+        spec = defn.points
+        assert spec is not None
+        by = self.get(spec.by)
+        if by.defn.type is not FactType.QUANTITY:
+            raise Unsupported(f"fact {defn.id!r} scores {by.defn.id!r}, which is not a quantity")
+        score: Any = pl.when(by.missing).then(pl.lit(None, dtype=pl.Int128))
+        for band in spec.bands:
+            holds: pl.Expr = pl.lit(True)
+            for op, bound in zip(("ge", "gt", "le", "lt"), band.bounds(), strict=True):
+                if bound is not None:
+                    holds = holds & by.compare(op, bound)
+            score = score.when(holds).then(_int(_micro(Decimal(band.points), "points")))
+        return Fact(defn, score.otherwise(_int(0)), by.review)
+
+    def _combined(self, defn: FactDef) -> Fact:
+        """`catalogue._combine`: unknown when any part is (even a `max_of` whose known parts
+        already beat it: the reference does not decide early), else the sum or the largest."""
+        names = defn.sum_of or defn.max_of
+        assert names is not None
+        parts = [self.get(name) for name in names]
+        for part in parts:
+            if part.defn.type is not FactType.QUANTITY or part.den is not None:
+                raise Unsupported(
+                    f"fact {defn.id!r} combines {part.defn.id!r}, which is not a plain quantity"
+                )
+        if defn.sum_of is not None:
+            value = pl.sum_horizontal([p.value for p in parts], ignore_nulls=False)
+        else:
+            # max_horizontal skips nulls; an unknown part must make the maximum unknown.
+            known = pl.all_horizontal([p.value.is_not_null() for p in parts])
+            value = pl.when(known).then(pl.max_horizontal([p.value for p in parts]))
+        # `_merge`: the unknown needs an expert only if every unknown part does.
+        review = pl.all_horizontal([p.value.is_not_null() | p.review for p in parts])
+        return Fact(defn, value, review)
 
     def _ip_count(self, defn: FactDef) -> pl.Expr:
         spec = defn.ip_count
@@ -321,7 +369,7 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
             .then(pl.lit(TRUE_, pl.UInt8))
             .otherwise(pl.lit(FALSE_, pl.UInt8))
         )
-        return _Node(facts.put(2, truth), fact=fact)
+        return _Node(facts.put((_NODE, 0), truth), fact=fact)
     children = tuple(_condition(child, facts) for child in node.children)
     height = 1 + max(c.height for c in children)
     if isinstance(node.node, AllOf):
@@ -331,7 +379,7 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
     else:
         assert isinstance(node.node, NotOf)
         truth = pl.lit(TRUE_, pl.UInt8) - children[0].truth
-    return _Node(facts.put(2 + height, truth), children, height=height)
+    return _Node(facts.put((_NODE, height), truth), children, height=height)
 
 
 def _test(leaf: CLeaf, fact: Fact, as_of: date) -> pl.Expr:
@@ -575,10 +623,10 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
     )
     value = pl.when(eligible).then(amount.value).otherwise(pl.lit(None, dtype=pl.Int128))
     return _PolicyColumns(
-        facts.put(1000, status, "s"),
-        facts.put(1000, value, "a"),
-        facts.put(1000, missing, "m"),
-        facts.put(1000, review_list, "v"),
+        facts.put((_POLICY, 0), status, "s"),
+        facts.put((_POLICY, 0), value, "a"),
+        facts.put((_POLICY, 0), missing, "m"),
+        facts.put((_POLICY, 0), review_list, "v"),
     )
 
 
@@ -669,6 +717,22 @@ class VectorisedSet:
             for cp in policy_set.policies
         }
 
+    def fact_frame(self, frame: pl.DataFrame, as_of: date, fact_ids: Sequence[str]) -> pl.DataFrame:
+        """The named facts as the compiler computes them, to check them against the reference:
+        per fact `id` (null when unknown; Int128 millionths, or a numerator), `id.den` (a
+        ratio's denominator, else null) and `id.review`."""
+        facts = _Facts(self.policy_set.facts, dict(frame.schema), as_of)
+        columns: list[pl.Expr] = []
+        for fact_id in fact_ids:
+            fact = facts.get(fact_id)
+            den = pl.lit(None, dtype=pl.Int128) if fact.den is None else fact.den
+            columns += [
+                fact.value.alias(fact_id),
+                den.alias(f"{fact_id}.den"),
+                fact.review.alias(f"{fact_id}.review"),
+            ]
+        return facts.run(frame.lazy()).select(columns).collect()
+
     def evaluate(
         self, frame: pl.DataFrame, as_of: date, profiles: Sequence[Profile] | None = None
     ) -> pl.DataFrame:
@@ -688,7 +752,9 @@ class VectorisedSet:
                 groups.setdefault(cp.stacking.group, []).append(cp)
         for members in groups.values():
             stacked = _stacked(members, amounts, eligible)
-            amounts.update({pid: facts.put(1001, expr, "p") for pid, expr in stacked.items()})
+            amounts.update(
+                {pid: facts.put((_STACKED, 0), expr, "p") for pid, expr in stacked.items()}
+            )
         wide = (
             facts.run(frame.lazy())
             .select(
