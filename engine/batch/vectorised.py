@@ -43,6 +43,9 @@ from ..zones import NATIONAL, Zones
 from .columns import QUANTITY, ROW, SCALARS, SCALE
 
 STATUS = pl.Enum([s.value for s in Status])
+# Statuses are computed as small integer codes (cheap to compare, select and reshape) and
+# become the `STATUS` enum once, in the long result.
+_CODE = {s: i for i, s in enumerate(Status)}
 FALSE_, UNKNOWN_, TRUE_ = 0, 1, 2
 _PER_UNIT = {Unit.YUAN_PER_TONNE, Unit.YUAN_PER_SQUARE_METRE}
 _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
@@ -86,14 +89,7 @@ class Fact:
         top, bottom = _ratio(bound)
         left = self.value * _int(bottom)
         right = _int(top * SCALE) if self.den is None else _int(top) * self.den
-        return {
-            "eq": left == right,
-            "ne": left != right,
-            "lt": left < right,
-            "le": left <= right,
-            "gt": left > right,
-            "ge": left >= right,
-        }[op]
+        return _compare(op, left, right)
 
 
 class _Facts:
@@ -556,18 +552,41 @@ def _capped(amount: _Amount, benefit: CompiledBenefit) -> _Amount:
 
 @dataclass(frozen=True)
 class _PolicyColumns:
-    status: pl.Expr
+    status: pl.Expr  # a `_CODE`
     amount: pl.Expr
+    # The facts that may be listed, in list order, and two bit masks over them (bit i: names[i]
+    # is in the list of missing facts / of facts for an expert): a few distinct masks per policy
+    # are turned into lists once, instead of building a list in every row.
+    names: tuple[str, ...]
     missing: pl.Expr
     review: pl.Expr
 
 
+def _code(status: Status) -> pl.Expr:
+    return pl.lit(_CODE[status], dtype=pl.UInt8)
+
+
+_MASK = pl.UInt64
+_MASK_BITS = 64
+
+
+def _mask(flags: list[pl.Expr]) -> pl.Expr:
+    if not flags:
+        return pl.lit(0, dtype=_MASK)
+    return pl.sum_horizontal(
+        [
+            pl.when(flag).then(pl.lit(1 << bit, dtype=_MASK)).otherwise(pl.lit(0, dtype=_MASK))
+            for bit, flag in enumerate(flags)
+        ]
+    )
+
+
 def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> _PolicyColumns:
     as_of = facts.as_of
-    empty = pl.lit([], dtype=pl.List(pl.String))
     if not cp.effective.covers(as_of):
-        status = pl.lit(Status.NOT_IN_FORCE.value, dtype=STATUS)
-        return _PolicyColumns(status, pl.lit(None, dtype=pl.Int128), empty, empty)
+        status = _code(Status.NOT_IN_FORCE)
+        none = pl.lit(0, dtype=_MASK)
+        return _PolicyColumns(status, pl.lit(None, dtype=pl.Int128), (), none, none)
     zone = facts.column("zone", pl.String())
     if NATIONAL in cp.zones:
         outside: pl.Expr = pl.lit(False)
@@ -606,39 +625,30 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
             pl.when(when_eligible).then(amount.review).otherwise(review),
         )
     ordered = sorted(asked.items())
+    if len(ordered) > _MASK_BITS:
+        raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
     needs_data = pl.any_horizontal([found & ~review for _, (found, review) in ordered])
-    missing = _names([(name, found & ~review) for name, (found, review) in ordered])
-    review_list = _names([(name, found & review) for name, (found, review) in ordered])
+    missing = _mask([found & ~review for _, (found, review) in ordered])
+    review_list = _mask([found & review for _, (found, review) in ordered])
     status = (
         pl.when(outside)
-        .then(pl.lit(Status.NOT_IN_FORCE.value))
+        .then(_code(Status.NOT_IN_FORCE))
         .when(truth == TRUE_)
-        .then(pl.lit(Status.ELIGIBLE.value))
+        .then(_code(Status.ELIGIBLE))
         .when(truth == FALSE_)
-        .then(pl.lit(Status.INELIGIBLE.value))
+        .then(_code(Status.INELIGIBLE))
         .when(needs_data)
-        .then(pl.lit(Status.UNDETERMINED.value))
-        .otherwise(pl.lit(Status.NEEDS_REVIEW.value))
-        .cast(STATUS)
+        .then(_code(Status.UNDETERMINED))
+        .otherwise(_code(Status.NEEDS_REVIEW))
     )
     value = pl.when(eligible).then(amount.value).otherwise(pl.lit(None, dtype=pl.Int128))
     return _PolicyColumns(
         facts.put((_POLICY, 0), status, "s"),
         facts.put((_POLICY, 0), value, "a"),
+        tuple(name for name, _ in ordered),
         facts.put((_POLICY, 0), missing, "m"),
         facts.put((_POLICY, 0), review_list, "v"),
     )
-
-
-def _names(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    if not flags:
-        return pl.lit([], dtype=pl.List(pl.String))
-    return pl.concat_list(
-        [
-            pl.when(flag).then(pl.lit(name)).otherwise(pl.lit(None, pl.String))
-            for name, flag in flags
-        ]
-    ).list.drop_nulls()
 
 
 # --- the set ---------------------------------------------------------------------------------
@@ -737,7 +747,8 @@ class VectorisedSet:
         self, frame: pl.DataFrame, as_of: date, profiles: Sequence[Profile] | None = None
     ) -> pl.DataFrame:
         """One row per enterprise × policy: row, credit_code, zone, policy_id, status, amount
-        (Int128 millionths of a yuan), amount_kind, missing, review.
+        (Int128 millionths of a yuan), amount_kind, missing, review; ordered by row, then by
+        the policies' order in the set.
 
         `profiles` (the validated profiles of the frame's rows, in order) are needed only when
         some policy falls back to the reference evaluator.
@@ -745,7 +756,7 @@ class VectorisedSet:
         facts = _Facts(self.policy_set.facts, dict(frame.schema), as_of)
         columns = {cp.id: _policy(cp, facts, self._within[cp.id]) for cp in self.vectorised}
         amounts = {pid: c.amount for pid, c in columns.items()}
-        eligible = {pid: c.status == Status.ELIGIBLE.value for pid, c in columns.items()}
+        eligible = {pid: c.status == _CODE[Status.ELIGIBLE] for pid, c in columns.items()}
         groups: dict[str, list[CompiledPolicy]] = {}
         for cp in self.vectorised:
             if cp.stacking is not None:
@@ -755,6 +766,7 @@ class VectorisedSet:
             amounts.update(
                 {pid: facts.put((_STACKED, 0), expr, "p") for pid, expr in stacked.items()}
             )
+        ids = [cp.id for cp in self.vectorised]
         wide = (
             facts.run(frame.lazy())
             .select(
@@ -762,33 +774,79 @@ class VectorisedSet:
                 facts.column("credit_code", pl.String()).alias("credit_code"),
                 facts.column("zone", pl.String()).alias("zone"),
                 *[
-                    pl.struct(
-                        status=c.status, amount=amounts[pid], missing=c.missing, review=c.review
-                    ).alias(pid)
-                    for pid, c in columns.items()
+                    expr.alias(f"{key}{i}")
+                    for i, pid in enumerate(ids)
+                    for key, expr in (
+                        ("s", columns[pid].status),
+                        ("a", amounts[pid]),
+                        ("m", columns[pid].missing),
+                        ("v", columns[pid].review),
+                    )
                 ],
             )
             .collect()
         )
-        parts = [
-            wide.select(
-                ROW,
-                "credit_code",
-                "zone",
-                pl.lit(cp.id).alias("policy_id"),
-                pl.col(cp.id).struct.unnest(),
-                pl.lit(cp.benefit.kind).alias("amount_kind"),
-            ).select(*OUTPUT)
-            for cp in self.vectorised
-        ]
-        if self.fallback:
-            parts.append(self._reference(frame, as_of, profiles))
-        if not parts:
-            return pl.DataFrame(schema=OUTPUT)
+        if not wide[ROW].is_sorted():
+            wide = wide.sort(ROW, maintain_order=True)
+        out = self._long(wide, [columns[pid].names for pid in ids])
+        if not self.fallback:
+            return out
         order = {cp.id: i for i, cp in enumerate(self.policy_set.policies)}
-        out = pl.concat(parts, how="vertical")
+        out = pl.concat([out, self._reference(frame, as_of, profiles)], how="vertical")
         return out.sort(
             pl.col(ROW), pl.col("policy_id").replace_strict(order, return_dtype=pl.Int64)
+        )
+
+    def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> pl.DataFrame:
+        """One row per enterprise × policy, enterprise by enterprise (the frame's order), each
+        enterprise's policies in the set's order, from the wide frame of `evaluate`."""
+        count, n = len(names), wide.height
+        if count == 0 or n == 0:
+            return pl.DataFrame(schema=OUTPUT)
+        # Each distinct mask of a policy becomes a list once; rows hold its index in `lists`.
+        lists: list[list[str]] = [[]]
+        codes: dict[str, pl.Series] = {}
+        for i, listed in enumerate(names):
+            for key in ("m", "v"):
+                mapping: dict[int, int] = {0: 0}
+                for mask in wide[f"{key}{i}"].unique().to_list():
+                    if mask not in mapping:
+                        mapping[mask] = len(lists)
+                        lists.append([name for bit, name in enumerate(listed) if mask >> bit & 1])
+                codes[f"{key}{i}"] = wide[f"{key}{i}"].replace_strict(
+                    mapping, return_dtype=pl.UInt32
+                )
+        # Policy by policy, one after the other; gathered below into enterprise-major order
+        # (a gather costs far less than sorting, or than building a list in every row).
+        stacked = pl.DataFrame(
+            {
+                "status": pl.concat([wide[f"s{i}"] for i in range(count)]),
+                "amount": pl.concat([wide[f"a{i}"] for i in range(count)]),
+                "missing": pl.concat([codes[f"m{i}"] for i in range(count)]),
+                "review": pl.concat([codes[f"v{i}"] for i in range(count)]),
+            }
+        )
+        k = pl.int_range(pl.len(), dtype=pl.UInt64)
+        enterprise, policy = k // count, k % count
+        source = policy * n + enterprise
+        table = pl.Series(lists, dtype=pl.List(pl.String))
+        kinds = [cp.benefit.kind for cp in self.vectorised]
+        return (
+            stacked.lazy()
+            .select(
+                *[pl.lit(wide[name]).gather(enterprise) for name in (ROW, "credit_code", "zone")],
+                pl.lit(pl.Series("policy_id", [cp.id for cp in self.vectorised])).gather(policy),
+                pl.col("status")
+                .gather(source)
+                .replace_strict(
+                    list(_CODE.values()), [s.value for s in _CODE], return_dtype=STATUS
+                ),
+                pl.col("amount").gather(source),
+                pl.lit(pl.Series("amount_kind", kinds, pl.String)).gather(policy),
+                pl.lit(table).gather(pl.col("missing").gather(source)).alias("missing"),
+                pl.lit(table).gather(pl.col("review").gather(source)).alias("review"),
+            )
+            .collect()
         )
 
     def _reference(
