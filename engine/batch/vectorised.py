@@ -46,6 +46,7 @@ STATUS = pl.Enum([s.value for s in Status])
 # Statuses are computed as small integer codes (cheap to compare, select and reshape) and
 # become the `STATUS` enum once, in the long result.
 _CODE = {s: i for i, s in enumerate(Status)}
+_STATUSES = pl.Series([s.value for s in Status], dtype=STATUS)  # by code
 FALSE_, UNKNOWN_, TRUE_ = 0, 1, 2
 _PER_UNIT = {Unit.YUAN_PER_TONNE, Unit.YUAN_PER_SQUARE_METRE}
 _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
@@ -826,21 +827,19 @@ class VectorisedSet:
                 "review": pl.concat([codes[f"v{i}"] for i in range(count)]),
             }
         )
-        k = pl.int_range(pl.len(), dtype=pl.UInt64)
-        enterprise, policy = k // count, k % count
-        source = policy * n + enterprise
+        index = pl.UInt32 if n * count < 2**32 else pl.UInt64
+        k = pl.int_range(pl.len(), dtype=index)
+        enterprise, policy, source = pl.col("__e"), pl.col("__p"), pl.col("__s")
         table = pl.Series(lists, dtype=pl.List(pl.String))
         kinds = [cp.benefit.kind for cp in self.vectorised]
         return (
             stacked.lazy()
+            .with_columns(__e=k // count, __p=k % count)
+            .with_columns(__s=policy * n + enterprise)
             .select(
                 *[pl.lit(wide[name]).gather(enterprise) for name in (ROW, "credit_code", "zone")],
                 pl.lit(pl.Series("policy_id", [cp.id for cp in self.vectorised])).gather(policy),
-                pl.col("status")
-                .gather(source)
-                .replace_strict(
-                    list(_CODE.values()), [s.value for s in _CODE], return_dtype=STATUS
-                ),
+                pl.lit(_STATUSES).gather(pl.col("status").gather(source)).alias("status"),
                 pl.col("amount").gather(source),
                 pl.lit(pl.Series("amount_kind", kinds, pl.String)).gather(policy),
                 pl.lit(table).gather(pl.col("missing").gather(source)).alias("missing"),
