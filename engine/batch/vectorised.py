@@ -22,6 +22,7 @@ the reference evaluator for the rows you want explained.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -60,8 +61,20 @@ class Unsupported(Exception):
     """A construct the vectorised compiler does not translate; the reference evaluates it."""
 
 
+# Literals are built once: `pl.lit` with a dtype builds a Series each time, and a policy set
+# uses thousands of them.
+@functools.lru_cache(maxsize=4096)
 def _int(value: int) -> pl.Expr:
     return pl.lit(value, dtype=pl.Int128)
+
+
+@functools.lru_cache(maxsize=256)
+def _lit(value: Any, dtype: type[pl.DataType]) -> pl.Expr:
+    return pl.lit(value, dtype=dtype)
+
+
+_NO, _YES = pl.lit(False), pl.lit(True)
+_NO_AMOUNT = pl.lit(None, dtype=pl.Int128)
 
 
 def _ratio(value: Decimal) -> tuple[int, int]:
@@ -148,7 +161,7 @@ class _Facts:
     def _build(self, defn: FactDef) -> Fact:
         kind = defn.source_kind
         judged = pl.lit(defn.judgement)
-        no = pl.lit(False)
+        no = _NO
         if kind in ("field", "profile_fact"):
             name = str(defn.field) if kind == "field" else f"facts.{defn.profile_fact}"
             if kind == "field" and name not in SCALARS:
@@ -193,8 +206,8 @@ class _Facts:
         # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
         registered = self.column("registration_date", pl.Date()).dt.year()
         total: pl.Expr = _int(0)
-        gaps: pl.Expr = pl.lit(False)
-        counted: pl.Expr = pl.lit(False)
+        gaps: pl.Expr = _NO
+        counted: pl.Expr = _NO
         for year in range(self.last_year - years + 1, self.last_year + 1):
             value = self._financial(year, line)
             included = registered.is_null() | (registered <= year)
@@ -223,7 +236,7 @@ class _Facts:
             .then(top.review)
             .when(bottom.missing)
             .then(bottom.review)
-            .otherwise(pl.lit(False))
+            .otherwise(_NO)
         )
         return Fact(defn, num, review, den)
 
@@ -234,9 +247,9 @@ class _Facts:
         by = self.get(spec.by)
         if by.defn.type is not FactType.QUANTITY:
             raise Unsupported(f"fact {defn.id!r} scores {by.defn.id!r}, which is not a quantity")
-        score: Any = pl.when(by.missing).then(pl.lit(None, dtype=pl.Int128))
+        score: Any = pl.when(by.missing).then(_NO_AMOUNT)
         for band in spec.bands:
-            holds: pl.Expr = pl.lit(True)
+            holds: pl.Expr = _YES
             for op, bound in zip(("ge", "gt", "le", "lt"), band.bounds(), strict=True):
                 if bound is not None:
                     holds = holds & by.compare(op, bound)
@@ -281,7 +294,7 @@ class _Facts:
         if spec.main_product is not None:
             counted = chosen & (item.field("main_product") == spec.main_product)
         total = items.list.eval(
-            pl.when(counted).then(item.field("count")).otherwise(pl.lit(0, dtype=pl.Int64))
+            pl.when(counted).then(item.field("count")).otherwise(_lit(0, pl.Int64))
         ).list.sum()
         value = total.cast(pl.Int128) * _int(SCALE)
         if spec.main_product is None:
@@ -296,7 +309,7 @@ class _Facts:
         issued, expires = item.field("issued"), item.field("expires")
         as_of = pl.lit(self.as_of)
         if spec.validity is None:
-            open_ended: pl.Expr = pl.lit(True)
+            open_ended: pl.Expr = _YES
         else:
             amount, unit = _duration(spec.validity)
             open_ended = issued.dt.offset_by(f"{amount}{_DURATION[unit]}") > as_of
@@ -361,10 +374,10 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
         test = _test(node, fact, facts.as_of)
         truth = (
             pl.when(fact.missing)
-            .then(pl.lit(UNKNOWN_, pl.UInt8))
+            .then(_lit(UNKNOWN_, pl.UInt8))
             .when(test)
-            .then(pl.lit(TRUE_, pl.UInt8))
-            .otherwise(pl.lit(FALSE_, pl.UInt8))
+            .then(_lit(TRUE_, pl.UInt8))
+            .otherwise(_lit(FALSE_, pl.UInt8))
         )
         return _Node(facts.put((_NODE, 0), truth), fact=fact)
     children = tuple(_condition(child, facts) for child in node.children)
@@ -375,7 +388,7 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
         truth = pl.max_horizontal([c.truth for c in children])
     else:
         assert isinstance(node.node, NotOf)
-        truth = pl.lit(TRUE_, pl.UInt8) - children[0].truth
+        truth = _lit(TRUE_, pl.UInt8) - children[0].truth
     return _Node(facts.put((_NODE, height), truth), children, height=height)
 
 
@@ -465,9 +478,9 @@ class _Amount:
 def _amount(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
     spec = benefit.benefit
     kind = spec.kind
-    no = pl.lit(False)
+    no = _NO
     if kind == "service":
-        return _Amount(pl.lit(None, dtype=pl.Int128), no, no, ())
+        return _Amount(_NO_AMOUNT, no, no, ())
     if kind == "grant":
         assert spec.grant is not None
         fixed = parse_quantity(spec.grant.amount).value
@@ -510,8 +523,8 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
         if band.amount is not None:
             paid, lacking, judged = (
                 _int(_micro(band.amount, "tier amount")),
-                pl.lit(False),
-                pl.lit(False),
+                _NO,
+                _NO,
             )
         else:
             assert base is not None and band.rate is not None
@@ -520,11 +533,11 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
         missing = missing.when(holds).then(lacking)
         review = review.when(holds).then(judged)
     value = value.otherwise(_int(0))
-    missing = missing.otherwise(pl.lit(False))
-    review = review.otherwise(pl.lit(False))
+    missing = missing.otherwise(_NO)
+    review = review.otherwise(_NO)
     used = (by,) if base is None else (by, base)
     return _Amount(
-        pl.when(by.missing).then(pl.lit(None, dtype=pl.Int128)).otherwise(value),
+        pl.when(by.missing).then(_NO_AMOUNT).otherwise(value),
         by.missing | missing,
         pl.when(by.missing).then(by.review).otherwise(review),
         used,
@@ -532,7 +545,7 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
 
 
 def _band_holds(band: _CompiledBand, by: Fact) -> pl.Expr:
-    holds: pl.Expr = pl.lit(True)
+    holds: pl.Expr = _YES
     if band.low is not None:
         holds = holds & by.compare("ge" if band.low_inclusive else "gt", band.low)
     if band.high is not None:
@@ -564,7 +577,7 @@ class _PolicyColumns:
 
 
 def _code(status: Status) -> pl.Expr:
-    return pl.lit(_CODE[status], dtype=pl.UInt8)
+    return _lit(_CODE[status], pl.UInt8)
 
 
 _MASK = pl.UInt64
@@ -573,10 +586,10 @@ _MASK_BITS = 64
 
 def _mask(flags: list[pl.Expr]) -> pl.Expr:
     if not flags:
-        return pl.lit(0, dtype=_MASK)
+        return _lit(0, _MASK)
     return pl.sum_horizontal(
         [
-            pl.when(flag).then(pl.lit(1 << bit, dtype=_MASK)).otherwise(pl.lit(0, dtype=_MASK))
+            pl.when(flag).then(_lit(1 << bit, _MASK)).otherwise(_lit(0, _MASK))
             for bit, flag in enumerate(flags)
         ]
     )
@@ -586,12 +599,12 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
     as_of = facts.as_of
     if not cp.effective.covers(as_of):
         status = _code(Status.NOT_IN_FORCE)
-        none = pl.lit(0, dtype=_MASK)
-        return _PolicyColumns(status, pl.lit(None, dtype=pl.Int128), (), none, none)
+        none = _lit(0, _MASK)
+        return _PolicyColumns(status, _NO_AMOUNT, (), none, none)
     zone = facts.column("zone", pl.String())
     if NATIONAL in cp.zones:
-        outside: pl.Expr = pl.lit(False)
-        zone_unknown: pl.Expr = pl.lit(False)
+        outside: pl.Expr = _NO
+        zone_unknown: pl.Expr = _NO
     else:
         outside = zone.is_not_null() & ~zone.is_in(sorted(zones_within))
         zone_unknown = zone.is_null()
@@ -601,10 +614,10 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
     parts = []
     if cp.when is not None:
         parts.append(compiled[0].truth)
-    parts += [pl.lit(TRUE_, pl.UInt8) - c.truth for c in compiled[1 if cp.when else 0 :]]
-    decided = pl.min_horizontal(parts) if parts else pl.lit(TRUE_, pl.UInt8)
+    parts += [_lit(TRUE_, pl.UInt8) - c.truth for c in compiled[1 if cp.when else 0 :]]
+    decided = pl.min_horizontal(parts) if parts else _lit(TRUE_, pl.UInt8)
     # Without the zone nothing is decided: a zone elsewhere would make it not_in_force.
-    truth = pl.when(zone_unknown).then(pl.lit(UNKNOWN_, pl.UInt8)).otherwise(decided)
+    truth = pl.when(zone_unknown).then(_lit(UNKNOWN_, pl.UInt8)).otherwise(decided)
 
     amount = _amount(cp.benefit, facts)
     eligible = ~outside & (truth == TRUE_)
@@ -616,11 +629,11 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
     asked: dict[str, tuple[pl.Expr, pl.Expr]] = {}  # fact → (in the list, needs review)
     for fact_id, flags in reported.items():
         asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
-    found, review = asked.get("zone", (pl.lit(False), pl.lit(False)))
+    found, review = asked.get("zone", (_NO, _NO))
     asked["zone"] = (found | (unknown & zone_unknown), review)
     for fact in amount.facts:
         when_eligible = eligible & amount.missing & fact.missing
-        found, review = asked.get(fact.defn.id, (pl.lit(False), pl.lit(False)))
+        found, review = asked.get(fact.defn.id, (_NO, _NO))
         asked[fact.defn.id] = (
             found | when_eligible,
             pl.when(when_eligible).then(amount.review).otherwise(review),
@@ -642,7 +655,7 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
         .then(_code(Status.UNDETERMINED))
         .otherwise(_code(Status.NEEDS_REVIEW))
     )
-    value = pl.when(eligible).then(amount.value).otherwise(pl.lit(None, dtype=pl.Int128))
+    value = pl.when(eligible).then(amount.value).otherwise(_NO_AMOUNT)
     return _PolicyColumns(
         facts.put((_POLICY, 0), status, "s"),
         facts.put((_POLICY, 0), value, "a"),
@@ -673,7 +686,7 @@ def _stacked(
             if other != pid
         ]
         if stacking.exclusive:
-            loses = pl.any_horizontal(ahead) if ahead else pl.lit(False)
+            loses = pl.any_horizontal(ahead) if ahead else _NO
             paid = pl.when(counts[pid] & loses).then(_int(0)).otherwise(mine)
             if cap is not None:
                 paid = pl.when(paid > _int(cap)).then(_int(cap)).otherwise(paid)
@@ -736,7 +749,7 @@ class VectorisedSet:
         columns: list[pl.Expr] = []
         for fact_id in fact_ids:
             fact = facts.get(fact_id)
-            den = pl.lit(None, dtype=pl.Int128) if fact.den is None else fact.den
+            den = _NO_AMOUNT if fact.den is None else fact.den
             columns += [
                 fact.value.alias(fact_id),
                 den.alias(f"{fact_id}.den"),
@@ -804,19 +817,17 @@ class VectorisedSet:
         count, n = len(names), wide.height
         if count == 0 or n == 0:
             return pl.DataFrame(schema=OUTPUT)
-        # Each distinct mask of a policy becomes a list once; rows hold its index in `lists`.
-        lists: list[list[str]] = [[]]
+        # Each distinct mask of a policy becomes a list once; rows hold its index in `lists`,
+        # found by binary search among the policy's sorted masks.
+        masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
+        distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
+        lists: list[list[str]] = []
         codes: dict[str, pl.Series] = {}
-        for i, listed in enumerate(names):
-            for key in ("m", "v"):
-                mapping: dict[int, int] = {0: 0}
-                for mask in wide[f"{key}{i}"].unique().to_list():
-                    if mask not in mapping:
-                        mapping[mask] = len(lists)
-                        lists.append([name for bit, name in enumerate(listed) if mask >> bit & 1])
-                codes[f"{key}{i}"] = wide[f"{key}{i}"].replace_strict(
-                    mapping, return_dtype=pl.UInt32
-                )
+        for (name, listed), found in zip(masks, distinct, strict=True):
+            offset = len(lists)
+            lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
+            # Eager: a lazy query with a literal per policy costs more to plan than to run.
+            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
         # Policy by policy, one after the other; gathered below into enterprise-major order
         # (a gather costs far less than sorting, or than building a list in every row).
         stacked = pl.DataFrame(
