@@ -27,9 +27,8 @@ from typing import Any
 AS_OF = date(2026, 11, 24)
 ROW_CAP = 20_000
 CHUNK = 50_000  # rows generated at a time for the vectorised frame
-# Rows evaluated at a time by the vectorised back end (~1 GB of intermediate columns per 100k
-# rows): the result of 1M profiles × 40 policies
-# (40M rows with lists of missing facts) would not fit in a few GB at once.
+# Rows evaluated at a time by the vectorised back end (about 1 GB of intermediate columns per
+# 100k rows): 1M profiles × 40 policies at once would not fit in a few GB.
 BATCH = 100_000
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from engine import PolicySet, Profile, parse_profile
 from engine.batch.columns import ROW, from_micro, profile_to_row, rows_to_frame
-from engine.batch.vectorised import VectorisedSet
+from engine.batch.vectorised import OUTPUT, VectorisedSet
 from engine.catalogue import Missing, dependencies
 from engine.testing import evaluation_dates, threshold_profile_data
 
@@ -528,6 +528,25 @@ def test_unsupported_constructs_fall_back_to_the_reference(tmp_path: Path) -> No
     rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
     with pytest.raises(ValueError, match="need profiles"):
         vectorised.evaluate(rows_to_frame(rows, policies.facts), date(2026, 11, 24))
+
+
+def test_results_come_by_row_then_in_the_sets_policy_order(policies: PolicySet) -> None:
+    profiles = [build(HNTE_BASE), parse_profile({}), build(HNTE_BASE, employees=None)]
+    numbers = [30, 10, 20]  # a register need not arrive sorted
+    pairs = zip(profiles, numbers, strict=True)
+    rows = [dict(profile_to_row(p, policies.facts), **{ROW: r}) for p, r in pairs]
+    vectorised = VectorisedSet(policies)
+    as_of = date(2026, 11, 24)
+    out = vectorised.evaluate(rows_to_frame(rows, policies.facts), as_of)
+    order = [cp.id for cp in policies.policies]
+    assert out[ROW].to_list() == [r for r in sorted(numbers) for _ in order]
+    assert out["policy_id"].to_list() == order * len(profiles)
+    by_number = dict(zip(numbers, profiles, strict=True))
+    for row in out.iter_rows(named=True):
+        report = policies.evaluate(by_number[row[ROW]], as_of, policy_ids=[row["policy_id"]])
+        assert row["status"] == report.results[0].status.value
+    empty = vectorised.evaluate(rows_to_frame([], policies.facts), as_of)
+    assert empty.height == 0 and empty.schema == OUTPUT
 
 
 def test_stacking_pays_the_higher_member_once(policies: PolicySet) -> None:
