@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -94,9 +95,15 @@ def flat_row(rng: random.Random, number: int, last_year: int) -> dict[str, Any]:
     return row
 
 
-def register(n: int, seed: int, last_year: int) -> list[dict[str, Any]]:
+def rows(n: int, seed: int, last_year: int) -> Iterator[dict[str, Any]]:
+    """The register's rows one at a time (to build large frames in chunks)."""
     rng = random.Random(seed)
-    return [flat_row(rng, i + 1, last_year) for i in range(n)]
+    for i in range(n):
+        yield flat_row(rng, i + 1, last_year)
+
+
+def register(n: int, seed: int, last_year: int) -> list[dict[str, Any]]:
+    return list(rows(n, seed, last_year))
 
 
 def to_profile_data(row: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 from conftest import HNTE_BASE, build
@@ -16,7 +17,9 @@ from hypothesis import strategies as st
 
 from engine import PolicySet, Profile, parse_profile
 from engine.batch.columns import ROW, from_micro, profile_to_row, rows_to_frame
-from engine.batch.vectorised import VectorisedSet
+from engine.batch.vectorised import OUTPUT, VectorisedSet
+from engine.catalogue import Missing, dependencies
+from engine.testing import evaluation_dates, threshold_profile_data
 
 AS_OF_CHOICES = [date(2026, 11, 24), date(2025, 1, 1), date(2024, 2, 29), date(2028, 6, 30)]
 ZONES = ["jinzhong-dz", "guangling-etdz", "taiyuan", "linfen-etdz", "shanxi"]
@@ -35,6 +38,32 @@ EXTRA_FACTS = [
      "zh": "前年收入", "en": "revenue two years back"},
     {"id": "assets_to_income", "type": "quantity", "unit": "ratio",
      "ratio": ["total_assets", "taxable_income"], "zh": "资产比所得", "en": "assets / income"},
+    # Scores: bands on ratios (one with a signed denominator), counts and money, with every kind
+    # of bound and fractional points; an expert's score (unknown → review) and a stated bonus
+    # feed maxima and sums, nested, so unknown and judged parts travel through the formulas.
+    {"id": "expert_points", "type": "quantity", "unit": "point", "judgement": True,
+     "profile_fact": "expert_points", "zh": "专家评分", "en": "expert score"},
+    {"id": "bonus_points", "type": "quantity", "unit": "point", "profile_fact": "bonus_points",
+     "zh": "加分", "en": "bonus points"},
+    {"id": "score_rd", "type": "quantity", "unit": "point", "zh": "研发得分", "en": "R&D score",
+     "points": {"by": "rd_intensity", "bands": [{"ge": "5%", "points": 20},
+                {"gt": "3%", "lt": "5%", "points": "10.5"}, {"le": "1%", "points": "0.5"}]}},
+    {"id": "score_growth", "type": "quantity", "unit": "point", "zh": "成长得分", "en": "growth",
+     "points": {"by": "revenue_growth", "bands": [{"ge": "10%", "points": 5},
+                {"lt": "0%", "points": 1}, {"ge": "-10%", "points": 3}]}},
+    {"id": "score_staff", "type": "quantity", "unit": "point", "zh": "规模得分", "en": "size",
+     "points": {"by": "employees", "bands": [{"gt": 300, "points": 3},
+                {"ge": 20, "le": 300, "points": 7}]}},
+    {"id": "score_revenue", "type": "quantity", "unit": "point", "zh": "收入得分", "en": "revenue",
+     "points": {"by": "revenue", "bands": [{"ge": "2000万元", "lt": "2亿元", "points": 10}]}},
+    {"id": "score_expert", "type": "quantity", "unit": "point", "zh": "专家得分", "en": "expert",
+     "points": {"by": "expert_points", "bands": [{"ge": 60, "points": 8}]}},
+    {"id": "score_best", "type": "quantity", "unit": "point", "zh": "最优", "en": "best option",
+     "max_of": ["score_rd", "score_growth", "bonus_points"]},
+    {"id": "score_judged", "type": "quantity", "unit": "point", "zh": "评审", "en": "judged",
+     "max_of": ["score_expert", "expert_points"]},
+    {"id": "score_total", "type": "quantity", "unit": "point", "zh": "总分", "en": "total",
+     "sum_of": ["score_best", "score_staff", "score_judged", "score_revenue"]},
 ]  # fmt: skip
 
 YUAN_FACTS = ["revenue", "rd_expense", "taxable_income", "total_assets", "revenue_3y",
@@ -45,6 +74,8 @@ RATIO_FACTS = ["rd_intensity", "rd_intensity_3y", "tech_staff_share", "revenue_g
 COUNT_FACTS = [("employees", ""), ("tech_staff", "人"), ("ip_owned", "项"), ("ip_class_i", ""),
                ("major_incidents_1y", ""), ("hnte_innovation_score", "分"),
                ("recycled_tonnes", "吨")]  # fmt: skip
+SCORE_FACTS = ["score_rd", "score_growth", "score_staff", "score_expert", "score_best",
+               "score_judged", "score_total", "expert_points"]  # fmt: skip
 BOOL_FACTS = ["resident_enterprise", "restricted_industry", "hnte_valid", "tech_sme_valid",
               "abnormal_operations_list", "hnte_core_ip_role", "zone_certified"]  # fmt: skip
 
@@ -82,6 +113,12 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
     within = st.builds(
         lambda v: {"fact": "registration_date", "within": v}, st.sampled_from(["3年", "18个月"])
     )
+    # Thresholds at the points each score can take, so that a wrong band shows in the verdict.
+    scores = st.builds(
+        lambda f, op, v: {"fact": f, op: v},
+        st.sampled_from(SCORE_FACTS), quantity_op,
+        st.sampled_from([0, "0.5", 1, 3, 5, 7, 8, "10.5", "12.5", 15, 20, "25.5", 30]),
+    )  # fmt: skip
     codes = st.one_of(
         st.builds(lambda v: {"fact": "tax_credit_rating", "in": v}, st.sampled_from([["A"], ["A", "B"]])),
         st.builds(lambda v: {"fact": "tax_credit_rating", "eq": v}, st.sampled_from(["A", "M"])),
@@ -89,7 +126,9 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
         st.builds(lambda v: {"fact": "zone", "not_in": [v]}, st.sampled_from(ZONES)),
         st.builds(lambda v: {"fact": "product_tags", "contains": v}, st.sampled_from(["al", "cu"])),
     )  # fmt: skip
-    return st.one_of(yuan, ratio, ratio_between, count, count_in, boolean, day, within, codes)
+    return st.one_of(
+        yuan, ratio, ratio_between, count, count_in, boolean, day, within, codes, scores, scores
+    )
 
 
 conditions = st.recursive(
@@ -130,11 +169,12 @@ def _benefit(kind: str, data: Any) -> dict[str, Any]:
         )
         d["per_unit"] = {"quantity": unit[0], "rate": unit[1]}
     elif kind == "tiers":
-        by = data.draw(st.sampled_from(["rd_intensity", "revenue", "employees"]))
+        by = data.draw(st.sampled_from(["rd_intensity", "revenue", "employees", "score_total"]))
         bounds = {
             "rd_intensity": ["3%", "5%"],
             "revenue": ["2000万元", "5000万元"],
             "employees": [20, 300],
+            "score_total": ["10.5分", "25分"],
         }[by]
         d["tiers"] = {
             "by": by,
@@ -247,7 +287,13 @@ def profile_data(draw: Any) -> dict[str, Any]:
     )
     put("tech_staff", st.sampled_from([Decimal(0), Decimal(2), Decimal(30)]))
     financials = {}
-    for year in draw(st.lists(st.integers(2020, 2028), unique=True, max_size=4)):
+    # Runs of consecutive years too, so that growth, multi-year sums and the scores over them
+    # are often known.
+    years = st.one_of(
+        st.lists(st.integers(2020, 2028), unique=True, max_size=4),
+        st.integers(2020, 2025).map(lambda first: list(range(first, first + 4))),
+    )
+    for year in draw(years):
         lines = {}
         for line in ("revenue", "total_income", "rd_expense", "rd_expense_domestic",
                      "high_tech_revenue", "taxable_income", "total_assets", "total_liabilities"):  # fmt: skip
@@ -286,16 +332,58 @@ def profile_data(draw: Any) -> dict[str, Any]:
         "site_area": st.sampled_from(["2000平方米", 3]),
         "product_tags": st.lists(st.sampled_from(["al", "cu", "fe"]), max_size=2),
         "zone_certified": st.booleans(),
+        "expert_points": st.sampled_from([0, "59.5", 60, "75分"]),
+        "bonus_points": st.sampled_from([0, 4, "12.5分"]),
     }))  # fmt: skip
     data["facts"] = facts
     return data
 
 
+def _frame(policies: PolicySet, profiles: list[Profile]) -> pl.DataFrame:
+    rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
+    return rows_to_frame(rows, policies.facts)
+
+
+def assert_scores_agree(
+    policies: PolicySet, profiles: list[Profile], as_of: date, vectorised: VectorisedSet
+) -> None:
+    """Every score fact (and what it is computed from) has the reference's value, or is unknown
+    with the reference's need for review: verdicts alone rarely show a band taken wrongly."""
+    ids = sorted(
+        {
+            fact_id
+            for defn in policies.facts.values()
+            if defn.source_kind in ("points", "sum_of", "max_of")
+            for fact_id in (defn.id, *dependencies(defn))
+        }
+    )
+    got = vectorised.fact_frame(_frame(policies, profiles), as_of, ids).to_dicts()
+    for profile, row in zip(profiles, got, strict=True):
+        context = policies.context(profile, as_of)
+        for fact_id in ids:
+            expected = context.get(fact_id)
+            value, den = row[fact_id], row[f"{fact_id}.den"]
+            if isinstance(expected, Missing):
+                actual: Any = ("unknown", row[f"{fact_id}.review"])
+                wanted: Any = ("unknown", expected.review)
+            elif isinstance(expected, Decimal):
+                actual = (
+                    None
+                    if value is None
+                    else from_micro(value)
+                    if den is None
+                    else Decimal(value) / Decimal(den)
+                )
+                wanted = expected
+            else:
+                continue  # not a number: read by a score only through a number
+            assert actual == wanted, f"{fact_id} on {profile!r}"  # fmt: skip
+
+
 def assert_agree(
     policies: PolicySet, profiles: list[Profile], as_of: date, vectorised: VectorisedSet
 ) -> None:
-    rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
-    out = vectorised.evaluate(rows_to_frame(rows, policies.facts), as_of, profiles)
+    out = vectorised.evaluate(_frame(policies, profiles), as_of, profiles)
     got = {(r[ROW], r["policy_id"]): r for r in out.iter_rows(named=True)}
     assert len(got) == len(profiles) * len(policies)
     for index, profile in enumerate(profiles):
@@ -337,7 +425,9 @@ def test_vectorised_agrees_with_reference_on_random_sets(
     policies = PolicySet(directory)
     vectorised = VectorisedSet(policies)
     assert vectorised.fallback == {}  # every generated construct is translated
-    assert_agree(policies, [parse_profile(p) for p in profiles], as_of, vectorised)
+    parsed = [parse_profile(p) for p in profiles]
+    assert_agree(policies, parsed, as_of, vectorised)
+    assert_scores_agree(policies, parsed, as_of, vectorised)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -374,6 +464,89 @@ def test_vectorised_agrees_on_the_bundled_library(
         merged.update(change)
     profiles = [build(HNTE_BASE), build(HNTE_BASE, **merged), parse_profile({})]
     assert_agree(policies, profiles, as_of, VectorisedSet(policies))
+
+
+def test_the_bundled_library_is_vectorised_entirely(policies: PolicySet) -> None:
+    fallback = VectorisedSet(policies).fallback
+    assert fallback == {}, "\n".join(f"{pid}: {why}" for pid, why in fallback.items())
+
+
+SCORED = ["national.tech-sme.evaluation", "national.sme-gradient-2022.innovative",
+          "national.sme-gradient-2022.specialised", "national.sme-gradient-2026.tech-innovative",
+          "national.sme-gradient-2026.specialised"]  # fmt: skip
+
+
+@st.composite
+def _scored_register(draw: Any, policies: PolicySet) -> tuple[date, list[Profile]]:
+    """Profiles pushed onto the point bands, sums and thresholds of the score-based policies."""
+    policy_id = draw(st.sampled_from(SCORED))
+    as_of = draw(evaluation_dates(policies.get(policy_id)))
+    data = draw(
+        st.lists(threshold_profile_data(policies, policy_id, as_of), min_size=1, max_size=6)
+    )
+    return as_of, [parse_profile(d) for d in data]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_vectorised_agrees_on_score_thresholds(policies: PolicySet, data: st.DataObject) -> None:
+    as_of, profiles = data.draw(_scored_register(policies))
+    vectorised = VectorisedSet(policies)
+    assert_agree(policies, profiles, as_of, vectorised)
+    assert_scores_agree(policies, profiles, as_of, vectorised)
+
+
+def test_unsupported_constructs_fall_back_to_the_reference(tmp_path: Path) -> None:
+    """A sum of ratios is not translated (its exact denominators grow as products): that policy
+    and the other member of its stacking group are evaluated row by row, with the same results."""
+    facts = [
+        {"id": "ratio_sum", "type": "quantity", "unit": "ratio", "zh": "比例之和", "en": "sum",
+         "sum_of": ["rd_intensity", "debt_ratio"]},
+    ]  # fmt: skip
+    group = {"group": "g", "exclusive": True}
+    grant = {"zh": "奖励", "en": "grant", "grant": {"amount": "10万元"}}
+    document = {
+        "id": "odd", "title": "测试", "title_en": "test", "issuer": "测试",
+        "provenance": "illustrative", "zones": ["national"], "facts": facts,
+        "policies": [
+            {"id": "odd.sum", "title": "和", "title_en": "sum", "benefit": grant,
+             "when": {"fact": "ratio_sum", "ge": "60%"}, "stacking": group},
+            {"id": "odd.peer", "title": "同组", "title_en": "peer",
+             "benefit": {**grant, "grant": {"amount": "20万元"}},
+             "when": {"fact": "employees", "ge": 10}, "stacking": group},
+            {"id": "odd.plain", "title": "其他", "title_en": "other", "benefit": grant},
+        ],
+    }  # fmt: skip
+    (tmp_path / "odd.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    policies = PolicySet(tmp_path)
+    vectorised = VectorisedSet(policies)
+    assert set(vectorised.fallback) == {"odd.sum", "odd.peer"}
+    assert "ratio_sum" in vectorised.fallback["odd.sum"]
+    assert "shares stacking group" in vectorised.fallback["odd.peer"]
+    profiles = [build(HNTE_BASE), build(HNTE_BASE, employees=5), parse_profile({})]
+    assert_agree(policies, profiles, date(2026, 11, 24), vectorised)
+    rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
+    with pytest.raises(ValueError, match="need profiles"):
+        vectorised.evaluate(rows_to_frame(rows, policies.facts), date(2026, 11, 24))
+
+
+def test_results_come_by_row_then_in_the_sets_policy_order(policies: PolicySet) -> None:
+    profiles = [build(HNTE_BASE), parse_profile({}), build(HNTE_BASE, employees=None)]
+    numbers = [30, 10, 20]  # a register need not arrive sorted
+    pairs = zip(profiles, numbers, strict=True)
+    rows = [dict(profile_to_row(p, policies.facts), **{ROW: r}) for p, r in pairs]
+    vectorised = VectorisedSet(policies)
+    as_of = date(2026, 11, 24)
+    out = vectorised.evaluate(rows_to_frame(rows, policies.facts), as_of)
+    order = [cp.id for cp in policies.policies]
+    assert out[ROW].to_list() == [r for r in sorted(numbers) for _ in order]
+    assert out["policy_id"].to_list() == order * len(profiles)
+    by_number = dict(zip(numbers, profiles, strict=True))
+    for row in out.iter_rows(named=True):
+        report = policies.evaluate(by_number[row[ROW]], as_of, policy_ids=[row["policy_id"]])
+        assert row["status"] == report.results[0].status.value
+    empty = vectorised.evaluate(rows_to_frame([], policies.facts), as_of)
+    assert empty.height == 0 and empty.schema == OUTPUT
 
 
 def test_stacking_pays_the_higher_member_once(policies: PolicySet) -> None:

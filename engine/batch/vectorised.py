@@ -22,6 +22,7 @@ the reference evaluator for the rows you want explained.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from ..benefits import CompiledBenefit, _CompiledBand, compile_band
-from ..catalogue import FactDef, FactType, _duration
+from ..catalogue import FactDef, FactType, _duration, dependencies
 from ..compiler import CLeaf, CNode, DateBound
 from ..evaluate import CompiledPolicy
 from ..language import AllOf, AnyOf, NotOf
@@ -43,17 +44,37 @@ from ..zones import NATIONAL, Zones
 from .columns import QUANTITY, ROW, SCALARS, SCALE
 
 STATUS = pl.Enum([s.value for s in Status])
+# Statuses are computed as small integer codes (cheap to compare, select and reshape) and
+# become the `STATUS` enum once, in the long result.
+_CODE = {s: i for i, s in enumerate(Status)}
+_STATUSES = pl.Series([s.value for s in Status], dtype=STATUS)  # by code
 FALSE_, UNKNOWN_, TRUE_ = 0, 1, 2
 _PER_UNIT = {Unit.YUAN_PER_TONNE, Unit.YUAN_PER_SQUARE_METRE}
 _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
+
+
+Stage = tuple[int, int]
+_FACT, _NODE, _POLICY, _STACKED = range(4)
 
 
 class Unsupported(Exception):
     """A construct the vectorised compiler does not translate; the reference evaluates it."""
 
 
+# Literals are built once: `pl.lit` with a dtype builds a Series each time, and a policy set
+# uses thousands of them.
+@functools.lru_cache(maxsize=4096)
 def _int(value: int) -> pl.Expr:
     return pl.lit(value, dtype=pl.Int128)
+
+
+@functools.lru_cache(maxsize=256)
+def _lit(value: Any, dtype: type[pl.DataType]) -> pl.Expr:
+    return pl.lit(value, dtype=dtype)
+
+
+_NO, _YES = pl.lit(False), pl.lit(True)
+_NO_AMOUNT = pl.lit(None, dtype=pl.Int128)
 
 
 def _ratio(value: Decimal) -> tuple[int, int]:
@@ -82,14 +103,7 @@ class Fact:
         top, bottom = _ratio(bound)
         left = self.value * _int(bottom)
         right = _int(top * SCALE) if self.den is None else _int(top) * self.den
-        return {
-            "eq": left == right,
-            "ne": left != right,
-            "lt": left < right,
-            "le": left <= right,
-            "gt": left > right,
-            "ge": left >= right,
-        }[op]
+        return _compare(op, left, right)
 
 
 class _Facts:
@@ -103,15 +117,17 @@ class _Facts:
         self.as_of = as_of
         self.last_year = as_of.year - 1
         self._built: dict[str, Fact] = {}
+        self._depth: dict[str, int] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
-        # small however often a fact or a node is used.
-        self.stages: dict[int, dict[str, pl.Expr]] = {}
+        # small however often a fact or a node is used. A stage is (phase, depth): facts by
+        # formula depth, then condition nodes by height, then policies, then stacking.
+        self.stages: dict[Stage, dict[str, pl.Expr]] = {}
         self._count = 0
 
-    def put(self, level: int, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
+    def put(self, stage: Stage, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
         self._count += 1
         name = f"__{prefix}{self._count}"
-        self.stages.setdefault(level, {})[name] = expr
+        self.stages.setdefault(stage, {})[name] = expr
         return pl.col(name)
 
     def run(self, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -129,20 +145,23 @@ class _Facts:
 
     def get(self, name: str) -> Fact:
         if name not in self._built:
-            raw = self._build(self.facts[name])
-            level = 1 if raw.defn.source_kind == "ratio" else 0
+            defn = self.facts[name]
+            raw = self._build(defn)  # builds the facts it is computed from first
+            depth = 1 + max((self._depth[d] for d in dependencies(defn)), default=-1)
+            self._depth[name] = depth
+            stage = (_FACT, depth)
             self._built[name] = Fact(
                 raw.defn,
-                self.put(level, raw.value, "f"),
-                self.put(level, raw.review, "r"),
-                None if raw.den is None else self.put(level, raw.den, "d"),
+                self.put(stage, raw.value, "f"),
+                self.put(stage, raw.review, "r"),
+                None if raw.den is None else self.put(stage, raw.den, "d"),
             )
         return self._built[name]
 
     def _build(self, defn: FactDef) -> Fact:
         kind = defn.source_kind
         judged = pl.lit(defn.judgement)
-        no = pl.lit(False)
+        no = _NO
         if kind in ("field", "profile_fact"):
             name = str(defn.field) if kind == "field" else f"facts.{defn.profile_fact}"
             if kind == "field" and name not in SCALARS:
@@ -174,9 +193,11 @@ class _Facts:
             return Fact(defn, self._certified(defn), no)
         if kind == "records":
             return Fact(defn, self._records(defn), no)
-        # points / sum_of / max_of (scores): not yet compiled to columns; the policies that use
-        # them are evaluated by the reference evaluator, row by row (see `fallback`).
-        raise Unsupported(f"fact {defn.id!r}: {kind} formulas are not vectorised yet")
+        if defn.type is not FactType.QUANTITY:
+            raise Unsupported(f"fact {defn.id!r}: a {kind} formula must be a quantity")
+        if kind == "points":
+            return self._points(defn)
+        return self._combined(defn)
 
     def _financial(self, year: int, line: str) -> pl.Expr:
         return self.column(f"financials.{year}.{line}", QUANTITY())
@@ -185,8 +206,8 @@ class _Facts:
         # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
         registered = self.column("registration_date", pl.Date()).dt.year()
         total: pl.Expr = _int(0)
-        gaps: pl.Expr = pl.lit(False)
-        counted: pl.Expr = pl.lit(False)
+        gaps: pl.Expr = _NO
+        counted: pl.Expr = _NO
         for year in range(self.last_year - years + 1, self.last_year + 1):
             value = self._financial(year, line)
             included = registered.is_null() | (registered <= year)
@@ -215,9 +236,46 @@ class _Facts:
             .then(top.review)
             .when(bottom.missing)
             .then(bottom.review)
-            .otherwise(pl.lit(False))
+            .otherwise(_NO)
         )
         return Fact(defn, num, review, den)
+
+    def _points(self, defn: FactDef) -> Fact:
+        """`catalogue._points`: unknown as its `by` fact is, else the first band that holds."""
+        spec = defn.points
+        assert spec is not None
+        by = self.get(spec.by)
+        if by.defn.type is not FactType.QUANTITY:
+            raise Unsupported(f"fact {defn.id!r} scores {by.defn.id!r}, which is not a quantity")
+        score: Any = pl.when(by.missing).then(_NO_AMOUNT)
+        for band in spec.bands:
+            holds: pl.Expr = _YES
+            for op, bound in zip(("ge", "gt", "le", "lt"), band.bounds(), strict=True):
+                if bound is not None:
+                    holds = holds & by.compare(op, bound)
+            score = score.when(holds).then(_int(_micro(Decimal(band.points), "points")))
+        return Fact(defn, score.otherwise(_int(0)), by.review)
+
+    def _combined(self, defn: FactDef) -> Fact:
+        """`catalogue._combine`: unknown when any part is (even a `max_of` whose known parts
+        already beat it: the reference does not decide early), else the sum or the largest."""
+        names = defn.sum_of or defn.max_of
+        assert names is not None
+        parts = [self.get(name) for name in names]
+        for part in parts:
+            if part.defn.type is not FactType.QUANTITY or part.den is not None:
+                raise Unsupported(
+                    f"fact {defn.id!r} combines {part.defn.id!r}, which is not a plain quantity"
+                )
+        if defn.sum_of is not None:
+            value = pl.sum_horizontal([p.value for p in parts], ignore_nulls=False)
+        else:
+            # max_horizontal skips nulls; an unknown part must make the maximum unknown.
+            known = pl.all_horizontal([p.value.is_not_null() for p in parts])
+            value = pl.when(known).then(pl.max_horizontal([p.value for p in parts]))
+        # `_merge`: the unknown needs an expert only if every unknown part does.
+        review = pl.all_horizontal([p.value.is_not_null() | p.review for p in parts])
+        return Fact(defn, value, review)
 
     def _ip_count(self, defn: FactDef) -> pl.Expr:
         spec = defn.ip_count
@@ -236,7 +294,7 @@ class _Facts:
         if spec.main_product is not None:
             counted = chosen & (item.field("main_product") == spec.main_product)
         total = items.list.eval(
-            pl.when(counted).then(item.field("count")).otherwise(pl.lit(0, dtype=pl.Int64))
+            pl.when(counted).then(item.field("count")).otherwise(_lit(0, pl.Int64))
         ).list.sum()
         value = total.cast(pl.Int128) * _int(SCALE)
         if spec.main_product is None:
@@ -251,7 +309,7 @@ class _Facts:
         issued, expires = item.field("issued"), item.field("expires")
         as_of = pl.lit(self.as_of)
         if spec.validity is None:
-            open_ended: pl.Expr = pl.lit(True)
+            open_ended: pl.Expr = _YES
         else:
             amount, unit = _duration(spec.validity)
             open_ended = issued.dt.offset_by(f"{amount}{_DURATION[unit]}") > as_of
@@ -316,12 +374,12 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
         test = _test(node, fact, facts.as_of)
         truth = (
             pl.when(fact.missing)
-            .then(pl.lit(UNKNOWN_, pl.UInt8))
+            .then(_lit(UNKNOWN_, pl.UInt8))
             .when(test)
-            .then(pl.lit(TRUE_, pl.UInt8))
-            .otherwise(pl.lit(FALSE_, pl.UInt8))
+            .then(_lit(TRUE_, pl.UInt8))
+            .otherwise(_lit(FALSE_, pl.UInt8))
         )
-        return _Node(facts.put(2, truth), fact=fact)
+        return _Node(facts.put((_NODE, 0), truth), fact=fact)
     children = tuple(_condition(child, facts) for child in node.children)
     height = 1 + max(c.height for c in children)
     if isinstance(node.node, AllOf):
@@ -330,8 +388,8 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
         truth = pl.max_horizontal([c.truth for c in children])
     else:
         assert isinstance(node.node, NotOf)
-        truth = pl.lit(TRUE_, pl.UInt8) - children[0].truth
-    return _Node(facts.put(2 + height, truth), children, height=height)
+        truth = _lit(TRUE_, pl.UInt8) - children[0].truth
+    return _Node(facts.put((_NODE, height), truth), children, height=height)
 
 
 def _test(leaf: CLeaf, fact: Fact, as_of: date) -> pl.Expr:
@@ -420,9 +478,9 @@ class _Amount:
 def _amount(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
     spec = benefit.benefit
     kind = spec.kind
-    no = pl.lit(False)
+    no = _NO
     if kind == "service":
-        return _Amount(pl.lit(None, dtype=pl.Int128), no, no, ())
+        return _Amount(_NO_AMOUNT, no, no, ())
     if kind == "grant":
         assert spec.grant is not None
         fixed = parse_quantity(spec.grant.amount).value
@@ -465,8 +523,8 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
         if band.amount is not None:
             paid, lacking, judged = (
                 _int(_micro(band.amount, "tier amount")),
-                pl.lit(False),
-                pl.lit(False),
+                _NO,
+                _NO,
             )
         else:
             assert base is not None and band.rate is not None
@@ -475,11 +533,11 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
         missing = missing.when(holds).then(lacking)
         review = review.when(holds).then(judged)
     value = value.otherwise(_int(0))
-    missing = missing.otherwise(pl.lit(False))
-    review = review.otherwise(pl.lit(False))
+    missing = missing.otherwise(_NO)
+    review = review.otherwise(_NO)
     used = (by,) if base is None else (by, base)
     return _Amount(
-        pl.when(by.missing).then(pl.lit(None, dtype=pl.Int128)).otherwise(value),
+        pl.when(by.missing).then(_NO_AMOUNT).otherwise(value),
         by.missing | missing,
         pl.when(by.missing).then(by.review).otherwise(review),
         used,
@@ -487,7 +545,7 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
 
 
 def _band_holds(band: _CompiledBand, by: Fact) -> pl.Expr:
-    holds: pl.Expr = pl.lit(True)
+    holds: pl.Expr = _YES
     if band.low is not None:
         holds = holds & by.compare("ge" if band.low_inclusive else "gt", band.low)
     if band.high is not None:
@@ -508,22 +566,45 @@ def _capped(amount: _Amount, benefit: CompiledBenefit) -> _Amount:
 
 @dataclass(frozen=True)
 class _PolicyColumns:
-    status: pl.Expr
+    status: pl.Expr  # a `_CODE`
     amount: pl.Expr
+    # The facts that may be listed, in list order, and two bit masks over them (bit i: names[i]
+    # is in the list of missing facts / of facts for an expert): a few distinct masks per policy
+    # are turned into lists once, instead of building a list in every row.
+    names: tuple[str, ...]
     missing: pl.Expr
     review: pl.Expr
 
 
+def _code(status: Status) -> pl.Expr:
+    return _lit(_CODE[status], pl.UInt8)
+
+
+_MASK = pl.UInt64
+_MASK_BITS = 64
+
+
+def _mask(flags: list[pl.Expr]) -> pl.Expr:
+    if not flags:
+        return _lit(0, _MASK)
+    return pl.sum_horizontal(
+        [
+            pl.when(flag).then(_lit(1 << bit, _MASK)).otherwise(_lit(0, _MASK))
+            for bit, flag in enumerate(flags)
+        ]
+    )
+
+
 def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> _PolicyColumns:
     as_of = facts.as_of
-    empty = pl.lit([], dtype=pl.List(pl.String))
     if not cp.effective.covers(as_of):
-        status = pl.lit(Status.NOT_IN_FORCE.value, dtype=STATUS)
-        return _PolicyColumns(status, pl.lit(None, dtype=pl.Int128), empty, empty)
+        status = _code(Status.NOT_IN_FORCE)
+        none = _lit(0, _MASK)
+        return _PolicyColumns(status, _NO_AMOUNT, (), none, none)
     zone = facts.column("zone", pl.String())
     if NATIONAL in cp.zones:
-        outside: pl.Expr = pl.lit(False)
-        zone_unknown: pl.Expr = pl.lit(False)
+        outside: pl.Expr = _NO
+        zone_unknown: pl.Expr = _NO
     else:
         outside = zone.is_not_null() & ~zone.is_in(sorted(zones_within))
         zone_unknown = zone.is_null()
@@ -533,10 +614,10 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
     parts = []
     if cp.when is not None:
         parts.append(compiled[0].truth)
-    parts += [pl.lit(TRUE_, pl.UInt8) - c.truth for c in compiled[1 if cp.when else 0 :]]
-    decided = pl.min_horizontal(parts) if parts else pl.lit(TRUE_, pl.UInt8)
+    parts += [_lit(TRUE_, pl.UInt8) - c.truth for c in compiled[1 if cp.when else 0 :]]
+    decided = pl.min_horizontal(parts) if parts else _lit(TRUE_, pl.UInt8)
     # Without the zone nothing is decided: a zone elsewhere would make it not_in_force.
-    truth = pl.when(zone_unknown).then(pl.lit(UNKNOWN_, pl.UInt8)).otherwise(decided)
+    truth = pl.when(zone_unknown).then(_lit(UNKNOWN_, pl.UInt8)).otherwise(decided)
 
     amount = _amount(cp.benefit, facts)
     eligible = ~outside & (truth == TRUE_)
@@ -548,49 +629,40 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
     asked: dict[str, tuple[pl.Expr, pl.Expr]] = {}  # fact → (in the list, needs review)
     for fact_id, flags in reported.items():
         asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
-    found, review = asked.get("zone", (pl.lit(False), pl.lit(False)))
+    found, review = asked.get("zone", (_NO, _NO))
     asked["zone"] = (found | (unknown & zone_unknown), review)
     for fact in amount.facts:
         when_eligible = eligible & amount.missing & fact.missing
-        found, review = asked.get(fact.defn.id, (pl.lit(False), pl.lit(False)))
+        found, review = asked.get(fact.defn.id, (_NO, _NO))
         asked[fact.defn.id] = (
             found | when_eligible,
             pl.when(when_eligible).then(amount.review).otherwise(review),
         )
     ordered = sorted(asked.items())
+    if len(ordered) > _MASK_BITS:
+        raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
     needs_data = pl.any_horizontal([found & ~review for _, (found, review) in ordered])
-    missing = _names([(name, found & ~review) for name, (found, review) in ordered])
-    review_list = _names([(name, found & review) for name, (found, review) in ordered])
+    missing = _mask([found & ~review for _, (found, review) in ordered])
+    review_list = _mask([found & review for _, (found, review) in ordered])
     status = (
         pl.when(outside)
-        .then(pl.lit(Status.NOT_IN_FORCE.value))
+        .then(_code(Status.NOT_IN_FORCE))
         .when(truth == TRUE_)
-        .then(pl.lit(Status.ELIGIBLE.value))
+        .then(_code(Status.ELIGIBLE))
         .when(truth == FALSE_)
-        .then(pl.lit(Status.INELIGIBLE.value))
+        .then(_code(Status.INELIGIBLE))
         .when(needs_data)
-        .then(pl.lit(Status.UNDETERMINED.value))
-        .otherwise(pl.lit(Status.NEEDS_REVIEW.value))
-        .cast(STATUS)
+        .then(_code(Status.UNDETERMINED))
+        .otherwise(_code(Status.NEEDS_REVIEW))
     )
-    value = pl.when(eligible).then(amount.value).otherwise(pl.lit(None, dtype=pl.Int128))
+    value = pl.when(eligible).then(amount.value).otherwise(_NO_AMOUNT)
     return _PolicyColumns(
-        facts.put(1000, status, "s"),
-        facts.put(1000, value, "a"),
-        facts.put(1000, missing, "m"),
-        facts.put(1000, review_list, "v"),
+        facts.put((_POLICY, 0), status, "s"),
+        facts.put((_POLICY, 0), value, "a"),
+        tuple(name for name, _ in ordered),
+        facts.put((_POLICY, 0), missing, "m"),
+        facts.put((_POLICY, 0), review_list, "v"),
     )
-
-
-def _names(flags: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    if not flags:
-        return pl.lit([], dtype=pl.List(pl.String))
-    return pl.concat_list(
-        [
-            pl.when(flag).then(pl.lit(name)).otherwise(pl.lit(None, pl.String))
-            for name, flag in flags
-        ]
-    ).list.drop_nulls()
 
 
 # --- the set ---------------------------------------------------------------------------------
@@ -614,7 +686,7 @@ def _stacked(
             if other != pid
         ]
         if stacking.exclusive:
-            loses = pl.any_horizontal(ahead) if ahead else pl.lit(False)
+            loses = pl.any_horizontal(ahead) if ahead else _NO
             paid = pl.when(counts[pid] & loses).then(_int(0)).otherwise(mine)
             if cap is not None:
                 paid = pl.when(paid > _int(cap)).then(_int(cap)).otherwise(paid)
@@ -669,11 +741,28 @@ class VectorisedSet:
             for cp in policy_set.policies
         }
 
+    def fact_frame(self, frame: pl.DataFrame, as_of: date, fact_ids: Sequence[str]) -> pl.DataFrame:
+        """The named facts as the compiler computes them, to check them against the reference:
+        per fact `id` (null when unknown; Int128 millionths, or a numerator), `id.den` (a
+        ratio's denominator, else null) and `id.review`."""
+        facts = _Facts(self.policy_set.facts, dict(frame.schema), as_of)
+        columns: list[pl.Expr] = []
+        for fact_id in fact_ids:
+            fact = facts.get(fact_id)
+            den = _NO_AMOUNT if fact.den is None else fact.den
+            columns += [
+                fact.value.alias(fact_id),
+                den.alias(f"{fact_id}.den"),
+                fact.review.alias(f"{fact_id}.review"),
+            ]
+        return facts.run(frame.lazy()).select(columns).collect()
+
     def evaluate(
         self, frame: pl.DataFrame, as_of: date, profiles: Sequence[Profile] | None = None
     ) -> pl.DataFrame:
         """One row per enterprise × policy: row, credit_code, zone, policy_id, status, amount
-        (Int128 millionths of a yuan), amount_kind, missing, review.
+        (Int128 millionths of a yuan), amount_kind, missing, review; ordered by row, then by
+        the policies' order in the set.
 
         `profiles` (the validated profiles of the frame's rows, in order) are needed only when
         some policy falls back to the reference evaluator.
@@ -681,14 +770,17 @@ class VectorisedSet:
         facts = _Facts(self.policy_set.facts, dict(frame.schema), as_of)
         columns = {cp.id: _policy(cp, facts, self._within[cp.id]) for cp in self.vectorised}
         amounts = {pid: c.amount for pid, c in columns.items()}
-        eligible = {pid: c.status == Status.ELIGIBLE.value for pid, c in columns.items()}
+        eligible = {pid: c.status == _CODE[Status.ELIGIBLE] for pid, c in columns.items()}
         groups: dict[str, list[CompiledPolicy]] = {}
         for cp in self.vectorised:
             if cp.stacking is not None:
                 groups.setdefault(cp.stacking.group, []).append(cp)
         for members in groups.values():
             stacked = _stacked(members, amounts, eligible)
-            amounts.update({pid: facts.put(1001, expr, "p") for pid, expr in stacked.items()})
+            amounts.update(
+                {pid: facts.put((_STACKED, 0), expr, "p") for pid, expr in stacked.items()}
+            )
+        ids = [cp.id for cp in self.vectorised]
         wide = (
             facts.run(frame.lazy())
             .select(
@@ -696,33 +788,75 @@ class VectorisedSet:
                 facts.column("credit_code", pl.String()).alias("credit_code"),
                 facts.column("zone", pl.String()).alias("zone"),
                 *[
-                    pl.struct(
-                        status=c.status, amount=amounts[pid], missing=c.missing, review=c.review
-                    ).alias(pid)
-                    for pid, c in columns.items()
+                    expr.alias(f"{key}{i}")
+                    for i, pid in enumerate(ids)
+                    for key, expr in (
+                        ("s", columns[pid].status),
+                        ("a", amounts[pid]),
+                        ("m", columns[pid].missing),
+                        ("v", columns[pid].review),
+                    )
                 ],
             )
             .collect()
         )
-        parts = [
-            wide.select(
-                ROW,
-                "credit_code",
-                "zone",
-                pl.lit(cp.id).alias("policy_id"),
-                pl.col(cp.id).struct.unnest(),
-                pl.lit(cp.benefit.kind).alias("amount_kind"),
-            ).select(*OUTPUT)
-            for cp in self.vectorised
-        ]
-        if self.fallback:
-            parts.append(self._reference(frame, as_of, profiles))
-        if not parts:
-            return pl.DataFrame(schema=OUTPUT)
+        if not wide[ROW].is_sorted():
+            wide = wide.sort(ROW, maintain_order=True)
+        out = self._long(wide, [columns[pid].names for pid in ids])
+        if not self.fallback:
+            return out
         order = {cp.id: i for i, cp in enumerate(self.policy_set.policies)}
-        out = pl.concat(parts, how="vertical")
+        out = pl.concat([out, self._reference(frame, as_of, profiles)], how="vertical")
         return out.sort(
             pl.col(ROW), pl.col("policy_id").replace_strict(order, return_dtype=pl.Int64)
+        )
+
+    def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> pl.DataFrame:
+        """One row per enterprise × policy, enterprise by enterprise (the frame's order), each
+        enterprise's policies in the set's order, from the wide frame of `evaluate`."""
+        count, n = len(names), wide.height
+        if count == 0 or n == 0:
+            return pl.DataFrame(schema=OUTPUT)
+        # Each distinct mask of a policy becomes a list once; rows hold its index in `lists`,
+        # found by binary search among the policy's sorted masks.
+        masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
+        distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
+        lists: list[list[str]] = []
+        codes: dict[str, pl.Series] = {}
+        for (name, listed), found in zip(masks, distinct, strict=True):
+            offset = len(lists)
+            lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
+            # Eager: a lazy query with a literal per policy costs more to plan than to run.
+            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+        # Policy by policy, one after the other; gathered below into enterprise-major order
+        # (a gather costs far less than sorting, or than building a list in every row).
+        stacked = pl.DataFrame(
+            {
+                "status": pl.concat([wide[f"s{i}"] for i in range(count)]),
+                "amount": pl.concat([wide[f"a{i}"] for i in range(count)]),
+                "missing": pl.concat([codes[f"m{i}"] for i in range(count)]),
+                "review": pl.concat([codes[f"v{i}"] for i in range(count)]),
+            }
+        )
+        index = pl.UInt32 if n * count < 2**32 else pl.UInt64
+        k = pl.int_range(pl.len(), dtype=index)
+        enterprise, policy, source = pl.col("__e"), pl.col("__p"), pl.col("__s")
+        table = pl.Series(lists, dtype=pl.List(pl.String))
+        kinds = [cp.benefit.kind for cp in self.vectorised]
+        return (
+            stacked.lazy()
+            .with_columns(__e=k // count, __p=k % count)
+            .with_columns(__s=policy * n + enterprise)
+            .select(
+                *[pl.lit(wide[name]).gather(enterprise) for name in (ROW, "credit_code", "zone")],
+                pl.lit(pl.Series("policy_id", [cp.id for cp in self.vectorised])).gather(policy),
+                pl.lit(_STATUSES).gather(pl.col("status").gather(source)).alias("status"),
+                pl.col("amount").gather(source),
+                pl.lit(pl.Series("amount_kind", kinds, pl.String)).gather(policy),
+                pl.lit(table).gather(pl.col("missing").gather(source)).alias("missing"),
+                pl.lit(table).gather(pl.col("review").gather(source)).alias("review"),
+            )
+            .collect()
         )
 
     def _reference(
