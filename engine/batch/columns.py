@@ -165,11 +165,16 @@ def _dump_list(items: list[Any] | None) -> list[dict[str, Any]] | None:
     return None if items is None else [item.model_dump() for item in items]
 
 
+def financial_years(names: Iterable[str]) -> set[int]:
+    """The fiscal years of the `financials.<year>.<line>` column names among `names`."""
+    return {int(name.split(".")[1]) for name in names if name.startswith("financials.")}
+
+
 def rows_to_frame(
     rows: list[dict[str, Any]], facts: Mapping[str, FactDef], years: Iterable[int] = ()
 ) -> pl.DataFrame:
     """Build the evaluation frame column by column (fast, and typed exactly)."""
-    found_years = {int(k.split(".")[1]) for r in rows for k in r if k.startswith("financials.")}
+    found_years = financial_years(name for r in rows for name in r)
     columns = schema(found_years | set(years), facts)
     data = {name: [r.get(name) for r in rows] for name in columns}
     return pl.DataFrame(data, schema=columns)

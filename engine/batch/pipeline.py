@@ -17,6 +17,7 @@ from .cells import ABSENT, CellBatch, CellChecker, build_frame, flat_cells, nest
 from .columns import (
     ROW,
     RowError,
+    financial_years,
     profile_to_row,
     row_profile,
     rows_to_frame,
@@ -124,12 +125,8 @@ def validated_frame(
         profiles[number] = profile
     frame = fast
     if rows:
-        found = {int(k.split(".")[1]) for k in fast.columns if k.startswith("financials.")}
-        slow = rows_to_frame(rows, policy_set.facts, found | years)
-        columns = schema(
-            {int(k.split(".")[1]) for k in slow.columns if k.startswith("financials.")},
-            policy_set.facts,
-        )
+        slow = rows_to_frame(rows, policy_set.facts, financial_years(fast.columns) | years)
+        columns = schema(financial_years(slow.columns), policy_set.facts)
         frame = pl.concat([_widened(fast, columns), _widened(slow, columns)]).sort(ROW)
     return frame, bad, profiles, set(suspect_list)
 
