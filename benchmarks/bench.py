@@ -111,7 +111,7 @@ def hnte_by_hand(p: Any, last: int) -> str:
 
 def _profiles(n: int) -> list[Any]:
     from benchmarks.generate import register, to_profile_data
-    from engine import parse_profile
+    from incentives.engine import parse_profile
 
     return [parse_profile(to_profile_data(r)) for r in register(min(n, ROW_CAP), 7, AS_OF.year - 1)]
 
@@ -122,7 +122,7 @@ def _register_frame(n: int, facts: Any) -> Any:
     import polars as pl
 
     from benchmarks.generate import rows
-    from engine.batch.columns import rows_to_frame
+    from incentives.engine.batch.columns import rows_to_frame
 
     last = AS_OF.year - 1
     years = range(last - 2, last + 1)
@@ -135,7 +135,7 @@ def _register_frame(n: int, facts: Any) -> Any:
 
 def measure(kind: str, n: int) -> dict[str, Any]:
     """One measurement in this process: seconds, evaluations (profile × policy), peak RSS."""
-    from engine import PolicySet
+    from incentives.engine import PolicySet
 
     policies = PolicySet()
     if kind == "hand":
@@ -167,7 +167,7 @@ def measure(kind: str, n: int) -> dict[str, Any]:
         seconds = time.perf_counter() - start
         evaluations = len(profiles) * (1 if ids else len(policies))
     else:
-        from engine.batch.vectorised import VectorisedSet
+        from incentives.engine.batch.vectorised import VectorisedSet
 
         frame = _register_frame(n, policies.facts)
         vectorised = VectorisedSet(policies)
@@ -196,7 +196,7 @@ def _check_cold() -> float:
     for _ in range(3):
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "cli.main", "check", "examples/jinzhong-hightech.yaml",
+            [sys.executable, "-m", "incentives", "check", "examples/jinzhong-hightech.yaml",
              "--as-of", "2026-11-24", "--explain", "--lang", "en"],
             check=True, capture_output=True,
         )  # fmt: skip
@@ -214,7 +214,7 @@ def main() -> None:
         print(json.dumps(measure(args.one[0], int(args.one[1]))))
         return
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
-    from engine import PolicySet
+    from incentives.engine import PolicySet
 
     print(f"Bundled library: {len(PolicySet())} policies.\n")
     print(

@@ -27,9 +27,14 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from engine import PolicySet, Profile, parse_profile
-from engine.evaluate import CompiledPolicy
-from engine.logic import FALSE, TRUE, UNKNOWN, Truth
+from incentives.engine import PolicySet, Profile, parse_profile
+from incentives.engine.reference.evaluate import CompiledPolicy
+from incentives.engine.reference.logic import (
+    FALSE,
+    TRUE,
+    UNKNOWN,
+    Truth,
+)
 
 AS_OF = date(2026, 11, 24)
 POLICY = "national.hnte.certification"

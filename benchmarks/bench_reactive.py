@@ -21,9 +21,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from engine import PolicySet, parse_profile
-from engine.reactive import ReactiveSession
-from engine.reactive.session import Update, _forget, _merge
+from incentives.engine import PolicySet, parse_profile
+from incentives.engine.reactive import ReactiveSession
+from incentives.engine.reactive.session import Update, _forget, _merge
 
 AS_OF = date(2026, 11, 24)
 ZONES = ["jinzhong-dz", "taiyuan", "guangling-etdz", "pingyao", "linfen-etdz"]

@@ -5,7 +5,7 @@
 
 Writes the seeded synthetic register of `benchmarks.generate` (with valid credit codes added, as
 real registers have them) as JSON Lines, CSV and Parquet in a temporary directory, then runs
-`python -m cli.main screen` on each in a fresh process and prints a markdown table. Peak RSS is
+`python -m incentives screen` on each in a fresh process and prints a markdown table. Peak RSS is
 the screening process's own (its children's maximum resident set), so each figure includes the
 interpreter, Polars and the policy library.
 """
@@ -31,7 +31,7 @@ FORMATS = ("jsonl", "csv", "parquet")
 
 def credit_code(number: int) -> str:
     """A valid GB 32100 code for row `number` (legal person, enterprise, Jinzhong division)."""
-    from engine.creditcode import check_character, org_check_character
+    from incentives.engine.model.creditcode import check_character, org_check_character
 
     org = f"{number:08d}"
     first17 = "91" + "140700" + org + org_check_character(org)
@@ -58,7 +58,7 @@ def _plain(value: Any) -> Any:
 def write_register(path: Path, fmt: str, n: int) -> None:
     """The synthetic register of `n` rows as `fmt` (jsonl, csv or parquet)."""
     from benchmarks.generate import to_profile_data
-    from engine.batch.columns import SCALE
+    from incentives.engine.batch.columns import SCALE
 
     rows = _rows(n)
     if fmt == "jsonl":
@@ -98,7 +98,7 @@ def write_register(path: Path, fmt: str, n: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from engine.batch.columns import CERT_STRUCT, IP_STRUCT, RECORD_STRUCT
+    from incentives.engine.batch.columns import CERT_STRUCT, IP_STRUCT, RECORD_STRUCT
 
     structs = {
         "intellectual_property": IP_STRUCT,
@@ -125,7 +125,7 @@ def write_register(path: Path, fmt: str, n: int) -> None:
 
 def run_one(register: Path, out: Path, policies: str | None) -> dict[str, float]:
     """Screen `register` in this process (a fresh one per measurement): peak RSS is its own."""
-    from cli.main import main as cli
+    from incentives.cli.main import main as cli
 
     extra = ["--policies", policies] if policies else []
     try:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.batch.columns import SCALE
+from incentives.engine.batch.columns import SCALE
 
 ZONES = [
     "jinzhong-dz",

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from engine import PolicySet
-from engine.cases import coverage_problems, run_cases
-from engine.loader import bundled_policies
-
+from ..engine import PolicySet
+from ..engine.check.cases import coverage_problems, run_cases
+from ..engine.compile.loader import bundled_policies
 from .main import main, user_errors
 
 

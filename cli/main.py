@@ -18,12 +18,16 @@ import click
 import yaml
 from rich.console import Console
 
-from engine import InputError, PolicySet, load_profile
-from engine.language import Document
-from engine.profile import Profile
-
+from ..engine import InputError, PolicySet, load_profile
+from ..engine.model.language import Document
+from ..engine.model.profile import Profile
 from .i18n import default_lang
-from .render import policy_summary, print_policy_list, print_report, report_markdown
+from .render import (
+    policy_summary,
+    print_policy_list,
+    print_report,
+    report_markdown,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,10 +89,10 @@ class _Commands(click.Group):
     is imported only when its command runs or help lists it, so that `check` starts fast."""
 
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
-        "prop": ("cli.prop", "prop"),
-        "screen": ("cli.screen", "screen"),
-        "test": ("cli.cases", "test_cases"),
-        "watch": ("cli.watch", "watch"),
+        "prop": ("incentives.cli.prop", "prop"),
+        "screen": ("incentives.cli.screen", "screen"),
+        "test": ("incentives.cli.cases", "test_cases"),
+        "watch": ("incentives.cli.watch", "watch"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -100,8 +104,8 @@ class _Commands(click.Group):
         import importlib
 
         module, attribute = self.LAZY[cmd_name]
-        # Taken from the module rather than from this group: under `python -m cli.main` the
-        # module registers it on the group of `cli.main`, a different object from this one.
+        # Taken from the module rather than from this group: under `python -m incentives.cli.main` the
+        # module registers it on the group of `incentives.cli.main`, a different object from this one.
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
         return command
@@ -194,7 +198,7 @@ def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: s
             raise InputError(
                 f"unknown zone {zone!r}; known zones: {', '.join(sorted(policy_set.zones))}"
             )
-        from engine.zones import NATIONAL, Zones
+        from ..engine.model.zones import NATIONAL, Zones
 
         chain = Zones(dict(policy_set.zones)).chain(zone)
         chosen = tuple(p for p in chosen if NATIONAL in p.zones or not p.zones.isdisjoint(chain))
@@ -229,7 +233,7 @@ def validate(directory: Path | None, as_of: date | None) -> None:
     """Load and check a policy directory (default: the bundled library), then run the static
     checks (tiers, contradictions, unreachable policies, stacking groups, units, expired
     periods relative to --as-of); exit 1 on any problem or error finding."""
-    from engine.lint import lint
+    from ..engine.check.lint import lint
 
     loaded, findings = lint(directory, as_of or date.today())
     for finding in findings:

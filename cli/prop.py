@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from engine import PolicySet
-
+from ..engine import PolicySet
 from .main import EXIT_INPUT, main, user_errors
 
 
@@ -39,7 +38,7 @@ def prop(
     soundness of unknowns, explanations, amounts and caps, exclusive stacking, declared
     monotonicity, effective dates. Exit status 1 if any invariant breaks."""
     try:
-        from engine.testing import INVARIANTS, find_counterexamples, profile_yaml
+        from ..engine.testing import INVARIANTS, find_counterexamples, profile_yaml
     except ImportError:  # pragma: no cover - depends on the installation
         click.echo(
             "Error: `incentives prop` needs hypothesis: pip install 'incentives[testing]'", err=True

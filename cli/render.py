@@ -9,10 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
 
-from engine.evaluate import CompiledPolicy
-from engine.results import PolicyResult, Report, Trace
-from engine.units import format_money
-
+from ..engine.model.units import format_money
+from ..engine.reference.evaluate import CompiledPolicy
+from ..engine.reference.results import PolicyResult, Report, Trace
 from .i18n import status_word, word
 
 _MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}

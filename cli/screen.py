@@ -20,13 +20,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from engine import InputError, PolicySet, Profile
-from engine.batch.pipeline import result_arrow_schema
-
-from .main import as_of_option, main, policies_option, user_errors
+from ..engine import InputError, PolicySet, Profile
+from ..engine.batch.pipeline import result_arrow_schema
+from .main import (
+    as_of_option,
+    main,
+    policies_option,
+    user_errors,
+)
 
 if TYPE_CHECKING:
-    from engine.batch.cells import CellBatch
+    from ..engine.batch.cells import CellBatch
 
 BATCH = 20_000
 
@@ -46,7 +50,7 @@ def _batches(path: Path, fmt: str) -> Iterator[tuple[CellBatch, int]]:
     (rows, for Parquet). Rows are numbered as before: JSON Lines by line, CSV by record from 2
     (the header is 1; blank lines are skipped uncounted, as `csv.DictReader` does), Parquet
     from 1."""
-    from engine.batch.cells import ABSENT, flat_cells, nested_cells
+    from ..engine.batch.cells import ABSENT, flat_cells, nested_cells
 
     if fmt == "jsonl":
         with path.open("rb") as handle:
@@ -129,7 +133,7 @@ def _size(path: Path, fmt: str) -> int:
 
 
 def _amount_text(micro: int | None) -> str | None:
-    from engine.batch.pipeline import amount_text
+    from ..engine.batch.pipeline import amount_text
 
     return amount_text(micro)
 
@@ -195,9 +199,9 @@ def screen_register(
     progress: Any = None,
 ) -> tuple[_Tally, dict[int, Profile]]:
     """Stream the register in batches through the vectorised back end."""
-    from engine.batch.cells import CellChecker
-    from engine.batch.pipeline import presented, screen_cells
-    from engine.batch.vectorised import VectorisedSet
+    from ..engine.batch.cells import CellChecker
+    from ..engine.batch.pipeline import presented, screen_cells
+    from ..engine.batch.vectorised import VectorisedSet
 
     vectorised = VectorisedSet(policy_set)
     checker = CellChecker(policy_set)  # shared across batches: its caches carry over

@@ -11,16 +11,20 @@ from typing import IO
 
 import click
 
-from engine import InputError, PolicySet
-from engine.evaluate import default_as_of
-from engine.reactive import (
+from ..engine import InputError, PolicySet
+from ..engine.reactive import (
     ReactiveCompileError,
     ReactiveSession,
     UpdateError,
     unavailable_reason,
 )
-
-from .main import as_of_option, main, policies_option, user_errors
+from ..engine.reference.evaluate import default_as_of
+from .main import (
+    as_of_option,
+    main,
+    policies_option,
+    user_errors,
+)
 
 
 @main.command()

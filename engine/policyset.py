@@ -12,14 +12,32 @@ from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 
-from .catalogue import Context, FactDef, Resolver, check_profile_facts, profile_fact_defs
+from .compile.loader import load, resolvers
 from .errors import InputError, Problem, ProfileError
-from .evaluate import CompiledPolicy, apply_stacking, default_as_of, evaluate_policy
-from .language import Document
-from .loader import load, resolvers
-from .profile import Profile
-from .results import PolicyResult, ProfileRef, Report, Status, Totals, assemble
-from .zones import Zone, Zones
+from .model.facts import FactDef
+from .model.language import Document
+from .model.profile import Profile
+from .model.zones import Zone, Zones
+from .reference.context import (
+    Context,
+    Resolver,
+    check_profile_facts,
+    profile_fact_defs,
+)
+from .reference.evaluate import (
+    CompiledPolicy,
+    apply_stacking,
+    default_as_of,
+    evaluate_policy,
+)
+from .reference.results import (
+    PolicyResult,
+    ProfileRef,
+    Report,
+    Status,
+    Totals,
+    assemble,
+)
 
 
 class PolicySet:

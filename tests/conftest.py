@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine import PolicySet, Profile, parse_profile
+from incentives.engine import PolicySet, Profile, parse_profile
 
 AS_OF = date(2026, 11, 24)
 

@@ -15,11 +15,17 @@ from conftest import HNTE_BASE, build
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import PolicySet, Profile, parse_profile
-from engine.batch.columns import ROW, from_micro, profile_to_row, rows_to_frame
-from engine.batch.vectorised import OUTPUT, VectorisedSet
-from engine.catalogue import Missing, dependencies
-from engine.testing import evaluation_dates, threshold_profile_data
+from incentives.engine import PolicySet, Profile, parse_profile
+from incentives.engine.batch.columns import (
+    ROW,
+    from_micro,
+    profile_to_row,
+    rows_to_frame,
+)
+from incentives.engine.batch.vectorised import OUTPUT, VectorisedSet
+from incentives.engine.model.facts import dependencies
+from incentives.engine.reference.context import Missing
+from incentives.engine.testing import evaluation_dates, threshold_profile_data
 
 AS_OF_CHOICES = [date(2026, 11, 24), date(2025, 1, 1), date(2024, 2, 29), date(2028, 6, 30)]
 ZONES = ["jinzhong-dz", "guangling-etdz", "taiyuan", "linfen-etdz", "shanxi"]

@@ -8,10 +8,15 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_policy
 
-from cli.main import main
-from engine import InputError, PolicySet
-from engine.cases import CaseResult, coverage_problems, merge, run_cases
-from engine.loader import bundled_policies
+from incentives.cli.main import main
+from incentives.engine import InputError, PolicySet
+from incentives.engine.check.cases import (
+    CaseResult,
+    coverage_problems,
+    merge,
+    run_cases,
+)
+from incentives.engine.compile.loader import bundled_policies
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import write_policy
 
-from cli.main import main
+from incentives.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 JINZHONG = str(ROOT / "examples" / "jinzhong-hightech.yaml")

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("polars", "pyarrow", "pyspark", "durable", "hypothesis", "engine.batch", "engine.reactive")
+HEAVY = ("polars", "pyarrow", "pyspark", "durable", "hypothesis", "incentives.engine.batch", "incentives.engine.reactive")
 
 PROGRAM = """
 import sys
-from cli.main import main
+from incentives.cli.main import main
 try:
     main(["check", "examples/jinzhong-hightech.yaml", "--as-of", "2026-11-24", "--explain"])
 except SystemExit as exit:
@@ -25,6 +25,6 @@ def test_check_imports_no_heavy_packages() -> None:
         [sys.executable, "-c", PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True
     )
     modules = done.stderr.splitlines()[-1].split()
-    assert "engine.policyset" in modules  # the check did run
+    assert "incentives.engine.policyset" in modules  # the check did run
     loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
     assert loaded == []

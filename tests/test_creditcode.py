@@ -1,7 +1,7 @@
 import pytest
 
-from engine import ProfileError, parse_profile
-from engine.creditcode import check_character, credit_code_problem
+from incentives.engine import ProfileError, parse_profile
+from incentives.engine.model.creditcode import check_character, credit_code_problem
 
 VALID = [
     "91140223MA0K00013X",

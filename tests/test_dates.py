@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF, HNTE_BASE, build, write_policy
 
-from engine import PolicySet, Profile, Status, parse_profile
+from incentives.engine import (
+    PolicySet,
+    Profile,
+    Status,
+    parse_profile,
+)
 
 SMALL = "national.small-low-profit.cit"
 HNTE_RATE = "national.hnte.tax-rate"

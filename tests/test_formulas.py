@@ -10,9 +10,9 @@ from conftest import AS_OF, build, write_policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import PolicyError, PolicySet
-from engine.catalogue import Missing
-from engine.explain import trace
+from incentives.engine import PolicyError, PolicySet
+from incentives.engine.reference.context import Missing
+from incentives.engine.reference.explain import trace
 
 SCORED = """\
 id: test.scored

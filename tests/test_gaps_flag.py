@@ -12,9 +12,15 @@ import pytest
 from conftest import AS_OF, HNTE_BASE, build
 from hypothesis import HealthCheck, given, settings
 
-from engine import PolicySet, Report, Status, load_profile, parse_profile
-from engine.results import PolicyResult, Text, assemble
-from engine.testing import Scenario, scenarios, threshold_profile_data
+from incentives.engine import (
+    PolicySet,
+    Report,
+    Status,
+    load_profile,
+    parse_profile,
+)
+from incentives.engine.reference.results import PolicyResult, Text, assemble
+from incentives.engine.testing import Scenario, scenarios, threshold_profile_data
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HNTE = "national.hnte.certification"

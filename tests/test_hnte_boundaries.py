@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import AS_OF
 
-from engine import PolicySet, Profile, Status
+from incentives.engine import PolicySet, Profile, Status
 
 HNTE = "national.hnte.certification"
 PRIOR_REVENUE = Decimal("30000000")  # 2023 and 2024 sales, 3000万元 each

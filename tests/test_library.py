@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, build
 
-from cli.main import main
-from engine import PolicySet, Status, load_profile
-from engine.loader import bundled_policies
+from incentives.cli.main import main
+from incentives.engine import PolicySet, Status, load_profile
+from incentives.engine.compile.loader import bundled_policies
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
-from engine.errors import PolicyError
-from engine.lint import lint
-from engine.loader import load
+from incentives.cli.main import main
+from incentives.engine.check.lint import lint
+from incentives.engine.compile.loader import load
+from incentives.engine.errors import PolicyError
 
 BROKEN = Path(__file__).parent / "broken"
 TODAY = date(2026, 11, 24)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import write_policy
 
-from engine import PolicyError, PolicySet
-from engine.errors import Problem
+from incentives.engine import PolicyError, PolicySet
+from incentives.engine.errors import Problem
 
 GOOD = """\
 id: test.good

@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF, write_policy
 
-from engine import PolicySet, Status, parse_profile
-from engine.logic import FALSE, TRUE, UNKNOWN, Truth
+from incentives.engine import PolicySet, Status, parse_profile
+from incentives.engine.reference.logic import (
+    FALSE,
+    TRUE,
+    UNKNOWN,
+    Truth,
+)
 
 VALUES = (FALSE, UNKNOWN, TRUE)
 

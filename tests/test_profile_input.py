@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF, HNTE_BASE, build, write_policy
 
-from engine import PolicySet, ProfileError, load_profile, parse_profile
-from engine.units import UnitError, parse_quantity, shift_date
+from incentives.engine import (
+    PolicySet,
+    ProfileError,
+    load_profile,
+    parse_profile,
+)
+from incentives.engine.model.units import UnitError, parse_quantity, shift_date
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -162,7 +167,7 @@ def test_quantity_limits() -> None:
 
 
 def test_shift_date_stops_at_the_calendar_edges() -> None:
-    from engine.units import Unit
+    from incentives.engine.model.units import Unit
 
     assert shift_date(date(2026, 1, 1), -99999, Unit.YEAR) == date.min
     assert shift_date(date(9999, 12, 31), 1, Unit.DAY) == date.max

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import main
+from incentives.cli.main import main
 
 BROKEN = Path(__file__).parent / "broken"
 
@@ -69,7 +69,7 @@ def test_the_engine_and_the_cli_import_without_hypothesis() -> None:
     import sys
 
     code = (
-        "import sys, engine, engine.lint, cli.main\n"
+        "import sys, incentives.engine, incentives.engine.check.lint, incentives.cli.main\n"
         "assert 'hypothesis' not in sys.modules, 'hypothesis imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

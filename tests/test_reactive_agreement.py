@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reactive_support import FIELD_VALUES, nest, random_document, write_set
 
-from engine import PolicySet
-from engine.reactive import ReactiveSession, unavailable_reason
-from engine.reactive.compiler import MAX_SET_VALUES, groups
+from incentives.engine import PolicySet
+from incentives.engine.reactive import ReactiveSession, unavailable_reason
+from incentives.engine.reactive.compiler import MAX_SET_VALUES, groups
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),

@@ -17,10 +17,20 @@ from typing import Any
 import pytest
 from conftest import AS_OF, write_policy
 
-from engine import PolicySet, Status
-from engine.reactive import ReactiveCompileError, ReactiveSession, unavailable_reason
-from engine.reactive.compiler import CATCH_ALL, KIND, MAX_RULES_PER_RULESET, definition
-from engine.reactive.durable import MAX_SIDS, DurableError, Engine, dumps
+from incentives.engine import PolicySet, Status
+from incentives.engine.reactive import ReactiveCompileError, ReactiveSession, unavailable_reason
+from incentives.engine.reactive.compiler import (
+    CATCH_ALL,
+    KIND,
+    MAX_RULES_PER_RULESET,
+    definition,
+)
+from incentives.engine.reactive.durable import (
+    MAX_SIDS,
+    DurableError,
+    Engine,
+    dumps,
+)
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),
@@ -58,7 +68,7 @@ def test_stock_host_starts_polling_threads_ours_none() -> None:
         before = threading.active_count()
         engine.Host()
         print(threading.active_count() - before)
-        from engine.reactive.durable import Engine
+        from incentives.engine.reactive.durable import Engine
         before = threading.active_count()
         Engine()
         print(threading.active_count() - before)
@@ -328,8 +338,8 @@ def test_no_global_singleton_and_sessions_are_isolated(policies: PolicySet) -> N
     result = run_python(
         """
         from datetime import date
-        from engine import PolicySet, Status
-        from engine.reactive import ReactiveSession
+        from incentives.engine import PolicySet, Status
+        from incentives.engine.reactive import ReactiveSession
         with ReactiveSession(PolicySet(), date(2026, 11, 24)) as s:
             s.set_facts("E1", {"employees": 10})
         print("durable.lang" in sys.modules)

@@ -12,9 +12,14 @@ import pytest
 import yaml
 from conftest import AS_OF, HNTE_BASE
 
-from engine import PolicySet, Status
-from engine.loader import bundled_policies
-from engine.reactive import ChangeEvent, ReactiveSession, UpdateError, unavailable_reason
+from incentives.engine import PolicySet, Status
+from incentives.engine.compile.loader import bundled_policies
+from incentives.engine.reactive import (
+    ChangeEvent,
+    ReactiveSession,
+    UpdateError,
+    unavailable_reason,
+)
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 from click.testing import CliRunner
 
-from cli.main import main
-from engine import PolicySet, load_profile
-from engine.batch.columns import profile_to_row
+from incentives.cli.main import main
+from incentives.engine import PolicySet, load_profile
+from incentives.engine.batch.columns import profile_to_row
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 NAMES = [

@@ -21,11 +21,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from engine import PolicySet
-from engine.batch.cells import CellChecker, flat_cells, nested_cells
-from engine.batch.columns import ROW, RowError, profile_to_row, rows_to_frame
-from engine.batch.pipeline import read_row, record_cells, screen_batch, validated_frame
-from engine.batch.vectorised import VectorisedSet
+from incentives.engine import PolicySet
+from incentives.engine.batch.cells import CellChecker, flat_cells, nested_cells
+from incentives.engine.batch.columns import (
+    ROW,
+    RowError,
+    profile_to_row,
+    rows_to_frame,
+)
+from incentives.engine.batch.pipeline import (
+    read_row,
+    record_cells,
+    screen_batch,
+    validated_frame,
+)
+from incentives.engine.batch.vectorised import VectorisedSet
 
 POLICIES = PolicySet()
 CHECKER = CellChecker(POLICIES)  # shared, as in a run: its caches must never leak across rows
@@ -215,7 +225,7 @@ def test_csv_reader_numbers_and_splits_rows_as_dictreader(
     register: tuple[list[str], list[list[Any]]], oddities: list[str]
 ) -> None:
     """`screen`'s CSV reader against csv.DictReader: row numbers, ragged rows, duplicate headers."""
-    from cli.screen import _batches
+    from incentives.cli.screen import _batches
 
     header, rows = register
     lines: list[list[str]] = [list(header)] + [[str(c) for c in r] for r in rows]

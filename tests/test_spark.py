@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import PolicySet, load_profile
+from incentives.engine import PolicySet, load_profile
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 NAMES = [
@@ -35,7 +35,7 @@ except ImportError:
 def test_spark_local_mode_matches_reference(tmp_path: Path) -> None:
     from pyspark.sql import SparkSession
 
-    from engine.batch.spark import screen_jsonl
+    from incentives.engine.batch.spark import screen_jsonl
 
     lines = [load_profile(EXAMPLES / n).model_dump_json(exclude_none=True) for n in NAMES]
     lines.insert(1, '{"employees": -1}')

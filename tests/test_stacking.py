@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF, HNTE_BASE, build, write_policy
 
-from engine import PolicyError, PolicySet, Status, parse_profile
+from incentives.engine import (
+    PolicyError,
+    PolicySet,
+    Status,
+    parse_profile,
+)
 
 HEADER = """\
 id: test.stack

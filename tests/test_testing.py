@@ -13,8 +13,8 @@ from conftest import AS_OF, HNTE_BASE, build
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from engine import PolicySet, Status, load_profile
-from engine.testing import (
+from incentives.engine import PolicySet, Status, load_profile
+from incentives.engine.testing import (
     INVARIANTS,
     InvariantFailure,
     Scenario,

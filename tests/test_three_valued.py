@@ -18,8 +18,15 @@ from conftest import AS_OF, HNTE_BASE, build
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine import PolicyError, PolicySet, Report, Status, load_profile, parse_profile
-from engine.loader import bundled_policies
+from incentives.engine import (
+    PolicyError,
+    PolicySet,
+    Report,
+    Status,
+    load_profile,
+    parse_profile,
+)
+from incentives.engine.compile.loader import bundled_policies
 
 DECIDED = (Status.ELIGIBLE, Status.INELIGIBLE)
 YEARS = range(2021, 2027)

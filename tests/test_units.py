@@ -3,7 +3,13 @@ from decimal import Decimal
 
 import pytest
 
-from engine.units import Unit, UnitError, format_money, parse_quantity, shift_date
+from incentives.engine.model.units import (
+    Unit,
+    UnitError,
+    format_money,
+    parse_quantity,
+    shift_date,
+)
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from typing import IO
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
-from engine.reactive import unavailable_reason
+from incentives.cli.main import main
+from incentives.engine.reactive import unavailable_reason
 
 needs_durable = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),
@@ -58,7 +58,7 @@ def test_watch_flushes_each_event_before_the_next_line_arrives() -> None:
         [
             sys.executable,
             "-c",
-            "from cli.main import main; main()",
+            "from incentives.cli.main import main; main()",
             "watch",
             "--as-of",
             "2026-11-24",
@@ -100,7 +100,7 @@ def test_watch_reads_a_file_and_explains(tmp_path: pytest.TempPathFactory) -> No
 def test_watch_says_plainly_when_durable_rules_is_unavailable() -> None:
     code = (
         "import sys; sys.modules['durable_rules_engine'] = None\n"
-        "from cli.main import main\n"
+        "from incentives.cli.main import main\n"
         "main(['watch'])\n"
     )
     result = subprocess.run(

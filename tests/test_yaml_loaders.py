@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import yamlio
+from incentives.engine.model import yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p for p in ROOT.rglob("*.yaml") if ".git" not in p.parts and "broken" not in p.parts)

@@ -33,11 +33,11 @@ from typing import Any
 
 import polars as pl
 
-from ..catalogue import FactDef, FactType
-from ..creditcode import credit_code_problem
 from ..errors import ProfileError
+from ..model.creditcode import credit_code_problem
+from ..model.facts import FactDef, FactType
+from ..model.profile import _money, _number
 from ..policyset import PolicySet
-from ..profile import _money, _number
 from .columns import (
     FINANCIAL_LINES,
     LIMIT,

@@ -25,9 +25,10 @@ from typing import Any
 
 import polars as pl
 
-from ..catalogue import FactDef, FactType, _coerce
 from ..errors import ProfileError
-from ..profile import FinancialYear, Profile, parse_profile
+from ..model.facts import FactDef, FactType
+from ..model.profile import FinancialYear, Profile, parse_profile
+from ..reference.context import _coerce
 
 SCALE = 10**6  # quantities are stored as integer millionths of their unit
 LIMIT = 10**15  # |quantity| below this, so that products stay far inside Int128

@@ -11,9 +11,16 @@ from typing import Any
 import polars as pl
 
 from ..errors import ProfileError
+from ..model.profile import Profile
 from ..policyset import PolicySet
-from ..profile import Profile
-from .cells import ABSENT, CellBatch, CellChecker, build_frame, flat_cells, nested_cells
+from .cells import (
+    ABSENT,
+    CellBatch,
+    CellChecker,
+    build_frame,
+    flat_cells,
+    nested_cells,
+)
 from .columns import (
     ROW,
     RowError,

@@ -9,9 +9,9 @@ Semantics are those of `PolicySet.evaluate` (the reference), column by column:
   numerator and a positive denominator and compared by cross-multiplication, so `3%` is exactly
   3%; amounts are rounded half-up to the fen in integer arithmetic, never through `float`;
 - truth values are 0 (false), 1 (unknown), 2 (true): `all` is the row-wise minimum, `any` the
-  maximum, `not` is `2 − x`, as in `engine.logic`;
+  maximum, `not` is `2 − x`, as in `engine.reference.logic`;
 - the missing facts of an undetermined verdict are the facts of the leaves that are unknown
-  under unknown ancestors (`explain.unknown_leaves`); stacking (exclusive groups and group caps)
+  under unknown ancestors (`reference.explain.unknown_leaves`); stacking (exclusive groups and group caps)
   is applied across the policy columns of each row.
 
 A construct this compiler does not translate raises `Unsupported` with the reason; such a policy
@@ -31,17 +31,27 @@ from typing import Any
 
 import polars as pl
 
-from ..benefits import CompiledBenefit, _CompiledBand, compile_band
-from ..catalogue import FactDef, FactType, _duration, dependencies
-from ..compiler import CLeaf, CNode, DateBound
-from ..evaluate import CompiledPolicy
-from ..language import AllOf, AnyOf, NotOf
+from ..compile.benefits import CompiledBenefit, _CompiledBand, compile_band
+from ..compile.conditions import CLeaf, CNode, DateBound
+from ..model.facts import (
+    FactDef,
+    FactType,
+    _duration,
+    dependencies,
+)
+from ..model.language import AllOf, AnyOf, NotOf
+from ..model.profile import CLASS_I_KINDS, CLASS_II_KINDS, Profile
+from ..model.units import Unit, parse_quantity, shift_date
+from ..model.zones import NATIONAL, Zones
 from ..policyset import PolicySet
-from ..profile import CLASS_I_KINDS, CLASS_II_KINDS, Profile
-from ..results import Status
-from ..units import Unit, parse_quantity, shift_date
-from ..zones import NATIONAL, Zones
-from .columns import QUANTITY, ROW, SCALARS, SCALE
+from ..reference.evaluate import CompiledPolicy
+from ..reference.results import Status
+from .columns import (
+    QUANTITY,
+    ROW,
+    SCALARS,
+    SCALE,
+)
 
 STATUS = pl.Enum([s.value for s in Status])
 # Statuses are computed as small integer codes (cheap to compare, select and reshape) and
@@ -241,7 +251,7 @@ class _Facts:
         return Fact(defn, num, review, den)
 
     def _points(self, defn: FactDef) -> Fact:
-        """`catalogue._points`: unknown as its `by` fact is, else the first band that holds."""
+        """`reference.context._points`: unknown as its `by` fact is, else the first band that holds."""
         spec = defn.points
         assert spec is not None
         by = self.get(spec.by)
@@ -257,7 +267,7 @@ class _Facts:
         return Fact(defn, score.otherwise(_int(0)), by.review)
 
     def _combined(self, defn: FactDef) -> Fact:
-        """`catalogue._combine`: unknown when any part is (even a `max_of` whose known parts
+        """`reference.context._combine`: unknown when any part is (even a `max_of` whose known parts
         already beat it: the reference does not decide early), else the sum or the largest."""
         names = defn.sum_of or defn.max_of
         assert names is not None

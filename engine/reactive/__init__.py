@@ -1,7 +1,7 @@
 """Reactive eligibility on durable_rules: verdict change events as enterprise facts change.
 
-    from engine import PolicySet
-    from engine.reactive import ReactiveSession
+    from incentives import PolicySet
+    from incentives.engine.reactive import ReactiveSession
     with ReactiveSession(PolicySet(), as_of=date(2026, 11, 24)) as session:
         for event in session.set_facts("E1", {"employees": 120, "zone": "jinzhong-dz"}):
             print(event.to_json())
@@ -12,7 +12,13 @@ when it cannot be used, and `ReactiveSession` raises `DurableUnavailable`.
 
 from .compiler import ReactiveCompileError, compile_program
 from .durable import DurableError, DurableUnavailable, unavailable_reason
-from .session import ChangeEvent, ReactiveSession, Update, UpdateError, parse_update
+from .session import (
+    ChangeEvent,
+    ReactiveSession,
+    Update,
+    UpdateError,
+    parse_update,
+)
 
 __all__ = [
     "ChangeEvent",

@@ -27,11 +27,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..catalogue import Context, FactDef, FactType, Missing, Resolved
-from ..compiler import CLeaf, CNode, DateBound
-from ..language import AllOf, AnyOf, NotOf
-from ..results import Status
-from ..zones import NATIONAL
+from ..compile.conditions import CLeaf, CNode, DateBound
+from ..model.facts import FactDef, FactType
+from ..model.language import AllOf, AnyOf, NotOf
+from ..model.zones import NATIONAL
+from ..reference.context import Context, Missing, Resolved
+from ..reference.results import Status
 
 # durable_rules limits (shared/durable_rules.md §5), with margins.
 MAX_SET_VALUES = 400  # values of one `in` / `not_in` set

@@ -20,11 +20,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import InputError, Problem
+from ..model.profile import Profile, parse_profile
 from ..policyset import PolicySet
-from ..profile import Profile, parse_profile
-from ..results import PolicyResult, Status
+from ..reference.results import PolicyResult, Status
 from . import durable
-from .compiler import Program, compile_program, definition, rule_name
+from .compiler import (
+    Program,
+    compile_program,
+    definition,
+    rule_name,
+)
 
 _SESSION_IDS = itertools.count(1)
 _BASELINE_SID = "baseline"

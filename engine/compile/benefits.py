@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .catalogue import Context, FactDef, FactType, Missing
-from .compiler import CompileError, Path
-from .language import Band, Benefit
-from .results import AmountKind, Step, Text
-from .units import Unit, UnitError, format_money, format_quantity, parse_quantity
+from ..model.facts import FactDef, FactType
+from ..model.language import Band, Benefit
+from ..model.units import (
+    Unit,
+    UnitError,
+    format_money,
+    format_quantity,
+    parse_quantity,
+)
+from ..reference.context import Context, Missing
+from ..reference.results import AmountKind, Step, Text
+from .conditions import CompileError, Path
 
 CENT = Decimal("0.01")
 _PER_UNIT = {Unit.YUAN_PER_TONNE: Unit.TONNE, Unit.YUAN_PER_SQUARE_METRE: Unit.SQUARE_METRE}

@@ -14,10 +14,30 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .catalogue import Context, FactDef, FactType, Missing, Value
-from .language import COMPARISONS, AllOf, AnyOf, Condition, Leaf, NotOf
-from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
-from .units import Quantity, Unit, UnitError, parse_quantity, shifted
+from ..model.facts import FactDef, FactType
+from ..model.language import (
+    COMPARISONS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Leaf,
+    NotOf,
+)
+from ..model.units import (
+    Quantity,
+    Unit,
+    UnitError,
+    parse_quantity,
+    shifted,
+)
+from ..reference.context import Context, Missing, Value
+from ..reference.logic import (
+    FALSE,
+    NEGATED,
+    TRUE,
+    UNKNOWN,
+    Truth,
+)
 
 Path = tuple[str | int, ...]
 Fn = Callable[[Context], Truth]

@@ -11,11 +11,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ..errors import Problem, ProfileError
 from .creditcode import credit_code_problem
-from .errors import Problem, ProfileError
 from .industry import normalise_industry_code
 from .units import Unit, UnitError, parse_quantity
-from .yamlio import Location, YamlError, line_of, load_yaml
+from .yamlio import (
+    Location,
+    YamlError,
+    line_of,
+    load_yaml,
+)
 
 
 def _money(raw: object) -> object:

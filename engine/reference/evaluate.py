@@ -9,15 +9,31 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from .benefits import CompiledBenefit
-from .catalogue import Context, FactDef, Missing
-from .compiler import CNode
-from .explain import failing_leaves, gap, trace, unknown_leaves
-from .language import Effective, Policy, Stacking
+from ..compile.benefits import CompiledBenefit
+from ..compile.conditions import CNode
+from ..model.facts import FactDef
+from ..model.language import Effective, Policy, Stacking
+from ..model.units import format_money
+from ..model.zones import NATIONAL
+from .context import Context, Missing
+from .explain import (
+    failing_leaves,
+    gap,
+    trace,
+    unknown_leaves,
+)
 from .logic import FALSE, TRUE, Truth
-from .results import Gap, PolicyResult, SourceInfo, Status, Step, Text, Trace, assemble, blank
-from .units import format_money
-from .zones import NATIONAL
+from .results import (
+    Gap,
+    PolicyResult,
+    SourceInfo,
+    Status,
+    Step,
+    Text,
+    Trace,
+    assemble,
+    blank,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,7 +250,7 @@ def apply_stacking(
                 out[i] = out[i].model_copy(update={"amount": Decimal(0), "stacking": note})
             ranked = ranked[:1]
         if stacking.cap is not None:
-            from .units import parse_quantity
+            from ..model.units import parse_quantity
 
             cap = parse_quantity(stacking.cap).value
             left = cap

@@ -5,8 +5,8 @@ Needs the `testing` extra (`pip install 'incentives[testing]'`); nothing else in
 imports this module. A pytest user checks a rule set in a few lines:
 
     from hypothesis import given
-    from engine import PolicySet
-    from engine.testing import check_all, scenarios
+    from incentives import PolicySet
+    from incentives.engine.testing import check_all, scenarios
 
     POLICIES = PolicySet("my/policies")
 
@@ -36,12 +36,10 @@ from typing import Any, TypeAlias, get_args
 import yaml
 from hypothesis import strategies as st
 
-from .catalogue import Context, FactDef, FactType, dependencies
-from .compiler import CLeaf, DateBound, leaves
-from .errors import ProfileError
-from .evaluate import CompiledPolicy
-from .policyset import PolicySet
-from .profile import (
+from ..compile.conditions import CLeaf, DateBound, leaves
+from ..errors import ProfileError
+from ..model.facts import FactDef, FactType, dependencies
+from ..model.profile import (
     CLASS_I_KINDS,
     CLASS_II_KINDS,
     Certification,
@@ -51,10 +49,13 @@ from .profile import (
     Profile,
     parse_profile,
 )
-from .results import PolicyResult, Report, Status, Trace
-from .units import Unit, parse_quantity, shift_date
-from .yamlio import load_yaml
-from .zones import NATIONAL, Zones
+from ..model.units import Unit, parse_quantity, shift_date
+from ..model.yamlio import load_yaml
+from ..model.zones import NATIONAL, Zones
+from ..policyset import PolicySet
+from ..reference.context import Context
+from ..reference.evaluate import CompiledPolicy
+from ..reference.results import PolicyResult, Report, Status, Trace
 
 Data = dict[str, Any]
 
@@ -1136,7 +1137,7 @@ def find_counterexamples(
 
 def catalogue_facts() -> dict[str, FactDef]:
     """The built-in fact catalogue."""
-    text = resources.files("engine").joinpath("catalogue.yaml").read_text(encoding="utf-8")
+    text = resources.files("incentives.engine.model").joinpath("catalogue.yaml").read_text(encoding="utf-8")
     data, _ = load_yaml(text)
     return {d["id"]: FactDef.model_validate(d) for d in data["facts"]}
 

@@ -23,14 +23,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from .benefits import compile_band
-from .catalogue import FactDef, FactType
-from .compiler import CLeaf, CNode, CompileError, DateBound
-from .evaluate import CompiledPolicy
-from .language import AllOf, AnyOf
-from .loader import LoadedSet, load
-from .units import Unit, UnitError, format_quantity, parse_quantity
-from .yamlio import Location, line_of
+from ..compile.benefits import compile_band
+from ..compile.conditions import (
+    CLeaf,
+    CNode,
+    CompileError,
+    DateBound,
+)
+from ..compile.loader import LoadedSet, load
+from ..model.facts import FactDef, FactType
+from ..model.language import AllOf, AnyOf
+from ..model.units import (
+    Unit,
+    UnitError,
+    format_quantity,
+    parse_quantity,
+)
+from ..model.yamlio import Location, line_of
+from ..reference.evaluate import CompiledPolicy
 
 Severity = Literal["error", "warning"]
 
@@ -246,7 +256,7 @@ def _points_findings(loaded: LoadedSet) -> list[Finding]:
             bands = [_Band(*_point_bounds(band)) for band in spec.bands]
         except UnitError:  # pragma: no cover - the loader has refused these already
             continue
-        file, index = declared.get(defn.id, ("engine/catalogue.yaml", -1))
+        file, index = declared.get(defn.id, ("engine/model/catalogue.yaml", -1))
         lines = loaded.lines.get(file, {})
         for code, message, band in band_findings(bands, by, f"points of {defn.id}"):
             line = line_of(lines, ("facts", index, "points", "bands", band)) if lines else None
@@ -385,7 +395,7 @@ def _impossible(node: CNode, at: _Locator, found: list[Finding]) -> bool:
 
 
 def _leaf_text(leaf: CLeaf) -> str:
-    from .explain import threshold_text
+    from ..reference.explain import threshold_text
 
     relative = [b for b in _flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
     if relative:  # no evaluation date to resolve them on: show them as written

@@ -14,15 +14,26 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..errors import PolicyError, Problem
+from ..model.facts import FactDef, dependencies, formula_problems
+from ..model.language import Document, Effective, Provenance
+from ..model.yamlio import (
+    Location,
+    YamlError,
+    line_of,
+    load_yaml,
+)
+from ..model.zones import (
+    NATIONAL,
+    Zone,
+    ZoneFile,
+    Zones,
+)
+from ..reference.context import compile_resolver
+from ..reference.evaluate import CompiledPolicy
+from ..reference.results import SourceInfo
 from .benefits import compile_benefit
-from .catalogue import FactDef, compile_resolver, dependencies, formula_problems
-from .compiler import CNode, CompileError, compile_condition
-from .errors import PolicyError, Problem
-from .evaluate import CompiledPolicy
-from .language import Document, Effective, Provenance
-from .results import SourceInfo
-from .yamlio import Location, YamlError, line_of, load_yaml
-from .zones import NATIONAL, Zone, ZoneFile, Zones
+from .conditions import CNode, CompileError, compile_condition
 
 ZONES_FILE = "zones.yaml"
 CASES_SUFFIX = ".cases.yaml"
@@ -35,17 +46,17 @@ class LoadedSet:
     zones: Zones
     policies: tuple[CompiledPolicy, ...]
     # where each policy is written: id → (file, index in the file's `policies`), and each
-    # file's line map, for reports about a loaded set (`engine.lint`)
+    # file's line map, for reports about a loaded set (`engine.check.lint`)
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
     lines: dict[str, dict[Location, int]] = field(default_factory=dict)
 
 
 def bundled_policies() -> Path:
-    return Path(str(resources.files("policies")))
+    return Path(str(resources.files("incentives.policies")))
 
 
 def _engine_yaml(name: str) -> tuple[Any, dict[Location, int]]:
-    return load_yaml(resources.files("engine").joinpath(name).read_text(encoding="utf-8"))
+    return load_yaml(resources.files("incentives.engine.model").joinpath(name).read_text(encoding="utf-8"))
 
 
 def _validation_problems(

@@ -8,12 +8,28 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .catalogue import Context, FactDef, FactType, Missing, Value, origin
-from .compiler import CLeaf, CNode, DateBound
-from .language import AllOf, AnyOf, NotOf
-from .logic import FALSE, TRUE, UNKNOWN, Truth
-from .results import Gap, Outcome, Text, Trace
-from .units import Unit, format_quantity, shift_date
+from ..compile.conditions import CLeaf, CNode, DateBound
+from ..model.facts import FactDef, FactType
+from ..model.language import AllOf, AnyOf, NotOf
+from ..model.units import Unit, format_quantity, shift_date
+from .context import (
+    Context,
+    Missing,
+    Value,
+    origin,
+)
+from .logic import (
+    FALSE,
+    TRUE,
+    UNKNOWN,
+    Truth,
+)
+from .results import (
+    Gap,
+    Outcome,
+    Text,
+    Trace,
+)
 
 _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}

@@ -19,13 +19,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InputError, Problem
-from .loader import CASES_SUFFIX
-from .policyset import PolicySet
-from .profile import parse_profile
-from .results import PolicyResult, Status
-from .units import UnitError, format_money, parse_quantity
-from .yamlio import YamlError, line_of, load_yaml
+from ..compile.loader import CASES_SUFFIX
+from ..errors import InputError, Problem
+from ..model.profile import parse_profile
+from ..model.units import UnitError, format_money, parse_quantity
+from ..model.yamlio import YamlError, line_of, load_yaml
+from ..policyset import PolicySet
+from ..reference.results import PolicyResult, Status
 
 
 class _Model(BaseModel):
