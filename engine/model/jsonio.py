@@ -1,0 +1,153 @@
+"""JSON reading that refuses what the standard library lets through silently.
+
+- A key written twice in one object is refused with both lines (`json.loads` keeps the last).
+- Numbers with a fraction are exact `Decimal`s; `NaN`, `Infinity` and integers of more than
+  `MAX_INT_DIGITS` digits are refused.
+- Nesting deeper than `MAX_DEPTH` levels is refused (no profile, register row or update needs
+  more than a handful), so that no later step recurses without bound.
+- A byte-order mark at the start is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import json.decoder
+import json.scanner
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+MAX_DEPTH = 32
+_scanstring: Callable[[str, int], tuple[str, int]] = getattr(json.decoder, "scanstring")  # noqa: B009
+MAX_INT_DIGITS = 40
+
+
+class JsonError(ValueError):
+    """JSON that cannot be used; carries the 1-based line where the problem is."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits is too large to be a usable number")
+    return int(text)
+
+
+def _constant(text: str) -> Any:
+    raise ValueError(f"{text} is not a usable number")
+
+
+def _pairs_fast(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Duplicate
+    return result
+
+
+_FAST = json.JSONDecoder(
+    object_pairs_hook=_pairs_fast,
+    parse_float=Decimal,
+    parse_int=_integer,
+    parse_constant=_constant,
+)
+
+
+def _line(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def _key_positions(text: str, start: int, end: int, key: str) -> list[int]:
+    """Where `key` is written as a key of the object text[start:end] (depth 1 only)."""
+    found: list[int] = []
+    depth, i = 0, start
+    while i < end:
+        char = text[i]
+        if char == '"':
+            token_end = _scanstring(text, i + 1)[1]
+            if depth == 1:
+                after = token_end
+                while after < end and text[after] in " \t\r\n":
+                    after += 1
+                if after < end and text[after] == ":" and json.loads(text[i:token_end]) == key:
+                    found.append(i)
+            i = token_end
+            continue
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        i += 1
+    return found
+
+
+def _positional_decoder() -> json.JSONDecoder:
+    """A decoder on the pure-Python scanner that knows where each object starts, used only
+    to place a duplicate key the fast decoder found."""
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_int=_integer, parse_constant=_constant)
+    # Not in the type stubs, but public attributes of the pure-Python decoder.
+    parse_object: Callable[..., Any] = getattr(json.decoder, "JSONObject")  # noqa: B009
+
+    def located(s_and_end: tuple[str, int], strict: bool, scan_once: Any, hook: Any,
+                pairs_hook: Any, memo: Any = None, **kwargs: Any) -> tuple[Any, int]:  # fmt: skip
+        text, start = s_and_end
+        pairs, end = parse_object(s_and_end, strict, scan_once, None, list, memo, **kwargs)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                where = _key_positions(text, start - 1, end, key)
+                lines = " and ".join(str(_line(text, p)) for p in where[:2])
+                raise JsonError(
+                    f"key {key!r} is written twice in one object (lines {lines}); "
+                    "keep one of them",
+                    _line(text, where[1] if len(where) > 1 else start),
+                )
+            seen.add(key)
+        return dict(pairs), end
+
+    setattr(decoder, "parse_object", located)  # noqa: B010
+    setattr(decoder, "scan_once", getattr(json.scanner, "py_make_scanner")(decoder))  # noqa: B009, B010
+    return decoder
+
+
+def _depth_problem(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
+
+
+def load_json(text: str) -> Any:
+    """Parse one JSON document (a file, or one line of JSON Lines); raise `JsonError`."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        data = _FAST.decode(text)
+    except _Duplicate:
+        try:
+            data = _positional_decoder().decode(text)
+        except JsonError:
+            raise
+        except (ValueError, RecursionError):  # pragma: no cover - the fast decoder accepted it
+            raise JsonError("invalid JSON", None) from None
+    except json.JSONDecodeError as exc:
+        raise JsonError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
+    except RecursionError:
+        raise JsonError(f"nested deeper than {MAX_DEPTH} levels", None) from None
+    except ValueError as exc:  # from parse_int / parse_constant
+        raise JsonError(f"invalid JSON: {exc}", None) from None
+    if (text.count("{") + text.count("[") > MAX_DEPTH) and _depth_problem(data):
+        raise JsonError(f"nested deeper than {MAX_DEPTH} levels", None)
+    return data
