@@ -10,13 +10,12 @@ import click
 from ..engine import PolicySet
 from ..engine.check.cases import coverage_problems, run_cases
 from ..engine.compile.loader import bundled_policies
-from .main import main, user_errors
+from .main import main
 
 
 @main.command("test")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
-@user_errors
 def test_cases(directory: Path | None, verbose: bool) -> None:
     """Run the *.cases.yaml example cases under DIRECTORY (default: the bundled library)
     against its policies; exit 1 if a case fails or a policy lacks an eligible, an

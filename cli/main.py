@@ -1,18 +1,21 @@
 """`incentives`: check enterprise profiles against incentive policies, and explain.
 
-Exit codes: 0 the command ran; 1 bad input (policy files, profile, unknown policy id);
-2 bad usage (unknown option, malformed argument).
+Exit codes: 0 the command ran; 1 bad input (policy files, profile, register, unknown policy id)
+or output that cannot be written; 2 bad usage (unknown option, malformed argument); 130
+interrupted (Ctrl-C). Every command's errors are turned into these in one place,
+`_Commands.invoke`.
 """
 
 from __future__ import annotations
 
-import functools
+import errno
 import json
+import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import click
 import yaml
@@ -29,27 +32,27 @@ from .render import (
     report_markdown,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 EXIT_INPUT = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+
+
+class UserError(click.ClickException):
+    """Bad input, or output that cannot be written: `Error: …` on stderr, exit status 1."""
+
+    exit_code = EXIT_INPUT
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: exit status 130; a command that writes a file has left no partial file."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
 
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
-
-
-def user_errors(func: F) -> F:
-    """Turn InputError into a one-paragraph message on stderr and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as exc:
-            click.echo(f"Error: {exc.render()}", err=True)
-            sys.exit(EXIT_INPUT)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _as_of(_: click.Context, __: click.Parameter, value: str | None) -> date | None:
@@ -95,6 +98,23 @@ class _Commands(click.Group):
         "watch": ("incentives.cli.watch", "watch"),
     }
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; its user errors become click exceptions here, for every command."""
+        try:
+            value = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+            return value
+        except InputError as exc:
+            raise UserError(exc.render()) from None
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click exits 1 quietly when the reader of standard output has gone
+            _quiet_stdout()
+            where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+            raise UserError(where + (exc.strerror or str(exc))) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
 
@@ -109,6 +129,19 @@ class _Commands(click.Group):
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
         return command
+
+
+def _quiet_stdout() -> None:
+    """After standard output failed (a full disk), send what is still buffered nowhere, so that
+    the interpreter's last flush does not print a second error."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -133,7 +166,6 @@ def main() -> None:
     "--all", "show_all", is_flag=True,
     help="Also list policies not in force on this date or in this zone.",
 )  # fmt: skip
-@user_errors
 def check(
     profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
     fmt: str, lang: str | None, explain: bool, show_all: bool,
@@ -159,7 +191,6 @@ def check(
 @policies_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
 @lang_option
-@user_errors
 def explain(
     profile: Path,
     policy_id: str,
@@ -188,20 +219,10 @@ def explain(
 @click.option("--zone", help="Only policies that apply in this zone (national ones included).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @lang_option
-@user_errors
 def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: str | None) -> None:
     """List the policies with zone, effective dates, provenance and benefit kind."""
     policy_set = _load(policies_dir)
-    chosen = policy_set.policies
-    if zone is not None:
-        if zone not in policy_set.zones:
-            raise InputError(
-                f"unknown zone {zone!r}; known zones: {', '.join(sorted(policy_set.zones))}"
-            )
-        from ..engine.model.zones import NATIONAL, Zones
-
-        chain = Zones(dict(policy_set.zones)).chain(zone)
-        chosen = tuple(p for p in chosen if NATIONAL in p.zones or not p.zones.isdisjoint(chain))
+    chosen = policy_set.policies if zone is None else policy_set.policies_in(zone)
     if fmt == "json":
         click.echo(json.dumps([policy_summary(p) for p in chosen], ensure_ascii=False, indent=2))
     else:
@@ -212,7 +233,6 @@ def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: s
 @click.argument("policy_id")
 @policies_option
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
-@user_errors
 def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
     """Show one policy: its provenance and its full definition."""
     policy_set = _load(policies_dir)
@@ -228,7 +248,6 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @as_of_option
-@user_errors
 def validate(directory: Path | None, as_of: date | None) -> None:
     """Load and check a policy directory (default: the bundled library), then run the static
     checks (tiers, contradictions, unreachable policies, stacking groups, units, expired

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..engine import PolicySet
-from .main import EXIT_INPUT, main, user_errors
+from .main import EXIT_INPUT, main
 
 
 @main.command("prop")
@@ -29,7 +29,6 @@ from .main import EXIT_INPUT, main, user_errors
     "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Also write each counterexample profile into this directory.",
 )  # fmt: skip
-@user_errors
 def prop(
     directory: Path | None, examples: int, seed: int | None, policy_ids: tuple[str, ...],
     out: Path | None,

@@ -17,7 +17,7 @@ from .errors import InputError, Problem, ProfileError
 from .model.facts import FactDef
 from .model.language import Document
 from .model.profile import Profile
-from .model.zones import Zone, Zones
+from .model.zones import NATIONAL, Zone, Zones
 from .reference.context import (
     Context,
     Resolver,
@@ -109,6 +109,17 @@ class PolicySet:
             close = difflib.get_close_matches(policy_id, list(self._by_id), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise InputError(f"no policy with id {policy_id!r} in this policy set{hint}") from None
+
+    def policies_in(self, zone: str) -> tuple[CompiledPolicy, ...]:
+        """The policies that apply to an enterprise in `zone`: national ones, and those of the
+        zone or of a zone that contains it (the same test as evaluation's `not_in_force`)."""
+        chain = self._chains.get(zone)
+        if chain is None:
+            known = ", ".join(sorted(self._zones.by_id))
+            raise InputError(f"unknown zone {zone!r}; known zones: {known}")
+        return tuple(
+            p for p in self._policies if NATIONAL in p.zones or not p.zones.isdisjoint(chain)
+        )
 
     def __len__(self) -> int:
         return len(self._policies)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -221,11 +222,13 @@ def test_json_lines_agree_with_profile_path(profiles: list[Any]) -> None:
     flat_register(typed=False),
     st.lists(st.sampled_from(["blank", "short", "long", "dup"]), max_size=3),
 )
-def test_csv_reader_numbers_and_splits_rows_as_dictreader(
+def test_csv_reader_numbers_rows_and_sets_ragged_ones_aside(
     register: tuple[list[str], list[list[Any]]], oddities: list[str]
 ) -> None:
-    """`screen`'s CSV reader against csv.DictReader: row numbers, ragged rows, duplicate headers."""
-    from incentives.cli.screen import _batches
+    """`screen`'s CSV reader against the csv module: records numbered from the header (blank lines
+    not counted), a row with fewer or more cells than the header a bad row of its own, a header
+    naming a column twice a refusal; the rows it keeps validate as the per-row path says."""
+    from incentives.engine.batch.registers import RegisterError, read_register
 
     header, rows = register
     lines: list[list[str]] = [list(header)] + [[str(c) for c in r] for r in rows]
@@ -240,13 +243,24 @@ def test_csv_reader_numbers_and_splits_rows_as_dictreader(
             lines[0] = lines[0] + [lines[0][0]]
     text = io.StringIO()
     csv.writer(text).writerows(lines)
+    records = [r for r in csv.reader(io.StringIO(text.getvalue())) if r]
+    names = records[0]
+    numbered = [(n, dict(zip(names, r, strict=True)))
+                for n, r in enumerate(records[1:], start=2) if len(r) == len(names)]  # fmt: skip
+    ragged = [n for n, r in enumerate(records[1:], start=2) if len(r) != len(names)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "register.csv"
         path.write_text(text.getvalue(), encoding="utf-8")
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            numbered = [(n, dict(r)) for n, r in enumerate(csv.DictReader(handle), start=2)]
-        expected_frame, expected_bad = per_row(numbered, flat=True)
-        got = [validated_frame(CHECKER, batch, YEARS) for batch, _ in _batches(path, "csv")]
+        batches = read_register(path, "csv", POLICIES.facts)
+        if len(set(names)) != len(names):
+            with pytest.raises(RegisterError, match="named twice in the header"):
+                list(batches)
+            return
+        read = list(batches)
+    assert [n for batch in read for n, _ in batch.bad] == ragged
+    assert all("than the" in message for batch in read for _, message in batch.bad)
+    expected_frame, expected_bad = per_row(numbered, flat=True)
+    got = [validated_frame(CHECKER, batch.cells, YEARS) for batch in read]
     assert [b for _, bad, _, _ in got for b in bad] == expected_bad
     if got:
         assert_frame_equal(got[0][0], expected_frame)

@@ -9,9 +9,10 @@ separately; `profile_to_row` converts field by field). So each distinct cell val
 checked once, by the per-row path applied to a row holding only that cell, and the answer is
 reused for every row holding the same value. Cells of a few common shapes (plain decimal
 amounts, integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly
-by `_sure` (plain decimal text columns by Polars, `_plain_micro`; amounts with units through the
-field's own validator, `_read`), which accepts only what the model certainly accepts and
-converts it to the same value; `tests/test_screen_fast.py` checks both claims against the
+by the column's `_Kind.sure` (plain decimal text columns by Polars, `_plain_micro`; amounts with
+units through the field's own validator, `_read`; declared facts through the one coercion of
+profile facts, `reference.context._coerce`), which accepts only what the model certainly
+accepts and converts it to the same value; `tests/test_screen_fast.py` checks both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
 change must come with a row-level check here (the property tests would catch it).
 
@@ -38,6 +39,7 @@ from ..model.creditcode import credit_code_problem
 from ..model.facts import FactDef, FactType
 from ..model.profile import _money, _number
 from ..policyset import PolicySet
+from ..reference.context import _coerce
 from .columns import (
     FINANCIAL_LINES,
     LIMIT,
@@ -54,7 +56,7 @@ from .columns import (
     unflatten,
 )
 
-# The shapes `_sure` converts without asking the model (anything else is asked once per value).
+# The shapes converted without asking the model (anything else is asked once per value).
 _PLAIN = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
 _SIGNED = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?")
 _ISO_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
@@ -79,48 +81,122 @@ def _micro_decimal(value: Decimal, signed: bool) -> int | None:
     return int(value * SCALE)
 
 
+Sure = Callable[
+    [Any], Any
+]  # a cell → its frame value if the model certainly accepts it, else ABSENT
+
+
 @dataclass(frozen=True)
 class _Kind:
-    """What a column holds, as far as `_sure` needs to know."""
+    """How the cells of one column are converted without asking the model."""
 
-    quantity: bool = False
-    # the field's own validator (`_money`, `_number`) for amounts with units (`1200万元`)
-    reader: Callable[[object], object] | None = None
-    signed: bool = False
-    boolean: bool = False
-    day: bool = False
-    text: bool = False  # any string is valid and stays as it is
-    credit_code: bool = False
+    sure: Sure
+    # a column of quantities whose plain decimal text Polars converts at once (`_plain_micro`):
+    # whether it may be negative; None for other columns
+    plain: bool | None = None
 
 
-def _kind(name: str, declared: Mapping[str, FactDef]) -> _Kind:
+def _nothing_sure(value: Any) -> Any:
+    return ABSENT
+
+
+def _sure_text(value: Any) -> Any:
+    return value if type(value) is str else ABSENT
+
+
+def _sure_credit_code(value: Any) -> Any:
+    if type(value) is str and value == value.strip().upper() and credit_code_problem(value) is None:
+        return value
+    return ABSENT
+
+
+def _sure_bool(value: Any) -> Any:
+    return value if type(value) is bool else ABSENT
+
+
+def _sure_flat_bool(value: Any) -> Any:
+    if type(value) is str:
+        return _FLAT_BOOLS.get(value, ABSENT)
+    return value if type(value) is bool else ABSENT
+
+
+def _sure_day(value: Any) -> Any:
+    if type(value) is date:
+        return value
+    if type(value) is str and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return ABSENT
+    return ABSENT
+
+
+def _sure_quantity(reader: Callable[[object], object], signed: bool) -> Sure:
+    """Quantities of a profile field: plain numbers directly, text with units through the field's
+    own validator (`_money`, `_number`), then its `ge=0` and `to_micro`."""
+    pattern = _SIGNED if signed else _PLAIN
+
+    def sure(value: Any) -> Any:
+        kind_of = type(value)
+        if kind_of is int:
+            return value * SCALE if (value >= 0 or signed) and -LIMIT < value < LIMIT else ABSENT
+        if kind_of is str:
+            return _micro_text(value) if pattern.fullmatch(value) else _read(reader, signed, value)
+        if kind_of is Decimal:
+            micro = _micro_decimal(value, signed)
+            return ABSENT if micro is None else micro
+        return ABSENT
+
+    return sure
+
+
+def _sure_fact_quantity(defn: FactDef) -> Sure:
+    """Quantities of a declared profile fact, through the one coercion of profile facts that the
+    per-row path also applies (`reference.context._coerce`: units, what a bare number may mean),
+    then `to_micro`."""
+
+    def sure(value: Any) -> Any:
+        if type(value) not in (str, int, Decimal):  # other types: the model decides
+            return ABSENT
+        try:
+            number = _coerce(defn, value, f"facts.{defn.profile_fact}")
+            return to_micro(number, "") if isinstance(number, Decimal) else ABSENT
+        except ValueError:  # RowError too
+            return ABSENT
+
+    return sure
+
+
+def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
     if name in ("employees", "tech_staff"):
-        return _Kind(quantity=True, reader=_number)
+        return _Kind(_sure_quantity(_number, signed=False), plain=False)
     if name.startswith("financials."):
         parts = name.split(".")
         if not (len(parts) == 3 and parts[2] in FINANCIAL_LINES and _year(parts[1])):
-            return _Kind()  # unknown line or bad year: the model says what is wrong
-        return _Kind(quantity=True, signed=parts[2] in _SIGNED_LINES, reader=_money)
+            return _Kind(_nothing_sure)  # unknown line or bad year: the model says what is wrong
+        signed = parts[2] in _SIGNED_LINES
+        return _Kind(_sure_quantity(_money, signed), plain=signed)
     if name.startswith("facts."):
         defn = declared.get(name[6:])
-        if defn is None:
-            return _Kind()
-        return _Kind(
-            quantity=defn.type is FactType.QUANTITY,
-            signed=True,
-            boolean=defn.type is FactType.BOOL,
-            day=defn.type is FactType.DATE,
-            text=defn.type is FactType.CODE,
-        )
+        return _Kind(_nothing_sure) if defn is None else _Kind(_fact_sure(defn, flat))
     dtype = SCALARS.get(name)
-    if dtype is None:
-        return _Kind()
-    return _Kind(
-        boolean=isinstance(dtype, pl.Boolean) and name != "synthetic",
-        day=isinstance(dtype, pl.Date),
-        text=name == "name",
-        credit_code=name == "credit_code",
-    )
+    if isinstance(dtype, pl.Boolean) and name != "synthetic":
+        return _Kind(_sure_flat_bool if flat else _sure_bool)
+    if isinstance(dtype, pl.Date):
+        return _Kind(_sure_day)
+    if name == "name":
+        return _Kind(_sure_text)
+    return _Kind(_sure_credit_code if name == "credit_code" else _nothing_sure)
+
+
+def _fact_sure(defn: FactDef, flat: bool) -> Sure:
+    if defn.type is FactType.QUANTITY:
+        return _sure_fact_quantity(defn)
+    if defn.type is FactType.BOOL:
+        return _sure_flat_bool if flat else _sure_bool
+    if defn.type is FactType.DATE:
+        return _sure_day
+    return _sure_text if defn.type is FactType.CODE else _nothing_sure
 
 
 def _year(text: str) -> bool:
@@ -130,56 +206,11 @@ def _year(text: str) -> bool:
     )
 
 
-def _sure(kind: _Kind, value: Any, flat: bool) -> Any:
-    """The frame value of a cell the model certainly accepts, or ABSENT if not sure."""
-    kind_of = type(value)
-    if kind.quantity:
-        if kind_of is int:
-            if (value >= 0 or kind.signed) and -LIMIT < value < LIMIT:
-                return value * SCALE
-        elif kind_of is str:
-            if (_SIGNED if kind.signed else _PLAIN).fullmatch(value):
-                return _micro_text(value)
-            if kind.reader is not None:
-                return _read(kind, value)
-        elif kind_of is Decimal:
-            micro = _micro_decimal(value, kind.signed)
-            if micro is not None:
-                return micro
-        return ABSENT
-    if kind.boolean:
-        if kind_of is bool:
-            return value
-        if flat and kind_of is str:
-            return _FLAT_BOOLS.get(value, ABSENT)
-        return ABSENT
-    if kind.day:
-        if kind_of is date:
-            return value
-        if kind_of is str and _ISO_DATE.fullmatch(value):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                return ABSENT
-        return ABSENT
-    if kind.text:
-        return value if kind_of is str else ABSENT
-    if (
-        kind.credit_code
-        and kind_of is str
-        and value == value.strip().upper()
-        and credit_code_problem(value) is None
-    ):
-        return value
-    return ABSENT
-
-
-def _read(kind: _Kind, text: str) -> Any:
+def _read(reader: Callable[[object], object], signed: bool, text: str) -> Any:
     """A profile field's own steps for a text amount: its validator, `ge=0`, `to_micro`."""
-    assert kind.reader is not None
     try:
-        value = kind.reader(text)
-        if not isinstance(value, Decimal) or (value < 0 and not kind.signed):
+        value = reader(text)
+        if not isinstance(value, Decimal) or (value < 0 and not signed):
             return ABSENT
         return to_micro(value, "")
     except ValueError:  # UnitError and RowError are ValueErrors
@@ -244,7 +275,7 @@ class CellChecker:
         self.policy_set = policy_set
         self.declared = declared_profile_facts(policy_set.facts)
         self._caches: dict[tuple[str, bool], dict[Any, Any]] = {}
-        self._kinds: dict[str, _Kind] = {}
+        self._kinds: dict[tuple[str, bool], _Kind] = {}
 
     def one_cell(self, name: str, value: Any, flat: bool) -> Any:
         """The frame value of a row made of this cell alone, or ABSENT if that row is bad."""
@@ -270,39 +301,42 @@ class CellChecker:
 
     def convert(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[list[Any], list[int]]:
         """Frame values of a column's cells, and the positions of cells that are not valid."""
-        kind = self._kinds.get(name)
+        kind = self._kinds.get((name, flat))
         if kind is None:
-            kind = self._kinds[name] = _kind(name, self.declared)
+            kind = self._kinds[name, flat] = _kind(name, self.declared, flat)
         cache = self._caches.setdefault((name, flat), {})
         if len(cache) > 50_000:  # values of a column rarely repeat across the whole register
             cache.clear()
+        plain = _plain_micro(cells, kind.plain) if kind.plain is not None and flat else None
+        sure = kind.sure
         values: list[Any] = []
         bad: list[int] = []
         append = values.append
-        plain = _plain_micro(cells, kind.signed) if kind.quantity and flat else None
         for i, cell in enumerate(cells):
             if cell is ABSENT or (flat and (cell is None or cell == "")):
                 append(None)
                 continue
-            if plain is not None:
-                micro = plain[i]
-                if micro is not None:
-                    append(micro)
-                    continue
-            value = _sure(kind, cell, flat)
-            if value is ABSENT:
-                try:
-                    key = _key(cell)
-                    value = cache.get(key, cache)
-                    if value is cache:
-                        value = cache[key] = self.one_cell(name, cell, flat)
-                except TypeError:  # unhashable (a signalling NaN): ask without caching
-                    value = self.one_cell(name, cell, flat)
+            value = None if plain is None else plain[i]
+            if value is None:
+                value = sure(cell)
                 if value is ABSENT:
-                    bad.append(i)
-                    value = None
+                    value = self._asked(name, cell, flat, cache)
+                    if value is ABSENT:
+                        bad.append(i)
+                        value = None
             append(value)
         return values, bad
+
+    def _asked(self, name: str, cell: Any, flat: bool, cache: dict[Any, Any]) -> Any:
+        """`one_cell`, once per distinct value of the column."""
+        try:
+            key = _key(cell)
+            value = cache.get(key, cache)
+            if value is cache:
+                value = cache[key] = self.one_cell(name, cell, flat)
+            return value
+        except TypeError:  # unhashable (a signalling NaN): ask without caching
+            return self.one_cell(name, cell, flat)
 
 
 def _target(name: str) -> str | None:
@@ -322,7 +356,23 @@ def build_frame(
 
     The frame has exactly the columns and values that `rows_to_frame` gives for those rows.
     """
-    n = len(batch.numbers)
+    converted, suspects = _converted(checker, batch)
+    keep = [i for i in range(len(batch.numbers)) if i not in suspects]
+    found_years = {
+        int(name.split(".")[1])
+        for name, values in converted.items()
+        if name.startswith("financials.") and any(values[i] is not None for i in keep)
+    }
+    columns = schema(found_years | set(years), checker.policy_set.facts)
+    data = {ROW: pl.Series(ROW, [batch.numbers[i] for i in keep], pl.Int64)}
+    for name, dtype in columns.items():
+        if name != ROW:
+            data[name] = _series(name, dtype, converted.get(name), keep)
+    return pl.DataFrame(data), sorted(suspects)
+
+
+def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, list[Any]], set[int]]:
+    """Frame values of every column the frame takes, and the positions of the suspect rows."""
     suspects = set(batch.suspects)
     converted: dict[str, list[Any]] = {}
     for name, cells in batch.columns.items():
@@ -339,30 +389,17 @@ def build_frame(
         values, bad = checker.convert(name, cells, batch.flat)
         suspects.update(bad)
         converted[name] = values
-    keep = [i for i in range(n) if i not in suspects]
-    found_years = {
-        int(name.split(".")[1])
-        for name, values in converted.items()
-        if name.startswith("financials.") and any(values[i] is not None for i in keep)
-    }
-    columns = schema(found_years | set(years), checker.policy_set.facts)
-    data: dict[str, pl.Series] = {}
-    for name, dtype in columns.items():
-        if name == ROW:
-            data[name] = pl.Series(name, [batch.numbers[i] for i in keep], pl.Int64)
-            continue
-        column = converted.get(name)
-        if column is None:
-            default = False if name == "synthetic" else None
-            data[name] = pl.Series(name, [default] * len(keep), dtype)
-        elif name in _LIST_NAMES and name != "projects":
-            data[name] = _decode_lists(name, [column[i] for i in keep], dtype)
-        else:
-            series = pl.Series(name, [column[i] for i in keep], dtype=dtype)
-            if name == "synthetic":
-                series = series.fill_null(False)
-            data[name] = series
-    return pl.DataFrame(data), sorted(suspects)
+    return converted, suspects
+
+
+def _series(name: str, dtype: pl.DataType, column: list[Any] | None, keep: list[int]) -> pl.Series:
+    """One frame column: the kept rows' values, or its default where the register has none."""
+    if column is None:
+        return pl.Series(name, [False if name == "synthetic" else None] * len(keep), dtype)
+    if name in _LIST_NAMES and name != "projects":
+        return _decode_lists(name, [column[i] for i in keep], dtype)
+    series = pl.Series(name, [column[i] for i in keep], dtype=dtype)
+    return series.fill_null(False) if name == "synthetic" else series
 
 
 def _decode_lists(name: str, texts: list[str | None], dtype: pl.DataType) -> pl.Series:
@@ -402,30 +439,36 @@ def _flatten(data: dict[str, Any], i: int, put: Callable[[str, int, Any], None])
         if not isinstance(key, str) or "." in key:
             return False
         if key == "financials":
-            if value is None:
-                continue
-            if not isinstance(value, dict):
+            if value is not None and not _flatten_financials(value, i, put):
                 return False
-            for year, lines in value.items():
-                if not (isinstance(year, str) and year.isdigit() and str(int(year)) == year):
-                    return False
-                if not isinstance(lines, dict):
-                    return False
-                for line, amount in lines.items():
-                    if not isinstance(line, str) or "." in line:
-                        return False
-                    put(f"financials.{year}.{line}", i, amount)
         elif key in ("compliance", "facts"):
             if value is None and key == "compliance":
                 continue
-            if not isinstance(value, dict):
+            if not isinstance(value, dict) or not _flatten_map(key, value, i, put):
                 return False
-            for sub, cell in value.items():
-                if not isinstance(sub, str) or "." in sub:
-                    return False
-                put(f"{key}.{sub}", i, cell)
         else:
             put(key, i, value)
+    return True
+
+
+def _flatten_financials(value: Any, i: int, put: Callable[[str, int, Any], None]) -> bool:
+    if not isinstance(value, dict):
+        return False
+    for year, lines in value.items():
+        if not (isinstance(year, str) and year.isdigit() and str(int(year)) == year):
+            return False
+        if not isinstance(lines, dict) or not _flatten_map(f"financials.{year}", lines, i, put):
+            return False
+    return True
+
+
+def _flatten_map(
+    prefix: str, value: dict[Any, Any], i: int, put: Callable[[str, int, Any], None]
+) -> bool:
+    for sub, cell in value.items():
+        if not isinstance(sub, str) or "." in sub:
+            return False
+        put(f"{prefix}.{sub}", i, cell)
     return True
 
 

@@ -117,6 +117,19 @@ def schema(years: Iterable[int], facts: Mapping[str, FactDef]) -> dict[str, pl.D
     return columns
 
 
+def flat_column_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType | None:
+    """The frame type of a flat register column (`financials.2025.revenue`, `facts.sme`, …),
+    or None for a name that is not a column of a register under this catalogue."""
+    if name in SCALARS:
+        return SCALARS[name]
+    if name in LISTS:
+        return LISTS[name]
+    if name.startswith("facts."):
+        defn = declared_profile_facts(facts).get(name[6:])
+        return None if defn is None else _FACT_TYPES[defn.type]
+    return QUANTITY() if _financial_column(name) else None
+
+
 # --- profile → flat row ----------------------------------------------------------------------
 
 
@@ -128,9 +141,7 @@ def profile_to_row(profile: Profile, facts: Mapping[str, FactDef]) -> dict[str, 
             value = getattr(profile.compliance, name.split(".", 1)[1], None)
         else:
             value = getattr(profile, name)
-        if isinstance(value, Decimal):
-            value = to_micro(value, name)
-        row[name] = value
+        row[name] = to_micro(value, name) if isinstance(value, Decimal) else value
     for year, record in (profile.financials or {}).items():
         for line in FINANCIAL_LINES:
             value = getattr(record, line)
@@ -145,21 +156,28 @@ def profile_to_row(profile: Profile, facts: Mapping[str, FactDef]) -> dict[str, 
         if profile.projects is None
         else json.dumps([p.model_dump(mode="json") for p in profile.projects], ensure_ascii=False)
     )
-    declared = declared_profile_facts(facts) if profile.facts else {}
-    for name, raw in profile.facts.items():
+    if profile.facts:
+        row.update(_fact_cells(profile.facts, declared_profile_facts(facts)))
+    return row
+
+
+def _fact_cells(values: Mapping[str, Any], declared: Mapping[str, FactDef]) -> dict[str, Any]:
+    """The `facts.` columns of a profile's facts, by the one coercion of profile facts."""
+    cells: dict[str, Any] = {}
+    for name, raw in values.items():
         defn = declared.get(name)
         if defn is None:
             raise RowError(f"facts.{name}: not declared in the fact catalogue of this policy set")
         try:
-            value = _coerce(defn, raw, f"facts.{name}")
+            value: Any = _coerce(defn, raw, f"facts.{name}")
         except ValueError as exc:
             raise RowError(str(exc)) from None
         if isinstance(value, Decimal):
             value = to_micro(value, f"facts.{name}")
         elif isinstance(value, frozenset):
             value = sorted(value)
-        row[f"facts.{name}"] = value
-    return row
+        cells[f"facts.{name}"] = value
+    return cells
 
 
 def _dump_list(items: list[Any] | None) -> list[dict[str, Any]] | None:
@@ -198,31 +216,41 @@ def unflatten(flat: Mapping[str, Any], facts: Mapping[str, FactDef]) -> dict[str
             raise RowError("more cells than the header has columns")
         if key == ROW or raw is None or raw == "":
             continue
-        if key in ("intellectual_property", "certifications", "compliance.records", "projects"):
-            value = _json_list(raw, key)
-        elif key in SCALARS and isinstance(SCALARS[key], pl.Boolean):
-            value = _bool(raw, key)
-        elif key.startswith("facts."):
+        if key.startswith("facts."):
             if declared is None:
                 declared = declared_profile_facts(facts)
-            defn = declared.get(key[6:])
-            if defn is None:
-                raise RowError(f"{key}: not declared in the fact catalogue of this policy set")
-            value = raw
-            if defn.type is FactType.BOOL:
-                value = _bool(raw, key)
-            elif defn.type is FactType.CODES and isinstance(raw, str):
-                value = _json_list(raw, key)
-            elif isinstance(raw, float):
-                raise RowError(f"{key}: floating-point value {raw!r}; write numbers as text")
-        elif key in SCALARS or _financial_column(key):
-            if isinstance(raw, float):
-                raise RowError(f"{key}: floating-point value {raw!r}; write amounts as decimals")
-            value = raw
+            value = _flat_fact(key, raw, declared)
         else:
-            raise RowError(f"unknown column {key!r}")
+            value = _flat_value(key, raw)
         _put(data, key.split("."), value)
     return data
+
+
+def _flat_value(key: str, raw: Any) -> Any:
+    """A cell of a profile field's column, read as its column says."""
+    if key in ("intellectual_property", "certifications", "compliance.records", "projects"):
+        return _json_list(raw, key)
+    if key in SCALARS and isinstance(SCALARS[key], pl.Boolean):
+        return _bool(raw, key)
+    if key in SCALARS or _financial_column(key):
+        if isinstance(raw, float):
+            raise RowError(f"{key}: floating-point value {raw!r}; write amounts as decimals")
+        return raw
+    raise RowError(f"unknown column {key!r}")
+
+
+def _flat_fact(key: str, raw: Any, declared: Mapping[str, FactDef]) -> Any:
+    """A cell of a `facts.` column, read as the fact's declaration says."""
+    defn = declared.get(key[6:])
+    if defn is None:
+        raise RowError(f"{key}: not declared in the fact catalogue of this policy set")
+    if defn.type is FactType.BOOL:
+        return _bool(raw, key)
+    if defn.type is FactType.CODES and isinstance(raw, str):
+        return _json_list(raw, key)
+    if isinstance(raw, float):
+        raise RowError(f"{key}: floating-point value {raw!r}; write numbers as text")
+    return raw
 
 
 def _financial_column(key: str) -> bool:
@@ -279,6 +307,7 @@ __all__ = [
     "SCALARS",
     "SCALE",
     "RowError",
+    "flat_column_type",
     "from_micro",
     "profile_to_row",
     "row_profile",

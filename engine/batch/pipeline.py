@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -144,48 +143,3 @@ def _widened(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFra
         pl.col(name) if name in frame.columns else pl.lit(None, dtype).alias(name)
         for name, dtype in columns.items()
     )
-
-
-def amount_text(micro: int | None) -> str | None:
-    """Millionths of a yuan → `520000.00` (at least two decimals, exact)."""
-    if micro is None:
-        return None
-    text = f"{Decimal(micro) / 1_000_000:.6f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
-
-
-def presented(result: pl.DataFrame) -> pl.DataFrame:
-    """Results with the status as text and the amount as an exact decimal string
-    (`amount_text`, computed on whole columns of integer millionths)."""
-    micro = pl.col("amount")
-    scale = pl.lit(1_000_000, pl.Int128)
-    size = micro.abs()
-    fraction = (size % scale).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
-    text = pl.concat_str(
-        pl.when(micro < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-        (size // scale).cast(pl.String),
-        pl.lit("."),
-        fraction.str.pad_end(2, "0"),
-    )
-    return result.with_columns(pl.col("status").cast(pl.String), text.alias("amount"))
-
-
-def result_arrow_schema(*, with_error: bool = False) -> Any:
-    """The Arrow schema of result rows (`screen` output; Spark adds the bad-row `error`)."""
-    import pyarrow as pa
-
-    fields = [
-        ("row", pa.int64()),
-        ("credit_code", pa.string()),
-        ("zone", pa.string()),
-        ("policy_id", pa.string()),
-        ("status", pa.string()),
-        ("amount", pa.string()),
-        ("amount_kind", pa.string()),
-        ("missing", pa.list_(pa.string())),
-        ("review", pa.list_(pa.string())),
-    ]
-    if with_error:
-        fields.append(("error", pa.string()))
-    return pa.schema(fields)

@@ -1,5 +1,6 @@
 """Scale-out on Spark: the same per-batch function (`pipeline.screen_batch`) run by
-`DataFrame.mapInArrow` on every partition of a register of JSON Lines.
+`DataFrame.mapInArrow` on every partition of a register of JSON Lines, each line read by the same
+strict JSON reader as `incentives screen` (`registers.parse_row`).
 
 Install with `pip install 'incentives[spark]'` on the driver and on the executors (the bundled
 policy library is package data, so executors find it). A policies directory given by path must be
@@ -10,15 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-RESULT_SCHEMA = (
-    "row long, credit_code string, zone string, policy_id string, status string, "
-    "amount string, amount_kind string, missing array<string>, review array<string>, "
-    "error string"
-)
+from .results import spark_schema
+
+RESULT_SCHEMA = spark_schema(with_error=True)  # the result columns of `results`, and `error`
 
 
 @lru_cache(maxsize=4)
@@ -36,29 +34,31 @@ def screen_arrow_batches(
 
     Bad rows come out as one row each with status `invalid` and the reason in `error`.
     """
-    import json
-
     import pyarrow as pa
 
-    from .pipeline import presented, result_arrow_schema, screen_batch
+    from .columns import RowError
+    from .pipeline import screen_batch
+    from .registers import parse_row
+    from .results import arrow_schema, presented
 
     vectorised = _vectorised(policies)
     for batch in batches:
         numbered: list[tuple[int, Any]] = []
+        unreadable: list[tuple[int, str]] = []
         for row, text in zip(
             batch.column("row").to_pylist(), batch.column("value").to_pylist(), strict=True
         ):
             try:
-                numbered.append((row, json.loads(text, parse_float=Decimal)))
-            except json.JSONDecodeError as exc:
-                numbered.append((row, exc))
+                numbered.append((row, parse_row(text)))
+            except RowError as exc:
+                unreadable.append((row, str(exc)))
         result, bad, _ = screen_batch(vectorised, numbered, as_of, flat=False)
         records = presented(result).with_columns(error=None).to_dicts()
         records += [
             {"row": n, "status": "invalid", "error": message, "missing": [], "review": []}
-            for n, message in bad
+            for n, message in sorted(unreadable + bad)
         ]
-        yield pa.RecordBatch.from_pylist(records, schema=result_arrow_schema(with_error=True))
+        yield pa.RecordBatch.from_pylist(records, schema=arrow_schema(with_error=True))
 
 
 def screen_jsonl(spark: Any, path: str, as_of: date, policies: str | None = None) -> Any:

@@ -52,6 +52,7 @@ from .columns import (
     SCALARS,
     SCALE,
 )
+from .results import evaluated_schema
 
 STATUS = pl.Enum([s.value for s in Status])
 # Statuses are computed as small integer codes (cheap to compare, select and reshape) and
@@ -891,14 +892,4 @@ class VectorisedSet:
         return pl.DataFrame(data, schema=OUTPUT)
 
 
-OUTPUT: dict[str, pl.DataType] = {
-    ROW: pl.Int64(),
-    "credit_code": pl.String(),
-    "zone": pl.String(),
-    "policy_id": pl.String(),
-    "status": STATUS,
-    "amount": pl.Int128(),
-    "amount_kind": pl.String(),
-    "missing": pl.List(pl.String),
-    "review": pl.List(pl.String),
-}
+OUTPUT: dict[str, pl.DataType] = evaluated_schema(STATUS)  # the result columns: see `results`

@@ -5,6 +5,8 @@
   `MAX_INT_DIGITS` digits are refused.
 - Nesting deeper than `MAX_DEPTH` levels is refused (no profile, register row or update needs
   more than a handful), so that no later step recurses without bound.
+- A `\\u` escape of half a surrogate pair (`"\\ud800"`) is refused: it is not a character, and
+  no later step (Polars, a UTF-8 file or terminal) can hold it.
 - A byte-order mark at the start is accepted.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -103,9 +106,9 @@ def _positional_decoder() -> json.JSONDecoder:
             if key in seen:
                 where = _key_positions(text, start - 1, end, key)
                 lines = " and ".join(str(_line(text, p)) for p in where[:2])
+                shown = f" (lines {lines})" if "\n" in text.strip() else ""  # not for one line
                 raise JsonError(
-                    f"key {key!r} is written twice in one object (lines {lines}); "
-                    "keep one of them",
+                    f"key {key!r} is written twice in one object{shown}; keep one of them",
                     _line(text, where[1] if len(where) > 1 else start),
                 )
             seen.add(key)
@@ -150,4 +153,30 @@ def load_json(text: str) -> Any:
         raise JsonError(f"invalid JSON: {exc}", None) from None
     if (text.count("{") + text.count("[") > MAX_DEPTH) and _depth_problem(data):
         raise JsonError(f"nested deeper than {MAX_DEPTH} levels", None)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(text, data)
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(text: str, data: Any) -> None:
+    """A pair of escapes (`\\ud83d\\ude00`) decodes to one character; half a pair stays a
+    surrogate, which is refused."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and _SURROGATE.search(node):
+            found = _SURROGATE_ESCAPE.search(text)
+            index = found.start() if found is not None else 0
+            raise JsonError(
+                f"{text[index : index + 6]} is half of a UTF-16 surrogate pair, not a character",
+                _line(text, index),
+            )

@@ -104,6 +104,7 @@ class ChangeEvent:
 
 @dataclass
 class _Enterprise:
+    sid: str  # its durable session: never the enterprise id, whose text durable mishandles
     raw: dict[str, Any]
     profile: Profile
     shard: int
@@ -160,6 +161,9 @@ class ReactiveSession:
             self._policy_at.extend(p.policy_id for p in ruleset.policies)
         self._shards: list[int] = []  # live enterprises per shard
         self._enterprises: dict[str, _Enterprise] = {}
+        # Durable session ids: durable_rules breaks on quotes, backslashes and control
+        # characters in them, so enterprise ids (any text) never reach it.
+        self._sids = itertools.count(1)
         self._closed = False
         self._lock = threading.RLock()  # one caller at a time, also for the Python-side state
         empty = Profile()
@@ -254,14 +258,14 @@ class ReactiveSession:
         if current is None:
             shard = self._open_shard()
             self._shards[shard] += 1
-            current = _Enterprise(raw, profile, shard, 0, [])
+            current = _Enterprise(f"e{next(self._sids)}", raw, profile, shard, 0, [])
             self._enterprises[eid] = current
             old = None
         else:
             old = (current.version, current.facts)
         version = current.version + (old is not None)
         try:
-            verdicts = self._run(f"e:{eid}", current.shard, old, facts, version)
+            verdicts = self._run(current.sid, current.shard, old, facts, version)
         except durable.DurableError as exc:
             self._drop(eid, current, quiet=True)
             raise UpdateError(
@@ -340,7 +344,7 @@ class ReactiveSession:
 
     def _drop(self, eid: str, ent: _Enterprise, quiet: bool = False) -> None:
         """Delete the enterprise's durable sessions (their facts go with them)."""
-        sid = f"e:{eid}"
+        sid = ent.sid
         for index in range(len(self.program.rulesets)):
             try:
                 self._engine.delete_state(self._ruleset(index, ent.shard), sid)

@@ -1,0 +1,212 @@
+"""Writing screening results without ever losing data.
+
+- A result file is written under a temporary name beside its target (`.results.csv.1a2b3c4d.part`)
+  and renamed onto it only when the run completed: an interrupted or failed run leaves the target
+  as it was (absent, or the earlier run's complete file) and removes its temporary file.
+- A target that is an input of the run (the register itself, by any path, symbolic or hard link,
+  or any file of the policy set) or that lies inside the policy directory is refused before
+  anything is written.
+- A target that is not a regular file (`/dev/stdout`, a named pipe, `/dev/full`) is written in
+  place: there is nothing there to lose.
+- An empty run still writes a valid file: a CSV header, an empty Parquet file, an empty JSON
+  Lines file.
+- Every failure to write (a missing or unwritable directory, a full disk) is an `OutputError`
+  that says where and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import polars as pl
+
+from ..errors import InputError
+from .results import RESULT_COLUMNS, arrow_schema, written_schema
+
+OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
+
+
+class OutputError(InputError):
+    """Results that cannot be written where asked; nothing was written there."""
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+class ResultWriter:
+    """Results (`results.presented`) to a binary sink, batch by batch, in one format."""
+
+    def __init__(self, sink: BinaryIO, fmt: str, shown: str) -> None:
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown result format {fmt!r}; one of {', '.join(OUTPUT_FORMATS)}")
+        self.sink = sink
+        self.fmt = fmt
+        self.shown = shown
+        self.rows = 0
+        self._header = True
+        self._parquet: Any = None
+
+    def write(self, presented: pl.DataFrame) -> None:
+        with self._guard():
+            self.rows += presented.height
+            if self.fmt == "parquet":
+                self._parquet_writer().write_table(presented.to_arrow().cast(arrow_schema()))
+            elif self.fmt == "jsonl":
+                self.sink.write(presented.write_ndjson().encode("utf-8"))
+            else:
+                self.sink.write(_csv(presented, self._header).encode("utf-8"))
+                self._header = False
+
+    def finish(self) -> None:
+        """Complete the output (an empty run gets a header, or an empty Parquet file); flush."""
+        with self._guard():
+            if self.fmt == "csv" and self._header:
+                self.write(pl.DataFrame(schema=written_schema()))
+            if self.fmt == "parquet":
+                self._parquet_writer().close()
+            self.sink.flush()
+
+    def _parquet_writer(self) -> Any:
+        if self._parquet is None:
+            import pyarrow.parquet as pq
+
+            self._parquet = pq.ParquetWriter(self.sink, arrow_schema())
+        return self._parquet
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the results to {self.shown}: {_os_reason(exc)}"
+            ) from None
+
+
+def _csv(presented: pl.DataFrame, header: bool) -> str:
+    flat = presented.with_columns(pl.col("missing", "review").list.join(";"))
+    # an empty text is written like a missing value: no quotes (as csv.DictWriter did)
+    flat = flat.with_columns(pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)).name.keep())
+    return flat.select(RESULT_COLUMNS).write_csv(include_header=header, line_terminator="\r\n")
+
+
+# --- where the results go ----------------------------------------------------------------------
+
+
+def policy_inputs(directory: Path | None) -> tuple[Path, list[Path]]:
+    """The policy directory (default: the bundled library) and every file the engine reads to
+    build a policy set from it (its files, and the engine's own catalogue and zones)."""
+    from ..compile.loader import bundled_policies
+
+    root = directory if directory is not None else bundled_policies()
+    files = [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
+    model = resources.files("incentives.engine.model")
+    files += [Path(str(model.joinpath(name))) for name in ("catalogue.yaml", "zones.yaml")]
+    return root, files
+
+
+def _same_file(target: os.stat_result, paths: Iterable[Path]) -> Path | None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if os.path.samestat(target, path.stat()):
+                return path
+    return None
+
+
+def refuse_inputs(target: Path, inputs: Iterable[Path], policy_root: Path | None) -> None:
+    """Raise OutputError if writing `target` would overwrite one of `inputs` (by any path or
+    link) or put a file into the policy directory."""
+    inputs = list(inputs)
+    with contextlib.suppress(OSError):
+        same = _same_file(target.stat(), inputs)
+        if same is not None:
+            raise OutputError(
+                f"--out {target} is {same}, an input of this run: refusing to overwrite it; "
+                "write the results to another file"
+            )
+    if policy_root is not None:
+        with contextlib.suppress(OSError, ValueError):
+            target.resolve().relative_to(policy_root.resolve())
+            raise OutputError(
+                f"--out {target} is inside the policy directory {policy_root}, whose every file "
+                "is read as policies: write the results elsewhere"
+            )
+
+
+def refuse_input_stream(sink: BinaryIO, inputs: Iterable[Path], shown: str) -> None:
+    """Raise OutputError if `sink` (standard output, say) is a file that is one of `inputs`."""
+    try:
+        status = os.fstat(sink.fileno())
+    except (OSError, ValueError, AttributeError):
+        return  # not a file (an in-memory buffer)
+    if stat.S_ISREG(status.st_mode):
+        same = _same_file(status, inputs)
+        if same is not None:
+            raise OutputError(f"{shown} is {same}, an input of this run: refusing to write to it")
+
+
+class AtomicFile:
+    """A file written beside `target` under a temporary name and renamed onto it by `commit`;
+    `discard` removes it. A target that exists and is not a regular file is written in place."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.temp: Path | None = None
+        self.handle: BinaryIO | None = None
+
+    def open(self) -> BinaryIO:
+        target = self.target
+        try:
+            if target.exists() and not target.is_file():
+                if target.is_dir():
+                    raise OutputError(f"--out {target} is a directory; name a file")
+                self.handle = target.open("wb")  # a device or a pipe: nothing to lose
+                return self.handle
+            real = target.resolve()  # a link is followed: the file it names is replaced
+            if not real.parent.is_dir():
+                raise OutputError(
+                    f"cannot write the results to {target}: the directory {real.parent} does not "
+                    "exist"
+                )
+            self.temp = real.parent / f".{real.name}.{secrets.token_hex(4)}.part"
+            descriptor = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            self.handle = os.fdopen(descriptor, "wb")
+            with contextlib.suppress(OSError):  # keep the permissions of the file it replaces
+                os.chmod(self.temp, stat.S_IMODE(real.stat().st_mode))
+        except OSError as exc:
+            self.temp = None
+            raise OutputError(f"cannot write the results to {target}: {_os_reason(exc)}") from None
+        return self.handle
+
+    def commit(self) -> None:
+        assert self.handle is not None
+        try:
+            self.handle.flush()
+            if self.temp is not None:
+                os.fsync(self.handle.fileno())
+            self.handle.close()
+            if self.temp is not None:
+                os.replace(self.temp, self.target.resolve())
+                self.temp = None
+        except OSError as exc:
+            self.discard()
+            raise OutputError(
+                f"cannot write the results to {self.target}: {_os_reason(exc)}"
+            ) from None
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            with contextlib.suppress(OSError):
+                self.handle.close()
+        if self.temp is not None:
+            with contextlib.suppress(OSError):
+                self.temp.unlink()
+            self.temp = None

@@ -1,0 +1,169 @@
+"""Screening results: the columns of a result row (defined here once, for the vectorised back
+end, `screen`'s files, the Spark job and any other caller), how they are written, and the
+summary of a run (counts by verdict, amounts by policy and by zone, bad rows).
+
+One row per enterprise × policy. As evaluated, `amount` is an integer of millionths of a yuan and
+`status` the back end's status type; as written, `amount` is exact decimal text (`520000.00`)
+and `status` its value (`eligible`, …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from ..model.profile import Profile
+from .columns import ROW, SCALE
+
+_TEXT = pl.String()
+_CODES = pl.List(pl.String)
+# name: (type as evaluated, type as written); None is the back end's status type.
+_COLUMNS: dict[str, tuple[pl.DataType | None, pl.DataType]] = {
+    ROW: (
+        pl.Int64(),
+        pl.Int64(),
+    ),  # the register row: line (JSON Lines), record (CSV), from 1 (Parquet)
+    "credit_code": (_TEXT, _TEXT),
+    "zone": (_TEXT, _TEXT),
+    "policy_id": (_TEXT, _TEXT),
+    "status": (None, _TEXT),
+    "amount": (pl.Int128(), _TEXT),
+    "amount_kind": (_TEXT, _TEXT),  # cash, tax_saving, deduction or none
+    "missing": (_CODES, _CODES),  # facts whose absence leaves the verdict open
+    "review": (_CODES, _CODES),  # facts awaiting an expert's judgement
+}
+RESULT_COLUMNS: tuple[str, ...] = tuple(_COLUMNS)
+ERROR_COLUMN = "error"  # the reason a row is bad, where bad rows travel with results (Spark)
+
+
+def evaluated_schema(status: pl.DataType) -> dict[str, pl.DataType]:
+    """The Polars schema of results as the vectorised back end gives them."""
+    return {name: status if kind is None else kind for name, (kind, _) in _COLUMNS.items()}
+
+
+def written_schema(*, with_error: bool = False) -> dict[str, pl.DataType]:
+    """The Polars schema of results as written (see `presented`)."""
+    schema = {name: written for name, (_, written) in _COLUMNS.items()}
+    return {**schema, ERROR_COLUMN: _TEXT} if with_error else schema
+
+
+def arrow_schema(*, with_error: bool = False) -> Any:
+    """The Arrow schema of written results (Parquet files, Spark's Arrow batches)."""
+    import pyarrow as pa
+
+    types = {pl.Int64(): pa.int64(), _TEXT: pa.string(), _CODES: pa.list_(pa.string())}
+    return pa.schema([(n, types[t]) for n, t in written_schema(with_error=with_error).items()])
+
+
+def spark_schema(*, with_error: bool = False) -> str:
+    """The same schema as a Spark DDL string."""
+    types = {pl.Int64(): "long", _TEXT: "string", _CODES: "array<string>"}
+    return ", ".join(f"{n} {types[t]}" for n, t in written_schema(with_error=with_error).items())
+
+
+def money_text(value: Decimal) -> str:
+    """Yuan as exact decimal text with at least two decimals: `520000.00`, `0.125`."""
+    text = f"{value:f}"
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+def amount_text(micro: int | None) -> str | None:
+    """Millionths of a yuan → `520000.00` (at least two decimals, exact)."""
+    return None if micro is None else money_text(Decimal(micro) / SCALE)
+
+
+def presented(result: pl.DataFrame) -> pl.DataFrame:
+    """Results as written: the status as text, the amount as exact decimal text (`amount_text`,
+    computed on whole columns of integer millionths), the columns in their order."""
+    micro = pl.col("amount")
+    scale = pl.lit(SCALE, pl.Int128)
+    size = micro.abs()
+    fraction = (size % scale).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
+    text = pl.concat_str(
+        pl.when(micro < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (size // scale).cast(pl.String),
+        pl.lit("."),
+        fraction.str.pad_end(2, "0"),
+    )
+    return result.with_columns(pl.col("status").cast(pl.String), text.alias("amount")).select(
+        RESULT_COLUMNS
+    )
+
+
+KEEP_BAD = 1_000  # bad rows a summary keeps (with their messages); all are counted
+
+
+@dataclass
+class Summary:
+    """What a screening run found, tallied batch by batch (memory does not grow with the
+    register): counts by policy and verdict, amounts of eligible results by policy and by
+    zone (yuan), the bad rows (the first `KEEP_BAD` with their message, all counted), and the
+    validated profiles of the rows asked to be explained."""
+
+    policies: tuple[str, ...] = ()
+    rows: int = 0  # rows read, good and bad
+    bad_count: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (policy, status) → n
+    policy_amounts: dict[str, Decimal] = field(default_factory=dict)
+    zone_eligible: dict[str, int] = field(default_factory=dict)
+    zone_amounts: dict[str, Decimal] = field(default_factory=dict)
+    explained: dict[int, Profile] = field(default_factory=dict)
+
+    @property
+    def screened(self) -> int:
+        return self.rows - self.bad_count
+
+    def add_bad(self, bad: Iterable[tuple[int, str]]) -> None:
+        rows = sorted(bad)
+        self.bad_count += len(rows)
+        self.bad.extend(rows[: max(0, KEEP_BAD - len(self.bad))])
+
+    def add_results(self, result: pl.DataFrame) -> None:
+        """Tally a batch of results as the vectorised back end gives them."""
+        by_policy = result.group_by("policy_id", "status").agg(
+            pl.len().alias("n"), pl.col("amount").sum().alias("amount")
+        )
+        for policy, status, n, amount in by_policy.iter_rows():
+            key = (policy, str(status))
+            self.counts[key] = self.counts.get(key, 0) + n
+            if status == "eligible":
+                total = self.policy_amounts.get(policy, Decimal(0))
+                self.policy_amounts[policy] = total + Decimal(amount or 0) / SCALE
+        eligible = result.filter(pl.col("status") == "eligible")
+        by_zone = eligible.group_by(pl.col("zone").fill_null("(unknown)")).agg(
+            pl.len().alias("n"), pl.col("amount").sum().alias("amount")
+        )
+        for zone, n, amount in by_zone.iter_rows():
+            self.zone_eligible[zone] = self.zone_eligible.get(zone, 0) + n
+            total = self.zone_amounts.get(zone, Decimal(0))
+            self.zone_amounts[zone] = total + Decimal(amount or 0) / SCALE
+
+    def count(self, policy: str, status: str) -> int:
+        return self.counts.get((policy, status), 0)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as JSON-ready data; amounts as decimal text in yuan."""
+        return {
+            "rows": self.rows,
+            "screened": self.screened,
+            "bad_rows": self.bad_count,
+            "bad": [{"row": n, "error": message} for n, message in self.bad],
+            "policies": [
+                {
+                    "policy_id": pid,
+                    "counts": {s: n for (p, s), n in sorted(self.counts.items()) if p == pid},
+                    "eligible_amount": money_text(self.policy_amounts.get(pid, Decimal(0))),
+                }
+                for pid in self.policies
+            ],
+            "zones": [
+                {"zone": z, "eligible": n, "eligible_amount": money_text(self.zone_amounts[z])}
+                for z, n in sorted(self.zone_eligible.items())
+            ],
+        }

@@ -1,0 +1,119 @@
+"""Screening a whole register: read it in batches, evaluate every enterprise against every
+policy on the vectorised back end, write one result row per enterprise × policy, and tally a
+summary. The one library function behind `incentives screen`; a service or a job calls it
+alike.
+
+    from incentives.engine.batch.screening import screen_register
+    summary = screen_register(PolicySet(), Path("register.csv"), date(2026, 11, 24),
+                              out=Path("results.parquet"), fmt="parquet")
+    summary.screened, summary.bad_count, summary.to_json()
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from ..model.textio import check_encoding
+from ..policyset import PolicySet
+from .cells import CellChecker
+from .output import (
+    AtomicFile,
+    ResultWriter,
+    policy_inputs,
+    refuse_input_stream,
+    refuse_inputs,
+)
+from .pipeline import screen_cells
+from .registers import BATCH, Source, read_register, register_format
+from .results import Summary, presented
+from .vectorised import VectorisedSet
+
+Progress = Callable[[int, int | None], None]  # (position, total or None when unknown)
+
+
+def screen_register(
+    policy_set: PolicySet,
+    source: Source,
+    as_of: date,
+    *,
+    out: Path | BinaryIO | None = None,
+    fmt: str = "csv",
+    register_fmt: str | None = None,
+    encoding: str | None = None,
+    explain: Iterable[int] = (),
+    progress: Progress | None = None,
+    batch_size: int = BATCH,
+    name: str | None = None,
+) -> Summary:
+    """Screen the register `source` (a path, or a binary file with `register_fmt`) on `as_of`.
+
+    `out`: a path (written atomically, never over an input: see `output`), a binary file (a
+    service's response, standard output), or None to tally only. `fmt`: csv, jsonl or parquet.
+    `encoding`: of a text register (default UTF-8; a byte-order mark is honoured). `explain`:
+    row numbers whose validated profiles the summary keeps (`Summary.explained`). `progress` is
+    called after each batch with the position reached (bytes, or rows for Parquet) and the
+    total. Raises InputError (RegisterError, OutputError) for a register that cannot be read or
+    results that cannot be written; bad rows are in the summary.
+    """
+    if encoding is not None:
+        check_encoding(encoding)
+    if register_fmt is None:
+        if not isinstance(source, Path):
+            raise ValueError("a register given as a file object needs register_fmt")
+        register_fmt = register_format(source)
+    shown = name or (str(source) if isinstance(source, Path) else "register")
+    wanted = set(explain)
+    vectorised = VectorisedSet(policy_set)
+    checker = CellChecker(policy_set)  # shared across batches: its caches carry over
+    summary = Summary(policies=tuple(cp.id for cp in policy_set.policies))
+    batches = read_register(
+        source, register_fmt, policy_set.facts, encoding=encoding, batch_size=batch_size, name=shown
+    )
+    with _results(out, fmt, source, policy_set) as writer:
+        for batch in batches:
+            summary.rows += len(batch.cells.numbers) + len(batch.bad)
+            result, bad, profiles = screen_cells(vectorised, batch.cells, as_of, wanted, checker)
+            summary.add_bad([*batch.bad, *bad])
+            summary.add_results(result)
+            summary.explained.update({n: p for n, p in profiles.items() if n in wanted})
+            if writer is not None:
+                writer.write(presented(result))
+            if progress is not None:
+                progress(batch.position, batch.total)
+    return summary
+
+
+@contextlib.contextmanager
+def _results(
+    out: Path | BinaryIO | None, fmt: str, source: Source, policy_set: PolicySet
+) -> Iterator[ResultWriter | None]:
+    """The writer of a run's results; a file target is committed only if the run completes."""
+    if out is None:
+        yield None
+        return
+    root, inputs = policy_inputs(policy_set.directory)
+    if isinstance(source, Path):
+        inputs.append(source)
+    if not isinstance(out, Path):
+        shown = getattr(out, "name", None)
+        shown = "standard output" if shown in (None, "<stdout>") else str(shown)
+        refuse_input_stream(out, inputs, shown)
+        writer = ResultWriter(out, fmt, shown)
+        yield writer
+        writer.finish()
+        return
+    refuse_inputs(out, inputs, root)
+    target = AtomicFile(out)
+    handle = target.open()
+    try:
+        writer = ResultWriter(handle, fmt, str(out))
+        yield writer
+        writer.finish()
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
