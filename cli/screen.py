@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..engine import InputError, PolicySet
+from ..engine.model.textio import printable
 from .main import as_of_option, main, policies_option
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
             zone, str(summary.zone_eligible[zone]), money_text(summary.zone_amounts[zone])
         )
     console.print(zones)
-    for number, message in summary.bad[:SHOWN_BAD]:
-        console.print(f"bad row {number}: {message}", markup=False)
+    for number, message in summary.bad[:SHOWN_BAD]:  # one line each, escaped: cells may hold anything
+        console.print(f"bad row {number}: {printable(message)}", markup=False, soft_wrap=True)
     if summary.bad_count > SHOWN_BAD:
         console.print(f"… and {summary.bad_count - SHOWN_BAD} more bad rows")
 

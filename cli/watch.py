@@ -80,8 +80,17 @@ def watch(
                 _skip(number, "; ".join([exc.summary, *map(str, exc.problems)]))
                 continue
             for event in events:
-                sys.stdout.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                sys.stdout.write(_json_line(event.to_json()))
             sys.stdout.flush()
+
+
+# Characters that end a line for many readers (Python's splitlines, editors) although JSON lets
+# them stand in a string: escaped, so that every event stays on one line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
 
 
 def _skip(number: int, message: str) -> None:

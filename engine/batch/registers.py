@@ -120,9 +120,13 @@ class _opened:
 def _position(handle: IO[bytes]) -> tuple[int, int | None]:
     """Bytes read so far, and the size of the file (None for a stream)."""
     try:
-        return handle.tell(), os.fstat(handle.fileno()).st_size
-    except (OSError, ValueError, AttributeError):
+        position = handle.tell()
+    except (OSError, ValueError):
         return 0, None
+    try:
+        return position, os.fstat(handle.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return position, None
 
 
 # --- JSON Lines --------------------------------------------------------------------------------
@@ -172,7 +176,7 @@ _CSV_ERRORS = {
     "unexpected end of data": "a quoted cell that is never closed (unterminated quote)",
     "',' expected after '\"'": "text after the closing quote of a cell (inside a quoted cell, "
     'write a quote as "")',
-    "field larger than field limit": f"a cell longer than {MAX_CELL:,} characters",
+    "field larger than field limit": f"a cell of more than {MAX_CELL:,} characters",
     "new-line character seen in unquoted field": "a carriage return inside a cell that is not "
     "quoted (end lines with \\n or \\r\\n)",
 }
@@ -327,58 +331,76 @@ def _parquet_batches(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    unreadable = (pa.ArrowException, OSError, UnicodeDecodeError)
     try:
         parquet = pq.ParquetFile(source)
-    except (pa.ArrowException, OSError) as exc:
+        schema = parquet.schema_arrow
+        total = parquet.metadata.num_rows
+    except unreadable as exc:
         raise RegisterError(f"{name}: not a readable Parquet file ({exc})") from None
-    schema = parquet.schema_arrow
     _check_parquet_schema(schema, name, facts)
     number = 0
     batches = parquet.iter_batches(batch_size=batch_size)
     while True:
         try:
             batch = next(batches, None)
-        except (pa.ArrowException, OSError) as exc:
+        except unreadable as exc:
             raise RegisterError(
-                f"{name}: the Parquet file is corrupt after row {number} ({exc})"
+                f"{name}: the Parquet file is corrupt: rows after {number} cannot be read ({exc})"
             ) from None
         if batch is None:
             return
         numbers = list(range(number + 1, number + batch.num_rows + 1))
         number += batch.num_rows
-        keep, bad = _long_cells(batch, numbers)
-        if bad:
-            batch = batch.filter(pa.array(keep))
-            numbers = [n for n, k in zip(numbers, keep, strict=True) if k]
-        names = batch.schema.names
-        columns = [column.to_pylist() for column in batch.columns]
+        names, columns, bad = _parquet_cells(batch, numbers)
 
         def record(i: int, names: list[str] = names, columns: Any = columns) -> Any:
             return {name: column[i] for name, column in zip(names, columns, strict=True)}
 
-        cells = flat_cells(numbers, names, columns, record)
-        yield RegisterBatch(cells, bad, number, parquet.metadata.num_rows)
+        kept = [n for n in numbers if n not in dict(bad)]
+        yield RegisterBatch(flat_cells(kept, names, columns, record), bad, number, total)
 
 
-def _long_cells(batch: Any, numbers: list[int]) -> tuple[list[bool], list[tuple[int, str]]]:
-    """Rows to keep, and the rows with a text cell over `MAX_CELL` characters."""
+def _parquet_cells(
+    batch: Any, numbers: list[int]
+) -> tuple[list[str], list[list[Any]], list[tuple[int, str]]]:
+    """The column names and cells of a batch, without its bad rows: a cell that cannot be read
+    (text that is not UTF-8) or a text cell over `MAX_CELL` characters; and those bad rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    keep = [True] * batch.num_rows
-    bad: list[tuple[int, str]] = []
-    for column_name, column in zip(batch.schema.names, batch.columns, strict=True):
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-            continue
-        lengths = pc.utf8_length(column)
-        if (pc.max(lengths).as_py() or 0) <= MAX_CELL:
-            continue
-        for i, length in enumerate(lengths.to_pylist()):
-            if length is not None and length > MAX_CELL and keep[i]:
-                keep[i] = False
-                bad.append((numbers[i], f"{column_name}: {length:,} characters, more than "
-                                        f"{MAX_CELL:,}"))  # fmt: skip
-    return keep, sorted(bad)
+    names = batch.schema.names
+    problems: dict[int, str] = {}
+    columns: list[list[Any]] = []
+    for column_name, column in zip(names, batch.columns, strict=True):
+        try:
+            columns.append(column.to_pylist())
+        except (pa.ArrowException, UnicodeDecodeError):
+            columns.append(_cells_one_by_one(column_name, column, problems))
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            lengths = pc.utf8_length(column)
+            if (pc.max(lengths).as_py() or 0) > MAX_CELL:
+                for i, length in enumerate(lengths.to_pylist()):
+                    if length is not None and length > MAX_CELL:
+                        problems.setdefault(i, f"{column_name}: {length:,} characters, more than {MAX_CELL:,}")  # fmt: skip
+    bad = [(numbers[i], message) for i, message in sorted(problems.items())]
+    if problems:
+        keep = [i for i in range(len(numbers)) if i not in problems]
+        columns = [[column[i] for i in keep] for column in columns]
+    return names, columns, bad
+
+
+def _cells_one_by_one(name: str, column: Any, problems: dict[int, str]) -> list[Any]:
+    import pyarrow as pa
+
+    cells: list[Any] = []
+    for i in range(len(column)):
+        try:
+            cells.append(column[i].as_py())
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
+            cells.append(None)
+            problems.setdefault(i, f"{name}: the cell cannot be read ({exc})")
+    return cells
 
 
 def _check_parquet_schema(schema: Any, name: str, facts: Mapping[str, FactDef]) -> None:

@@ -105,20 +105,22 @@ def decode_line(raw: bytes, encoding: str | None = None) -> str:
         raise ValueError(decode_problem(raw, exc, codec, given=encoding is not None)) from None
 
 
-_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # controls, format (bidi), surrogates, breaks
+# controls, format characters (bidi), half surrogate pairs, line breaks, unassigned code points
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Cn"})
 
 
 def printable(text: str) -> str:
     """`text` safe to show on a terminal or in a log line: control and format characters (escape
-    sequences, NUL, line breaks, bidirectional overrides, half surrogate pairs) are written as
-    escapes (`\\x1b`, `\\u202e`); all other text, Chinese included, is left as it is."""
+    sequences, NUL, line breaks, bidirectional overrides, half surrogate pairs, code points not
+    assigned) are written as escapes (`\\x1b`, `\\u202e`); all other text, Chinese included, is
+    left as it is."""
     if text.isprintable():
         return text
     import unicodedata
 
-    return "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-        if unicodedata.category(c) in _HIDDEN
-        else c
-        for c in text
-    )
+    return "".join(_escape(c) if unicodedata.category(c) in _HIDDEN else c for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
