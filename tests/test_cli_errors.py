@@ -31,6 +31,8 @@ PROFILE = str(ROOT / "examples" / "jinzhong-hightech.yaml")
         ["screen", __file__, "--encoding", "x"],
         ["watch", "--policies", "/nonexistent-dir"],
         ["watch", "--encoding", "no-such-codec"],
+        ["watch", "--encoding", "rot13"],  # a codec, but not from bytes to text
+        ["screen", __file__, "--encoding", "zlib"],
         ["explain", PROFILE, "no.such.policy"],
         ["list", "--zone", "atlantis"],
         ["test", "/nonexistent-dir"],

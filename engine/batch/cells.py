@@ -153,18 +153,33 @@ def _sure_quantity(reader: Callable[[object], object], signed: bool) -> Sure:
 def _sure_fact_quantity(defn: FactDef) -> Sure:
     """Quantities of a declared profile fact, through the one coercion of profile facts that the
     per-row path also applies (`reference.context._coerce`: units, what a bare number may mean),
-    then `to_micro`."""
+    then `to_micro`; once per distinct value (registers repeat scores and years)."""
+    where = f"facts.{defn.profile_fact}"
+    known: dict[tuple[type, Any], Any] = {}
 
     def sure(value: Any) -> Any:
-        if type(value) not in (str, int, Decimal):  # other types: the model decides
+        kind_of = type(value)
+        if kind_of not in (str, int, Decimal):  # other types: the model decides
             return ABSENT
         try:
-            number = _coerce(defn, value, f"facts.{defn.profile_fact}")
-            return to_micro(number, "") if isinstance(number, Decimal) else ABSENT
-        except ValueError:  # RowError too
-            return ABSENT
+            return known[kind_of, value]
+        except KeyError:
+            if len(known) > 10_000:
+                known.clear()
+            found = known[kind_of, value] = _fact_micro(defn, value, where)
+            return found
+        except TypeError:  # a signalling NaN cannot be a key
+            return _fact_micro(defn, value, where)
 
     return sure
+
+
+def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
+    try:
+        number = _coerce(defn, value, where)
+        return to_micro(number, "") if isinstance(number, Decimal) else ABSENT
+    except ValueError:  # RowError too
+        return ABSENT
 
 
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:

@@ -357,7 +357,8 @@ def _parquet_batches(
         def record(i: int, names: list[str] = names, columns: Any = columns) -> Any:
             return {name: column[i] for name, column in zip(names, columns, strict=True)}
 
-        kept = [n for n in numbers if n not in dict(bad)]
+        refused = {n for n, _ in bad}
+        kept = [n for n in numbers if n not in refused] if refused else numbers
         yield RegisterBatch(flat_cells(kept, names, columns, record), bad, number, total)
 
 

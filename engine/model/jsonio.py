@@ -60,6 +60,18 @@ _FAST = json.JSONDecoder(
     parse_int=_integer,
     parse_constant=_constant,
 )
+# The same without a Python call per integer, for the texts (nearly all) in which no run of
+# digits is long enough for an integer to be refused: the same answers, faster.
+_FAST_INTS = json.JSONDecoder(
+    object_pairs_hook=_pairs_fast, parse_float=Decimal, parse_constant=_constant
+)
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * (MAX_INT_DIGITS + 1)
+
+
+def _long_digit_run(text: str) -> bool:
+    """Whether `text` holds more than MAX_INT_DIGITS digits in a row (tested at C speed)."""
+    return _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_DIGITS)
 
 
 def _line(text: str, index: int) -> int:
@@ -137,7 +149,7 @@ def load_json(text: str) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        data = _FAST.decode(text)
+        data = (_FAST if _long_digit_run(text) else _FAST_INTS).decode(text)
     except _Duplicate:
         try:
             data = _positional_decoder().decode(text)

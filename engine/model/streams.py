@@ -60,7 +60,7 @@ def numbered_lines(
 ) -> Iterator[Line]:
     """Every line of `handle`, numbered from 1, decoded alone; see `Line`.
 
-    Raises InputError at once for an encoding name Python does not know."""
+    Raises InputError, when iterated, for an encoding name Python does not know."""
     peek = getattr(handle, "peek", None)  # a stream's first bytes, without waiting for more
     head = peek(4)[:4] if peek is not None else handle.read(4)
     codec, bom = stream_codec(head, encoding)
@@ -76,10 +76,20 @@ def numbered_lines(
             text = raw[:200].decode(codec, errors="replace")
             yield Line(number, text, f"line longer than {max_line:,} bytes")
             continue
-        try:
-            yield Line(number, decode_line(raw, given))
-        except ValueError as exc:
-            yield Line(number, raw.decode(codec, errors="replace"), str(exc))
+        try:  # the usual line decodes at once; decode_line drops a mark and words a refusal
+            text = raw.decode(codec) if raw[:3] != codecs.BOM_UTF8 else decode_line(raw, given)
+        except (UnicodeDecodeError, ValueError):
+            yield Line(number, raw.decode(codec, errors="replace"), _refusal(raw, given))
+            continue
+        yield Line(number, text)
+
+
+def _refusal(raw: bytes, given: str | None) -> str:
+    try:
+        decode_line(raw, given)
+    except ValueError as exc:
+        return str(exc)
+    return "not valid text"  # pragma: no cover - decode_line refuses what decode refused
 
 
 class _Reader:

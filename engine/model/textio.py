@@ -33,11 +33,15 @@ class DecodeError(InputError):
 def check_encoding(name: str) -> str:
     """The codec's canonical name, or an InputError for a name Python does not know."""
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name)
     except LookupError:
+        codec = None
+    # `rot13`, `base64`, `zlib` are codecs too, but not from bytes to text
+    if codec is None or not getattr(codec, "_is_text_encoding", True):
         raise InputError(
             f"unknown encoding {name!r}; use e.g. utf-8, gb18030 (GBK/GB2312 files), big5"
         ) from None
+    return codec.name
 
 
 def bom_encoding(data: bytes) -> str | None:
