@@ -90,6 +90,7 @@ class _Commands(click.Group):
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
         "prop": ("incentives.cli.prop", "prop"),
         "screen": ("incentives.cli.screen", "screen"),
+        "serve": ("incentives.cli.serve", "serve"),
         "test": ("incentives.cli.cases", "test_cases"),
         "watch": ("incentives.cli.watch", "watch"),
     }
