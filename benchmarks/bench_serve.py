@@ -58,7 +58,9 @@ def request(path: str) -> bytes:
     return head.encode() + BODY
 
 
-async def client(port: int, payload: bytes, stop: float, budget: list[int], latencies: list[float]) -> None:
+async def client(
+    port: int, payload: bytes, stop: float, budget: list[int], latencies: list[float]
+) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         while budget[0] > 0 and time.perf_counter() < stop:
@@ -78,7 +80,9 @@ async def client(port: int, payload: bytes, stop: float, budget: list[int], late
         writer.close()
 
 
-async def level(port: int, path: str, clients: int, requests: int, seconds: float) -> tuple[float, list[float]]:
+async def level(
+    port: int, path: str, clients: int, requests: int, seconds: float
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     budget = [requests]
     began = time.perf_counter()
@@ -89,22 +93,34 @@ async def level(port: int, path: str, clients: int, requests: int, seconds: floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement, at most")
-    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per measurement, at most")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests per measurement, at most"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="seconds per measurement, at most"
+    )
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     port = free_port()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
+    print(
+        f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores"
+    )
     server = start(port, args.workers)
     try:
         asyncio.run(level(port, "/v1/check?as_of=2026-11-24", 4, 50, 10))  # warm up
         print(f"workers={args.workers}, profile {len(BODY)} bytes, 40 policies each request")
-        print(f"{'explain':>7} {'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        print(
+            f"{'explain':>7} {'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        )
         for explain in (False, True):
             path = f"/v1/check?as_of=2026-11-24&explain={'true' if explain else 'false'}"
             for clients in LEVELS:
-                elapsed, latencies = asyncio.run(level(port, path, clients, args.requests, args.seconds))
+                elapsed, latencies = asyncio.run(
+                    level(port, path, clients, args.requests, args.seconds)
+                )
                 cuts = statistics.quantiles(latencies, n=100)
                 print(f"{explain!s:>7} {clients:>7} {len(latencies):>8} {len(latencies) / elapsed:>8.1f} "
                       f"{cuts[49] * 1000:>8.1f} {cuts[98] * 1000:>8.1f}")  # fmt: skip

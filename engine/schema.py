@@ -68,7 +68,10 @@ def quantity_schema(
         number["exclusiveMinimum"] = -_LIMIT
     else:
         number["minimum"] = minimum
-    text = {"type": "string", "pattern": unit_pattern(allowed, signed=minimum is None or minimum < 0)}
+    text = {
+        "type": "string",
+        "pattern": unit_pattern(allowed, signed=minimum is None or minimum < 0),
+    }
     return {"anyOf": [number, text], "description": description}
 
 
@@ -108,7 +111,9 @@ class StandardJsonSchema(GenerateJsonSchema):
             return copy.deepcopy(known)
         return super().function_before_schema(schema)
 
-    def generate(self, schema: core_schema.CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
+    def generate(
+        self, schema: core_schema.CoreSchema, mode: JsonSchemaMode = "validation"
+    ) -> JsonSchemaValue:
         generated = super().generate(schema, mode)
         standardise(generated)
         return {"$schema": DIALECT, **generated}
@@ -222,7 +227,9 @@ def fact_value_schema(defn: FactDef) -> dict[str, Any]:
     return quantity_schema([defn.unit], label)
 
 
-def profile_schema(known: Known | None = None, mode: JsonSchemaMode = "validation") -> dict[str, Any]:
+def profile_schema(
+    known: Known | None = None, mode: JsonSchemaMode = "validation"
+) -> dict[str, Any]:
     """Enterprise profiles (`incentives check PROFILE`)."""
     schema = _model_schema(Profile, mode)
     props = schema["properties"]

@@ -87,12 +87,12 @@ class _Context:
             await self.app(scope, receive, send)
             return
         loaded = self.holder.current
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"")
+        request_id = given.decode("latin-1") if _REQUEST_ID.match(given.decode("latin-1")) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state.update(policies=loaded, request_id=request_id)
-        extra = [(b"policy-set-version", loaded.version.encode()),
-                 (b"x-request-id", request_id.encode())]  # fmt: skip
+        extra = [(VERSION_HEADER.lower().encode(), loaded.version.encode()),
+                 (REQUEST_ID_HEADER.lower().encode(), request_id.encode())]  # fmt: skip
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -139,7 +139,6 @@ def create_app(settings: Settings | None = None, holder: Holder | None = None) -
         version=_package_version(),
     )
     app.state.holder = holder
-    app.state.decisions = decisions
     install(app)
     app.add_middleware(_Context, holder=holder)
     _evaluation_routes(app, settings, decisions)
@@ -231,13 +230,17 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
         try:
             import polars  # noqa: F401
         except ImportError:
-            raise ServiceProblem(501, "not-available", "screening needs polars: pip install 'incentives[serve]'") from None
+            raise ServiceProblem(
+                501, "not-available", "screening needs polars: pip install 'incentives[serve]'"
+            ) from None
         kind, charset = bodies.media_type(request)
         fmt = "jsonl" if kind in bodies.JSONL_TYPES else "csv" if kind in bodies.CSV_TYPES else None
         if fmt is None:
             raise ServiceProblem(415, "unsupported-media-type",
                                  f"{kind!r}: send application/x-ndjson (JSON Lines) or text/csv")  # fmt: skip
-        text = bodies.text_of(await bodies.read_body(request, settings.max_register), charset, "register")
+        text = bodies.text_of(
+            await bodies.read_body(request, settings.max_register), charset, "register"
+        )
         numbered, flat = register.read_rows(text, fmt, settings.max_register_rows)
         day = as_of or default_as_of()
         lines = register.screened_lines(_loaded(request), numbered, flat, day, decisions,
@@ -271,7 +274,9 @@ def _catalogue_routes(app: FastAPI) -> None:
         `missing` and `review` name)."""
         return list(_loaded(request).policy_set.facts.values())
 
-    @app.get("/v1/zones", response_model=list[Zone], tags=["policies"], response_model_exclude_none=True)
+    @app.get(
+        "/v1/zones", response_model=list[Zone], tags=["policies"], response_model_exclude_none=True
+    )
     def zones(request: Request) -> list[Zone]:
         """The zones of this policy set, each with the zone it lies in."""
         return list(_loaded(request).policy_set.zones.values())
@@ -321,7 +326,9 @@ def _page_routes(app: FastAPI) -> None:
     def asset(name: str) -> Response:
         if name not in assets:
             raise ServiceProblem(404, "not-found", f"no page asset {name!r}")
-        return Response(assets[name], media_type=_ASSETS[name], headers={"Cache-Control": "no-cache"})
+        return Response(
+            assets[name], media_type=_ASSETS[name], headers={"Cache-Control": "no-cache"}
+        )
 
 
 # --- the OpenAPI description ---------------------------------------------------------------

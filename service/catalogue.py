@@ -78,7 +78,10 @@ def listing(policy_set: PolicySet, zone: str | None) -> list[PolicySummary]:
     if zone is not None:
         if zone not in policy_set.zones:
             known = ", ".join(sorted(policy_set.zones))
-            raise ServiceProblem(400, "invalid-parameter", f"unknown zone {zone!r}; known zones: {known}")
+            raise ServiceProblem(
+                400, "invalid-parameter", f"unknown zone {zone!r}; known zones: {known}"
+            )
+        # (as `incentives list --zone` chooses; both should ask the engine once it can say)
         chain = Zones(dict(policy_set.zones)).chain(zone)
         ids = [p.id for p in policy_set.policies
                if NATIONAL in p.zones or not p.zones.isdisjoint(chain)]  # fmt: skip

@@ -84,17 +84,13 @@ def field_error(path: Sequence[str | int], message: str, line: int | None = None
 
 def problem_errors(problems: Sequence[Problem]) -> list[FieldError]:
     """The engine's problems as field errors (a problem without a field is the whole body)."""
-    return [
-        field_error(p.field.split(".") if p.field else [], p.message, p.line) for p in problems
-    ]
+    return [field_error(p.field.split(".") if p.field else [], p.message, p.line) for p in problems]
 
 
 def from_input_error(exc: InputError) -> ServiceProblem:
+    """A profile the engine refused is 422 with its fields; any other bad input 400."""
     if isinstance(exc, ProfileError):
-        errors = problem_errors(exc.problems)
-        if errors:
-            return ServiceProblem(422, "invalid-profile", exc.summary, errors)
-        return ServiceProblem(422, "invalid-profile", exc.summary)
+        return ServiceProblem(422, "invalid-profile", exc.summary, problem_errors(exc.problems))
     return ServiceProblem(400, "invalid-parameter", exc.render())
 
 
@@ -158,7 +154,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = _HTTP_KINDS.get(exc.status_code, "not-found" if exc.status_code < 500 else "internal-error")
+        kind = _HTTP_KINDS.get(
+            exc.status_code, "not-found" if exc.status_code < 500 else "internal-error"
+        )
         detail = exc.detail if isinstance(exc.detail, str) else None
         response = problem_response(request, ServiceProblem(exc.status_code, kind, detail))
         response.headers.update(exc.headers or {})

@@ -4,7 +4,9 @@ policy and streamed back as JSON Lines: one line per enterprise × policy (the c
 
 Rows are read and numbered as `screen` numbers them (JSON Lines by line; CSV by record, the
 header being record 1) and evaluated in batches by the batch back end's own per-batch function
-(`engine.batch.pipeline.screen_batch`). The upload is bounded in bytes and in rows.
+(`engine.batch.pipeline.screen_batch`). The upload is bounded in bytes and in rows. The whole
+upload is read and parsed before the first line is sent, so a malformed one is refused with a
+problem; a stream that lacks its last line was cut short by a failure in the server.
 
 (`screen`'s register reading is moving into an engine library function; this module's reading
 of rows should then call it, and `COLUMNS` come from where the result columns are defined.)

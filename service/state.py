@@ -73,7 +73,9 @@ class Holder:
             try:
                 loaded = Loaded.of(PolicySet(self.directory))
             except InputError as exc:
-                log.error("reload failed; still serving %s: %s", self._current.version, exc.render())
+                log.error(
+                    "reload failed; still serving %s: %s", self._current.version, exc.render()
+                )
                 return False
             except Exception:  # a bug in loading must not take the running service down
                 log.exception("reload failed; still serving %s", self._current.version)

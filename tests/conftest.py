@@ -82,7 +82,7 @@ def write_policy(directory: Path, name: str, text: str) -> Path:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The real HTTP service on the bundled library, one per test session (`tests/
-    service_support.py`); skipped where the serve extra is not installed."""
+    service_support.py`); skipped where the serve extra is not installed, except under CI."""
     from service_support import needed, start
 
     needed("fastapi")

@@ -22,7 +22,67 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every keyword of JSON Schema 2020-12 (core, applicator, validation, format, content,
 # meta-data, unevaluated vocabularies).
-STANDARD = frozenset(["$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary", "$comment", "$defs", "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "prefixItems", "items", "contains", "properties", "patternProperties", "additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties", "type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required", "dependentRequired", "format", "contentEncoding", "contentMediaType", "contentSchema", "title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"])
+STANDARD = frozenset(
+    [
+        "$schema",
+        "$id",
+        "$ref",
+        "$anchor",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "$vocabulary",
+        "$comment",
+        "$defs",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentSchemas",
+        "prefixItems",
+        "items",
+        "contains",
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "propertyNames",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "type",
+        "const",
+        "enum",
+        "multipleOf",
+        "maximum",
+        "exclusiveMaximum",
+        "minimum",
+        "exclusiveMinimum",
+        "maxLength",
+        "minLength",
+        "pattern",
+        "maxItems",
+        "minItems",
+        "uniqueItems",
+        "maxContains",
+        "minContains",
+        "maxProperties",
+        "minProperties",
+        "required",
+        "dependentRequired",
+        "format",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "title",
+        "description",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "examples",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +92,9 @@ def validators(policies: PolicySet) -> dict[str, Any]:
     for kind in KINDS:
         schema = schema_of(kind, known)
         jsonschema.Draft202012Validator.check_schema(schema)
-        found[kind] = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+        found[kind] = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.FormatChecker()
+        )
     return found
 
 
@@ -119,14 +181,21 @@ PROFILE = ROOT / "examples" / "jinzhong-hightech.yaml"
         ({"credit_code": "91140171MA0K00021"}, ["credit_code"]),
         ({"industry_code": "Z99"}, ["industry_code"]),
         ({"registration_date": "2019-13-01"}, ["registration_date"]),
-        ({"intellectual_property": [{"kind": "invention_patent", "count": 0}]}, ["intellectual_property", 0, "count"]),
+        (
+            {"intellectual_property": [{"kind": "invention_patent", "count": 0}]},
+            ["intellectual_property", 0, "count"],
+        ),
         ({"employes": 3}, []),
     ],
 )
-def test_a_broken_profile_is_refused(validators: dict[str, Any], change: dict[str, Any], where: list[Any]) -> None:
+def test_a_broken_profile_is_refused(
+    validators: dict[str, Any], change: dict[str, Any], where: list[Any]
+) -> None:
     data = read(PROFILE)
     for key, value in change.items():
-        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) and key != "facts" else value
+        data[key] = (
+            {**data.get(key, {}), **value} if isinstance(value, dict) and key != "facts" else value
+        )
     errors = list(validators["profile"].iter_errors(data))
     assert errors
     paths = [list(e.absolute_path) for e in _with_reasons(errors)]
@@ -160,7 +229,9 @@ def test_broken_policy_case_and_zone_files_are_refused(validators: dict[str, Any
     cases["cases"][0]["policy"] = "national.hnte.certification"
     cases["cases"][0]["profile"] = {"financials": {"2024": {"rd_expense": None}}, "employees": None}
     assert validators["cases"].is_valid(cases)  # null removes a field from the merged profile
-    assert not validators["zones"].is_valid({"zones": [{"id": "x", "zh": "x", "en": "x", "parent": "atlantis"}]})
+    assert not validators["zones"].is_valid(
+        {"zones": [{"id": "x", "zh": "x", "en": "x", "parent": "atlantis"}]}
+    )
 
 
 def test_the_command_prints_the_same_schemas(policies: PolicySet, tmp_path: Path) -> None:

@@ -61,7 +61,9 @@ def test_check_answers_what_the_cli_prints(http: Any, example: Path) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == cli_json("check", str(example), "--as-of", AS_OF, "--format", "json")
     assert response.headers["evaluation-date"] == AS_OF
-    assert response.headers["policy-set-version"] == http.get("/readyz").json()["policy_set_version"]
+    assert (
+        response.headers["policy-set-version"] == http.get("/readyz").json()["policy_set_version"]
+    )
     assert re.fullmatch(r"[0-9a-f]{16}", response.headers["policy-set-version"])
 
 
@@ -83,12 +85,16 @@ def test_explain_is_the_cli_explanation(http: Any) -> None:
     response = http.post(f"/v1/policies/{policy}/explain?as_of={AS_OF}",
                          content=example.read_bytes(), headers={"content-type": "application/yaml"})  # fmt: skip
     assert response.status_code == 200, response.text
-    assert response.json() == cli_json("explain", str(example), policy, "--as-of", AS_OF, "--format", "json")
+    assert response.json() == cli_json(
+        "explain", str(example), policy, "--as-of", AS_OF, "--format", "json"
+    )
 
 
 def test_list_and_show_match_the_cli(http: Any) -> None:
     assert http.get("/v1/policies").json() == cli_json("list", "--format", "json")
-    assert http.get("/v1/policies?zone=gaoping").json() == cli_json("list", "--zone", "gaoping", "--format", "json")
+    assert http.get("/v1/policies?zone=gaoping").json() == cli_json(
+        "list", "--zone", "gaoping", "--format", "json"
+    )
     policy = "national.hnte.certification"
     assert http.get(f"/v1/policies/{policy}").json() == cli_json("show", policy, "--format", "json")
 
@@ -121,15 +127,23 @@ def test_the_pages_load_nothing_from_elsewhere(http: Any) -> None:
 def test_health(http: Any) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["policies"] == len(cli_json("list", "--format", "json"))
+    assert ready["status"] == "ready" and ready["policies"] == len(
+        cli_json("list", "--format", "json")
+    )
 
 
 def test_an_invalid_profile_is_422_with_every_field_and_its_line(http: Any) -> None:
-    body = "credit_code: 91140171MA0K000215\nemployees: -3\nfinancials:\n  2025:\n    revenue: lots\n"
-    response = http.post("/v1/check", content=body.encode(), headers={"content-type": "application/yaml"})
+    body = (
+        "credit_code: 91140171MA0K000215\nemployees: -3\nfinancials:\n  2025:\n    revenue: lots\n"
+    )
+    response = http.post(
+        "/v1/check", content=body.encode(), headers={"content-type": "application/yaml"}
+    )
     errors = problem(response, 422, "invalid-profile")["errors"]
     assert {(e["path"], e["line"]) for e in errors} == {
-        ("credit_code", 1), ("employees", 2), ("financials.2025.revenue", 5)
+        ("credit_code", 1),
+        ("employees", 2),
+        ("financials.2025.revenue", 5),
     }
     assert {e["pointer"] for e in errors} >= {"#/employees", "#/financials/2025/revenue"}
     assert all(e["message"] for e in errors)
@@ -140,7 +154,12 @@ def test_a_profile_that_does_not_fit_the_set_is_422_naming_the_fields(http: Any)
     errors = problem(http.post("/v1/check", json=body), 422, "invalid-profile")["errors"]
     assert {e["path"] for e in errors} == {"zone", "facts.bogus"}
     assert "known zones" in next(e["message"] for e in errors if e["path"] == "zone")
-    assert problem(http.post("/v1/check?zone=atlantis", json={}), 422, "invalid-profile")["errors"][0]["path"] == "zone"
+    assert (
+        problem(http.post("/v1/check?zone=atlantis", json={}), 422, "invalid-profile")["errors"][0][
+            "path"
+        ]
+        == "zone"
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,22 +176,45 @@ def test_a_profile_that_does_not_fit_the_set_is_422_naming_the_fields(http: Any)
     ids=["duplicate-key", "json", "yaml", "alias", "empty", "list", "bytes"],
 )
 def test_malformed_bodies_are_400(http: Any, body: bytes, kind: str, words: str) -> None:
-    detail = problem(http.post("/v1/check", content=body, headers={"content-type": kind}), 400, "malformed-body")["detail"]
+    detail = problem(
+        http.post("/v1/check", content=body, headers={"content-type": kind}), 400, "malformed-body"
+    )["detail"]
     assert words in detail
 
 
 def test_other_failures_are_problems(http: Any, service: Any) -> None:
     bad_date = problem(http.post("/v1/check?as_of=2026-13-01", json={}), 400, "invalid-parameter")
     assert bad_date["errors"][0]["path"] == "query.as_of"
-    assert "did you mean" in problem(http.post("/v1/policies/national.hnte.certifcation/explain", json={}), 404, "unknown-policy")["detail"]
+    assert (
+        "did you mean"
+        in problem(
+            http.post("/v1/policies/national.hnte.certifcation/explain", json={}),
+            404,
+            "unknown-policy",
+        )["detail"]
+    )
     problem(http.get("/v1/policies/no.such"), 404, "unknown-policy")
     problem(http.get("/v1/nothing-here"), 404, "not-found")
     problem(http.get("/v1/check"), 405, "method-not-allowed")
-    problem(http.post("/v1/check", content=b"<x/>", headers={"content-type": "text/xml"}), 415, "unsupported-media-type")
+    problem(
+        http.post("/v1/check", content=b"<x/>", headers={"content-type": "text/xml"}),
+        415,
+        "unsupported-media-type",
+    )
     big = b'{"name": "' + b"x" * (1 << 20) + b'"}'
-    problem(http.post("/v1/check", content=big, headers={"content-type": "application/json"}), 413, "body-too-large")
-    chunks = iter([b'{"name": "', b"x" * (1 << 20), b'"}'])  # no Content-Length: counted as it comes
-    problem(http.post("/v1/check", content=chunks, headers={"content-type": "application/json"}), 413, "body-too-large")
+    problem(
+        http.post("/v1/check", content=big, headers={"content-type": "application/json"}),
+        413,
+        "body-too-large",
+    )
+    chunks = iter(
+        [b'{"name": "', b"x" * (1 << 20), b'"}']
+    )  # no Content-Length: counted as it comes
+    problem(
+        http.post("/v1/check", content=chunks, headers={"content-type": "application/json"}),
+        413,
+        "body-too-large",
+    )
     english = problem(http.get("/v1/nothing-here?lang=en"), 404, "not-found")
     assert english["title"] == "Not found"
     assert http.get("/healthz").status_code == 200  # still serving
@@ -238,7 +280,9 @@ def test_openapi_describes_the_bodies_sent(http: Any, tmp_path: Path) -> None:
     assert "HTTPValidationError" not in components
     for path, operation in (("/v1/check", "post"), ("/v1/policies/{policy_id}/explain", "post")):
         described = document["paths"][path][operation]
-        assert described["requestBody"]["content"]["application/yaml"]["schema"] == {"$ref": "#/components/schemas/Profile"}
+        assert described["requestBody"]["content"]["application/yaml"]["schema"] == {
+            "$ref": "#/components/schemas/Profile"
+        }
         assert set(described["responses"]) >= {"200", "400", "413", "415", "422"}
         assert PROBLEM in described["responses"]["422"]["content"]
 
@@ -252,7 +296,9 @@ def test_openapi_describes_the_bodies_sent(http: Any, tmp_path: Path) -> None:
 
     example = str(ROOT / "examples" / "jinzhong-hightech.yaml")
     validator("Report").validate(cli_json("check", example, "--as-of", AS_OF, "--format", "json"))
-    explained = cli_json("explain", example, "national.hnte.certification", "--as-of", AS_OF, "--format", "json")
+    explained = cli_json(
+        "explain", example, "national.hnte.certification", "--as-of", AS_OF, "--format", "json"
+    )
     validator("PolicyResult").validate(explained)
     validator("PolicyDetail").validate(http.get("/v1/policies/national.hnte.certification").json())
     validator("ProblemDetails").validate(http.post("/v1/check", json={"employees": -3}).json())
@@ -277,7 +323,9 @@ def _register(tmp_path: Path) -> Path:
 
 def _screen_cli(register: Path, tmp_path: Path) -> list[dict[str, Any]]:
     out = tmp_path / "cli.jsonl"
-    result = CliRunner().invoke(main, ["screen", str(register), "--as-of", AS_OF, "--format", "jsonl", "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["screen", str(register), "--as-of", AS_OF, "--format", "jsonl", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
@@ -301,9 +349,19 @@ def test_a_csv_register_and_its_limits(http: Any, tmp_path: Path) -> None:
     csv_text = "credit_code,zone,employees,financials.2025.revenue\n91140171MA0K000214,taiyuan,10,100万元\n,gaoping,x,\n"
     register = tmp_path / "register.csv"
     register.write_text(csv_text, encoding="utf-8")
-    response = http.post(f"/v1/screen?as_of={AS_OF}", content=csv_text.encode(), headers={"content-type": "text/csv"})
+    response = http.post(
+        f"/v1/screen?as_of={AS_OF}", content=csv_text.encode(), headers={"content-type": "text/csv"}
+    )
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert [line for line in lines if "policy_id" in line] == _screen_cli(register, tmp_path)
     assert [line["row"] for line in lines if "error" in line] == [3]
-    problem(http.post("/v1/screen", content=b"{}", headers={"content-type": "application/json"}), 415, "unsupported-media-type")
-    problem(http.post("/v1/screen", content=b"a\n" * (3 << 20), headers={"content-type": "text/csv"}), 413, "body-too-large")
+    problem(
+        http.post("/v1/screen", content=b"{}", headers={"content-type": "application/json"}),
+        415,
+        "unsupported-media-type",
+    )
+    problem(
+        http.post("/v1/screen", content=b"a\n" * (3 << 20), headers={"content-type": "text/csv"}),
+        413,
+        "body-too-large",
+    )

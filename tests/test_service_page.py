@@ -93,7 +93,9 @@ def expect_report(tab: Any, report: Report, lang: str) -> None:
         if result.status.value == "eligible" and result.amount is not None:
             expect(row.locator(".amount")).to_contain_text(format_money(result.amount, lang))
         expect(row).to_contain_text(result.title(lang))
-    expect(tab.locator("#total-amount")).to_have_text(f"{TOTAL[lang]}: {format_money(report.total, lang)}")
+    expect(tab.locator("#total-amount")).to_have_text(
+        f"{TOTAL[lang]}: {format_money(report.total, lang)}"
+    )
 
 
 def fill_taiyuan(tab: Any) -> None:
@@ -116,13 +118,17 @@ def fill_taiyuan(tab: Any) -> None:
     tab.fill("#f-rest", "synthetic: true\n")
 
 
-def test_a_typed_profile_gets_its_verdicts_in_both_languages(page: Any, policies: PolicySet) -> None:
+def test_a_typed_profile_gets_its_verdicts_in_both_languages(
+    page: Any, policies: PolicySet
+) -> None:
     from playwright.sync_api import expect
 
     fill_taiyuan(page)
     shot(page, "1-form-filled")
     page.click("#submit")
-    report = policies.evaluate(load_profile(ROOT / "examples" / "taiyuan-software-smallfirm.json"), AS_OF)
+    report = policies.evaluate(
+        load_profile(ROOT / "examples" / "taiyuan-software-smallfirm.json"), AS_OF
+    )
     expect_report(page, report, "zh")
     shot(page, "2-results-zh")
 
@@ -136,10 +142,16 @@ def test_a_typed_profile_gets_its_verdicts_in_both_languages(page: Any, policies
     details = page.locator(f'details[data-policy-id="{explained.policy_id}"]')
     details.locator("summary").click()
     expect(details).to_have_attribute("open", "")
-    full = policies.explain(load_profile(ROOT / "examples" / "taiyuan-software-smallfirm.json"), explained.policy_id, AS_OF)
+    full = policies.explain(
+        load_profile(ROOT / "examples" / "taiyuan-software-smallfirm.json"),
+        explained.policy_id,
+        AS_OF,
+    )
     assert full.trace is not None
     failing = next(leaf for leaf in _leaves(full.trace) if leaf.outcome == "false")
-    item = details.locator("ul.trace li[data-outcome=false]").filter(has_text=failing.label("en") if failing.label else failing.fact_label("en"))  # type: ignore[union-attr]
+    item = details.locator("ul.trace li[data-outcome=false]").filter(
+        has_text=failing.label("en") if failing.label else failing.fact_label("en")
+    )  # type: ignore[union-attr]
     expect(item.first).to_be_visible()
     if failing.article:
         expect(item.first).to_contain_text(failing.article)
@@ -155,10 +167,16 @@ def test_a_typed_profile_gets_its_verdicts_in_both_languages(page: Any, policies
 
 
 def _leaves(node: Any) -> list[Any]:
-    return [node] if node.kind == "leaf" else [leaf for child in node.children for leaf in _leaves(child)]
+    return (
+        [node]
+        if node.kind == "leaf"
+        else [leaf for child in node.children for leaf in _leaves(child)]
+    )
 
 
-def test_an_uploaded_profile_fills_the_form_and_keeps_the_rest(page: Any, policies: PolicySet) -> None:
+def test_an_uploaded_profile_fills_the_form_and_keeps_the_rest(
+    page: Any, policies: PolicySet
+) -> None:
     from playwright.sync_api import expect
 
     evaluate(page)
@@ -168,7 +186,9 @@ def test_an_uploaded_profile_fills_the_form_and_keeps_the_rest(page: Any, polici
     expect(page.locator("#f-employees")).to_have_value("86")
     expect(page.locator("#f-financials-1-revenue")).to_have_value("36000000")
     expect(page.locator("#f-ip-invention_patent")).to_have_value("2")
-    expect(page.locator("#f-rest")).to_have_value(re.compile("hnte_key_field"))  # kept: no form field
+    expect(page.locator("#f-rest")).to_have_value(
+        re.compile("hnte_key_field")
+    )  # kept: no form field
     expect(page.locator("#f-rest")).to_have_value(re.compile("trademark"))
     page.click("#submit")
     expect_report(page, policies.evaluate(load_profile(example), AS_OF), "zh")

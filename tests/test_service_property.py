@@ -25,7 +25,11 @@ def _text(value: Any) -> str:
     raise TypeError(type(value))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_the_service_answers_what_the_library_answers(service: Any, data: st.DataObject) -> None:
     as_of = data.draw(evaluation_dates())

@@ -49,7 +49,9 @@ class Load:
     def __init__(self, server: Server, clients: int = 2, fresh: bool = False) -> None:
         self.answers: list[tuple[int, str]] = []
         self._stop = threading.Event()
-        self._headers = {"content-type": "application/yaml"} | ({"connection": "close"} if fresh else {})
+        self._headers = {"content-type": "application/yaml"} | (
+            {"connection": "close"} if fresh else {}
+        )
         self._threads = [threading.Thread(target=self._run, args=(server,)) for _ in range(clients)]
         for thread in self._threads:
             thread.start()
@@ -58,7 +60,9 @@ class Load:
         with server.client() as http:
             while not self._stop.is_set():
                 try:
-                    response = http.post(f"/v1/check?as_of={AS_OF}", content=EXAMPLE, headers=self._headers)
+                    response = http.post(
+                        f"/v1/check?as_of={AS_OF}", content=EXAMPLE, headers=self._headers
+                    )
                 except Exception as exc:
                     self.answers.append((0, repr(exc)))
                     continue
@@ -91,13 +95,17 @@ def break_and_mend(server: Server, policy_dir: Path, failed: Callable[[], bool])
 
 
 @pytest.fixture(scope="module")
-def server_with_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path, Path]]:
+def server_with_log(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Server, Path, Path]]:
     """One server for this module's tests, on a copy of the bundled policies, logging decisions."""
     needed("fastapi")
     tmp_path = tmp_path_factory.mktemp("reload")
     policy_dir = copy_policies(tmp_path)
     decisions = tmp_path / "decisions.jsonl"
-    server = start(tmp_path / "server.log", "--policies", str(policy_dir), "--decision-log", str(decisions))
+    server = start(
+        tmp_path / "server.log", "--policies", str(policy_dir), "--decision-log", str(decisions)
+    )
     yield server, decisions, policy_dir
     server.stop()
 
@@ -107,14 +115,20 @@ def new_lines(decisions: Path, seen: int) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines[seen:]]
 
 
-def test_sighup_reloads_without_dropping_a_request(server_with_log: tuple[Server, Path, Path]) -> None:
+def test_sighup_reloads_without_dropping_a_request(
+    server_with_log: tuple[Server, Path, Path],
+) -> None:
     server, decisions, policy_dir = server_with_log
     seen = len(decisions.read_text(encoding="utf-8").splitlines()) if decisions.exists() else 0
     load = Load(server)
     before, after = break_and_mend(server, policy_dir, lambda: "reload failed" in server.output())
     answers = load.stop()
     with server.client() as http:  # the new set answers, and says so
-        response = http.post(f"/v1/check?as_of={AS_OF}", content=EXAMPLE, headers={"content-type": "application/yaml"})
+        response = http.post(
+            f"/v1/check?as_of={AS_OF}",
+            content=EXAMPLE,
+            headers={"content-type": "application/yaml"},
+        )
         assert response.headers["policy-set-version"] == after
     assert answers and all(status == 200 for status, _ in answers)
     assert {v for _, v in answers} <= {before, after}
@@ -133,7 +147,9 @@ def test_sighup_reloads_without_dropping_a_request(server_with_log: tuple[Server
     assert {"decision_id", "time"} <= set(last) and "profile" not in last
 
 
-def test_decisions_name_a_profile_without_credit_code_by_its_hash(server_with_log: tuple[Server, Path, Path]) -> None:
+def test_decisions_name_a_profile_without_credit_code_by_its_hash(
+    server_with_log: tuple[Server, Path, Path],
+) -> None:
     server, decisions, _ = server_with_log
     seen = len(decisions.read_text(encoding="utf-8").splitlines()) if decisions.exists() else 0
     with server.client() as http:
@@ -142,7 +158,11 @@ def test_decisions_name_a_profile_without_credit_code_by_its_hash(server_with_lo
         http.post("/v1/screen", content=b'{"zone": "taiyuan"}\n{"credit_code": "91140171MA0K000214"}\n',
                   headers={"content-type": "application/x-ndjson"})  # fmt: skip
     lines = new_lines(decisions, seen)
-    assert [x["path"] for x in lines] == ["/v1/policies/national.hnte.certification/explain", "/v1/screen", "/v1/screen"]
+    assert [x["path"] for x in lines] == [
+        "/v1/policies/national.hnte.certification/explain",
+        "/v1/screen",
+        "/v1/screen",
+    ]
     assert len(lines[0]["profile_sha256"]) == 64 and "total" not in lines[0]
     assert list(lines[0]["statuses"]) == ["national.hnte.certification"]
     assert lines[1]["row"] == 1 and "row_sha256" in lines[1]
@@ -159,13 +179,18 @@ def test_a_worker_that_cannot_load_the_set_exits_before_answering(tmp_path: Path
 
     env = {**os.environ, ENVIRONMENT: Settings(policies=policy_dir).to_environment()}
     code = "from incentives.service.app import app_from_environment; app_from_environment()"
-    worker = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    worker = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert worker.returncode == 3  # uvicorn's STARTUP_FAILURE
     assert "worker not started" in worker.stderr and "broken.yaml:2" in worker.stderr
     assert "Traceback" not in worker.stderr
 
 
-@pytest.mark.skipif(not os.environ.get("INCENTIVES_SLOW_TESTS"), reason="slow (four worker starts); INCENTIVES_SLOW_TESTS=1 runs it")
+@pytest.mark.skipif(
+    not os.environ.get("INCENTIVES_SLOW_TESTS"),
+    reason="slow (four worker starts); INCENTIVES_SLOW_TESTS=1 runs it",
+)
 def test_sighup_with_workers_replaces_them_one_by_one(tmp_path: Path) -> None:
     """Each new worker loads the set before the old one stops, and the old one finishes what it
     has accepted. (A client's idle keep-alive connection to an old worker is closed when it
@@ -175,8 +200,13 @@ def test_sighup_with_workers_replaces_them_one_by_one(tmp_path: Path) -> None:
     server = start(tmp_path / "server.log", "--policies", str(policy_dir), "--workers", "2")
     try:
         load = Load(server, clients=1, fresh=True)
-        _, after = break_and_mend(server, policy_dir, lambda: "aborting the restart" in server.output())
-        wait_for(lambda: all(version(server) == after for _ in range(6)), "every worker to answer with the new set")
+        _, after = break_and_mend(
+            server, policy_dir, lambda: "aborting the restart" in server.output()
+        )
+        wait_for(
+            lambda: all(version(server) == after for _ in range(6)),
+            "every worker to answer with the new set",
+        )
         answers = load.stop()
         assert answers and all(status == 200 for status, _ in answers)
         assert "broken.yaml" in server.output()

@@ -492,6 +492,8 @@ async function submit(event) {
 // Fields of a loaded profile that the form shows move into the form; the rest stays as JSON.
 function loadIntoForm(profile) {
   const rest = JSON.parse(JSON.stringify(profile));
+  for (const input of document.querySelectorAll("#profile-form [data-path], [data-cert], [data-ip]")) input.value = "";
+  for (const box of document.querySelectorAll("#profile-form input[type=checkbox]")) box.checked = false;
   for (const input of document.querySelectorAll("#profile-form [data-path]")) {
     const steps = input.dataset.path.split(".");
     if (steps[0] === "financials") continue;
