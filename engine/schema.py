@@ -300,10 +300,9 @@ def _patchable(schema: dict[str, Any], defs: dict[str, Any], seen: set[str]) -> 
             defs[patched] = copy.deepcopy(defs[name])
             _patchable(defs[patched], defs, seen)
         return
-    for key in ("properties",):
-        for name, child in list(schema.get(key, {}).items()):
-            _patchable(child, defs, seen)
-            schema[key][name] = _nullable(child)
+    for name, child in list(schema.get("properties", {}).items()):
+        _patchable(child, defs, seen)
+        schema["properties"][name] = _nullable(child)
     if isinstance(schema.get("additionalProperties"), dict):
         _patchable(schema["additionalProperties"], defs, seen)
         schema["additionalProperties"] = _nullable(schema["additionalProperties"])

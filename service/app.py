@@ -88,7 +88,11 @@ class _Context:
             return
         loaded = self.holder.current
         given = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"")
-        request_id = given.decode("latin-1") if _REQUEST_ID.match(given.decode("latin-1")) else uuid.uuid4().hex
+        request_id = (
+            given.decode("latin-1")
+            if _REQUEST_ID.match(given.decode("latin-1"))
+            else uuid.uuid4().hex
+        )
         state = scope.setdefault("state", {})
         state.update(policies=loaded, request_id=request_id)
         extra = [(VERSION_HEADER.lower().encode(), loaded.version.encode()),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from test_schemas import STANDARD, keywords
 
 from incentives.cli.main import main
 
@@ -278,6 +279,11 @@ def test_openapi_describes_the_bodies_sent(http: Any, tmp_path: Path) -> None:
     components = document["components"]["schemas"]
     assert all(ref.removeprefix("#/components/schemas/") in components for ref in _refs(document))
     assert "HTTPValidationError" not in components
+    for name, component in components.items():  # standard JSON Schema, as OpenAPI 3.1 wants
+        assert keywords(component) <= STANDARD | {"discriminator"}, (
+            name,
+            keywords(component) - STANDARD,
+        )
     for path, operation in (("/v1/check", "post"), ("/v1/policies/{policy_id}/explain", "post")):
         described = document["paths"][path][operation]
         assert described["requestBody"]["content"]["application/yaml"]["schema"] == {

@@ -64,11 +64,17 @@ def page(browser: Any, service: Any) -> Iterator[Any]:
     # (a refused request is logged by the browser as "Failed to load resource": that is expected)
     tab.on("console", lambda message: errors.append(message.text)
            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)  # fmt: skip
+    elsewhere: list[str] = []  # the page must work without any other host
+    tab.on(
+        "request",
+        lambda r: None if r.url.startswith((service.url, "data:")) else elsewhere.append(r.url),
+    )
     tab.goto(service.url + "/")
     expect(tab.locator("body")).to_have_attribute("data-ready", "true")
     yield tab
     context.close()
     assert not errors, errors
+    assert not elsewhere, elsewhere
 
 
 def shot(tab: Any, name: str, full: bool = True) -> None:
