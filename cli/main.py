@@ -19,7 +19,6 @@ import yaml
 from rich.console import Console
 
 from ..engine import InputError, PolicySet, load_profile
-from ..engine.model.language import Document
 from ..engine.model.profile import Profile
 from .i18n import default_lang
 from .render import (
@@ -91,6 +90,7 @@ class _Commands(click.Group):
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
         "prop": ("incentives.cli.prop", "prop"),
         "screen": ("incentives.cli.screen", "screen"),
+        "serve": ("incentives.cli.serve", "serve"),
         "test": ("incentives.cli.cases", "test_cases"),
         "watch": ("incentives.cli.watch", "watch"),
     }
@@ -247,11 +247,16 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["policy", "profile"]))
-def schema(kind: str) -> None:
-    """Print the JSON Schema of policy documents or of enterprise profiles."""
-    model = Document if kind == "policy" else Profile
-    click.echo(json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False, indent=2))
+@click.argument("kind", type=click.Choice(["profile", "policy", "cases", "zones"]))
+@policies_option
+@user_errors
+def schema(kind: str, policies_dir: Path | None) -> None:
+    """Print the standard JSON Schema (2020-12) of profiles, policy documents, case files or
+    zone files, with the zones, facts and policy ids of the policy set enumerated."""
+    from ..engine.schema import Known, schema_of
+
+    known = Known.of(_load(policies_dir))
+    click.echo(json.dumps(schema_of(kind, known), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

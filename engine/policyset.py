@@ -118,7 +118,8 @@ class PolicySet:
     def check_profile(self, profile: Profile) -> None:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
         problems = [
-            Problem(text) for text in check_profile_facts(profile, self._facts, self._profile_facts)
+            _field_problem(text)
+            for text in check_profile_facts(profile, self._facts, self._profile_facts)
         ]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
@@ -192,6 +193,12 @@ class PolicySet:
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)
         return report.results[0]
+
+
+def _field_problem(text: str) -> Problem:
+    """`facts.x: what is wrong` as a problem of the field `facts.x` (printed the same)."""
+    field, _, message = text.partition(": ")
+    return Problem(message, field=field) if message else Problem(text)
 
 
 def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:
