@@ -23,7 +23,7 @@ from ..compile.loader import CASES_SUFFIX
 from ..errors import InputError, Problem
 from ..model.profile import parse_profile
 from ..model.units import UnitError, format_money, parse_quantity
-from ..model.yamlio import YamlError, line_of, load_yaml
+from ..model.yamlio import YamlError, line_of, load_yaml, read_text
 from ..policyset import PolicySet
 from ..reference.results import PolicyResult, Status
 
@@ -97,10 +97,13 @@ def run_cases(policy_set: PolicySet, directory: Path) -> list[CaseResult]:
     for path in case_files(directory):
         shown = str(path.relative_to(directory.parent))
         try:
-            data, lines = load_yaml(path.read_text(encoding="utf-8"))
+            data, lines = load_yaml(read_text(path, encoding_option=False))
             spec = CaseFile.model_validate(data)
         except YamlError as exc:
             problems.append(Problem(str(exc), file=shown, line=exc.line))
+            continue
+        except OSError as exc:
+            problems.append(Problem(f"cannot read: {exc.strerror or exc}", file=shown))
             continue
         except ValidationError as exc:
             for error in exc.errors():
