@@ -13,10 +13,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .compile.loader import load, resolvers
-from .errors import InputError, Problem, ProfileError
+from .errors import InputError, ProfileError
 from .model.facts import FactDef
 from .model.language import Document
-from .model.profile import Profile
+from .model.profile import Profile, profile_problem
 from .model.zones import Zone, Zones
 from .reference.context import (
     Context,
@@ -118,12 +118,13 @@ class PolicySet:
     def check_profile(self, profile: Profile) -> None:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
         problems = [
-            Problem(text) for text in check_profile_facts(profile, self._facts, self._profile_facts)
+            profile_problem(profile, text)
+            for text in check_profile_facts(profile, self._facts, self._profile_facts)
         ]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             problems.append(
-                Problem(f"unknown zone {profile.zone!r}; known zones: {known}", field="zone")
+                profile_problem(profile, f"unknown zone {profile.zone!r}; known zones: {known}", "zone")
             )
         if problems:
             raise ProfileError(
