@@ -276,3 +276,15 @@ def test_loaded_and_parsed_profiles_are_equal(tmp_path: Path) -> None:
     assert loaded == parse_profile({"name": "x", "employees": 5})
     assert loaded.source is not None and loaded.model_copy(update={"zone": "taiyuan"}).source
     assert loaded.employees == Decimal(5)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [("1200万", "write '1200万元'"), ("1.5亿", "write '1.5亿元'"), ("1e3", "exponents are not read"),
+     ("20万美元", "unknown unit '万美元'")],
+)  # fmt: skip
+def test_unit_messages_suggest_only_what_keeps_the_meaning(raw: str, fragment: str) -> None:
+    with pytest.raises(UnitError) as info:
+        parse_quantity(raw)
+    assert fragment in str(info.value)
+    assert "20万元" not in str(info.value)

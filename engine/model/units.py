@@ -207,8 +207,17 @@ def _parse_text(raw: str) -> Quantity:
     for text, factor, unit in _SUFFIXES:
         if suffix == text:
             return Quantity(_normalise(number * factor), unit)
-    known = ", ".join(sorted({s for s, _, _ in _SUFFIXES}))
-    raise UnitError(f"unknown unit {suffix!r} in {raw!r}; known units: {known}")
+    raise UnitError(_unknown_unit(raw, match.group(1), suffix))
+
+
+def _unknown_unit(raw: str, number: str, suffix: str) -> str:
+    if re.fullmatch(r"[eE][+-]?\d+", suffix):
+        return f"{raw!r}: exponents are not read; write the number in full"
+    units = ", ".join(sorted({s for s, _, _ in _SUFFIXES}))
+    # 万 and 亿 alone are the usual shorthand for amounts; any other guess could change the
+    # meaning (20万美元 is not 20万元)
+    hint = f"; for an amount write '{number}{suffix}元'" if suffix in ("万", "亿") else ""
+    return f"unknown unit {suffix!r} in {raw!r}{hint} (known units: {units})"
 
 
 def _normalise(value: Decimal) -> Decimal:
