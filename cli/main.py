@@ -51,7 +51,9 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"Error: {exc.render()}", err=True)
+            # a name or a path from the input may hold control characters: shown escaped
+            shown = "\n".join(safe(line) for line in exc.render().split("\n"))
+            click.echo(f"Error: {shown}", err=True)
             sys.exit(EXIT_INPUT)
 
     return wrapper  # type: ignore[return-value]
@@ -327,7 +329,7 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
     loaded, findings = lint(directory, as_of or date.today())
     for finding in findings:
-        click.echo(str(finding))
+        click.echo(safe(str(finding)))
     errors = sum(f.severity == "error" for f in findings)
     counts = f"{len(loaded.documents)} document(s), {len(loaded.policies)} policies, {len(loaded.facts)} facts"
     verdict = f"FAILED: {errors} error(s)" if errors else "OK"

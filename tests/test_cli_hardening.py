@@ -73,8 +73,9 @@ def test_encoding_reads_a_gbk_profile(tmp_path: Path) -> None:
     )
     explained = run("explain", str(path), "national.hnte.certification", *AS_OF, "--encoding", "GBK")
     assert explained.exit_code == 0, explained.output
-    unknown = run("check", str(path), "--encoding", "klingon")
-    assert unknown.exit_code == 2 and "unknown encoding" in unknown.output
+    for name in ("klingon", "\x00", ""):
+        unknown = run("check", str(path), "--encoding", name)
+        assert unknown.exit_code == 2 and "unknown encoding" in unknown.output
 
 
 def test_a_directory_as_profile_is_a_user_error(tmp_path: Path) -> None:
@@ -112,6 +113,14 @@ def test_profile_text_cannot_inject_markdown_rows(tmp_path: Path) -> None:
     heading = result.output.splitlines()[0]
     assert heading.startswith("# ") and "injected" in heading and "\\|" in heading
     assert len(rows) <= len([line for line in plain.splitlines() if line.startswith("|")])
+
+
+def test_error_messages_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text('name: "\\e]0;PWNED\\a"\nzone: atlantis\n', encoding="utf-8")
+    result = run("check", str(path))
+    assert result.exit_code == 1 and "\x1b" not in result.output
+    assert "\\x1b]0;PWNED\\x07" in result.output and "p.yaml:2 zone" in result.output
 
 
 def test_safe_and_md_cell() -> None:
