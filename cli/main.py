@@ -7,7 +7,6 @@ Exit codes: 0 the command ran; 1 bad input (policy files, profile, unknown polic
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -27,6 +26,7 @@ from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.evaluate import default_as_of
 from .i18n import default_lang
 from .render import (
+    json_text,
     policy_summary,
     print_policy_list,
     print_report,
@@ -231,7 +231,7 @@ def check(
     language = lang or default_lang()
     if fmt == "json":
         data = {**report.to_json_dict(), "warnings": [str(w) for w in warnings]}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
         return
     _warn(warnings)
     if fmt == "markdown":
@@ -267,7 +267,7 @@ def explain(
     language = lang or default_lang()
     if fmt == "json":
         click.echo(
-            json.dumps(report.results[0].model_dump(mode="json"), ensure_ascii=False, indent=2)
+            json_text(report.results[0].model_dump(mode="json"))
         )
     elif fmt == "markdown":
         click.echo(report_markdown(report, language, True, show_all=True))
@@ -295,7 +295,7 @@ def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: s
         chain = Zones(dict(policy_set.zones)).chain(zone)
         chosen = tuple(p for p in chosen if NATIONAL in p.zones or not p.zones.isdisjoint(chain))
     if fmt == "json":
-        click.echo(json.dumps([policy_summary(p) for p in chosen], ensure_ascii=False, indent=2))
+        click.echo(json_text([policy_summary(p) for p in chosen]))
     else:
         print_policy_list(chosen, lang or default_lang(), _console())
 
@@ -312,7 +312,7 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
     data = policy_summary(cp)
     data["definition"] = cp.policy.model_dump(mode="json", by_alias=True, exclude_none=True)
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     else:
         click.echo(dump_yaml(data))
 
@@ -343,7 +343,7 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 def schema(kind: str) -> None:
     """Print the JSON Schema of policy documents or of enterprise profiles."""
     model = Document if kind == "policy" else Profile
-    click.echo(json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False, indent=2))
+    click.echo(json_text(model.model_json_schema(by_alias=True)))
 
 
 if __name__ == "__main__":  # pragma: no cover

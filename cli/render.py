@@ -3,6 +3,7 @@ all wording and layout is here."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -71,6 +72,18 @@ def safe(text: str) -> str:
     """`text` with every control character, escape sequence and bidirectional override shown
     as its escape (`\\x1b`), so that it prints as written and cannot drive the terminal."""
     return _UNSAFE.sub(_escape, text)
+
+
+# What JSON leaves as it is (ensure_ascii=False) and a terminal may still act on: C1 controls
+# (U+009B is an 8-bit CSI) and bidirectional overrides. JSON escapes C0 controls itself.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def json_text(data: object) -> str:
+    """`data` as indented JSON with Chinese text as it is, and every character a terminal could
+    act on written as its `\\u` escape (the same JSON value)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def md_cell(text: str) -> str:

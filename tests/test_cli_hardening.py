@@ -21,7 +21,7 @@ from incentives.cli.render import md_cell, safe
 ROOT = Path(__file__).resolve().parent.parent
 JINZHONG = str(ROOT / "examples" / "jinzhong-hightech.yaml")
 AS_OF = ["--as-of", "2026-11-24"]
-HOSTILE_NAME = "\x1b]0;PWNED\x07Evil\x1b[2J | co\n| injected | row | x |\u202eboom`"
+HOSTILE_NAME = "\x1b]0;PWNED\x07Evil\x1b[2J\x9b2J | co\n| injected | row | x |\u202eboom`"
 
 
 def run(*args: str) -> Result:
@@ -96,12 +96,15 @@ def _hostile_profile(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("fmt", ["table", "markdown"])
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
 def test_profile_text_cannot_drive_the_terminal(tmp_path: Path, fmt: str) -> None:
     result = run("check", str(_hostile_profile(tmp_path)), *AS_OF, "--format", fmt, "--explain")
     assert result.exit_code == 0, result.output
-    for char in ("\x1b", "\x07", "\u202e"):
+    for char in ("\x1b", "\x07", "\u202e", "\x9b"):
         assert char not in result.output
+    if fmt == "json":  # the same text, escaped as JSON
+        assert json.loads(result.output)["profile"]["name"] == HOSTILE_NAME
+        return
     assert "\\x1b]0;PWNED\\x07Evil" in result.output or "\\\\x1b]0;PWNED" in result.output
 
 
