@@ -56,10 +56,12 @@ def source_text(result: PolicyResult, lang: str) -> str:
     return " ".join(p for p in parts if p) + f" [{mark}]"
 
 
-# C0 and C1 control characters (ESC starts terminal escape sequences: a profile's name could set
-# the window title or rewrite the screen), and the bidirectional overrides that make text read
-# differently from how it is stored.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+# C1 control characters (U+009B is an 8-bit CSI) and the bidirectional overrides that make text
+# read differently from how it is stored; with the C0 controls (ESC starts terminal escape
+# sequences: a profile's name could set the window title or rewrite the screen), what a
+# terminal may act on.
+_ACTIVE = "\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_UNSAFE = re.compile(f"[\x00-\x1f{_ACTIVE}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -74,9 +76,7 @@ def safe(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-# What JSON leaves as it is (ensure_ascii=False) and a terminal may still act on: C1 controls
-# (U+009B is an 8-bit CSI) and bidirectional overrides. JSON escapes C0 controls itself.
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_UNSAFE_IN_JSON = re.compile(f"[{_ACTIVE}]")  # JSON escapes the C0 controls itself
 
 
 def json_text(data: object) -> str:
