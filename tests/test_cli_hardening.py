@@ -193,4 +193,3 @@ def test_without_the_batch_extra_screen_says_which_to_install(tmp_path: Path) ->
         "Error: incentives screen needs the 'batch' extra, which is not installed "
         "(no module 'polars'): pip install 'incentives[batch]'"
     ]
-    assert bare("check", JINZHONG, *AS_OF).returncode == 0
