@@ -288,3 +288,26 @@ def test_unit_messages_suggest_only_what_keeps_the_meaning(raw: str, fragment: s
         parse_quantity(raw)
     assert fragment in str(info.value)
     assert "20万元" not in str(info.value)
+
+
+def test_screen_refuses_the_same_impossible_rows(tmp_path: Path) -> None:
+    """The batch back end reads a register column by column; a part above its whole spans two
+    columns, and is a bad row there too, with the same message."""
+    pytest.importorskip("polars")
+    from click.testing import CliRunner
+
+    from incentives.cli.main import main
+
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "employees,tech_staff,financials.2025.rd_expense,financials.2025.rd_expense_domestic\n"
+        "10,5,,\n5,10,,\n10,5,100,200\n10,10,200,200\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        main, ["screen", str(register), "--as-of", "2026-11-24", "--out", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "bad row 3: tech_staff: 10 is more than employees (5)" in result.output
+    assert "bad row 4: financials.2025.rd_expense_domestic: 200 is more than rd_expense" in result.output
+    assert "2 enterprises screened, 2 bad rows" in " ".join(result.output.split())

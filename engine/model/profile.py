@@ -115,6 +115,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Parts that cannot be larger than their whole, when both are stated: part → (whole, why). The
+# only rules of the model across fields (the batch back end checks them across its columns).
+PROFILE_PARTS = {"tech_staff": ("employees", "科技人员 are counted among 职工")}
+FINANCIAL_PARTS = {
+    "main_business_revenue": ("revenue", "主营业务收入 is part of 销售收入"),
+    "rd_expense_domestic": ("rd_expense", "境内研究开发费用 is part of 研究开发费用总额"),
+}
+
+
 def _part_of(value: Decimal | None, info: Any, whole: str, why: str) -> Decimal | None:
     """Refuse a part larger than its whole (both stated): no accounting makes that true."""
     total = info.data.get(whole)
@@ -144,15 +153,10 @@ class FinancialYear(_Strict):
     net_assets: Money | None = Field(None, description="净资产")
 
     # Each figure is validated after those declared above it, so `info.data` holds the whole.
-    @field_validator("main_business_revenue")
+    @field_validator(*FINANCIAL_PARTS)
     @classmethod
-    def _main_within_revenue(cls, value: Decimal | None, info: Any) -> Decimal | None:
-        return _part_of(value, info, "revenue", "主营业务收入 is part of 销售收入")
-
-    @field_validator("rd_expense_domestic")
-    @classmethod
-    def _domestic_within_rd(cls, value: Decimal | None, info: Any) -> Decimal | None:
-        return _part_of(value, info, "rd_expense", "境内研究开发费用 is part of 研究开发费用总额")
+    def _within_whole(cls, value: Decimal | None, info: Any) -> Decimal | None:
+        return _part_of(value, info, *FINANCIAL_PARTS[info.field_name])
 
 
 CertificationKind = Literal[
@@ -336,10 +340,10 @@ class Profile(_Strict):
     def source(self) -> ProfileSource | None:
         return self._source
 
-    @field_validator("tech_staff")
+    @field_validator(*PROFILE_PARTS)
     @classmethod
-    def _staff_within_employees(cls, value: Decimal | None, info: Any) -> Decimal | None:
-        return _part_of(value, info, "employees", "科技人员 are counted among 职工")
+    def _within_whole(cls, value: Decimal | None, info: Any) -> Decimal | None:
+        return _part_of(value, info, *PROFILE_PARTS[info.field_name])
 
     @field_validator("credit_code")
     @classmethod
