@@ -311,3 +311,12 @@ def test_screen_refuses_the_same_impossible_rows(tmp_path: Path) -> None:
     assert "bad row 3: tech_staff: 10 is more than employees (5)" in result.output
     assert "bad row 4: financials.2025.rd_expense_domestic: 200 is more than rd_expense" in result.output
     assert "2 enterprises screened, 2 bad rows" in " ".join(result.output.split())
+
+
+def test_codes_written_as_numbers_are_their_digits(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("industry_code: 4210\ncredit_code: 911401001234567887\n", encoding="utf-8")
+    profile = load_profile(path)
+    assert (profile.industry_code, profile.credit_code) == ("C4210", "911401001234567887")
+    error = _refused(tmp_path, "q.yaml", "industry_code: 0111\n")
+    assert "octal" in str(error) and "quote it" in str(error)

@@ -345,6 +345,14 @@ class Profile(_Strict):
     def _within_whole(cls, value: Decimal | None, info: Any) -> Decimal | None:
         return _part_of(value, info, *PROFILE_PARTS[info.field_name])
 
+    @field_validator("credit_code", "industry_code", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: object) -> object:
+        # YAML and JSON read an unquoted code of digits (`4210`, a credit code of 18 digits) as
+        # a number; its digits are the code. None is lost: neither code starts with 0, and
+        # YAML refuses `0111` and JSON leading zeros.
+        return str(value) if type(value) is int else value
+
     @field_validator("credit_code")
     @classmethod
     def _credit_code(cls, value: str | None) -> str | None:
