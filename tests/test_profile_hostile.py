@@ -320,3 +320,47 @@ def test_codes_written_as_numbers_are_their_digits(tmp_path: Path) -> None:
     assert (profile.industry_code, profile.credit_code) == ("C4210", "911401001234567887")
     error = _refused(tmp_path, "q.yaml", "industry_code: 0111\n")
     assert "octal" in str(error) and "quote it" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("effective", "fragment"),
+    [("{from: 1545350400}", "expected a date written YYYY-MM-DD"),  # seconds since 1970
+     ("{from: 2018-02-30}", "February 2018 has 28 days"),
+     ("{until: '2026/3/31'}", "write it as 2026-03-31")],
+)  # fmt: skip
+def test_dates_of_a_policy_document_follow_the_same_rules(
+    tmp_path: Path, effective: str, fragment: str
+) -> None:
+    write_policy(tmp_path, "d.yaml", f"""\
+        id: d
+        title: 日期
+        title_en: dates
+        issuer: 测试
+        provenance: illustrative
+        zones: [taiyuan]
+        effective: {effective}
+        policies:
+          - id: d.award
+            title: 奖励
+            title_en: award
+            when: {{fact: employees, ge: 10}}
+            benefit: {{grant: {{amount: 10万元}}, zh: 奖励, en: award}}
+        """)  # fmt: skip
+    with pytest.raises(PolicyError) as info:
+        PolicySet(tmp_path)
+    (problem,) = info.value.problems
+    assert fragment in problem.message and problem.line == 7
+
+
+def test_a_case_date_follows_the_same_rules(tmp_path: Path) -> None:
+    from incentives.engine.check.cases import run_cases
+    from incentives.engine.errors import InputError
+
+    (tmp_path / "x.cases.yaml").write_text(
+        "defaults: {as_of: 2026-02-30}\n"
+        "cases: [{name: n, policy: p, expect: {status: eligible}}]\n"
+    )
+    with pytest.raises(InputError) as info:
+        run_cases(PolicySet(), tmp_path)
+    (problem,) = info.value.problems
+    assert problem.message == "'2026-02-30' is not a real date: February 2026 has 28 days"

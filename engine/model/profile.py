@@ -24,7 +24,7 @@ from ..errors import Problem, ProfileError
 from .creditcode import credit_code_problem
 from .industry import normalise_industry_code
 from .jsonio import JsonError, load_json
-from .units import Unit, UnitError, date_problem, parse_date, parse_quantity
+from .units import Day, Unit, UnitError, date_problem, parse_date, parse_quantity
 from .yamlio import (
     Location,
     YamlError,
@@ -59,16 +59,6 @@ def _number(raw: object) -> object:
     return quantity.value
 
 
-def _date(raw: object) -> object:
-    """Only a date or its ISO text: pydantic alone would read `20190510` as seconds since 1970."""
-    if raw is None:
-        return raw
-    try:
-        return parse_date(raw)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-
-
 def _fact_value(raw: object) -> object:
     """One of the value types a declared fact can have, or a refusal that says which they are
     (rather than one error per branch of the union). A text written like a date is a date, in
@@ -101,7 +91,6 @@ def _fact_value(raw: object) -> object:
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Headcount = Annotated[Decimal, BeforeValidator(_number), Field(ge=0)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
-Day = Annotated[date, BeforeValidator(_date)]
 
 ExtraFactValue = Annotated[
     bool | date | Decimal | int | str | list[str], BeforeValidator(_fact_value)

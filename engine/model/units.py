@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 
 class Unit(str, Enum):
@@ -129,6 +132,20 @@ def parse_date(raw: object) -> date:
         if problem is not None:
             raise UnitError(problem)
     raise UnitError(f"expected a date written YYYY-MM-DD (e.g. 2019-05-10), got {raw!r}")
+
+
+def _date_field(raw: object) -> object:
+    if raw is None:
+        return raw
+    try:
+        return parse_date(raw)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# A date field of a model (profile, policy document, case file): `parse_date`'s rules, where
+# pydantic alone would read `20190510` as seconds since 1970 and word `2026-02-30` vaguely.
+Day = Annotated[date, BeforeValidator(_date_field)]
 
 
 @dataclass(frozen=True, slots=True)
