@@ -193,3 +193,10 @@ def test_without_the_batch_extra_screen_says_which_to_install(tmp_path: Path) ->
         "Error: incentives screen needs the 'batch' extra, which is not installed "
         "(no module 'polars'): pip install 'incentives[batch]'"
     ]
+
+
+def test_prop_out_that_cannot_be_a_directory_is_refused_first(tmp_path: Path) -> None:
+    pytest.importorskip("hypothesis")
+    (tmp_path / "file").write_text("x")
+    result = run("prop", "--examples", "1", "--out", str(tmp_path / "file" / "sub"))
+    assert result.exit_code == 1 and "--out" in result.output and "Traceback" not in result.output
