@@ -23,7 +23,6 @@ from ..engine.model.profile import Profile
 from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
-from ..engine.reference.evaluate import default_as_of
 from .i18n import default_lang
 from .render import (
     json_text,
@@ -263,12 +262,10 @@ def explain(
     policy_set.get(policy_id)
     stated = _profile(profile, encoding)
     report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
-    _warn(profile_warnings(stated, as_of or default_as_of()))
+    _warn(profile_warnings(stated, report.as_of))
     language = lang or default_lang()
     if fmt == "json":
-        click.echo(
-            json_text(report.results[0].model_dump(mode="json"))
-        )
+        click.echo(json_text(report.results[0].model_dump(mode="json")))
     elif fmt == "markdown":
         click.echo(report_markdown(report, language, True, show_all=True))
     else:

@@ -15,7 +15,7 @@ Policy documents, zone files, case files and profiles are read with PyYAML's saf
 - integers of more than `MAX_NUMBER_DIGITS` digits, YAML 1.1's octal (`0120`), hexadecimal,
   binary and base-60 (`1:30`) integers are refused: an accountant writing `0120` means 120;
 - control characters (NUL, ESC, …), tabs in indentation and a second document (`---`) are
-  refused with the line and how to fix them.
+  refused with the line and how to fix them; a file is read up to `MAX_FILE_BYTES`.
 """
 
 from __future__ import annotations
@@ -159,8 +159,9 @@ if yaml.__with_libyaml__:
         """The same loader on libyaml's parser: parsing is most of loading the policy library,
         and libyaml parses about ten times as fast. Tags are still resolved in Python, so a
         valid document gives the same data and lines either way (a test checks every YAML
-        file in the repository). Depth and aliases are checked on the composed nodes; any
-        problem is parsed again by the reference loader, which words it."""
+        file in the repository). This reader's own rules are checked on the composed
+        nodes and worded at once; a YAML syntax error is parsed again by the reference
+        loader, which words it."""
 
     _add_constructors(_ExactCLoader)
     _FastLoader = _ExactCLoader
