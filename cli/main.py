@@ -7,25 +7,29 @@ Exit codes: 0 the command ran; 1 bad input (policy files, profile, unknown polic
 from __future__ import annotations
 
 import functools
-import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import click
-import yaml
 from rich.console import Console
 
-from ..engine import InputError, PolicySet, load_profile
+from ..engine import InputError, PolicySet, Problem, load_profile
+from ..engine.model.plausibility import profile_warnings
 from ..engine.model.profile import Profile
+from ..engine.model.textio import check_encoding
+from ..engine.model.units import UnitError, parse_date
+from ..engine.model.yamlio import dump_yaml
 from .i18n import default_lang
 from .render import (
+    json_text,
     policy_summary,
     print_policy_list,
     print_report,
     report_markdown,
+    safe,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,7 +49,9 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"Error: {exc.render()}", err=True)
+            # a name or a path from the input may hold control characters: shown escaped
+            shown = "\n".join(safe(line) for line in exc.render().split("\n"))
+            click.echo(f"Error: {shown}", err=True)
             sys.exit(EXIT_INPUT)
 
     return wrapper  # type: ignore[return-value]
@@ -55,9 +61,16 @@ def _as_of(_: click.Context, __: click.Parameter, value: str | None) -> date | N
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        return parse_date(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _encoding(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if value is None else check_encoding(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.summary) from None
 
 
 as_of_option = click.option(
@@ -67,6 +80,11 @@ as_of_option = click.option(
 policies_option = click.option(
     "--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Directory of policy documents (default: the bundled library).",
+)  # fmt: skip
+encoding_option = click.option(
+    "--encoding", callback=_encoding, metavar="NAME",
+    help="Encoding of the profile file (default: UTF-8; a byte-order mark is honoured), "
+    "e.g. gb18030 for a GBK file saved by Excel.",
 )  # fmt: skip
 lang_option = click.option(
     "--lang", type=click.Choice(["zh", "en"]), default=None,
@@ -78,8 +96,36 @@ def _load(policies_dir: Path | None) -> PolicySet:
     return PolicySet(policies_dir)
 
 
-def _profile(path: Path) -> Profile:
-    return load_profile(path)
+def _profile(path: Path, encoding: str | None) -> Profile:
+    return load_profile(path, encoding=encoding)
+
+
+def _warn(warnings: Sequence[Problem]) -> None:
+    """Implausible statements of the profile, on stderr: the verdicts stand as evaluated."""
+    for warning in warnings:
+        click.echo(safe(f"warning: {warning}"), err=True)
+
+
+def _extra_missing(name: str, exc: ModuleNotFoundError) -> click.Command:
+    """Stands in for a command whose extra is not installed: its help and its run say which
+    extra to install, and running it exits 1 with that one line."""
+    extra = _EXTRAS.get(name, "dev")
+    message = (
+        f"incentives {name} needs the '{extra}' extra, which is not installed "
+        f"(no module {exc.name!r}): pip install 'incentives[{extra}]'"
+    )
+
+    def run(args: tuple[str, ...]) -> None:
+        raise click.ClickException(message)  # exit status 1, one line on stderr
+
+    return click.Command(
+        name, callback=run, help=message, short_help=f"(needs the '{extra}' extra)",
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )  # fmt: skip
+
+
+_EXTRAS = {"screen": "batch", "watch": "reactive", "prop": "testing"}
 
 
 class _Commands(click.Group):
@@ -106,9 +152,43 @@ class _Commands(click.Group):
         module, attribute = self.LAZY[cmd_name]
         # Taken from the module rather than from this group: under `python -m incentives.cli.main` the
         # module registers it on the group of `incentives.cli.main`, a different object from this one.
-        command = getattr(importlib.import_module(module), attribute)
+        try:
+            command = getattr(importlib.import_module(module), attribute)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] in ("incentives", "click"):
+                raise  # a bug, not a missing extra
+            return _extra_missing(cmd_name, exc)
         assert isinstance(command, click.Command)
         return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """As click's, and output that cannot be written (a full disk, `> /dev/full`) ends
+        with one line and status 1; a closed pipe (`| head`) ends quietly (click's own)."""
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()
+        except OSError as exc:
+            _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> None:
+    import errno
+    import os
+
+    if exc.errno == errno.EPIPE:
+        message = None
+    else:
+        message = f"Error: cannot write the output: {exc.strerror or exc}"
+    try:  # nothing more can reach the failed stream; let the interpreter close it quietly
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if message is not None:
+        click.echo(message, err=True)
+    sys.exit(EXIT_INPUT)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,7 +198,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("profile", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("profile", type=click.Path(path_type=Path))
 @as_of_option
 @click.option("--zone", help="Evaluate as if the enterprise were in this zone.")
 @policies_option
@@ -133,32 +213,40 @@ def main() -> None:
     "--all", "show_all", is_flag=True,
     help="Also list policies not in force on this date or in this zone.",
 )  # fmt: skip
+@encoding_option
 @user_errors
 def check(
     profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
-    fmt: str, lang: str | None, explain: bool, show_all: bool,
+    fmt: str, lang: str | None, explain: bool, show_all: bool, encoding: str | None,
 ) -> None:  # fmt: skip
     """Check PROFILE (YAML or JSON) against every policy: verdict, amount, why, what is missing."""
     policy_set = _load(policies_dir)
-    report = policy_set.evaluate(
-        _profile(profile), as_of, zone=zone, explain=explain or fmt == "json"
-    )
+    if zone is not None and zone not in policy_set.zones:
+        known = ", ".join(sorted(policy_set.zones))
+        raise InputError(f"--zone: unknown zone {zone!r}; known zones: {known}")
+    stated = _profile(profile, encoding)
+    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain or fmt == "json")
+    warnings = profile_warnings(stated, report.as_of)
     language = lang or default_lang()
     if fmt == "json":
-        click.echo(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2))
-    elif fmt == "markdown":
+        data = {**report.to_json_dict(), "warnings": [str(w) for w in warnings]}
+        click.echo(json_text(data))
+        return
+    _warn(warnings)
+    if fmt == "markdown":
         click.echo(report_markdown(report, language, explain, show_all))
     else:
         print_report(report, language, explain, _console(), show_all)
 
 
 @main.command()
-@click.argument("profile", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("profile", type=click.Path(path_type=Path))
 @click.argument("policy_id")
 @as_of_option
 @policies_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
 @lang_option
+@encoding_option
 @user_errors
 def explain(
     profile: Path,
@@ -167,16 +255,17 @@ def explain(
     policies_dir: Path | None,
     fmt: str,
     lang: str | None,
+    encoding: str | None,
 ) -> None:
     """Explain one policy's verdict for PROFILE, criterion by criterion."""
     policy_set = _load(policies_dir)
     policy_set.get(policy_id)
-    report = policy_set.evaluate(_profile(profile), as_of, policy_ids=[policy_id], explain=True)
+    stated = _profile(profile, encoding)
+    report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
+    _warn(profile_warnings(stated, report.as_of))
     language = lang or default_lang()
     if fmt == "json":
-        click.echo(
-            json.dumps(report.results[0].model_dump(mode="json"), ensure_ascii=False, indent=2)
-        )
+        click.echo(json_text(report.results[0].model_dump(mode="json")))
     elif fmt == "markdown":
         click.echo(report_markdown(report, language, True, show_all=True))
     else:
@@ -203,7 +292,7 @@ def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: s
         chain = Zones(dict(policy_set.zones)).chain(zone)
         chosen = tuple(p for p in chosen if NATIONAL in p.zones or not p.zones.isdisjoint(chain))
     if fmt == "json":
-        click.echo(json.dumps([policy_summary(p) for p in chosen], ensure_ascii=False, indent=2))
+        click.echo(json_text([policy_summary(p) for p in chosen]))
     else:
         print_policy_list(chosen, lang or default_lang(), _console())
 
@@ -220,9 +309,9 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
     data = policy_summary(cp)
     data["definition"] = cp.policy.model_dump(mode="json", by_alias=True, exclude_none=True)
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     else:
-        click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        click.echo(dump_yaml(data))
 
 
 @main.command()
@@ -237,7 +326,7 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
     loaded, findings = lint(directory, as_of or date.today())
     for finding in findings:
-        click.echo(str(finding))
+        click.echo(safe(str(finding)))
     errors = sum(f.severity == "error" for f in findings)
     counts = f"{len(loaded.documents)} document(s), {len(loaded.policies)} policies, {len(loaded.facts)} facts"
     verdict = f"FAILED: {errors} error(s)" if errors else "OK"
@@ -256,7 +345,7 @@ def schema(kind: str, policies_dir: Path | None) -> None:
     from ..engine.schema import Known, schema_of
 
     known = Known.of(_load(policies_dir))
-    click.echo(json.dumps(schema_of(kind, known), ensure_ascii=False, indent=2))
+    click.echo(json_text(schema_of(kind, known)))
 
 
 if __name__ == "__main__":  # pragma: no cover

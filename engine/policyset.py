@@ -13,10 +13,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .compile.loader import load, resolvers
-from .errors import InputError, Problem, ProfileError
+from .errors import InputError, ProfileError
 from .model.facts import FactDef
 from .model.language import Document
-from .model.profile import Profile
+from .model.profile import Profile, profile_problem
 from .model.zones import Zone, Zones
 from .reference.context import (
     Context,
@@ -118,13 +118,13 @@ class PolicySet:
     def check_profile(self, profile: Profile) -> None:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
         problems = [
-            _field_problem(text)
+            profile_problem(profile, text)
             for text in check_profile_facts(profile, self._facts, self._profile_facts)
         ]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             problems.append(
-                Problem(f"unknown zone {profile.zone!r}; known zones: {known}", field="zone")
+                profile_problem(profile, f"unknown zone {profile.zone!r}; known zones: {known}", "zone")
             )
         if problems:
             raise ProfileError(
@@ -193,12 +193,6 @@ class PolicySet:
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)
         return report.results[0]
-
-
-def _field_problem(text: str) -> Problem:
-    """`facts.x: what is wrong` as a problem of the field `facts.x` (printed the same)."""
-    field, _, message = text.partition(": ")
-    return Problem(message, field=field) if message else Problem(text)
 
 
 def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:

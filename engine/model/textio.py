@@ -34,7 +34,7 @@ def check_encoding(name: str) -> str:
     """The codec's canonical name, or an InputError for a name Python does not know."""
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         raise InputError(
             f"unknown encoding {name!r}; use e.g. utf-8, gb18030 (GBK/GB2312 files), big5"
         ) from None
