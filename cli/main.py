@@ -16,12 +16,12 @@ from typing import Any, ClassVar, TypeVar
 import click
 from rich.console import Console
 
-from ..engine import InputError, PolicySet, Problem, load_profile
-from ..engine.model.plausibility import profile_warnings
+from ..engine import InputError, PolicySet, load_profile
 from ..engine.model.profile import Profile
 from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
+from ..engine.reference.results import Notice
 from .i18n import default_lang
 from .render import (
     json_text,
@@ -100,7 +100,7 @@ def _profile(path: Path, encoding: str | None) -> Profile:
     return load_profile(path, encoding=encoding)
 
 
-def _warn(warnings: Sequence[Problem]) -> None:
+def _warn(warnings: Sequence[Notice]) -> None:
     """Implausible statements of the profile, on stderr: the verdicts stand as evaluated."""
     for warning in warnings:
         click.echo(safe(f"warning: {warning}"), err=True)
@@ -226,13 +226,11 @@ def check(
         raise InputError(f"--zone: unknown zone {zone!r}; known zones: {known}")
     stated = _profile(profile, encoding)
     report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain or fmt == "json")
-    warnings = profile_warnings(stated, report.as_of)
     language = lang or default_lang()
     if fmt == "json":
-        data = {**report.to_json_dict(), "warnings": [str(w) for w in warnings]}
-        click.echo(json_text(data))
+        click.echo(json_text(report.to_json_dict()))
         return
-    _warn(warnings)
+    _warn(report.warnings)
     if fmt == "markdown":
         click.echo(report_markdown(report, language, explain, show_all))
     else:
@@ -262,7 +260,7 @@ def explain(
     policy_set.get(policy_id)
     stated = _profile(profile, encoding)
     report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
-    _warn(profile_warnings(stated, report.as_of))
+    _warn(report.warnings)
     language = lang or default_lang()
     if fmt == "json":
         click.echo(json_text(report.results[0].model_dump(mode="json")))

@@ -13,9 +13,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .compile.loader import load, resolvers
-from .errors import InputError, ProfileError
+from .errors import InputError, Problem, ProfileError
 from .model.facts import FactDef
 from .model.language import Document
+from .model.plausibility import profile_warnings
 from .model.profile import Profile, profile_problem
 from .model.zones import Zone, Zones
 from .reference.context import (
@@ -31,6 +32,7 @@ from .reference.evaluate import (
     evaluate_policy,
 )
 from .reference.results import (
+    Notice,
     PolicyResult,
     ProfileRef,
     Report,
@@ -187,12 +189,21 @@ class PolicySet:
                 "results": results,
                 "total": total,
                 "totals": totals,
+                "warnings": [_notice(w) for w in profile_warnings(profile, day)],
             },
         )
 
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)
         return report.results[0]
+
+
+def _notice(problem: Problem) -> Notice:
+    return assemble(
+        Notice,
+        {"message": problem.message, "field": problem.field, "file": problem.file,
+         "line": problem.line},
+    )  # fmt: skip
 
 
 def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:

@@ -140,7 +140,7 @@ def test_implausible_statements_are_flagged_beside_the_verdicts(tmp_path: Path) 
     assert table.exit_code == 0
     assert f"warning: {path}:3 registration_date:" in table.output
     data = json.loads(CliRunner().invoke(main, ["check", str(path), *AS_OF, "--format", "json"]).stdout)
-    assert len(data["warnings"]) == 1 and "did not exist yet" in data["warnings"][0]
+    assert len(data["warnings"]) == 1 and "did not exist yet" in data["warnings"][0]["message"]
     assert json.loads(run("check", JINZHONG, *AS_OF, "--format", "json").output)["warnings"] == []
 
 
