@@ -135,7 +135,8 @@ def test_list_shows_every_bundled_policy_with_zone_dates_provenance_and_kind() -
         (
             "jinzhong-hightech.yaml",
             "jinzhong-dz",
-            {"national.hnte.tax-rate": "eligible", "national.tech-sme.evaluation": "eligible"},
+            # 科小: the example does not say whether its accounts are sound (会计核算健全).
+            {"national.hnte.tax-rate": "eligible", "national.tech-sme.evaluation": "undetermined"},
         ),
         (
             "gaoping-led.yaml",
