@@ -93,6 +93,11 @@ def test_illustrative_measures_are_marked_and_explained(policies: PolicySet) -> 
     # one assumes something (an amount, a ratio, 就高, or a contested attribution).
     verified_local = {
         "shanxi.taiyuan.specialised-match",
+        "shanxi.hnte-award-2023-2024.first-2023-base",
+        "shanxi.hnte-award-2023-2024.first-2023-increase",
+        "shanxi.hnte-award-2023-2024.first-2024",
+        "shanxi.industry-chain-incentives.chain-leader",
+        "shanxi.industry-chain-incentives.supply-rate",
     }
     for policy in policies.policies:
         source = policy.source
