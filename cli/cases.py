@@ -31,7 +31,8 @@ def test_cases(directory: Path | None, verbose: bool) -> None:
         mark = "ok  " if outcome.passed else "FAIL"
         click.echo(safe(f"{mark} {outcome.where} {outcome.case.policy}: {outcome.case.name}"))
         for failure in outcome.failures:
-            click.echo(safe(f"       {failure}"))
+            for line in failure.splitlines():  # each line escaped, none run together
+                click.echo(safe(f"       {line}"))
     uncovered = coverage_problems(policy_set, results)
     for problem in uncovered:
         click.echo(safe(f"MISSING CASES {problem}"))
