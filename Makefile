@@ -27,7 +27,7 @@ demo: $(RUNTIME)
 	$(BIN)/incentives check examples/jinzhong-hightech.yaml --as-of 2026-11-24 --lang en --explain
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine cli incentives tests $(wildcard benchmarks)
+	$(BIN)/ruff check engine cli service incentives tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
 test: lint

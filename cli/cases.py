@@ -11,6 +11,7 @@ from ..engine import PolicySet
 from ..engine.check.cases import coverage_problems, run_cases
 from ..engine.compile.loader import bundled_policies
 from .main import main
+from .render import safe
 
 
 @main.command("test")
@@ -27,12 +28,13 @@ def test_cases(directory: Path | None, verbose: bool) -> None:
         if outcome.passed and not verbose:
             continue
         mark = "ok  " if outcome.passed else "FAIL"
-        click.echo(f"{mark} {outcome.where} {outcome.case.policy}: {outcome.case.name}")
+        click.echo(safe(f"{mark} {outcome.where} {outcome.case.policy}: {outcome.case.name}"))
         for failure in outcome.failures:
-            click.echo(f"       {failure}")
+            for line in failure.splitlines():  # each line escaped, none run together
+                click.echo(safe(f"       {line}"))
     uncovered = coverage_problems(policy_set, results)
     for problem in uncovered:
-        click.echo(f"MISSING CASES {problem}")
+        click.echo(safe(f"MISSING CASES {problem}"))
     failed = sum(not r.passed for r in results)
     click.echo(
         f"{len(results)} cases, {len(results) - failed} passed, {failed} failed; "

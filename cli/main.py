@@ -9,27 +9,29 @@ interrupted (Ctrl-C). Every command's errors are turned into these in one place,
 from __future__ import annotations
 
 import errno
-import json
-import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
-import yaml
 from rich.console import Console
 
 from ..engine import InputError, PolicySet, load_profile
-from ..engine.model.language import Document
 from ..engine.model.profile import Profile
+from ..engine.model.textio import check_encoding
+from ..engine.model.units import UnitError, parse_date
+from ..engine.model.yamlio import dump_yaml
+from ..engine.reference.results import Notice
 from .i18n import default_lang
 from .render import (
+    json_text,
     policy_summary,
     print_policy_list,
     print_report,
     report_markdown,
+    safe,
 )
 
 EXIT_INPUT = 1
@@ -59,9 +61,16 @@ def _as_of(_: click.Context, __: click.Parameter, value: str | None) -> date | N
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        return parse_date(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _encoding(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if value is None else check_encoding(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.summary) from None
 
 
 as_of_option = click.option(
@@ -72,6 +81,16 @@ policies_option = click.option(
     "--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Directory of policy documents (default: the bundled library).",
 )  # fmt: skip
+def encoding_option_for(what: str) -> Callable[[Any], Any]:
+    """`--encoding NAME` for a command that reads `what`; an unknown name is bad usage."""
+    return click.option(
+        "--encoding", callback=_encoding, metavar="NAME",
+        help=f"Encoding of {what} (default: UTF-8; a byte-order mark is honoured), "
+        "e.g. gb18030 for a GBK file saved by Excel.",
+    )  # fmt: skip
+
+
+encoding_option = encoding_option_for("the profile file")
 lang_option = click.option(
     "--lang", type=click.Choice(["zh", "en"]), default=None,
     help="Language of the output (default: from the locale).",
@@ -82,8 +101,36 @@ def _load(policies_dir: Path | None) -> PolicySet:
     return PolicySet(policies_dir)
 
 
-def _profile(path: Path) -> Profile:
-    return load_profile(path)
+def _profile(path: Path, encoding: str | None) -> Profile:
+    return load_profile(path, encoding=encoding)
+
+
+def _warn(warnings: Sequence[Notice]) -> None:
+    """Implausible statements of the profile, on stderr: the verdicts stand as evaluated."""
+    for warning in warnings:
+        click.echo(safe(f"warning: {warning}"), err=True)
+
+
+def _extra_missing(name: str, exc: ModuleNotFoundError) -> click.Command:
+    """Stands in for a command whose extra is not installed: its help and its run say which
+    extra to install, and running it exits 1 with that one line."""
+    extra = _EXTRAS.get(name, "dev")
+    message = (
+        f"incentives {name} needs the '{extra}' extra, which is not installed "
+        f"(no module {exc.name!r}): pip install 'incentives[{extra}]'"
+    )
+
+    def run(args: tuple[str, ...]) -> None:
+        raise click.ClickException(message)  # exit status 1, one line on stderr
+
+    return click.Command(
+        name, callback=run, help=message, short_help=f"(needs the '{extra}' extra)",
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )  # fmt: skip
+
+
+_EXTRAS = {"screen": "batch", "watch": "reactive", "prop": "testing"}
 
 
 class _Commands(click.Group):
@@ -94,26 +141,25 @@ class _Commands(click.Group):
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
         "prop": ("incentives.cli.prop", "prop"),
         "screen": ("incentives.cli.screen", "screen"),
+        "serve": ("incentives.cli.serve", "serve"),
         "test": ("incentives.cli.cases", "test_cases"),
         "watch": ("incentives.cli.watch", "watch"),
     }
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand; its user errors become click exceptions here, for every command."""
+        """Run the subcommand; its errors become click exceptions here, for every command: bad
+        input (and a file that cannot be read or written) exits 1 with one message, escaped
+        (a name or a path from the input may hold control characters), Ctrl-C exits 130."""
         try:
-            value = super().invoke(ctx)
-            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
-            return value
+            return super().invoke(ctx)
         except InputError as exc:
-            raise UserError(exc.render()) from None
+            raise UserError("\n".join(safe(line) for line in exc.render().split("\n"))) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise  # click exits 1 quietly when the reader of standard output has gone
-            _quiet_stdout()
-            where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
-            raise UserError(where + (exc.strerror or str(exc))) from None
+            if exc.filename is None or exc.errno == errno.EPIPE:
+                raise  # a stream that cannot be written: see `main`
+            raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}")) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
@@ -126,22 +172,43 @@ class _Commands(click.Group):
         module, attribute = self.LAZY[cmd_name]
         # Taken from the module rather than from this group: under `python -m incentives.cli.main` the
         # module registers it on the group of `incentives.cli.main`, a different object from this one.
-        command = getattr(importlib.import_module(module), attribute)
+        try:
+            command = getattr(importlib.import_module(module), attribute)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] in ("incentives", "click"):
+                raise  # a bug, not a missing extra
+            return _extra_missing(cmd_name, exc)
         assert isinstance(command, click.Command)
         return command
 
-
-def _quiet_stdout() -> None:
-    """After standard output failed (a full disk), send what is still buffered nowhere, so that
-    the interpreter's last flush does not print a second error."""
-    try:
-        sys.stdout.flush()
-    except OSError:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """As click's, and output that cannot be written (a full disk, `> /dev/full`) ends
+        with one line and status 1; a closed pipe (`| head`) ends quietly (click's own)."""
         try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()
+        except OSError as exc:
+            _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> None:
+    import errno
+    import os
+
+    if exc.errno == errno.EPIPE:
+        message = None
+    else:
+        message = f"Error: cannot write the output: {exc.strerror or exc}"
+    try:  # nothing more can reach the failed stream; let the interpreter close it quietly
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if message is not None:
+        click.echo(message, err=True)
+    sys.exit(EXIT_INPUT)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,7 +218,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("profile", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("profile", type=click.Path(path_type=Path))
 @as_of_option
 @click.option("--zone", help="Evaluate as if the enterprise were in this zone.")
 @policies_option
@@ -166,31 +233,37 @@ def main() -> None:
     "--all", "show_all", is_flag=True,
     help="Also list policies not in force on this date or in this zone.",
 )  # fmt: skip
+@encoding_option
 def check(
     profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
-    fmt: str, lang: str | None, explain: bool, show_all: bool,
+    fmt: str, lang: str | None, explain: bool, show_all: bool, encoding: str | None,
 ) -> None:  # fmt: skip
     """Check PROFILE (YAML or JSON) against every policy: verdict, amount, why, what is missing."""
     policy_set = _load(policies_dir)
-    report = policy_set.evaluate(
-        _profile(profile), as_of, zone=zone, explain=explain or fmt == "json"
-    )
+    if zone is not None and zone not in policy_set.zones:
+        known = ", ".join(sorted(policy_set.zones))
+        raise InputError(f"--zone: unknown zone {zone!r}; known zones: {known}")
+    stated = _profile(profile, encoding)
+    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain or fmt == "json")
     language = lang or default_lang()
     if fmt == "json":
-        click.echo(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2))
-    elif fmt == "markdown":
+        click.echo(json_text(report.to_json_dict()))
+        return
+    _warn(report.warnings)
+    if fmt == "markdown":
         click.echo(report_markdown(report, language, explain, show_all))
     else:
         print_report(report, language, explain, _console(), show_all)
 
 
 @main.command()
-@click.argument("profile", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("profile", type=click.Path(path_type=Path))
 @click.argument("policy_id")
 @as_of_option
 @policies_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
 @lang_option
+@encoding_option
 def explain(
     profile: Path,
     policy_id: str,
@@ -198,16 +271,17 @@ def explain(
     policies_dir: Path | None,
     fmt: str,
     lang: str | None,
+    encoding: str | None,
 ) -> None:
     """Explain one policy's verdict for PROFILE, criterion by criterion."""
     policy_set = _load(policies_dir)
     policy_set.get(policy_id)
-    report = policy_set.evaluate(_profile(profile), as_of, policy_ids=[policy_id], explain=True)
+    stated = _profile(profile, encoding)
+    report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
+    _warn(report.warnings)
     language = lang or default_lang()
     if fmt == "json":
-        click.echo(
-            json.dumps(report.results[0].model_dump(mode="json"), ensure_ascii=False, indent=2)
-        )
+        click.echo(json_text(report.results[0].model_dump(mode="json")))
     elif fmt == "markdown":
         click.echo(report_markdown(report, language, True, show_all=True))
     else:
@@ -224,7 +298,7 @@ def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: s
     policy_set = _load(policies_dir)
     chosen = policy_set.policies if zone is None else policy_set.policies_in(zone)
     if fmt == "json":
-        click.echo(json.dumps([policy_summary(p) for p in chosen], ensure_ascii=False, indent=2))
+        click.echo(json_text([policy_summary(p) for p in chosen]))
     else:
         print_policy_list(chosen, lang or default_lang(), _console())
 
@@ -240,9 +314,9 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
     data = policy_summary(cp)
     data["definition"] = cp.policy.model_dump(mode="json", by_alias=True, exclude_none=True)
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     else:
-        click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        click.echo(dump_yaml(data))
 
 
 @main.command()
@@ -256,7 +330,7 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
     loaded, findings = lint(directory, as_of or date.today())
     for finding in findings:
-        click.echo(str(finding))
+        click.echo(safe(str(finding)))
     errors = sum(f.severity == "error" for f in findings)
     counts = f"{len(loaded.documents)} document(s), {len(loaded.policies)} policies, {len(loaded.facts)} facts"
     verdict = f"FAILED: {errors} error(s)" if errors else "OK"
@@ -266,11 +340,15 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["policy", "profile"]))
-def schema(kind: str) -> None:
-    """Print the JSON Schema of policy documents or of enterprise profiles."""
-    model = Document if kind == "policy" else Profile
-    click.echo(json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False, indent=2))
+@click.argument("kind", type=click.Choice(["profile", "policy", "cases", "zones"]))
+@policies_option
+def schema(kind: str, policies_dir: Path | None) -> None:
+    """Print the standard JSON Schema (2020-12) of profiles, policy documents, case files or
+    zone files, with the zones, facts and policy ids of the policy set enumerated."""
+    from ..engine.schema import Known, schema_of
+
+    known = Known.of(_load(policies_dir))
+    click.echo(json_text(schema_of(kind, known)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..engine import PolicySet
+from ..engine import InputError, PolicySet
 from .main import EXIT_INPUT, main
 
 
@@ -43,6 +43,11 @@ def prop(
             "Error: `incentives prop` needs hypothesis: pip install 'incentives[testing]'", err=True
         )
         sys.exit(EXIT_INPUT)
+    if out is not None:  # before the search, not after it found something to write
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot create the directory: {exc.strerror or exc}") from None
     policy_set = PolicySet(directory)
     chosen = [policy_set.get(pid).id for pid in policy_ids] or [p.id for p in policy_set.policies]
     run_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
@@ -75,7 +80,6 @@ def prop(
             )
             click.echo(f"        reproduce: {command}")
             if out is not None:
-                out.mkdir(parents=True, exist_ok=True)
                 (out / name).write_text(text, encoding="utf-8")
                 click.echo(f"        written to {out / name}")
             click.echo("        counterexample profile:")

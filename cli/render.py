@@ -3,6 +3,8 @@ all wording and layout is here."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 from rich.console import Console
@@ -54,66 +56,129 @@ def source_text(result: PolicyResult, lang: str) -> str:
     return " ".join(p for p in parts if p) + f" [{mark}]"
 
 
-def trace_lines(node: Trace, lang: str, depth: int = 0) -> Iterator[str]:
-    indent = "  " * depth
-    mark = _MARK[node.outcome]
-    label = node.label(lang) if node.label else None
+# C1 control characters (U+009B is an 8-bit CSI) and the bidirectional overrides that make text
+# read differently from how it is stored; with the C0 controls (ESC starts terminal escape
+# sequences: a profile's name could set the window title or rewrite the screen), what a
+# terminal may act on.
+_ACTIVE = "\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_UNSAFE = re.compile(f"[\x00-\x1f{_ACTIVE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str) -> str:
+    """`text` with every control character, escape sequence and bidirectional override shown
+    as its escape (`\\x1b`), so that it prints as written and cannot drive the terminal."""
+    return _UNSAFE.sub(_escape, text)
+
+
+_UNSAFE_IN_JSON = re.compile(f"[{_ACTIVE}]")  # JSON escapes the C0 controls itself
+
+
+def json_text(data: object) -> str:
+    """`data` as indented JSON with Chinese text as it is, and every character a terminal could
+    act on written as its `\\u` escape (the same JSON value)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_line(data: object) -> str:
+    """`data` as one line of JSON Lines (no line break inside), escaped as `json_text`."""
+    text = json.dumps(data, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+def md_cell(text: str) -> str:
+    """`text` fit for one cell or heading of Markdown: printable, one line, no `|` that would
+    start a new cell and no HTML."""
+    return safe(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _joiner(kind: str, lang: str) -> str:
+    zh, en = {"all": ("全部满足", "all of"), "any": ("满足其一", "any of"), "not": ("不得", "not")}[kind]
+    return zh if lang == "zh" else en
+
+
+def _node_head(node: Trace, lang: str, name: str) -> str:
     article = f" 〔{node.article}〕" if node.article else ""
     flag = f" ({word('illustrative', lang)})" if node.provenance == "illustrative" else ""
     excl = f"[{word('excluded', lang)}] " if node.exclusion else ""
+    return f"{_MARK[node.outcome]} {excl}{name}{article}{flag}"
+
+
+def _leaf_detail(node: Trace, lang: str) -> str:
+    assert node.fact_label is not None and node.threshold is not None
+    assert node.value_text is not None
+    needs = "要求" if lang == "zh" else "needs"
+    origin = f" ← {node.origin}" if node.origin else ""
+    return f"{node.fact} = {node.value_text(lang)}; {needs} {node.threshold(lang)}{origin}"
+
+
+def trace_lines(node: Trace, lang: str, depth: int = 0) -> Iterator[str]:
+    indent = "  " * depth
+    label = node.label(lang) if node.label else None
     if node.kind == "leaf":
-        assert (
-            node.fact_label is not None
-            and node.threshold is not None
-            and node.value_text is not None
-        )
-        name = label or node.fact_label(lang)
-        detail = f"{node.fact} = {node.value_text(lang)}; {'要求' if lang == 'zh' else 'needs'} {node.threshold(lang)}"
-        origin = f" ← {node.origin}" if node.origin else ""
-        yield f"{indent}{mark} {excl}{name}{article}{flag}"
-        yield f"{indent}    {detail}{origin}"
+        assert node.fact_label is not None
+        yield indent + _node_head(node, lang, label or node.fact_label(lang))
+        yield f"{indent}    {_leaf_detail(node, lang)}"
         return
     if depth == 0 and node.kind == "all" and label is None:
         for child in node.children:
             yield from trace_lines(child, lang, depth)
         return
-    joiner = {"all": ("全部满足", "all of"), "any": ("满足其一", "any of"), "not": ("不得", "not")}[
-        node.kind
-    ]
-    head = label or (joiner[0] if lang == "zh" else joiner[1])
-    yield f"{indent}{mark} {excl}{head}{article}{flag}"
+    yield indent + _node_head(node, lang, label or _joiner(node.kind, lang))
     for child in node.children:
         yield from trace_lines(child, lang, depth + 1)
 
 
+def _calculation_lines(result: PolicyResult, lang: str) -> Iterator[str]:
+    yield f"{word('calculation', lang)}:"
+    for step in result.calculation:
+        shown = f" = {money(step.amount, lang)}" if step.amount is not None else ""
+        yield f"  {step.label(lang)}{shown}"
+
+
+def _missing_line(result: PolicyResult, lang: str) -> str:
+    inputs = ", ".join(result.missing_inputs)
+    return f"{word('missing', lang)}: {', '.join(result.missing)}" + (f" ({inputs})" if inputs else "")
+
+
+def _gap_lines(result: PolicyResult, lang: str) -> Iterator[str]:
+    yield f"{word('to_pass', lang)}:"
+    needs = "要求" if lang == "zh" else "needs"
+    for gap in result.gaps:
+        article = f" 〔{gap.article}〕" if gap.article else ""
+        value = f" {gap.value(lang)}" if gap.value else ""
+        change = f" → {gap.change(lang)}" if gap.change else ""
+        yield f"  - {gap.label(lang)}{article}:{value}, {needs} {gap.required(lang)}{change}"
+
+
 def detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[str]:
-    """The explanation under a policy: reason, calculation, missing facts, gaps, tree."""
+    """The explanation under a policy: reason, calculation, missing facts, gaps, tree; every
+    line printable as it is (control characters escaped)."""
+    return (safe(line) for line in _detail_lines(result, lang, explain))
+
+
+def _detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[str]:
     if result.reason:
         yield result.reason(lang)
     successor = result.source.superseded_by
     if successor and result.status.value == "not_in_force":
         yield f"已由 {successor} 取代" if lang == "zh" else f"superseded by {successor}"
     if result.calculation:
-        yield f"{word('calculation', lang)}:"
-        for step in result.calculation:
-            shown = f" = {money(step.amount, lang)}" if step.amount is not None else ""
-            yield f"  {step.label(lang)}{shown}"
+        yield from _calculation_lines(result, lang)
     if result.stacking:
         yield result.stacking(lang)
     if result.missing:
-        inputs = ", ".join(result.missing_inputs)
-        yield f"{word('missing', lang)}: {', '.join(result.missing)}" + (
-            f" ({inputs})" if inputs else ""
-        )
+        yield _missing_line(result, lang)
     if result.review:
         yield f"{word('review', lang)}: {', '.join(result.review)}"
     if result.gaps:
-        yield f"{word('to_pass', lang)}:"
-        for gap in result.gaps:
-            article = f" 〔{gap.article}〕" if gap.article else ""
-            value = f" {gap.value(lang)}" if gap.value else ""
-            change = f" → {gap.change(lang)}" if gap.change else ""
-            yield f"  - {gap.label(lang)}{article}:{value}, {'要求' if lang == 'zh' else 'needs'} {gap.required(lang)}{change}"
+        yield from _gap_lines(result, lang)
     if explain and result.trace is not None:
         yield from trace_lines(result.trace, lang)
 
@@ -160,7 +225,7 @@ def hidden_line(hidden: int, lang: str) -> str:
 def print_report(
     report: Report, lang: str, explain: bool, console: Console, show_all: bool = False
 ) -> None:
-    console.print(RichText(_header(report, lang), style="bold"))
+    console.print(RichText(safe(_header(report, lang)), style="bold"))
     shown, hidden = ordered(report, show_all)
     table = Table(show_lines=False, expand=False)
     for key in ("status", "policy", "amount", "source"):
@@ -169,9 +234,9 @@ def print_report(
         status = result.status.value
         table.add_row(
             RichText(status_word(status, lang), style=_STYLE[status]),
-            RichText(f"{result.policy_id}\n{result.title(lang)}"),
+            RichText(f"{safe(result.policy_id)}\n{safe(result.title(lang))}"),
             RichText(amount_text(result, lang)),
-            RichText(source_text(result, lang)),
+            RichText(safe(source_text(result, lang))),
         )
     console.print(table)
     console.print(RichText(total_line(report, lang), style="bold"))
@@ -187,7 +252,7 @@ def print_report(
             continue
         status = result.status.value
         details.append("\n")  # a blank line before each policy
-        details.append(f"■ {result.policy_id} — {status_word(status, lang)}", _STYLE[status])
+        details.append(f"■ {safe(result.policy_id)} — {status_word(status, lang)}", _STYLE[status])
         details.append("\n")
         for line in lines:
             details.append(line)
@@ -199,29 +264,39 @@ def print_report(
 
 def report_markdown(report: Report, lang: str, explain: bool, show_all: bool = False) -> str:
     shown, hidden = ordered(report, show_all)
-    out = [f"# {_header(report, lang)}", ""]
+    out = [f"# {md_cell(_header(report, lang))}", ""]
     out.append(f"| {' | '.join(word(k, lang) for k in ('status', 'policy', 'amount', 'source'))} |")
     out.append("|---|---|---|---|")
     for r in shown:
-        title = r.title(lang).replace("|", "\\|")
-        out.append(
-            f"| {status_word(r.status.value, lang)} | `{r.policy_id}` {title} | {amount_text(r, lang)} | {source_text(r, lang)} |"
+        cells = (
+            status_word(r.status.value, lang),
+            f"{_md_code(r.policy_id)} {md_cell(r.title(lang))}",
+            amount_text(r, lang),
+            md_cell(source_text(r, lang)),
         )
+        out.append(f"| {' | '.join(cells)} |")
     out += ["", f"**{total_line(report, lang)}**", ""]
     if hidden:
         out += [hidden_line(hidden, lang), ""]
     for r in shown:
         lines = list(detail_lines(r, lang, explain))
         if lines:
-            out += [
-                f"## {r.policy_id} — {status_word(r.status.value, lang)}",
-                "",
-                "```",
-                *lines,
-                "```",
-                "",
-            ]
+            fence = _fence(lines)
+            heading = f"## {md_cell(r.policy_id)} — {status_word(r.status.value, lang)}"
+            out += [heading, "", fence, *lines, fence, ""]
     return "\n".join(out)
+
+
+def _md_code(text: str) -> str:
+    """Inline code that no backtick in `text` can close early."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence}{safe(text).replace(chr(10), ' ')}{fence}"
+
+
+def _fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in the lines it encloses."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: Console) -> None:
@@ -238,11 +313,11 @@ def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: 
             else word("verified", lang)
         )
         cells = (
-            f"{p.id}\n{p.title if lang == 'zh' else p.title_en}",
-            ", ".join(sorted(cp.zones)),
+            f"{safe(p.id)}\n{safe(p.title if lang == 'zh' else p.title_en)}",
+            safe(", ".join(sorted(cp.zones))),
             f"{start} – {until}",
             p.benefit.kind,
-            f"{cp.source.number or cp.source.document} {cp.source.article or ''}\n[{mark}]",
+            f"{safe(cp.source.number or cp.source.document)} {safe(cp.source.article or '')}\n[{mark}]",
         )
         table.add_row(*(RichText(c) for c in cells))
     console.print(table)

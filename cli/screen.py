@@ -17,9 +17,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..engine import InputError, PolicySet
-from ..engine.model.textio import printable
-from .main import as_of_option, main, policies_option
+from ..engine import PolicySet
+from ..engine.batch.screening import screen_register  # needs the batch extra (Polars)
+from .main import as_of_option, encoding_option_for, main, policies_option
+from .render import safe
 
 if TYPE_CHECKING:
     from ..engine.batch.results import Summary
@@ -78,7 +79,7 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
         )
     console.print(zones)
     for number, message in summary.bad[:SHOWN_BAD]:  # one line each, escaped: cells may hold anything
-        console.print(f"bad row {number}: {printable(message)}", markup=False, soft_wrap=True)
+        console.print(f"bad row {number}: {safe(message)}", markup=False, soft_wrap=True)
     if summary.bad_count > SHOWN_BAD:
         console.print(f"… and {summary.bad_count - SHOWN_BAD} more bad rows")
 
@@ -92,10 +93,7 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
                    "standard output; required for parquet). Never an input of the run.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv",
               help="Format of the results: one row per enterprise × policy.")  # fmt: skip
-@click.option("--encoding", metavar="NAME",
-              help="Encoding of a CSV or JSON Lines register (default UTF-8, or what its "
-                   "byte-order mark says), e.g. gb18030 for a file saved by Excel on a Chinese "
-                   "Windows.")  # fmt: skip
+@encoding_option_for("a CSV or JSON Lines register")
 @click.option("--explain", "explain_rows", multiple=True, type=int, metavar="ROW",
               help="Explain the verdicts of this register row (reference evaluator); repeatable.")  # fmt: skip
 def screen(
@@ -103,12 +101,6 @@ def screen(
     fmt: str, encoding: str | None, explain_rows: tuple[int, ...],
 ) -> None:  # fmt: skip
     """Screen every enterprise of REGISTER (.jsonl, .csv or .parquet) against every policy."""
-    try:
-        import polars  # noqa: F401
-    except ImportError:
-        raise InputError("screen needs the batch extra: pip install 'incentives[batch]'") from None
-    from ..engine.batch.screening import screen_register
-
     if fmt == "parquet" and out is None:
         raise click.UsageError("--format parquet needs --out FILE")
     policy_set = PolicySet(policies_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,7 +12,6 @@ import click
 from ..engine import InputError, PolicySet
 from ..engine.model.jsonio import JsonError, load_json
 from ..engine.model.streams import numbered_lines
-from ..engine.model.textio import check_encoding, printable
 from ..engine.reactive import (
     ReactiveCompileError,
     ReactiveSession,
@@ -21,7 +19,8 @@ from ..engine.reactive import (
     unavailable_reason,
 )
 from ..engine.reference.evaluate import default_as_of
-from .main import as_of_option, main, policies_option
+from .main import as_of_option, encoding_option_for, main, policies_option
+from .render import json_line, safe
 
 SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
 
@@ -30,8 +29,7 @@ SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
 @click.argument("updates", type=click.File("rb"), default="-")
 @policies_option
 @as_of_option
-@click.option("--encoding", metavar="NAME",
-              help="Encoding of the updates (default UTF-8, or what a byte-order mark says).")  # fmt: skip
+@encoding_option_for("the updates")
 @click.option(
     "--explain/--no-explain",
     default=False,
@@ -58,8 +56,6 @@ def watch(
         raise InputError(
             f"incentives watch needs durable_rules, which is unavailable here: {reason}"
         )
-    if encoding is not None:
-        check_encoding(encoding)
     policy_set = PolicySet(policies_dir)
     try:
         session = ReactiveSession(policy_set, as_of or default_as_of())
@@ -80,22 +76,13 @@ def watch(
                 _skip(number, "; ".join([exc.summary, *map(str, exc.problems)]))
                 continue
             for event in events:
-                sys.stdout.write(_json_line(event.to_json()))
+                sys.stdout.write(json_line(event.to_json()))
             sys.stdout.flush()
-
-
-# Characters that end a line for many readers (Python's splitlines, editors) although JSON lets
-# them stand in a string: escaped, so that every event stays on one line.
-_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def _json_line(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
 
 
 def _skip(number: int, message: str) -> None:
     """Report a skipped line on stderr, escaped (ids and values may hold any text) and cut."""
-    shown = printable(message)
+    shown = safe(message)
     if len(shown) > SHOWN_MESSAGE:
         shown = f"{shown[:SHOWN_MESSAGE]}… ({len(shown) - SHOWN_MESSAGE:,} more characters)"
     click.echo(f"line {number}: skipped: {shown}", err=True)

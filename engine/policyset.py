@@ -16,7 +16,8 @@ from .compile.loader import load, resolvers
 from .errors import InputError, Problem, ProfileError
 from .model.facts import FactDef
 from .model.language import Document
-from .model.profile import Profile
+from .model.plausibility import profile_warnings
+from .model.profile import Profile, profile_problem
 from .model.zones import NATIONAL, Zone, Zones
 from .reference.context import (
     Context,
@@ -31,6 +32,7 @@ from .reference.evaluate import (
     evaluate_policy,
 )
 from .reference.results import (
+    Notice,
     PolicyResult,
     ProfileRef,
     Report,
@@ -129,12 +131,13 @@ class PolicySet:
     def check_profile(self, profile: Profile) -> None:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
         problems = [
-            Problem(text) for text in check_profile_facts(profile, self._facts, self._profile_facts)
+            profile_problem(profile, text)
+            for text in check_profile_facts(profile, self._facts, self._profile_facts)
         ]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             problems.append(
-                Problem(f"unknown zone {profile.zone!r}; known zones: {known}", field="zone")
+                profile_problem(profile, f"unknown zone {profile.zone!r}; known zones: {known}", "zone")
             )
         if problems:
             raise ProfileError(
@@ -197,12 +200,21 @@ class PolicySet:
                 "results": results,
                 "total": total,
                 "totals": totals,
+                "warnings": [_notice(w) for w in profile_warnings(profile, day)],
             },
         )
 
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)
         return report.results[0]
+
+
+def _notice(problem: Problem) -> Notice:
+    return assemble(
+        Notice,
+        {"message": problem.message, "field": problem.field, "file": problem.file,
+         "line": problem.line},
+    )  # fmt: skip
 
 
 def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -77,3 +77,17 @@ def write_policy(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real HTTP service on the bundled library, one per test session (`tests/
+    service_support.py`); skipped where the serve extra is not installed, except under CI."""
+    from service_support import needed, start
+
+    needed("fastapi")
+
+    log = tmp_path_factory.mktemp("service") / "server.log"
+    server = start(log)
+    yield server
+    server.stop()

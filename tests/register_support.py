@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,11 +84,14 @@ def result_rows(path: Path | bytes, fmt: str) -> list[dict[str, Any]]:
     return [{**r, "row": int(r["row"])} for r in csv.DictReader(io.StringIO(text))]
 
 
+# What a terminal may act on: C0 controls (ESC starts escape sequences), DEL and C1 controls,
+# bidirectional marks, embeddings, overrides and isolates, and the Unicode line separators.
+_ACTIVE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def terminal_safe(text: str) -> bool:
-    """No character that could act on a terminal or break a line (see `textio.printable`)."""
-    return not any(
-        unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp", "Cn") for c in text if c != "\n"
-    )
+    """Nothing in `text` but its line breaks could act on a terminal (messages are escaped)."""
+    return _ACTIVE.search(text) is None
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -25,7 +25,7 @@ from incentives.engine.batch.columns import (
 from incentives.engine.batch.vectorised import OUTPUT, VectorisedSet
 from incentives.engine.model.facts import dependencies
 from incentives.engine.reference.context import Missing
-from incentives.engine.testing import evaluation_dates, threshold_profile_data
+from incentives.engine.testing import evaluation_dates, threshold_profile_data, valid_data
 
 AS_OF_CHOICES = [date(2026, 11, 24), date(2025, 1, 1), date(2024, 2, 29), date(2028, 6, 30)]
 ZONES = ["jinzhong-dz", "guangling-etdz", "taiyuan", "linfen-etdz", "shanxi"]
@@ -342,7 +342,9 @@ def profile_data(draw: Any) -> dict[str, Any]:
         "bonus_points": st.sampled_from([0, 4, "12.5分"]),
     }))  # fmt: skip
     data["facts"] = facts
-    return data
+    # fields drawn independently can state the impossible (more 科技人员 than 职工): those
+    # become unknown, as the profile schema refuses them
+    return valid_data(data)[0]
 
 
 def _frame(policies: PolicySet, profiles: list[Profile]) -> pl.DataFrame:
@@ -529,7 +531,7 @@ def test_unsupported_constructs_fall_back_to_the_reference(tmp_path: Path) -> No
     assert set(vectorised.fallback) == {"odd.sum", "odd.peer"}
     assert "ratio_sum" in vectorised.fallback["odd.sum"]
     assert "shares stacking group" in vectorised.fallback["odd.peer"]
-    profiles = [build(HNTE_BASE), build(HNTE_BASE, employees=5), parse_profile({})]
+    profiles = [build(HNTE_BASE), build(HNTE_BASE, employees=5, tech_staff=1), parse_profile({})]
     assert_agree(policies, profiles, date(2026, 11, 24), vectorised)
     rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
     with pytest.raises(ValueError, match="need profiles"):

@@ -28,11 +28,7 @@ PROFILE = str(ROOT / "examples" / "jinzhong-hightech.yaml")
     "args",
     [
         ["screen", PROFILE],  # not a register format
-        ["screen", __file__, "--encoding", "x"],
         ["watch", "--policies", "/nonexistent-dir"],
-        ["watch", "--encoding", "no-such-codec"],
-        ["watch", "--encoding", "rot13"],  # a codec, but not from bytes to text
-        ["screen", __file__, "--encoding", "zlib"],
         ["explain", PROFILE, "no.such.policy"],
         ["list", "--zone", "atlantis"],
         ["test", "/nonexistent-dir"],
@@ -54,6 +50,10 @@ def test_input_errors_exit_1_with_one_message(args: list[str]) -> None:
         ["screen", PROFILE, "--explain", "two"],
         ["watch", "--as-of", "tomorrow"],
         ["watch", "/nonexistent.jsonl"],
+        ["screen", __file__, "--encoding", "x"],
+        ["watch", "--encoding", "no-such-codec"],
+        ["watch", "--encoding", "rot13"],  # a codec, but not from bytes to text
+        ["screen", __file__, "--encoding", "zlib"],
     ],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MAPPED = {"engine": "incentives.engine", "cli": "incentives.cli", "policies": "incentives.policies"}
+MAPPED = {
+    "engine": "incentives.engine",
+    "cli": "incentives.cli",
+    "policies": "incentives.policies",
+    "service": "incentives.service",
+}
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -426,7 +426,7 @@ def test_too_many_groups_is_error_113_ours_splits_or_refuses(tmp_path: Path) -> 
     with ReactiveSession(policies, AS_OF) as session:
         (ruleset,) = session.program.rulesets
         assert len(ruleset.policies[0].rules[Status.ELIGIBLE]) == 2
-        for employees, tech in ((20, 0), (3, 20), (3, 5)):
+        for employees, tech in ((20, 0), (20, 20), (5, 3)):  # 科技人员 ≤ 职工
             session.set_facts("E1", {"employees": employees, "tech_staff": tech})
             expected = policies.evaluate(session.profile("E1"), AS_OF).results[0].status
             assert session.verdicts("E1")["test.limit.one"] is expected

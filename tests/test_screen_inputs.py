@@ -279,7 +279,7 @@ def test_a_gbk_register_is_read_with_encoding_and_named_without(
     assert "pass --encoding gb18030" in bad_rows(run.stderr)[2]
     assert screened(screen(path, policies, "--format", "jsonl", "--encoding", "gb18030")) == [2]
     run = screen(path, policies, "--encoding", "klingon")
-    assert run.code == 1 and "unknown encoding 'klingon'" in run.stderr
+    assert run.code == 2 and "unknown encoding 'klingon'" in run.stderr  # a malformed option
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,9 @@ The definition of a valid row stays the per-row one (`pipeline.read_row`: the `P
 and the policy set's checks, then `columns.profile_to_row`). This module only avoids running it
 on every row, relying on one property of that definition: **a row is valid exactly when each of
 its cells is valid on its own, and each cell's frame value depends on that cell alone** (the
-model has no validator across fields; the policy set checks the zone and each declared fact
-separately; `profile_to_row` converts field by field). So each distinct cell value of a column is
+model's only validators across fields, a part above its whole such as `tech_staff` above
+`employees`, are checked across columns by `_parts_above_wholes`; the policy set checks the zone
+and each declared fact separately; `profile_to_row` converts field by field). So each distinct cell value of a column is
 checked once, by the per-row path applied to a row holding only that cell, and the answer is
 reused for every row holding the same value. Cells of a few common shapes (plain decimal
 amounts, integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -37,7 +38,7 @@ import polars as pl
 from ..errors import ProfileError
 from ..model.creditcode import credit_code_problem
 from ..model.facts import FactDef, FactType
-from ..model.profile import _money, _number
+from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, _money, _number
 from ..policyset import PolicySet
 from ..reference.context import _coerce
 from .columns import (
@@ -404,6 +405,7 @@ def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, list[A
         values, bad = checker.convert(name, cells, batch.flat)
         suspects.update(bad)
         converted[name] = values
+    suspects.update(_parts_above_wholes(converted))
     return converted, suspects
 
 
@@ -415,6 +417,23 @@ def _series(name: str, dtype: pl.DataType, column: list[Any] | None, keep: list[
         return _decode_lists(name, [column[i] for i in keep], dtype)
     series = pl.Series(name, [column[i] for i in keep], dtype=dtype)
     return series.fill_null(False) if name == "synthetic" else series
+
+
+def _parts_above_wholes(converted: Mapping[str, list[Any]]) -> Iterator[int]:
+    """Rows with a part above its whole in two cells (`tech_staff` above `employees`), the
+    model's only rules across fields: suspects, so that the per-row path words the refusal."""
+    pairs = [(part, whole) for part, (whole, _) in PROFILE_PARTS.items()]
+    years = {name.split(".")[1] for name in converted if name.startswith("financials.")}
+    pairs += [
+        (f"financials.{year}.{part}", f"financials.{year}.{whole}")
+        for year in years
+        for part, (whole, _) in FINANCIAL_PARTS.items()
+    ]
+    for part, whole in pairs:
+        if part in converted and whole in converted:
+            for i, (a, b) in enumerate(zip(converted[part], converted[whole], strict=True)):
+                if a is not None and b is not None and a > b:
+                    yield i
 
 
 def _decode_lists(name: str, texts: list[str | None], dtype: pl.DataType) -> pl.Series:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..compile.loader import CASES_SUFFIX
 from ..errors import InputError, Problem
 from ..model.profile import parse_profile
-from ..model.units import UnitError, format_money, parse_quantity
-from ..model.yamlio import YamlError, line_of, load_yaml
+from ..model.units import Day, UnitError, format_money, parse_quantity
+from ..model.yamlio import YamlError, line_of, load_yaml, read_text
 from ..policyset import PolicySet
 from ..reference.results import PolicyResult, Status
 
@@ -41,13 +40,13 @@ class Expect(_Model):
 class Case(_Model):
     name: str
     policy: str
-    as_of: date | None = None
+    as_of: Day | None = None
     profile: dict[str, Any] = Field(default_factory=dict)
     expect: Expect
 
 
 class Defaults(_Model):
-    as_of: date | None = None
+    as_of: Day | None = None
     profile: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -97,16 +96,21 @@ def run_cases(policy_set: PolicySet, directory: Path) -> list[CaseResult]:
     for path in case_files(directory):
         shown = str(path.relative_to(directory.parent))
         try:
-            data, lines = load_yaml(path.read_text(encoding="utf-8"))
+            data, lines = load_yaml(read_text(path, encoding_option=False))
             spec = CaseFile.model_validate(data)
         except YamlError as exc:
             problems.append(Problem(str(exc), file=shown, line=exc.line))
+            continue
+        except OSError as exc:
+            problems.append(Problem(f"cannot read: {exc.strerror or exc}", file=shown))
             continue
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(map(str, error["loc"]))
                 line = line_of(lines, list(error["loc"]))
-                problems.append(Problem(error["msg"], file=shown, line=line, field=field))
+                problems.append(
+                    Problem(error["msg"].removeprefix("Value error, "), file=shown, line=line, field=field)
+                )
             continue
         for index, case in enumerate(spec.cases):
             line = line_of(lines, ("cases", index))

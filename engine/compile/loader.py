@@ -22,6 +22,7 @@ from ..model.yamlio import (
     YamlError,
     line_of,
     load_yaml,
+    read_text,
 )
 from ..model.zones import (
     NATIONAL,
@@ -97,9 +98,12 @@ def _read(
     path: Path, model: type[BaseModel], problems: list[Problem], shown: str
 ) -> tuple[Any, dict[Location, int]] | None:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(f"cannot read: {exc}", file=shown))
+        text = read_text(path, encoding_option=False)
+    except OSError as exc:
+        problems.append(Problem(f"cannot read: {exc.strerror or exc}", file=shown))
+        return None
+    except YamlError as exc:  # not text: the line of the first bad byte, the likely encoding
+        problems.append(Problem(str(exc), file=shown, line=exc.line))
         return None
     try:
         data, lines = load_yaml(text)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .facts import FactDef
-from .units import Unit, UnitError, parse_quantity
+from .units import Day, Unit, UnitError, parse_quantity
 
 POLICY_ID = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)+$"
 ZONE_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -33,8 +33,8 @@ class _Model(BaseModel):
 
 
 class Effective(_Model):
-    start: date | None = Field(None, alias="from")
-    until: date | None = None
+    start: Day | None = Field(None, alias="from")
+    until: Day | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Effective:
@@ -298,7 +298,7 @@ class Document(_Model):
     title_en: str
     number: str | None = None
     issuer: str
-    published: date | None = None
+    published: Day | None = None
     url: str | None = None
     provenance: Provenance
     effective: Effective = Effective()

@@ -3,23 +3,34 @@ absent field means *unknown*, never zero."""
 
 from __future__ import annotations
 
-import json
+import difflib
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import Problem, ProfileError
 from .creditcode import credit_code_problem
 from .industry import normalise_industry_code
-from .units import Unit, UnitError, parse_quantity
+from .jsonio import JsonError, load_json
+from .units import Day, Unit, UnitError, date_problem, parse_date, parse_quantity
 from .yamlio import (
     Location,
     YamlError,
     line_of,
     load_yaml,
+    read_text,
 )
 
 
@@ -48,11 +59,42 @@ def _number(raw: object) -> object:
     return quantity.value
 
 
+def _fact_value(raw: object) -> object:
+    """One of the value types a declared fact can have, or a refusal that says which they are
+    (rather than one error per branch of the union). A text written like a date is a date, in
+    JSON as in YAML; a text that looks like a date but is not one is refused here."""
+    if isinstance(raw, bool | int | date):
+        return raw
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise ValueError(f"{raw} is not a usable number")
+        return raw
+    if isinstance(raw, str):
+        problem = date_problem(raw.strip())
+        if problem is not None:
+            raise ValueError(problem)
+        try:
+            return parse_date(raw)
+        except UnitError:
+            return raw
+    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        return raw
+    kind = {dict: "a mapping", list: "a list with non-text items", float: "a float"}.get(
+        type(raw), type(raw).__name__
+    )
+    raise ValueError(
+        f"expected true/false, a number (with its unit), a date, a text or a list of texts; "
+        f"got {kind}"
+    )
+
+
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Headcount = Annotated[Decimal, BeforeValidator(_number), Field(ge=0)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
 
-ExtraFactValue = bool | date | Decimal | int | str | list[str]
+ExtraFactValue = Annotated[
+    bool | date | Decimal | int | str | list[str], BeforeValidator(_fact_value)
+]
 # A plausible fiscal year, checked per key so that a bad year is reported alongside every
 # other invalid field (a validator on the whole mapping would only run once the rest is valid).
 FiscalYear = Annotated[int, Field(ge=1949, le=2200)]
@@ -60,6 +102,23 @@ FiscalYear = Annotated[int, Field(ge=1949, le=2200)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Parts that cannot be larger than their whole, when both are stated: part → (whole, why). The
+# only rules of the model across fields (the batch back end checks them across its columns).
+PROFILE_PARTS = {"tech_staff": ("employees", "科技人员 are counted among 职工")}
+FINANCIAL_PARTS = {
+    "main_business_revenue": ("revenue", "主营业务收入 is part of 销售收入"),
+    "rd_expense_domestic": ("rd_expense", "境内研究开发费用 is part of 研究开发费用总额"),
+}
+
+
+def _part_of(value: Decimal | None, info: Any, whole: str, why: str) -> Decimal | None:
+    """Refuse a part larger than its whole (both stated): no accounting makes that true."""
+    total = info.data.get(whole)
+    if value is not None and total is not None and value > total:
+        raise ValueError(f"{value} is more than {whole} ({total}); {why}")
+    return value
 
 
 class FinancialYear(_Strict):
@@ -82,6 +141,12 @@ class FinancialYear(_Strict):
     total_liabilities: NonNegativeMoney | None = Field(None, description="负债总额")
     net_assets: Money | None = Field(None, description="净资产")
 
+    # Each figure is validated after those declared above it, so `info.data` holds the whole.
+    @field_validator(*FINANCIAL_PARTS)
+    @classmethod
+    def _within_whole(cls, value: Decimal | None, info: Any) -> Decimal | None:
+        return _part_of(value, info, *FINANCIAL_PARTS[info.field_name])
+
 
 CertificationKind = Literal[
     "hnte",  # 高新技术企业
@@ -95,8 +160,8 @@ CertificationKind = Literal[
 
 class Certification(_Strict):
     kind: CertificationKind
-    issued: date
-    expires: date | None = None
+    issued: Day
+    expires: Day | None = None
     number: str | None = None
 
     @field_validator("expires")
@@ -149,7 +214,7 @@ class IntellectualProperty(_Strict):
     main_product: bool | None = Field(
         None, description="relates to the main products (对主要产品发挥核心支持作用)"
     )
-    granted: date | None = None
+    granted: Day | None = None
 
     @property
     def ip_class(self) -> str | None:
@@ -161,7 +226,7 @@ class IntellectualProperty(_Strict):
 
 
 class ComplianceRecord(_Strict):
-    occurred: date
+    occurred: Day
     kind: Literal[
         "safety_accident",
         "quality_accident",
@@ -190,7 +255,38 @@ class Project(_Strict):
     kind: str | None = None
     investment: NonNegativeMoney | None = None
     equipment_investment: NonNegativeMoney | None = None
-    start: date | None = None
+    start: Day | None = None
+
+    @field_validator("equipment_investment")
+    @classmethod
+    def _equipment_within_investment(cls, value: Decimal | None, info: Any) -> Decimal | None:
+        return _part_of(value, info, "investment", "equipment is part of the project's investment")
+
+
+class ProfileSource:
+    """The file a profile was read from and where each of its fields is written."""
+
+    __slots__ = ("file", "lines")
+
+    def __init__(self, file: str, lines: Mapping[Location, int]) -> None:
+        self.file = file
+        self.lines = dict(lines)
+
+    def problem(self, message: str, field: str | None) -> Problem:
+        """A problem about `field` (a dotted path, `facts.x`), placed at its line."""
+        steps = field.split(".") if field else []
+        loc = [int(step) if step.isdigit() else step for step in steps]
+        return Problem(message, file=self.file, line=line_of(self.lines, loc), field=field)
+
+
+def profile_problem(profile: Profile, message: str, field: str | None = None) -> Problem:
+    """A problem about one field of `profile`, placed at its file and line when the profile
+    was read from a file. Without `field`, a message in the form `facts.x: …` names its own."""
+    if field is None and message.startswith("facts.") and ": " in message:
+        field, message = message.split(": ", 1)
+    if profile.source is None:
+        return Problem(message, field=field)
+    return profile.source.problem(message, field)
 
 
 class Profile(_Strict):
@@ -200,7 +296,7 @@ class Profile(_Strict):
     name: str | None = None
     synthetic: bool = Field(False, description="true for made-up example profiles")
     zone: str | None = Field(None, description="zone id, e.g. jinzhong-dz, guangling-etdz")
-    registration_date: date | None = None
+    registration_date: Day | None = None
     industry_code: str | None = Field(None, description="GB/T 4754-2017, e.g. C4210")
     resident_enterprise: bool | None = Field(
         None, description="resident enterprise registered in mainland China"
@@ -220,6 +316,32 @@ class Profile(_Strict):
         default_factory=dict, description="zone-specific facts declared in the policy catalogue"
     )
 
+    # Where the profile was read from, for messages about it (`ProfileSource`); never part of
+    # what the profile says, so it takes no part in equality.
+    _source: ProfileSource | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    @property
+    def source(self) -> ProfileSource | None:
+        return self._source
+
+    @field_validator(*PROFILE_PARTS)
+    @classmethod
+    def _within_whole(cls, value: Decimal | None, info: Any) -> Decimal | None:
+        return _part_of(value, info, *PROFILE_PARTS[info.field_name])
+
+    @field_validator("credit_code", "industry_code", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: object) -> object:
+        # YAML and JSON read an unquoted code of digits (`4210`, a credit code of 18 digits) as
+        # a number; its digits are the code. None is lost: neither code starts with 0, and
+        # YAML refuses `0111` and JSON leading zeros.
+        return str(value) if type(value) is int else value
+
     @field_validator("credit_code")
     @classmethod
     def _credit_code(cls, value: str | None) -> str | None:
@@ -238,6 +360,33 @@ class Profile(_Strict):
 
 
 
+def _unknown_field(loc: list[Any]) -> str:
+    """The message for a field the schema does not have, with the closest names it does."""
+    model: type[BaseModel] | None = Profile
+    for step in loc[:-1]:  # walk the schema down to the mapping that holds the unknown key
+        if model is None or isinstance(step, int):
+            continue  # a list index or a fiscal year: the items are of the same model
+        field = model.model_fields.get(step)
+        model = None if field is None else _inner_model(field.annotation)
+    message = "unknown field (not part of the profile schema)"
+    if model is not None and isinstance(loc[-1], str):
+        close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=3, cutoff=0.6)
+        if close:
+            message += f"; did you mean {', '.join(close)}?"
+    return message
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside `X | None`, `list[X]` or `dict[K, X]`, if any."""
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            return current
+        stack.extend(getattr(current, "__args__", ()))
+    return None
+
+
 def _problems_from(
     exc: ValidationError, file: str | None, lines: dict[Location, int]
 ) -> list[Problem]:
@@ -251,41 +400,61 @@ def _problems_from(
         field = ".".join(str(step) for step in loc) or "(profile)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown field (not part of the profile schema)"
+            message = _unknown_field(loc)
         problems.append(Problem(message, file=file, line=line_of(lines, loc), field=field))
     return problems
+
+
+_KINDS = {list: "a list", str: "a text", bool: "true/false", int: "a number", Decimal: "a number"}
 
 
 def parse_profile(
     data: Any, *, file: str | None = None, lines: dict[Location, int] | None = None
 ) -> Profile:
     """Validate profile data; on failure raise ProfileError listing every invalid field."""
-    if not isinstance(data, dict):
+    shown = file or "profile"
+    if data is None:
         raise ProfileError(
-            f"{file or 'profile'}: a profile must be a mapping of fields, got {type(data).__name__}"
+            f"{shown}: the profile is empty; write its fields as a mapping, e.g. "
+            "'name: 示例企业' and 'employees: 50' on lines of their own"
+        )
+    if not isinstance(data, dict):
+        kind = _KINDS.get(type(data), type(data).__name__)
+        raise ProfileError(
+            f"{shown}:1: a profile must be a mapping of fields (name: value), got {kind}"
         )
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         problems = _problems_from(exc, file, lines or {})
-        raise ProfileError(
-            f"{file or 'profile'}: {len(problems)} invalid field(s)", problems
-        ) from None
+        raise ProfileError(f"{shown}: {len(problems)} invalid field(s)", problems) from None
+    if file is not None:
+        profile._source = ProfileSource(file, lines or {})
+    return profile
 
 
-def load_profile(path: str | Path) -> Profile:
-    """Read a profile from YAML (.yaml/.yml) or JSON (.json)."""
+def load_profile(path: str | Path, *, encoding: str | None = None) -> Profile:
+    """Read a profile from YAML (.yaml/.yml, or any other name) or JSON (.json). The bytes are
+    UTF-8 unless `encoding` says otherwise (a byte-order mark is accepted in either format)."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file, encoding)
+    except IsADirectoryError:
+        raise ProfileError(f"{file} is a directory; give the path of a profile file") from None
     except OSError as exc:
         raise ProfileError(f"cannot read profile {file}: {exc.strerror or exc}") from None
+    except YamlError as exc:  # not text in the encoding
+        raise ProfileError(f"{file}:{exc.line}: {exc}") from None
     lines: dict[Location, int] = {}
+    if not text.strip():
+        return parse_profile(None, file=str(file))
     if file.suffix.lower() == ".json":
         try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+            data = load_json(text)
+        except JsonError as exc:
+            where = f"{file}:{exc.line}" if exc.line else str(file)
+            raise ProfileError(f"{where}: {exc}") from None
+        lines = _json_lines(text)
     else:
         try:
             data, lines = load_yaml(text)
@@ -293,3 +462,12 @@ def load_profile(path: str | Path) -> Profile:
             where = f"{file}:{exc.line}" if exc.line else str(file)
             raise ProfileError(f"{where}: {exc}") from None
     return parse_profile(data, file=str(file), lines=lines)
+
+
+def _json_lines(text: str) -> dict[Location, int]:
+    """Where each field of a JSON profile is written, for messages: JSON that `load_json`
+    accepted is, but for rare escapes, YAML too, and the YAML reader records lines."""
+    try:
+        return load_yaml(text)[1]
+    except YamlError:
+        return {}

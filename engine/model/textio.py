@@ -34,7 +34,7 @@ def check_encoding(name: str) -> str:
     """The codec's canonical name, or an InputError for a name Python does not know."""
     try:
         codec = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         codec = None
     # `rot13`, `base64`, `zlib` are codecs too, but not from bytes to text
     if codec is None or not getattr(codec, "_is_text_encoding", True):
@@ -107,24 +107,3 @@ def decode_line(raw: bytes, encoding: str | None = None) -> str:
         return raw.decode(codec)
     except UnicodeDecodeError as exc:
         raise ValueError(decode_problem(raw, exc, codec, given=encoding is not None)) from None
-
-
-# controls, format characters (bidi), half surrogate pairs, line breaks, unassigned code points
-_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Cn"})
-
-
-def printable(text: str) -> str:
-    """`text` safe to show on a terminal or in a log line: control and format characters (escape
-    sequences, NUL, line breaks, bidirectional overrides, half surrogate pairs, code points not
-    assigned) are written as escapes (`\\x1b`, `\\u202e`); all other text, Chinese included, is
-    left as it is."""
-    if text.isprintable():
-        return text
-    import unicodedata
-
-    return "".join(_escape(c) if unicodedata.category(c) in _HIDDEN else c for c in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

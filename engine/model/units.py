@@ -10,9 +10,12 @@ import calendar
 import functools
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 
 class Unit(str, Enum):
@@ -71,10 +74,78 @@ _SUFFIXES: list[tuple[str, Decimal, Unit]] = sorted(
 )
 
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(.*?)\s*$")
+# Digits with commas in some other grouping than threes: `1,2000万元` (万-grouping), `12,00`.
+_BAD_GROUPING = re.compile(r"^\s*[+-]?\d+(?:,\d+)+(?:\.\d+)?\s*\D*$")
+# Things that look like a date: ISO `2026-02-30`, and what spreadsheets write, `2019/5/10`,
+# `10/5/2019`, `2019.5.10`, `2019年5月10日`.
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATE_LIKE = re.compile(
+    r"^\s*(?:(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"|(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}))\s*$"
+)
 
 
 class UnitError(ValueError):
     """A value whose number or unit cannot be read."""
+
+
+def date_problem(text: str) -> str | None:
+    """Why `text`, which is written like a date, is not one the engine reads; None when it does
+    not look like a date at all (or is a real date in ISO form). Dates are read in one spelling,
+    ISO 8601 `YYYY-MM-DD`: a spreadsheet's `2019/5/10` is refused with its ISO form (and
+    `10/5/2019` as ambiguous), so that no file means different days to different readers."""
+    match = _DATE_LIKE.match(text)
+    if match is None:
+        return None
+    year, month, day = match.group(1, 2, 3)
+    if year is None:
+        return (
+            f"{text!r} is not a date the engine reads: day and month order is ambiguous; "
+            "write it as YYYY-MM-DD"
+        )
+    y, m, d = int(year), int(month), int(day)
+    if not 1 <= m <= 12:
+        return f"{text!r} is not a real date: there is no month {m}"
+    last = calendar.monthrange(y, m)[1] if y >= 1 else 31
+    if not 1 <= d <= last:
+        name = calendar.month_name[m]
+        return f"{text!r} is not a real date: {name} {y} has {last} days"
+    iso = f"{y:04d}-{m:02d}-{d:02d}"
+    if iso != text:
+        return f"{text!r} is not a date the engine reads: write it as {iso} (YYYY-MM-DD)"
+    return None
+
+
+def parse_date(raw: object) -> date:
+    """A date from a `date` (not a datetime) or its ISO text `YYYY-MM-DD`; anything else is
+    refused with what is wrong (`2026-02-30`: February has 28 days; `2019/5/10`: write
+    2019-05-10). Numbers are never dates: `20190510` is not read as seconds since 1970."""
+    if isinstance(raw, datetime):
+        raise UnitError(f"expected a date (YYYY-MM-DD) without a time of day, got {raw}")
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        problem = date_problem(text)
+        if problem is None and _ISO_DATE.match(text):
+            return date.fromisoformat(text)
+        if problem is not None:
+            raise UnitError(problem)
+    raise UnitError(f"expected a date written YYYY-MM-DD (e.g. 2019-05-10), got {raw!r}")
+
+
+def _date_field(raw: object) -> object:
+    if raw is None:
+        return raw
+    try:
+        return parse_date(raw)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# A date field of a model (profile, policy document, case file): `parse_date`'s rules, where
+# pydantic alone would read `20190510` as seconds since 1970 and word `2026-02-30` vaguely.
+Day = Annotated[date, BeforeValidator(_date_field)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +182,36 @@ def _parse_quantity(raw: object) -> Quantity:
     if isinstance(raw, float):
         # YAML floats are read as Decimal by our loader; a float here came from Python code.
         return Quantity(Decimal(repr(raw)), Unit.NUMBER)
+    if isinstance(raw, date):
+        raise UnitError(f"'{raw}' is a date; a number with a unit is expected here")
     if not isinstance(raw, str):
         raise UnitError(f"expected a number with a unit such as '20万元' or '3%', got {raw!r}")
+    return _parse_text(raw)
+
+
+def _text_problem(raw: str, match: re.Match[str] | None) -> str | None:
+    """Why a text that is not a number with a unit is not one, when a better reason than
+    "cannot read" is known: it is a date, or its commas group digits otherwise than in threes."""
+    text = raw.strip()
+    problem = date_problem(text)
+    if problem is None and _ISO_DATE.match(text):
+        problem = f"{raw!r} is a date; a number with a unit is expected here"
+    grouped_wrong = "," in raw and (match is None or match.group(2)[:1] in tuple("0123456789,"))
+    if problem is None and grouped_wrong and _BAD_GROUPING.match(raw):
+        # `1,2000万元`: the pattern alone would read 1,200 with the unit '0万元'
+        plain = re.sub(r"\s+", "", raw.replace(",", ""))
+        problem = (
+            f"the commas in {raw!r} do not group digits in threes (1,234,567); write the "
+            f"number without commas, {plain!r} if that is what it means (decimals after '.')"
+        )
+    return problem
+
+
+def _parse_text(raw: str) -> Quantity:
     match = _NUMBER.match(raw)
+    problem = _text_problem(raw, match)
+    if problem is not None:
+        raise UnitError(problem)
     if not match:
         raise UnitError(f"cannot read {raw!r} as a number with a unit (e.g. '20万元', '3%')")
     number_text, suffix = match.group(1).replace(",", ""), match.group(2)
@@ -126,8 +224,17 @@ def _parse_quantity(raw: object) -> Quantity:
     for text, factor, unit in _SUFFIXES:
         if suffix == text:
             return Quantity(_normalise(number * factor), unit)
-    known = ", ".join(sorted({s for s, _, _ in _SUFFIXES}))
-    raise UnitError(f"unknown unit {suffix!r} in {raw!r}; known units: {known}")
+    raise UnitError(_unknown_unit(raw, match.group(1), suffix))
+
+
+def _unknown_unit(raw: str, number: str, suffix: str) -> str:
+    if re.fullmatch(r"[eE][+-]?\d+", suffix):
+        return f"{raw!r}: exponents are not read; write the number in full"
+    units = ", ".join(sorted({s for s, _, _ in _SUFFIXES}))
+    # 万 and 亿 alone are the usual shorthand for amounts; any other guess could change the
+    # meaning (20万美元 is not 20万元)
+    hint = f"; for an amount write '{number}{suffix}元'" if suffix in ("万", "亿") else ""
+    return f"unknown unit {suffix!r} in {raw!r}{hint} (known units: {units})"
 
 
 def _normalise(value: Decimal) -> Decimal:

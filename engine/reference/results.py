@@ -150,12 +150,28 @@ class Totals(_Result):
     illustrative: Yuan  # the part of cash + tax_saving that rests on illustrative policies
 
 
+class Notice(_Result):
+    """Something implausible the profile states (a date after the evaluation date, R&D above
+    ten times revenue…): the verdicts stand as evaluated, but the statement deserves a look."""
+
+    message: str
+    field: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        prefix = " ".join(p for p in (where, self.field) if p)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
 class Report(_Result):
     as_of: date
     profile: ProfileRef
     results: list[PolicyResult]
     total: Yuan
     totals: Totals
+    warnings: list[Notice] = []
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
