@@ -81,6 +81,8 @@ policies_option = click.option(
     "--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Directory of policy documents (default: the bundled library).",
 )  # fmt: skip
+
+
 def encoding_option_for(what: str) -> Callable[[Any], Any]:
     """`--encoding NAME` for a command that reads `what`; an unknown name is bad usage."""
     return click.option(

@@ -10,6 +10,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..engine import PolicySet
+from ..engine.batch.results import money_text
 from ..engine.batch.screening import screen_register  # needs the batch extra (Polars)
 from .main import as_of_option, encoding_option_for, main, policies_option
 from .render import safe
@@ -52,10 +54,6 @@ def _progress_bar() -> Iterator[Progress | None]:
 
 
 def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> None:
-    from decimal import Decimal
-
-    from ..engine.batch.results import money_text
-
     table = Table(title=f"{summary.screened} enterprises screened, {summary.bad_count} bad rows")
     for name in ("policy", *STATUSES, "total amount"):
         table.add_column(name, justify="left" if name == "policy" else "right")
@@ -78,7 +76,7 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
             zone, str(summary.zone_eligible[zone]), money_text(summary.zone_amounts[zone])
         )
     console.print(zones)
-    for number, message in summary.bad[:SHOWN_BAD]:  # one line each, escaped: cells may hold anything
+    for number, message in summary.bad[:SHOWN_BAD]:  # one line each, escaped: cells hold anything
         console.print(f"bad row {number}: {safe(message)}", markup=False, soft_wrap=True)
     if summary.bad_count > SHOWN_BAD:
         console.print(f"… and {summary.bad_count - SHOWN_BAD} more bad rows")

@@ -63,11 +63,12 @@ def watch(
         raise InputError(f"the policy set cannot run on durable_rules: {exc}") from None
     with session:
         for number, text, problem in numbered_lines(updates, encoding):
-            if problem is None and not text.strip(" \t\r\n"):
+            if problem is not None:  # bytes that are not text, a line too long
+                _skip(number, problem)
+                continue
+            if not text.strip(" \t\r\n"):
                 continue
             try:
-                if problem is not None:
-                    raise UpdateError(problem)
                 events = session.apply(load_json(text), explain=explain)
             except JsonError as exc:
                 _skip(number, str(exc))

@@ -167,6 +167,33 @@ def test_standard_output_on_a_full_disk_exits_1_with_one_message(
     )
 
 
+def _file_size_limit(limit: int) -> None:
+    """In the child: files may grow to `limit` bytes, as on a disk that fills up (EFBIG)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_disk_that_fills_up_leaves_the_earlier_file_and_no_partial_one(
+    tmp_path: Path, policies: Path, fmt: str
+) -> None:
+    register = csv_register(tmp_path, *[f"taiyuan,{n}" for n in range(5_000)])
+    out = tmp_path / f"results.{fmt}"
+    out.write_bytes(b"the complete results of an earlier run")
+    done = subprocess.run(
+        [sys.executable, "-m", "incentives", "screen", str(register), "--as-of", "2026-11-24",
+         "--policies", str(policies), "--out", str(out), "--format", fmt],
+        stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120,
+        preexec_fn=lambda: _file_size_limit(16_384),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"Error: cannot write the results to {out}: File too large")
+    assert out.read_bytes() == b"the complete results of an earlier run"
+    assert leftovers(tmp_path) == []
+
+
 def test_interrupt_exits_130_and_leaves_no_file(tmp_path: Path, policies: Path) -> None:
     line = json.dumps({"zone": "taiyuan", "employees": 50}) + "\n"
     register = tmp_path / "register.jsonl"

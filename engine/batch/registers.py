@@ -146,14 +146,13 @@ def _jsonl_batches(
     numbered: list[tuple[int, Any]] = []
     bad: list[tuple[int, str]] = []
     for number, text, problem in lines:
-        if problem is None and not text.strip(" \t\r\n"):
-            continue
-        try:
-            if problem is not None:
-                raise RowError(problem)
-            numbered.append((number, parse_row(text)))
-        except RowError as exc:
-            bad.append((number, str(exc)))
+        if problem is not None:  # bytes that are not text, a line too long
+            bad.append((number, problem))
+        elif text.strip(" \t\r\n"):
+            try:
+                numbered.append((number, parse_row(text)))
+            except RowError as exc:
+                bad.append((number, str(exc)))
         if len(numbered) + len(bad) >= batch_size:
             yield RegisterBatch(nested_cells(numbered), bad, *_position(handle))
             numbered, bad = [], []
@@ -368,7 +367,6 @@ def _parquet_cells(
     """The column names and cells of a batch, without its bad rows: a cell that cannot be read
     (text that is not UTF-8) or a text cell over `MAX_CELL` characters; and those bad rows."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     names = batch.schema.names
     problems: dict[int, str] = {}
@@ -379,16 +377,23 @@ def _parquet_cells(
         except (pa.ArrowException, UnicodeDecodeError):
             columns.append(_cells_one_by_one(column_name, column, problems))
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            lengths = pc.utf8_length(column)
-            if (pc.max(lengths).as_py() or 0) > MAX_CELL:
-                for i, length in enumerate(lengths.to_pylist()):
-                    if length is not None and length > MAX_CELL:
-                        problems.setdefault(i, f"{column_name}: {length:,} characters, more than {MAX_CELL:,}")  # fmt: skip
+            _long_text(column_name, column, problems)
     bad = [(numbers[i], message) for i, message in sorted(problems.items())]
     if problems:
         keep = [i for i in range(len(numbers)) if i not in problems]
         columns = [[column[i] for i in keep] for column in columns]
     return names, columns, bad
+
+
+def _long_text(name: str, column: Any, problems: dict[int, str]) -> None:
+    """The positions of the text cells over `MAX_CELL` characters, with why."""
+    import pyarrow.compute as pc
+
+    lengths = pc.utf8_length(column)
+    if (pc.max(lengths).as_py() or 0) > MAX_CELL:
+        for i, length in enumerate(lengths.to_pylist()):
+            if length is not None and length > MAX_CELL:
+                problems.setdefault(i, f"{name}: {length:,} characters, more than {MAX_CELL:,}")
 
 
 def _cells_one_by_one(name: str, column: Any, problems: dict[int, str]) -> list[Any]:
