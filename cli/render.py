@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
 
+from ..engine.compile.plan import PolicyPlan
 from ..engine.model.units import format_money
-from ..engine.reference.evaluate import CompiledPolicy
 from ..engine.reference.results import PolicyResult, Report, Trace
 from .i18n import status_word, word
 
@@ -224,12 +224,12 @@ def report_markdown(report: Report, lang: str, explain: bool, show_all: bool = F
     return "\n".join(out)
 
 
-def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: Console) -> None:
+def print_policy_list(policies: tuple[PolicyPlan, ...], lang: str, console: Console) -> None:
     table = Table()
     for key in ("policy", "zones", "effective", "benefit", "source"):
         table.add_column(word(key, lang), overflow="fold")
     for cp in policies:
-        p = cp.policy
+        p = cp
         start = cp.effective.start.isoformat() if cp.effective.start else "…"
         until = cp.effective.until.isoformat() if cp.effective.until else "…"
         mark = (
@@ -248,9 +248,9 @@ def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: 
     console.print(table)
 
 
-def policy_summary(cp: CompiledPolicy) -> dict[str, object]:
+def policy_summary(cp: PolicyPlan) -> dict[str, object]:
     """The stable JSON shape of one policy for `list` and `show`."""
-    p = cp.policy
+    p = cp
     return {
         "id": p.id,
         "title": p.title,

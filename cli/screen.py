@@ -255,9 +255,9 @@ def _print_summary(tally: _Tally, policy_set: PolicySet) -> None:
         counts = [str(tally.counts.get((cp.id, s), 0)) for s in
                   ("eligible", "undetermined", "needs_review", "ineligible", "not_in_force")]  # fmt: skip
         amount = (
-            _amount_text(tally.policy_amounts.get(cp.id, 0)) if cp.benefit.kind != "none" else ""
+            _amount_text(tally.policy_amounts.get(cp.id, 0)) if cp.benefit.amount_kind != "none" else ""
         )
-        table.add_row(cp.id, *counts, f"{amount} {cp.benefit.kind}" if amount else "")
+        table.add_row(cp.id, *counts, f"{amount} {cp.benefit.amount_kind}" if amount else "")
     console.print(table)
     zones = Table(title="eligible results by zone")
     zones.add_column("zone")
