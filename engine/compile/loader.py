@@ -24,6 +24,7 @@ name starts with a dot, such as `.git`) are not read.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,19 @@ def bundled_policies() -> Path:
 def _engine_yaml(name: str) -> tuple[Any, dict[Location, int]]:
     text = resources.files("incentives.engine.model").joinpath(name).read_text(encoding="utf-8")
     return load_yaml(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogue() -> tuple[tuple[FactDef, ...], dict[Location, int]]:
+    """The built-in catalogue, read once per process (its models are immutable; its line map
+    is only ever read)."""
+    data, lines = _engine_yaml("catalogue.yaml")
+    return tuple(FactDef.model_validate(d) for d in data["facts"]), lines
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_zones() -> tuple[Zone, ...]:
+    return ZoneFile.model_validate(_engine_yaml(ZONES_FILE)[0]).zones
 
 
 # --- stages 1 and 2: files and documents ---------------------------------------------------
@@ -252,8 +266,7 @@ def read_documents(root: Path, problems: list[Problem]) -> list[_Doc]:
 
 
 def read_zones(root: Path, problems: list[Problem]) -> Zones:
-    zone_data, _ = _engine_yaml(ZONES_FILE)
-    zone_list = list(ZoneFile.model_validate(zone_data).zones)
+    zone_list = list(_builtin_zones())
     extra = root / ZONES_FILE
     if extra.is_file():
         loaded = _read(extra, ZoneFile, problems, _shown(extra, root))
@@ -274,12 +287,11 @@ def read_zones(root: Path, problems: list[Problem]) -> Zones:
 
 def declare_facts(documents: list[_Doc], problems: list[Problem]) -> dict[str, Declared]:
     """The catalogue's facts, then each document's own, each declared once."""
-    data, lines = _engine_yaml("catalogue.yaml")
+    catalogue, lines = _catalogue()
     declared = {
-        d["id"]: Declared(FactDef.model_validate(d), "engine/model/catalogue.yaml", lines,
-                          ("facts", i), CATALOGUE)
-        for i, d in enumerate(data["facts"])
-    }  # fmt: skip
+        d.id: Declared(d, "engine/model/catalogue.yaml", lines, ("facts", i), CATALOGUE)
+        for i, d in enumerate(catalogue)
+    }
     for doc in documents:
         for index, fact in enumerate(doc.doc.facts):
             first = declared.get(fact.id)

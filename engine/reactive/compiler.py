@@ -28,14 +28,12 @@ from decimal import Decimal
 from typing import Any
 
 from ..compile.plan import (
-    READ_KINDS,
     Comparison,
     DateBound,
     FactPlan,
     FactType,
     Node,
     PolicyPlan,
-    RatioSource,
     SetPlan,
 )
 from ..reference.context import Context, Missing, Resolved
@@ -189,16 +187,6 @@ class FieldCodec:
                 out[self.upper_name] = value.upper()
 
 
-def _can_be_review(defn: FactPlan, facts: Mapping[str, FactPlan]) -> bool:
-    source = defn.source
-    if isinstance(source, RatioSource):
-        parts = (source.numerator, source.denominator)
-        return all(_can_be_review(facts[name], facts) for name in parts)
-    if source.kind in READ_KINDS:
-        return defn.judgement
-    return False
-
-
 # --- one condition tree → T / F / R ------------------------------------------------------------
 
 
@@ -219,7 +207,10 @@ class _Tree:
     def codec(self, defn: FactPlan) -> FieldCodec:
         found = self.codecs.get(defn.id)
         if found is None:
-            found = self.codecs[defn.id] = FieldCodec(defn, review=_can_be_review(defn, self.facts))
+            # A review field for every fact whose unknown may need an expert (the plan's
+            # `may_need_review`: judgement facts and formulas over them); the engine's value
+            # says whether this unknown does.
+            found = self.codecs[defn.id] = FieldCodec(defn, review=defn.may_need_review)
         return found
 
     def fail(self, leaf: Comparison, why: str) -> ReactiveCompileError:

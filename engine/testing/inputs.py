@@ -88,7 +88,7 @@ class _Assign:
         if kind in numeric and not isinstance(value, Decimal):
             return
         if kind == "profile_fact":
-            value = stated(defn, sorted(value) if isinstance(value, list) else value)
+            value = stated(defn, sorted(value) if isinstance(value, list | tuple) else value)
         getattr(self, kind)(defn.source, value)
 
     def field(self, source: FieldSource, value: Any) -> None:

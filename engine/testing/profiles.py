@@ -115,7 +115,8 @@ def profile_data(policy_set: PolicySet, as_of: date) -> st.SearchStrategy[Data]:
     last = as_of.year - 1
     codes = _code_values(policy_set)
     certification = st.fixed_dictionaries(
-        {"kind": st.sampled_from(_CERT_KINDS), "issued": dates_around(as_of, 5)}
+        {"kind": st.sampled_from(_CERT_KINDS), "issued": dates_around(as_of, 5)},
+        optional={"expires": dates_around(as_of, 3)},
     )
     ip = st.fixed_dictionaries(
         {"kind": st.sampled_from(_IP_KINDS), "count": st.integers(1, 5)},
@@ -255,8 +256,8 @@ def _leaf_values(leaf: Comparison, defn: FactPlan, as_of: date) -> list[Any]:
     if defn.type is FactType.BOOL:
         return [True, False]
     codes = _flat(operand, str)
-    if defn.type is FactType.CODES:
-        return [[code] for code in codes] + [[]]
+    if defn.type is FactType.CODES:  # tuples: targets are hashable
+        return [(code,) for code in codes] + [()]
     return codes
 
 
@@ -283,8 +284,8 @@ def _cap_targets(plan: PolicyPlan) -> list[Target]:
     benefit, cap = plan.benefit, plan.benefit.cap
     if cap is None or benefit.base is None or benefit.factor is None or not benefit.factor.value:
         return []
-    at_cap = cap / benefit.factor.value
-    step = Decimal("0.01")
+    step = Decimal("0.01")  # a base in cents, as a register holds it
+    at_cap = (cap / benefit.factor.value).quantize(step)
     return [(benefit.base, v) for v in (at_cap - step, at_cap, at_cap + step)]
 
 
@@ -326,9 +327,9 @@ def threshold_profile_data(
         if pool and mode != "skip":
             pushed.append((leaf.fact, draw(st.sampled_from(pool))))
     found = targets(policy_set, policy_id, as_of)
-    if found:
-        pushed += draw(st.lists(st.sampled_from(found), max_size=min(len(found), 4)))
-    for fact, value in draw(st.permutations(pushed)):
+    # The criteria in any order, then the further targets, which no criterion then overrides.
+    extra = draw(st.lists(st.sampled_from(found), max_size=min(len(found), 4))) if found else []
+    for fact, value in [*draw(st.permutations(pushed)), *extra]:
         assign(data, facts[fact], value, facts, as_of, draw(st.integers(1, 10**6)))
     inputs = sorted(input_paths(plan, facts, as_of), key=str)
     if inputs:
@@ -340,7 +341,8 @@ def threshold_profile_data(
 def _holds(leaf: Comparison, defn: FactPlan, value: Any, as_of: date) -> bool:
     """Whether a value passes a criterion: the reference's own test of a known value (a
     generator choosing values, not an oracle)."""
-    return bool(leaf_test(leaf, defn)(frozenset(value) if isinstance(value, list) else value, as_of))
+    known = frozenset(value) if isinstance(value, list | tuple) else value
+    return bool(leaf_test(leaf, defn)(known, as_of))
 
 
 def scenarios(
