@@ -75,10 +75,11 @@ class PolicySet:
         self._by_id: Mapping[str, PolicyPlan] = MappingProxyType(
             {p.id: p for p in self._plan.policies}
         )
-        # The reference evaluator's closures, compiled from the plan; never handed out.
-        self._compiled: Mapping[str, CompiledPolicy] = MappingProxyType(
-            {p.id: compile_policy(p, facts) for p in self._plan.policies}
-        )
+        # The reference evaluator's closures, compiled from the plan; a plain dict, never
+        # handed out and never changed.
+        self._compiled: dict[str, CompiledPolicy] = {
+            p.id: compile_policy(p, facts) for p in self._plan.policies
+        }
         self._stacking: Mapping[str, StackingPlan | None] = MappingProxyType(
             {p.id: p.stacking for p in self._plan.policies}
         )
@@ -185,21 +186,24 @@ class PolicySet:
         else in the report changes.
 
         `explain`: add the evaluated condition tree of each policy (`PolicyResult.trace`).
+
+        `policy_ids`: only these policies' results. Their amounts are still those of the whole
+        set, after stacking: the other members of their stacking groups are evaluated too (and
+        left out of the report), so that `explain` of one policy pays what `check` pays.
         """
         day = as_of or default_as_of()
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
-        compiled = self._compiled
-        chosen = (
-            compiled.values()
-            if policy_ids is None
-            else [compiled[self.get(pid).id] for pid in policy_ids]
-        )
         ctx = self.context(profile, day)
         zone_id = profile.zone
-        results = [evaluate_policy(cp, ctx, zone_id, explain, gaps) for cp in chosen]
-        results = apply_stacking(results, self._stacking)
+        if policy_ids is None:
+            results = [
+                evaluate_policy(cp, ctx, zone_id, explain, gaps) for cp in self._compiled.values()
+            ]
+            results = apply_stacking(results, self._stacking)
+        else:
+            results = self._some(ctx, zone_id, [self.get(pid).id for pid in policy_ids], explain, gaps)
         profile_ref = assemble(
             ProfileRef,
             {
@@ -220,6 +224,24 @@ class PolicySet:
                 "totals": totals,
             },
         )
+
+    def _some(
+        self, ctx: Context, zone: str | None, ids: list[str], explain: bool, gaps: bool
+    ) -> list[PolicyResult]:
+        """The named policies' results, stacked with the other members of their groups."""
+        groups = self._plan.groups
+        named = set(ids)
+        peers = list(dict.fromkeys(
+            member
+            for pid in ids
+            if (stacking := self._stacking[pid]) is not None
+            for member in groups[stacking.group].members
+            if member not in named
+        ))  # fmt: skip
+        compiled = self._compiled
+        results = [evaluate_policy(compiled[pid], ctx, zone, explain, gaps) for pid in ids]
+        results += [evaluate_policy(compiled[pid], ctx, zone, False, False) for pid in peers]
+        return apply_stacking(results, self._stacking)[: len(ids)]
 
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)

@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 import yaml
+from batch_support import assert_agree, assert_scores_agree, fits_a_register
 from conftest import HNTE_BASE, build
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,14 +18,11 @@ from hypothesis import strategies as st
 from incentives.engine import PolicySet, Profile, parse_profile
 from incentives.engine.batch.columns import (
     ROW,
-    RowError,
     from_micro,
     profile_to_row,
     rows_to_frame,
 )
 from incentives.engine.batch.vectorised import OUTPUT, VectorisedSet
-from incentives.engine.compile.plan import FORMULA_KINDS
-from incentives.engine.reference.context import Missing
 from incentives.engine.testing import (
     evaluation_dates,
     policy_sets,
@@ -49,80 +46,7 @@ def registers(draw: st.DrawFn, policies: PolicySet, as_of: date) -> list[Profile
         st.sampled_from(ids).flatmap(lambda pid: threshold_profile_data(policies, pid, as_of)),
     )
     profiles = [parse_profile(d) for d in draw(st.lists(one, min_size=1, max_size=8))]
-    return [p for p in profiles if _fits_a_register(p, policies)]
-
-
-def _fits_a_register(profile: Profile, policies: PolicySet) -> bool:
-    """A row the register refuses (a value with more than 6 decimals, or of 10^15 or more)
-    is a bad row, never evaluated by the batch back end."""
-    try:
-        profile_to_row(profile, policies.facts)
-    except RowError:
-        return False
-    return True
-
-
-def _frame(policies: PolicySet, profiles: list[Profile]) -> pl.DataFrame:
-    rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
-    return rows_to_frame(rows, policies.facts)
-
-
-def assert_scores_agree(
-    policies: PolicySet, profiles: list[Profile], as_of: date, vectorised: VectorisedSet
-) -> None:
-    """Every score fact (and what it is computed from) has the reference's value, or is unknown
-    with the reference's need for review: verdicts alone rarely show a band taken wrongly."""
-    ids = sorted(
-        {
-            fact_id
-            for defn in policies.plan.facts.values()
-            if defn.source_kind in FORMULA_KINDS
-            for fact_id in (defn.id, *defn.inputs)
-        }
-    )
-    got = vectorised.fact_frame(_frame(policies, profiles), as_of, ids).to_dicts()
-    for profile, row in zip(profiles, got, strict=True):
-        context = policies.context(profile, as_of)
-        for fact_id in ids:
-            expected = context.get(fact_id)
-            value, den = row[fact_id], row[f"{fact_id}.den"]
-            if isinstance(expected, Missing):
-                actual: Any = ("unknown", row[f"{fact_id}.review"])
-                wanted: Any = ("unknown", expected.review)
-            elif isinstance(expected, Decimal):
-                actual = (
-                    None
-                    if value is None
-                    else from_micro(value)
-                    if den is None
-                    else Decimal(value) / Decimal(den)
-                )
-                wanted = expected
-            else:
-                continue  # not a number: read by a score only through a number
-            assert actual == wanted, f"{fact_id} on {profile!r}"  # fmt: skip
-
-
-def assert_agree(
-    policies: PolicySet, profiles: list[Profile], as_of: date, vectorised: VectorisedSet
-) -> None:
-    out = vectorised.evaluate(_frame(policies, profiles), as_of, profiles)
-    got = {(r[ROW], r["policy_id"]): r for r in out.iter_rows(named=True)}
-    assert len(got) == len(profiles) * len(policies)
-    for index, profile in enumerate(profiles):
-        report = policies.evaluate(profile, as_of)
-        for result in report.results:
-            row = got[(index, result.policy_id)]
-            amount = None if row["amount"] is None else from_micro(row["amount"])
-            actual = (row["status"], amount, row["amount_kind"], row["missing"], row["review"])
-            expected = (
-                result.status.value,
-                result.amount,
-                result.amount_kind,
-                result.missing,
-                result.review,
-            )
-            assert actual == expected, f"row {index}, {result.policy_id}, profile {profile!r}"
+    return [p for p in profiles if fits_a_register(p, policies)]
 
 
 @settings(
