@@ -828,6 +828,24 @@ def _left_under_cap(
     return pl.when(counted & (mine > left)).then(left).otherwise(mine)
 
 
+def _decoded(
+    wide: pl.DataFrame, names: list[tuple[str, ...]]
+) -> tuple[list[list[str]], dict[str, pl.Series]]:
+    """The lists of missing and review facts: each distinct mask of a policy becomes a list
+    once, and each row's mask column its index in those lists, found by binary search among
+    the policy's sorted masks."""
+    masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
+    distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
+    lists: list[list[str]] = []
+    codes: dict[str, pl.Series] = {}
+    for (name, listed), found in zip(masks, distinct, strict=True):
+        offset = len(lists)
+        lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
+        # Eager: a lazy query with a literal per policy costs more to plan than to run.
+        codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+    return lists, codes
+
+
 class VectorisedSet:
     """A `PolicySet` compiled to Polars expressions; evaluates frames built by `columns`."""
 
@@ -933,17 +951,7 @@ class VectorisedSet:
         count, n = len(names), wide.height
         if count == 0 or n == 0:
             return pl.DataFrame(schema=OUTPUT)
-        # Each distinct mask of a policy becomes a list once; rows hold its index in `lists`,
-        # found by binary search among the policy's sorted masks.
-        masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
-        distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
-        lists: list[list[str]] = []
-        codes: dict[str, pl.Series] = {}
-        for (name, listed), found in zip(masks, distinct, strict=True):
-            offset = len(lists)
-            lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-            # Eager: a lazy query with a literal per policy costs more to plan than to run.
-            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+        lists, codes = _decoded(wide, names)
         # Policy by policy, one after the other; gathered below into enterprise-major order
         # (a gather costs far less than sorting, or than building a list in every row).
         stacked = pl.DataFrame(

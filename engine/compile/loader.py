@@ -374,31 +374,33 @@ class _Policies:
         self.locations[policy.id] = (d.shown, index)
         errors: list[CompileError] = []
         zones = frozenset(policy.zones or d.doc.zones)
-        errors += [
-            CompileError(f"unknown zone {zone!r}; known zones: {', '.join(sorted(chains))}",
-                         (*where, "zones"))
-            for zone in sorted(zones) if zone not in chains
-        ]  # fmt: skip
+        errors += _unknown_zones(zones, chains, where)
         effective = _effective(d.doc, policy.effective)
         if effective is None:
             errors.append(CompileError("policy effective period ends before it starts",
                                        (*where, "effective")))  # fmt: skip
         criteria = self._criteria(d, policy, where, errors)
-        benefit = None
-        try:
-            benefit = plan_benefit(policy.benefit, self._usable, (*where, "benefit"), d.placer())
-        except CompileError as exc:
-            errors.append(exc)
-        errors += [
-            CompileError(f"unknown fact {fact!r} in monotone", (*where, "monotone"))
-            for fact in policy.monotone
-            if fact not in self.facts and fact not in self.refused
-        ]
+        benefit = self._benefit(d, policy, where, errors)
         errors = [e for e in errors if not isinstance(e, RefusedFact)]  # reported with the fact
         if errors or effective is None or benefit is None or self.refused:
             self.problems += [d.problem(str(e), e.path) for e in errors]
             return None
         return self._policy(d, index, policy, effective, zones, criteria, benefit, chains)
+
+    def _benefit(
+        self, d: _Doc, policy: Policy, where: tuple[str | int, ...], errors: list[CompileError]
+    ) -> BenefitPlan | None:
+        """The benefit's plan, and the facts `monotone` names checked."""
+        errors += [
+            CompileError(f"unknown fact {fact!r} in monotone", (*where, "monotone"))
+            for fact in policy.monotone
+            if fact not in self.facts and fact not in self.refused
+        ]
+        try:
+            return plan_benefit(policy.benefit, self._usable, (*where, "benefit"), d.placer())
+        except CompileError as exc:
+            errors.append(exc)
+            return None
 
     def _criteria(
         self, d: _Doc, policy: Policy, where: tuple[str | int, ...], errors: list[CompileError]
@@ -442,6 +444,17 @@ class _Policies:
             note=policy.note,
             where=d.placer()(("policies", index)),
         )
+
+
+def _unknown_zones(
+    zones: frozenset[str], chains: Mapping[str, tuple[str, ...]], where: tuple[str | int, ...]
+) -> list[CompileError]:
+    known = ", ".join(sorted(chains))
+    return [
+        CompileError(f"unknown zone {zone!r}; known zones: {known}", (*where, "zones"))
+        for zone in sorted(zones)
+        if zone not in chains
+    ]
 
 
 def _stacking(policy: Policy) -> StackingPlan | None:

@@ -536,13 +536,7 @@ def _formula_text(defn: FactPlan, ctx: Context) -> str:
     """`tech_sme_rd_points 50 = max(by_revenue 40, by_cost 50 ← chosen)`, recursively."""
     source = defn.source
     if isinstance(source, PointsSource):
-        value = ctx.get(source.by)
-        if isinstance(value, Missing):
-            return f"{source.by} unknown"
-        assert isinstance(value, Decimal)
-        band = first_band(source.bands, value)
-        where = "in no band → 0" if band is None else f"band {band.written} → {band.amount}"
-        return f"{_part(ctx, source.by)}: {where}"
+        return _points_text(source, ctx)
     assert isinstance(source, SumOfSource | MaxOfSource)
     if isinstance(source, SumOfSource):
         return " + ".join(_part(ctx, p) for p in source.parts)
@@ -553,3 +547,13 @@ def _formula_text(defn: FactPlan, ctx: Context) -> str:
     shown = [_part(ctx, p) + (" ← chosen" if p == chosen else "") for p in source.parts]
     return f"best of: {'; '.join(shown)}"
 
+
+def _points_text(source: PointsSource, ctx: Context) -> str:
+    """`rd_intensity 4.5%: band ≥ 4% → 30`."""
+    value = ctx.get(source.by)
+    if isinstance(value, Missing):
+        return f"{source.by} unknown"
+    assert isinstance(value, Decimal)
+    band = first_band(source.bands, value)
+    where = "in no band → 0" if band is None else f"band {band.written} → {band.amount}"
+    return f"{_part(ctx, source.by)}: {where}"

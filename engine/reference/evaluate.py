@@ -174,15 +174,23 @@ def evaluate_policy(
         truth = UNKNOWN
 
     if truth is TRUE:
-        status, amount, steps, missing, found, reason = _eligible(cp, ctx)
+        decided = _eligible(cp, ctx)
     elif truth is FALSE:
-        status, amount, steps, missing, found, reason = _ineligible(cp, ctx, excluded, gaps)
+        decided = _ineligible(cp, ctx, excluded, gaps)
     else:
-        status, amount, steps, missing, found, reason = _open(cp, ctx, zone_known)
+        decided = _open(cp, ctx, zone_known)
+    status, amount, steps, missing, found, reason = decided
     trace_result = _trace(cp, ctx, truth, status) if explain else None
     if not missing:  # most results: nothing to sort
         return cp.result(status, amount=amount, calculation=steps, gaps=found, reason=reason,
                          trace=trace_result)  # fmt: skip
+    return _with_missing(cp, decided, trace_result)
+
+
+def _with_missing(cp: CompiledPolicy, outcome: Outcome, trace: Trace | None) -> PolicyResult:
+    """A result that lists facts: those it lacks, the profile inputs behind them, and those
+    awaiting an expert."""
+    status, amount, steps, missing, found, reason = outcome
     return cp.result(
         status,
         amount=amount,
@@ -192,7 +200,7 @@ def evaluate_policy(
         review=sorted(f for f, m in missing.items() if m.review),
         gaps=found,
         reason=reason,
-        trace=trace_result,
+        trace=trace,
     )
 
 

@@ -123,6 +123,15 @@ def check_explanation(policy_set: PolicySet, policy_id: str, scenario: Scenario)
     if tree is None:
         fail("no trace although an explanation was asked for")
         return
+    _check_root(result, tree, fail)
+    for child in tree.children:
+        _check_trace(child, fail)
+    _check_named(result, tree, fail)
+
+
+def _check_root(result: PolicyResult, tree: Trace, fail: Callable[[str], None]) -> None:
+    """The root is the verdict and the Kleene combination of the criteria (an exclusion
+    counted negated)."""
     if tree.outcome not in _EXPECTED_ROOT[result.status]:
         fail(f"verdict {result.status.value} but the explanation's outcome is {tree.outcome}")
     parts = [2 - _TRUTH[c.outcome] if c.exclusion else _TRUTH[c.outcome] for c in tree.children]
@@ -132,8 +141,11 @@ def check_explanation(policy_set: PolicySet, policy_id: str, scenario: Scenario)
     # Without the zone nothing is decided, whatever the criteria combine to.
     if root != combined and not (zone_unknown and root == 1):
         fail(f"the verdict's tree is {tree.outcome} but its criteria combine to {combined}")
-    for child in tree.children:
-        _check_trace(child, fail)
+
+
+def _check_named(result: PolicyResult, tree: Trace, fail: Callable[[str], None]) -> None:
+    """The gaps, missing facts and facts for review of the result are leaves of the tree with
+    that outcome."""
     by_outcome: dict[str, set[str]] = {}
     for node in _trace_leaves(tree):
         if node.fact is not None:
@@ -141,8 +153,8 @@ def check_explanation(policy_set: PolicySet, policy_id: str, scenario: Scenario)
     if result.status is Status.INELIGIBLE:
         if not result.gaps:
             fail("ineligible, yet no failing criterion is named")
-        named = {g.fact for g in result.gaps} - by_outcome.get("false", set()) - by_outcome.get(
-            "true", set())  # fmt: skip
+        decided = by_outcome.get("false", set()) | by_outcome.get("true", set())
+        named = {g.fact for g in result.gaps} - decided
         if named:
             fail(f"gaps name {sorted(named)}, which are not decided criteria in the tree")
     if result.status is Status.UNDETERMINED:
@@ -200,23 +212,31 @@ def check_report_amounts(policy_set: PolicySet, report: Report, policy_id: str) 
         if result.amount is not None or result.amount_alone is not None:
             fail(f"{result.status.value}, yet an amount of {result.amount} is shown")
         return
-    for name, value in (("amount", result.amount), ("amount before stacking", result.amount_alone)):
-        if value is not None and value < 0:
-            fail(f"{name} {value} is negative")
-        if value is not None and plan.benefit.cap is not None and value > plan.benefit.cap:
-            fail(f"{name} {value} is above the cap {plan.benefit.cap}")
-    if (result.amount is None) != (result.amount_alone is None) or (
-        result.amount is not None
-        and result.amount_alone is not None
-        and result.amount > result.amount_alone
-    ):
-        fail(f"after stacking {result.amount} exceeds the amount alone {result.amount_alone}")
+    _check_amount_values(result, plan.benefit.cap, fail)
     stacking = plan.stacking
     if stacking is not None and stacking.cap is not None:
         paid = _group_paid(policy_set, report, stacking.group)
         total = sum((r.amount or Decimal(0) for r in paid), Decimal(0))
         if total > stacking.cap:
             fail(f"group {stacking.group} pays {total} in total, above its cap {stacking.cap}")
+
+
+def _check_amount_values(
+    result: PolicyResult, cap: Decimal | None, fail: Callable[[str], None]
+) -> None:
+    """An eligible result's amounts: never negative, never above the cap, and stacking only
+    ever lowers them."""
+    for name, value in (("amount", result.amount), ("amount before stacking", result.amount_alone)):
+        if value is not None and value < 0:
+            fail(f"{name} {value} is negative")
+        if value is not None and cap is not None and value > cap:
+            fail(f"{name} {value} is above the cap {cap}")
+    if (result.amount is None) != (result.amount_alone is None) or (
+        result.amount is not None
+        and result.amount_alone is not None
+        and result.amount > result.amount_alone
+    ):
+        fail(f"after stacking {result.amount} exceeds the amount alone {result.amount_alone}")
 
 
 def _group_paid(policy_set: PolicySet, report: Report, group: str) -> list[PolicyResult]:
