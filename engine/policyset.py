@@ -229,19 +229,16 @@ class PolicySet:
         self, ctx: Context, zone: str | None, ids: list[str], explain: bool, gaps: bool
     ) -> list[PolicyResult]:
         """The named policies' results, stacked with the other members of their groups."""
-        groups = self._plan.groups
-        named = set(ids)
-        peers = list(dict.fromkeys(
-            member
-            for pid in ids
-            if (stacking := self._stacking[pid]) is not None
-            for member in groups[stacking.group].members
-            if member not in named
-        ))  # fmt: skip
-        compiled = self._compiled
+        compiled, stacking = self._compiled, self._stacking
         results = [evaluate_policy(compiled[pid], ctx, zone, explain, gaps) for pid in ids]
+        grouped = [s.group for pid in ids if (s := stacking[pid]) is not None]
+        if not grouped:
+            return results
+        named = set(ids)
+        groups = self._plan.groups
+        peers = dict.fromkeys(m for g in grouped for m in groups[g].members if m not in named)
         results += [evaluate_policy(compiled[pid], ctx, zone, False, False) for pid in peers]
-        return apply_stacking(results, self._stacking)[: len(ids)]
+        return apply_stacking(results, stacking)[: len(ids)]
 
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)

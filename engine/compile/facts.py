@@ -15,7 +15,6 @@ import difflib
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, get_args, get_origin
@@ -56,16 +55,21 @@ from .plan import (
 )
 
 
-@dataclass(frozen=True)
 class Declared:
     """A fact declaration and where it is written: `label` names the file in messages about
     the fact ("built-in catalogue"), `base` is its path in the file (`facts`, index)."""
 
-    defn: FactDef
-    file: str
-    lines: dict[Location, int]
-    base: tuple[str | int, ...]
-    label: str
+    __slots__ = ("base", "defn", "file", "label", "lines")
+
+    def __init__(
+        self,
+        defn: FactDef,
+        file: str,
+        lines: dict[Location, int],
+        base: tuple[str | int, ...],
+        label: str,
+    ) -> None:
+        self.defn, self.file, self.lines, self.base, self.label = defn, file, lines, base, label
 
     def where(self, *steps: str | int) -> Where:
         path = (*self.base, *steps)
@@ -100,14 +104,16 @@ SEVERITIES = _literals(ComplianceRecord, "severity")
 FINANCIAL_LINES = tuple(FinancialYear.model_fields)
 
 
-@dataclass(frozen=True)
 class _Field:
     """A profile field a `field:` fact may read: a scalar of this type (and unit), or a list or
     mapping, which other sources read (`certified`, `ip_count`, `records`, `financial`, …)."""
 
-    type: FactType | None  # None: not a scalar
-    unit: Unit | None = None
-    shape: str = "scalar"
+    __slots__ = ("shape", "type", "unit")
+
+    def __init__(self, kind: FactType | None, unit: Unit | None = None, shape: str = "scalar"):
+        self.type = kind  # None: not a scalar
+        self.unit = unit
+        self.shape = shape
 
 
 _VALIDATOR_UNITS = {"_money": Unit.YUAN, "_number": Unit.PERSON}
@@ -157,12 +163,13 @@ class _Refused(Exception):
     """A source that cannot be planned; the problems are already reported."""
 
 
-@dataclass
 class _Reader:
     """Reads one declaration's source, reporting each problem with its field."""
 
-    at: Declared
-    problems: list[Problem]
+    __slots__ = ("at", "problems")
+
+    def __init__(self, at: Declared, problems: list[Problem]) -> None:
+        self.at, self.problems = at, problems
 
     @property
     def defn(self) -> FactDef:

@@ -83,11 +83,13 @@ class LoadedSet:
         return self.plan.policies
 
 
-@dataclass(frozen=True)
 class _Doc:
-    shown: str  # the file, relative to the directory's parent
-    doc: Document
-    lines: dict[Location, int]
+    """A document read, with its file (relative to the directory's parent) and line map."""
+
+    __slots__ = ("doc", "lines", "shown")
+
+    def __init__(self, shown: str, doc: Document, lines: dict[Location, int]) -> None:
+        self.shown, self.doc, self.lines = shown, doc, lines
 
     def placer(self) -> Placer:
         return lambda path: Where(self.shown, line_of(self.lines, path), path)
@@ -134,7 +136,8 @@ def document_files(root: Path, problems: list[Problem]) -> list[Path]:
     """Stage `files`: the documents under `root`, in order; every file that looks like one but
     cannot be read as one is reported."""
     found = []
-    for path in _walk(root, frozenset({root.resolve()}), root, problems):
+    real = root.resolve()
+    for path in _walk(root, real, frozenset({real}), root, problems):
         name = path.name
         lowered = name.lower()
         if not lowered.endswith((".yaml", ".yml")) or name == ZONES_FILE:
@@ -153,10 +156,11 @@ def document_files(root: Path, problems: list[Problem]) -> list[Path]:
 
 
 def _walk(
-    directory: Path, ancestors: frozenset[Path], root: Path, problems: list[Problem]
+    directory: Path, real: Path, ancestors: frozenset[Path], root: Path, problems: list[Problem]
 ) -> Iterator[Path]:
     """Every file below `directory` (hidden ones left out), following links; broken links and
-    links back into a directory being walked are reported."""
+    links back into a directory being walked are reported. `real` is the directory's real
+    path, `ancestors` those of the directories walked down to it, itself included."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
@@ -167,18 +171,25 @@ def _walk(
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
+        if not entry.is_symlink():  # no system call: scandir knows
+            if entry.is_dir(follow_symlinks=False):
+                inside = real / entry.name
+                yield from _walk(path, inside, ancestors | {inside}, root, problems)
+            else:
+                yield path
+            continue
         try:
-            real = path.resolve(strict=True)
+            target = path.resolve(strict=True)
         except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, on older Pythons
             problems.append(Problem(_broken_link(path, exc), file=_shown(path, root)))
             continue
-        if not real.is_dir():
+        if not target.is_dir():
             yield path
-        elif real in ancestors:
+        elif target in ancestors:
             problems.append(Problem("symbolic link loop: it leads back to a directory that "
                                     "contains it", file=_shown(path, root)))  # fmt: skip
         else:
-            yield from _walk(path, ancestors | {real}, root, problems)
+            yield from _walk(path, target, ancestors | {target}, root, problems)
 
 
 def _broken_link(path: Path, exc: BaseException) -> str:
@@ -334,22 +345,22 @@ def succession_problems(documents: list[_Doc]) -> list[Problem]:
 # --- stage 6: policies -----------------------------------------------------------------------
 
 
-@dataclass
 class _Policies:
     """Plans the policies of every document against the facts and zones."""
 
-    facts: Mapping[str, FactPlan]
-    refused: frozenset[str]  # facts declared but not planned: their problems are reported
-    zones: Zones
-    problems: list[Problem]
-    seen: dict[str, str] = field(default_factory=dict)
-    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
-
-    @property
-    def _usable(self) -> Mapping[str, FactPlan | None]:
-        """The facts policies may name; None for a declared fact whose problems are reported
-        already, so that naming it adds none."""
-        return {**self.facts, **dict.fromkeys(self.refused)}
+    def __init__(
+        self,
+        facts: Mapping[str, FactPlan],
+        refused: frozenset[str],  # facts declared but not planned: their problems are reported
+        zones: Zones,
+        problems: list[Problem],
+    ) -> None:
+        self.facts, self.refused, self.zones, self.problems = facts, refused, zones, problems
+        self.seen: dict[str, str] = {}
+        self.locations: dict[str, tuple[str, int]] = {}
+        # The facts policies may name; None for a declared fact whose problems are reported
+        # already, so that naming it adds none.
+        self._usable: Mapping[str, FactPlan | None] = {**facts, **dict.fromkeys(refused)}
 
     def plan(self, documents: list[_Doc]) -> tuple[PolicyPlan, ...]:
         chains = {zone: self.zones.chain(zone) for zone in self.zones.by_id}

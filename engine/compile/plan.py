@@ -28,13 +28,14 @@ reactive back end into durable_rules patterns; lint and `engine.testing` walk it
 
 Plans compare equal when they define the same thing: where something is written (file, line,
 field path) is kept for messages but is not compared, and neither is the wording of a bound as
-written. One `Band` type serves benefit tiers, the scores of `points` facts and lint.
+written. One `Band` type serves benefit tiers, the scores of `points` facts and lint. Every
+type here is a frozen, slotted record (`records.record`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import ClassVar, Literal
@@ -42,13 +43,14 @@ from typing import ClassVar, Literal
 from ..model.facts import FactType
 from ..model.units import Unit, format_quantity, shift_date, shifted
 from ..reference.results import SourceInfo
+from .records import Record, record
 
 Path = tuple[str | int, ...]
 AmountKind = Literal["cash", "tax_saving", "deduction", "none"]
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
+@record
+class Where(Record):
     """Where something is written: the file (relative to the policy directory's parent), the
     line, and the path of the field inside the document."""
 
@@ -66,8 +68,8 @@ _UNWRITTEN = Where("")  # where a plan built in code (not loaded) is "written"
 # --- periods and dates -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Duration:
+@record
+class Duration(Record):
     """A whole number of years, months or days (`3年`, `6个月`)."""
 
     amount: int
@@ -81,8 +83,8 @@ class Duration:
         return shift_date(day, self.amount, self.unit)
 
 
-@dataclass(frozen=True, slots=True)
-class DateBound:
+@record
+class DateBound(Record):
     """A date threshold: fixed, or relative to the evaluation date (`-1年`: one year before)."""
 
     fixed: date | None = None
@@ -98,8 +100,8 @@ class DateBound:
         return f"as_of {'-' if self.amount < 0 else '+'} {abs(self.amount)} {self.unit.value}(s)"
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
+@record
+class Period(Record):
     """When a policy is in force, both ends included; None is open."""
 
     start: date | None = None
@@ -114,8 +116,8 @@ class Period:
 # --- bands -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
+@record
+class Band(Record):
     """One band of a banded table, on the value of a fact (in that fact's unit): benefit tiers
     (paying `amount` yuan or `rate` of the base) and the scores of a `points` fact (`amount`
     points). The first band of a table that holds applies; a value in no band pays 0."""
@@ -175,16 +177,16 @@ def first_band(bands: tuple[Band, ...], value: Decimal) -> Band | None:
 # --- facts -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSource:
+@record
+class FieldSource(Record):
     """A profile field, by its path (`compliance.tax_credit_rating`)."""
 
     kind: ClassVar[str] = "field"
     path: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FinancialSource:
+@record
+class FinancialSource(Record):
     """A financial line of the last fiscal year (`years_back` 0) or an earlier one."""
 
     kind: ClassVar[str] = "financial"
@@ -192,8 +194,8 @@ class FinancialSource:
     years_back: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class SumYearsSource:
+@record
+class SumYearsSource(Record):
     """A financial line summed over the last `years` fiscal years, counting only the years
     since registration (实际经营期不满N年的按实际经营时间计算)."""
 
@@ -202,8 +204,8 @@ class SumYearsSource:
     years: int
 
 
-@dataclass(frozen=True, slots=True)
-class RatioSource:
+@record
+class RatioSource(Record):
     """numerator ÷ denominator; unknown when the denominator is zero."""
 
     kind: ClassVar[str] = "ratio"
@@ -211,16 +213,16 @@ class RatioSource:
     denominator: str
 
 
-@dataclass(frozen=True, slots=True)
-class GrowthSource:
+@record
+class GrowthSource(Record):
     """A financial line's last year over the year before, minus one."""
 
     kind: ClassVar[str] = "growth"
     line: str
 
 
-@dataclass(frozen=True, slots=True)
-class IpCountSource:
+@record
+class IpCountSource(Record):
     """Items of intellectual property of the listed kinds (the classes resolved to kinds),
     acquisitions and relation to the main products (None: any)."""
 
@@ -231,8 +233,8 @@ class IpCountSource:
     main_product: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CertifiedSource:
+@record
+class CertifiedSource(Record):
     """A certificate of this kind valid on the evaluation date: issued by then and not expired
     (`validity` after issue when the certificate states no expiry)."""
 
@@ -241,8 +243,8 @@ class CertifiedSource:
     validity: Duration | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecordsSource:
+@record
+class RecordsSource(Record):
     """Compliance records of these kinds and severities within the period before the
     evaluation date (after its start, up to the evaluation date)."""
 
@@ -252,16 +254,16 @@ class RecordsSource:
     within: Duration
 
 
-@dataclass(frozen=True, slots=True)
-class ProfileFactSource:
+@record
+class ProfileFactSource(Record):
     """A fact the profile states in its `facts` map, by name."""
 
     kind: ClassVar[str] = "profile_fact"
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class PointsSource:
+@record
+class PointsSource(Record):
     """Points read off bands of another fact."""
 
     kind: ClassVar[str] = "points"
@@ -269,16 +271,16 @@ class PointsSource:
     bands: tuple[Band, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SumOfSource:
+@record
+class SumOfSource(Record):
     """The sum of facts in the same unit; unknown when any part is."""
 
     kind: ClassVar[str] = "sum_of"
     parts: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class MaxOfSource:
+@record
+class MaxOfSource(Record):
     """The best of alternative facts; unknown when any part is (it could be the best)."""
 
     kind: ClassVar[str] = "max_of"
@@ -300,8 +302,8 @@ formulas `points`, `sum_of`, `max_of`; a zero denominator never does); `never` (
 sums, growth, IP counts, certificates, records)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FactPlan:
+@record
+class FactPlan(Record):
     """One fact: type and unit, where its value comes from, what it depends on, and whether
     an unknown value may need an expert's judgement."""
 
@@ -334,8 +336,8 @@ class FactPlan:
 # --- conditions ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Group:
+@record(kw_only=True)
+class Group(Record):
     """`all`, `any` or `not` (one child) of other nodes."""
 
     kind: Literal["all", "any", "not"]
@@ -348,8 +350,8 @@ class Group:
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Comparison:
+@record(kw_only=True)
+class Comparison(Record):
     """A fact compared with an operand by one operator (`eq ne lt le gt ge between in not_in
     prefix_in contains within`)."""
 
@@ -373,8 +375,8 @@ class Comparison:
 Node = Group | Comparison
 
 
-@dataclass(frozen=True, slots=True)
-class Criterion:
+@record
+class Criterion(Record):
     """One root of a policy's criteria: its condition (`when`) or one of its exclusions
     (`unless`), which must be false for the policy to hold."""
 
@@ -396,8 +398,8 @@ def comparisons(node: Node) -> Iterator[Comparison]:
 _EXACT = Context(prec=200)  # products of amounts and rates, exact before the one rounding
 
 
-@dataclass(frozen=True, slots=True)
-class Rounding:
+@record
+class Rounding(Record):
     """Amounts are rounded once, from the exact product, to `quantum` yuan (the fen), half up."""
 
     quantum: Decimal = Decimal("0.01")
@@ -407,8 +409,8 @@ class Rounding:
         return value.quantize(self.quantum, rounding=self.mode)
 
 
-@dataclass(frozen=True, slots=True)
-class Factor:
+@record
+class Factor(Record):
     """What a base is multiplied by: `value`, which is the `rate` (rate_of, deduction, and
     yuan per unit for per_unit) or, for tax_rate, the `standard` rate minus the reduced `rate`."""
 
@@ -418,8 +420,8 @@ class Factor:
     standard: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BenefitPlan:
+@record
+class BenefitPlan(Record):
     """What a policy pays when eligible, as data.
 
     `grant`: `fixed` yuan. `rate_of`, `deduction`, `per_unit`, `tax_rate`: the `base` fact times
@@ -452,8 +454,8 @@ class BenefitPlan:
 # --- policies and the set --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StackingPlan:
+@record
+class StackingPlan(Record):
     """The stacking group a policy belongs to and the group's rules."""
 
     group: str
@@ -461,8 +463,8 @@ class StackingPlan:
     cap: Decimal | None = None  # yuan, for the members together
 
 
-@dataclass(frozen=True, slots=True)
-class GroupPlan:
+@record
+class GroupPlan(Record):
     """A stacking group: its members in the set's order, whether only the highest pays, and
     the cap on what the members pay together."""
 
@@ -472,16 +474,16 @@ class GroupPlan:
     cap: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
+@record
+class Requirement(Record):
     """A document the enterprise must supply (shown, never evaluated)."""
 
     zh: str
     en: str
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyPlan:
+@record
+class PolicyPlan(Record):
     """One policy, ready for every back end. See the module's docstring for the meaning of
     each part."""
 
@@ -514,8 +516,8 @@ class PolicyPlan:
         return self.applies_in is None or zone in self.applies_in
 
 
-@dataclass(frozen=True, slots=True)
-class SetPlan:
+@record
+class SetPlan(Record):
     """A whole policy set: its policies in order, every fact (catalogue and documents), the
     stacking groups, and for each fact the policies that read it (directly or through a
     formula), in the set's order: what an update of that fact can change."""

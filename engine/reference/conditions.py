@@ -49,6 +49,8 @@ class CLeaf(CNode):
 
     fact: FactPlan | None = None
     test: Test = field(default=lambda value, as_of: False)
+    op: str = "eq"  # the comparison's, kept here: explanations read them often
+    operand: Any = None
 
     @property
     def fact_def(self) -> FactPlan:
@@ -61,20 +63,12 @@ class CLeaf(CNode):
         assert isinstance(node, Comparison)
         return node
 
-    @property
-    def op(self) -> str:
-        return self.comparison.op
-
-    @property
-    def operand(self) -> Any:
-        return self.comparison.operand
-
 
 def compile_node(node: Node, facts: Mapping[str, FactPlan]) -> CNode:
     if isinstance(node, Comparison):
         defn = facts[node.fact]
         test = leaf_test(node, defn)
-        return CLeaf(node, (), _leaf_fn(defn, node, test), defn, test)
+        return CLeaf(node, (), _leaf_fn(defn, node, test), defn, test, node.op, node.operand)
     children = tuple(compile_node(child, facts) for child in node.children)
     return CNode(node, children, _group_fn(node, [c.fn for c in children]))
 

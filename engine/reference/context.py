@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Context as DecimalContext
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -228,11 +227,6 @@ def check_profile_facts(
 
 # --- resolvers: a fact's plan as a function of the context -----------------------------------
 
-# Ratios and growth rates are quotients rounded to 28 significant digits, the same whatever
-# decimal context the caller's thread has set.
-_QUOTIENT = DecimalContext(prec=28)
-
-
 def compile_resolver(defn: FactPlan) -> Resolver:
     """Turn a fact's plan into a function of the evaluation context."""
     return _RESOLVERS[defn.source.kind](defn)
@@ -292,7 +286,6 @@ def _ratio(defn: FactPlan) -> Resolver:
     source = defn.source
     assert isinstance(source, RatioSource)
     numerator, denominator = source.numerator, source.denominator
-    divide = _QUOTIENT.divide
 
     def ratio(ctx: Context) -> Resolved:
         top, bottom = ctx[numerator], ctx[denominator]
@@ -303,7 +296,7 @@ def _ratio(defn: FactPlan) -> Resolver:
         assert isinstance(top, Decimal) and isinstance(bottom, Decimal)
         if bottom == 0:
             return Missing(frozenset({f"{denominator} (is zero)"}))
-        return divide(top, bottom)
+        return top / bottom  # rounded to 28 significant digits (the decimal module's default)
 
     return ratio
 
@@ -323,7 +316,7 @@ def _growth(defn: FactPlan) -> Resolver:
         assert isinstance(current, Decimal) and isinstance(previous, Decimal)
         if previous == 0:
             return Missing(frozenset({f"financials.{years[1]}.{line} (is zero)"}))
-        return _QUOTIENT.divide(current - previous, previous)
+        return (current - previous) / previous
 
     return growth
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from .documents import (
     catalogue_facts,
     condition_trees,
+    fact_declarations,
     leaf_conditions,
     policy_documents,
     policy_sets,
@@ -81,6 +82,7 @@ __all__ = [
     "check_stacking",
     "condition_trees",
     "evaluation_dates",
+    "fact_declarations",
     "fill_in",
     "find_counterexamples",
     "leaf_conditions",
