@@ -25,6 +25,7 @@ from ..model.units import (
     UnitError,
     parse_quantity,
 )
+from .facts import suggest
 from .plan import Comparison, DateBound, FactPlan, Group, Node, Path, Where
 
 Placer = Callable[[Path], Where]  # where a path of the document is written
@@ -99,7 +100,7 @@ def _comparison(leaf: Leaf, facts: Facts, path: Path, at: Placer) -> Comparison:
     defn = fact_plan(facts, leaf.fact, (*path, "fact"))
     if defn is None:
         raise CompileError(
-            f"unknown fact {leaf.fact!r}{_suggest(leaf.fact, facts)}", (*path, "fact")
+            f"unknown fact {leaf.fact!r}{suggest(leaf.fact, facts)}", (*path, "fact")
         )
     op = leaf.op
     op_path = (*path, "in" if op == "in" else op)
@@ -111,13 +112,6 @@ def _comparison(leaf: Leaf, facts: Facts, path: Path, at: Placer) -> Comparison:
         )
     operand = _operand(defn, op, leaf.operand, op_path)
     return Comparison(fact=defn.id, op=op, operand=operand, **_wording(leaf, at, path))
-
-
-def _suggest(name: str, facts: Facts) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(facts), n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def _operand(defn: FactPlan, op: str, raw: Any, path: Path) -> Any:

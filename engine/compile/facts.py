@@ -93,14 +93,17 @@ def suggest(name: str, known: Iterable[str]) -> str:
 # --- what a profile can hold --------------------------------------------------------------------
 
 
-def _literals(model: type[BaseModel], name: str) -> tuple[str, ...]:
-    args = get_args(model.model_fields[name].annotation)
+def literal_values(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    """The values a profile schema's Literal field takes, in the schema's order."""
+    args = [a for a in get_args(model.model_fields[name].annotation) if a is not type(None)]
+    while len(args) == 1 and get_args(args[0]):  # `Literal[...] | None`
+        args = list(get_args(args[0]))
     return tuple(a for a in args if isinstance(a, str))
 
 
-CERTIFICATE_KINDS = _literals(Certification, "kind")
-RECORD_KINDS = _literals(ComplianceRecord, "kind")
-SEVERITIES = _literals(ComplianceRecord, "severity")
+CERTIFICATE_KINDS = literal_values(Certification, "kind")
+RECORD_KINDS = literal_values(ComplianceRecord, "kind")
+SEVERITIES = literal_values(ComplianceRecord, "severity")
 FINANCIAL_LINES = tuple(FinancialYear.model_fields)
 
 

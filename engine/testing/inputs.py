@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Any
 
+from ..compile.facts import RECORD_KINDS, SEVERITIES, literal_values
 from ..compile.plan import (
     CertifiedSource,
     FactPlan,
@@ -23,7 +24,7 @@ from ..compile.plan import (
     SumOfSource,
     SumYearsSource,
 )
-from ..model.profile import ComplianceRecord, IntellectualProperty
+from ..model.profile import IntellectualProperty
 from ..model.units import Unit
 from ..reference.context import Context
 from .scenarios import Data
@@ -31,18 +32,10 @@ from .scenarios import Data
 _DAY = timedelta(days=1)
 
 
-def _order(model: Any, name: str) -> list[str]:
-    """A Literal field's values in the order the profile schema lists them."""
-    args = get_args(model.model_fields[name].annotation)
-    return [a for a in args if isinstance(a, str)]
+_ACQUISITION_ORDER = literal_values(IntellectualProperty, "acquisition")
 
 
-_ACQUISITION_ORDER = _order(IntellectualProperty, "acquisition")
-_RECORD_ORDER = _order(ComplianceRecord, "kind")
-_SEVERITY_ORDER = _order(ComplianceRecord, "severity")
-
-
-def _first(values: Iterable[str], order: list[str]) -> str:
+def _first(values: Iterable[str], order: tuple[str, ...]) -> str:
     return min(values, key=lambda v: (order.index(v) if v in order else len(order), v))
 
 
@@ -123,8 +116,8 @@ class _Assign:
     def records(self, source: RecordsSource, value: Any) -> None:
         day = value if isinstance(value, date) else self.as_of
         count = 1 if isinstance(value, date) else int(max(min(value, 5), 0))
-        record = {"occurred": day, "kind": _first(source.kinds, _RECORD_ORDER),
-                  "severity": _first(source.severities, _SEVERITY_ORDER)}  # fmt: skip
+        record = {"occurred": day, "kind": _first(source.kinds, RECORD_KINDS),
+                  "severity": _first(source.severities, SEVERITIES)}  # fmt: skip
         _set(self.data, ("compliance", "records"), [dict(record) for _ in range(count)])
 
     def certified(self, source: CertifiedSource, value: Any) -> None:

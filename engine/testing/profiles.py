@@ -8,10 +8,11 @@ import functools
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Any
 
 from hypothesis import strategies as st
 
+from ..compile.facts import CERTIFICATE_KINDS, RECORD_KINDS, SEVERITIES, literal_values
 from ..compile.plan import (
     CertifiedSource,
     Comparison,
@@ -23,8 +24,6 @@ from ..compile.plan import (
     RecordsSource,
 )
 from ..model.profile import (
-    Certification,
-    ComplianceRecord,
     FinancialYear,
     IntellectualProperty,
 )
@@ -38,19 +37,8 @@ from .scenarios import Data, Scenario, delete_path, valid_data
 # Profile data: general
 
 
-def _literals(model: Any, name: str) -> list[str]:
-    annotation = model.model_fields[name].annotation
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    while len(args) == 1 and get_args(args[0]):
-        args = list(get_args(args[0]))
-    return [a for a in args if isinstance(a, str)]
-
-
-_CERT_KINDS = _literals(Certification, "kind")
-_IP_KINDS = _literals(IntellectualProperty, "kind")
-_ACQUISITIONS = _literals(IntellectualProperty, "acquisition")
-_RECORD_KINDS = _literals(ComplianceRecord, "kind")
-_SEVERITIES = _literals(ComplianceRecord, "severity")
+_IP_KINDS = literal_values(IntellectualProperty, "kind")
+_ACQUISITIONS = literal_values(IntellectualProperty, "acquisition")
 _RATINGS = ["A", "B", "M", "C", "D"]
 _INDUSTRIES = ["C3976", "C4210", "C2710", "I6510", "M7320", "A0111", "F5191"]
 _SIGNED_LINES = frozenset({"taxable_income", "net_assets"})
@@ -115,7 +103,7 @@ def profile_data(policy_set: PolicySet, as_of: date) -> st.SearchStrategy[Data]:
     last = as_of.year - 1
     codes = _code_values(policy_set)
     certification = st.fixed_dictionaries(
-        {"kind": st.sampled_from(_CERT_KINDS), "issued": dates_around(as_of, 5)},
+        {"kind": st.sampled_from(CERTIFICATE_KINDS), "issued": dates_around(as_of, 5)},
         optional={"expires": dates_around(as_of, 3)},
     )
     ip = st.fixed_dictionaries(
@@ -128,8 +116,8 @@ def profile_data(policy_set: PolicySet, as_of: date) -> st.SearchStrategy[Data]:
     record = st.fixed_dictionaries(
         {
             "occurred": dates_around(as_of, 2),
-            "kind": st.sampled_from(_RECORD_KINDS),
-            "severity": st.sampled_from(_SEVERITIES),
+            "kind": st.sampled_from(RECORD_KINDS),
+            "severity": st.sampled_from(SEVERITIES),
         }
     )
     compliance = st.fixed_dictionaries(
