@@ -31,7 +31,7 @@ from ..compile.facts import (
     plan_facts,
 )
 from ..compile.loader import declare_facts
-from ..compile.plan import FactPlan, FactType
+from ..compile.plan import FactPlan, FactType, FieldSource
 from ..errors import Problem
 from ..model.facts import FactDef
 from ..model.profile import FinancialYear, Profile
@@ -70,8 +70,9 @@ _SUFFIX = {
 }  # fmt: skip
 # Thresholds up to these, in the written unit (万元 for yuan, % for ratios); halves included.
 _TOP = {Unit.YUAN: 30_000, Unit.RATIO: 100, Unit.POINT: 30}
-_CODES = {"industry_code": _INDUSTRIES, "tax_credit_rating": _RATINGS}
-_OTHER_CODES = ["A1", "B2", "C3"]  # values of document-declared code facts
+# Codes of the profile fields that hold codes, by field; other code facts take _OTHER_CODES.
+_CODES = {"industry_code": _INDUSTRIES, "compliance.tax_credit_rating": _RATINGS}
+_OTHER_CODES = ["A1", "B2", "C3"]
 
 
 def _written(number: int | Decimal, unit: Unit | None) -> Any:
@@ -88,7 +89,10 @@ def _threshold_text(unit: Unit | None) -> st.SearchStrategy[Any]:
 
 
 def _codes(defn: FactPlan, zones: list[str]) -> list[str]:
-    return {"zone": zones}.get(defn.id) or _CODES.get(defn.id, _OTHER_CODES)
+    """Codes to compare a code fact with: those its profile field can hold, if it reads one."""
+    source = defn.source
+    path = ".".join(source.path) if isinstance(source, FieldSource) else None
+    return {"zone": zones, **_CODES}.get(path or "", _OTHER_CODES)
 
 
 # --- conditions --------------------------------------------------------------------------------

@@ -323,6 +323,8 @@ def threshold_profile_data(
     if inputs:
         for path in draw(st.lists(st.sampled_from(inputs), max_size=2, unique=True)):
             delete_path(data, [str(step) for step in path])
+    if data.get("zone") not in policy_set.zones:  # a code pushed onto the zone, a prefix say
+        data.pop("zone", None)
     return valid_data(data)[0]
 
 
