@@ -145,8 +145,10 @@ def measure(kind: str, n: int) -> dict[str, Any]:
             hnte_by_hand(p, AS_OF.year - 1)
         seconds, evaluations = time.perf_counter() - start, len(profiles)
     elif kind == "closures-hnte":  # the reference's compiled condition closures, no result objects
+        from incentives.engine.reference.evaluate import compile_policy
+
         profiles = _profiles(n)
-        cp = policies.get("national.hnte.certification")
+        cp = compile_policy(policies.get("national.hnte.certification"), policies.plan.facts)
         assert cp.when is not None
         start = time.perf_counter()
         for p in profiles:

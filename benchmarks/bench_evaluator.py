@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 
 from incentives.engine import PolicySet, Profile, parse_profile
-from incentives.engine.reference.evaluate import CompiledPolicy
+from incentives.engine.reference.evaluate import CompiledPolicy, compile_policy
 from incentives.engine.reference.logic import (
     FALSE,
     TRUE,
@@ -174,10 +174,11 @@ def main() -> None:
     args = parser.parse_args()
 
     policies = PolicySet()
-    compiled = policies.get(POLICY)
+    # The reference evaluator's closures, compiled from the plan as `PolicySet` compiles them.
+    every = tuple(compile_policy(p, policies.plan.facts) for p in policies.policies)
+    compiled = next(cp for cp in every if cp.id == POLICY)
     assert compiled.when is not None
     profiles = synthetic_profiles(args.profiles, args.seed)
-    every = policies.policies
 
     def closures(chosen: tuple[CompiledPolicy, ...]) -> Callable[[Profile], list[Truth]]:
         def run(profile: Profile) -> list[Truth]:

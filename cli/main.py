@@ -314,7 +314,8 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
     policy_set = _load(policies_dir)
     cp = policy_set.get(policy_id)
     data = policy_summary(cp)
-    data["definition"] = cp.policy.model_dump(mode="json", by_alias=True, exclude_none=True)
+    definition = policy_set.definition(cp.id)
+    data["definition"] = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
     if fmt == "json":
         click.echo(json_text(data))
     else:

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
 
+from ..engine.compile.plan import PolicyPlan
 from ..engine.model.units import format_money
-from ..engine.reference.evaluate import CompiledPolicy
 from ..engine.reference.results import PolicyResult, Report, Trace
+from ..engine.summary import policy_summary as summary_of
 from .i18n import status_word, word
 
 _MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}
@@ -299,12 +300,12 @@ def _fence(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: Console) -> None:
+def print_policy_list(policies: tuple[PolicyPlan, ...], lang: str, console: Console) -> None:
     table = Table()
     for key in ("policy", "zones", "effective", "benefit", "source"):
         table.add_column(word(key, lang), overflow="fold")
     for cp in policies:
-        p = cp.policy
+        p = cp
         start = cp.effective.start.isoformat() if cp.effective.start else "…"
         until = cp.effective.until.isoformat() if cp.effective.until else "…"
         mark = (
@@ -323,18 +324,6 @@ def print_policy_list(policies: tuple[CompiledPolicy, ...], lang: str, console: 
     console.print(table)
 
 
-def policy_summary(cp: CompiledPolicy) -> dict[str, object]:
-    """The stable JSON shape of one policy for `list` and `show`."""
-    p = cp.policy
-    return {
-        "id": p.id,
-        "title": p.title,
-        "title_en": p.title_en,
-        "zones": sorted(cp.zones),
-        "effective_from": cp.effective.start.isoformat() if cp.effective.start else None,
-        "effective_until": cp.effective.until.isoformat() if cp.effective.until else None,
-        "provenance": cp.source.provenance,
-        "source": cp.source.model_dump(mode="json"),
-        "benefit_kind": p.benefit.kind,
-        "benefit": {"zh": p.benefit.zh, "en": p.benefit.en},
-    }
+def policy_summary(cp: PolicyPlan) -> dict[str, object]:
+    """The stable JSON shape of one policy for `list` and `show` (the service's too)."""
+    return summary_of(cp).model_dump(mode="json")

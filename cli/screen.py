@@ -62,8 +62,8 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
         amount = summary.policy_amounts.get(cp.id)
         shown = (
             ""
-            if cp.benefit.kind == "none"
-            else f"{money_text(amount or Decimal(0))} {cp.benefit.kind}"
+            if cp.benefit.amount_kind == "none"
+            else f"{money_text(amount or Decimal(0))} {cp.benefit.amount_kind}"
         )
         table.add_row(cp.id, *counts, shown)
     console.print(table)

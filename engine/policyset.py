@@ -1,7 +1,11 @@
 """`PolicySet`: an immutable, compiled set of policies. Load once, evaluate many profiles.
 
-Thread-safe by construction: after loading nothing in it changes, and each evaluation keeps its
-state in a fresh `Context`.
+Loading makes the set's plan (`engine.compile.plan`), which the set hands out (`policies`,
+`plan`) and every back end reads; the reference evaluator's closures are compiled from it and
+kept inside. Immutable in depth: the plan is frozen data, documents and fact declarations are
+frozen models with tuples, zones and mappings are read-only, and every result is built afresh,
+so nothing a caller holds can change a later evaluation. Thread-safe by construction: each
+evaluation keeps its state in a fresh `Context`.
 """
 
 from __future__ import annotations
@@ -12,22 +16,25 @@ from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 
-from .compile.loader import load, resolvers
+from .compile.loader import load
+from .compile.plan import FactPlan, PolicyPlan, SetPlan, StackingPlan
 from .errors import InputError, Problem, ProfileError
 from .model.facts import FactDef
-from .model.language import Document
+from .model.language import Document, Policy
 from .model.plausibility import profile_warnings
 from .model.profile import Profile, profile_problem
-from .model.zones import NATIONAL, Zone, Zones
+from .model.zones import Zone, Zones
 from .reference.context import (
     Context,
     Resolver,
     check_profile_facts,
+    compile_resolver,
     profile_fact_defs,
 )
 from .reference.evaluate import (
     CompiledPolicy,
     apply_stacking,
+    compile_policy,
     default_as_of,
     evaluate_policy,
 )
@@ -47,13 +54,14 @@ class PolicySet:
 
     __slots__ = (
         "_by_id",
-        "_chains",
+        "_compiled",
         "_documents",
         "_facts",
         "_frozen",
-        "_policies",
+        "_plan",
         "_profile_facts",
         "_resolvers",
+        "_stacking",
         "_zones",
         "directory",
     )
@@ -62,21 +70,27 @@ class PolicySet:
         self.directory = None if directory is None else Path(directory)
         loaded = load(self.directory)
         self._documents = loaded.documents
-        self._facts: Mapping[str, FactDef] = MappingProxyType(dict(loaded.facts))
+        self._facts: Mapping[str, FactDef] = loaded.facts
         self._zones: Zones = loaded.zones
-        self._policies: tuple[CompiledPolicy, ...] = loaded.policies
-        self._by_id: Mapping[str, CompiledPolicy] = MappingProxyType(
-            {p.id: p for p in loaded.policies}
+        self._plan: SetPlan = loaded.plan
+        facts = self._plan.facts
+        self._by_id: Mapping[str, PolicyPlan] = MappingProxyType(
+            {p.id: p for p in self._plan.policies}
+        )
+        # The reference evaluator's closures, compiled from the plan; a plain dict, never
+        # handed out and never changed.
+        self._compiled: dict[str, CompiledPolicy] = {
+            p.id: compile_policy(p, facts) for p in self._plan.policies
+        }
+        self._stacking: Mapping[str, StackingPlan | None] = MappingProxyType(
+            {p.id: p.stacking for p in self._plan.policies}
         )
         # A plain dict, never exposed and never changed after this: every Context reads it
         # without a copy (a read-only proxy would cost a lookup on each fact resolved).
-        self._resolvers: dict[str, Resolver] = resolvers(dict(loaded.facts))
-        self._profile_facts: Mapping[str, FactDef] = MappingProxyType(
-            profile_fact_defs(loaded.facts)
-        )
-        self._chains: Mapping[str, tuple[str, ...]] = MappingProxyType(
-            {zone: self._zones.chain(zone) for zone in self._zones.by_id}
-        )
+        self._resolvers: dict[str, Resolver] = {
+            name: compile_resolver(defn) for name, defn in facts.items()
+        }
+        self._profile_facts: Mapping[str, FactPlan] = MappingProxyType(profile_fact_defs(facts))
         self._frozen = True
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -87,22 +101,37 @@ class PolicySet:
     # --- inspection ---------------------------------------------------------------------------
 
     @property
-    def policies(self) -> tuple[CompiledPolicy, ...]:
-        return self._policies
+    def plan(self) -> SetPlan:
+        """The whole set as the plan every back end reads."""
+        return self._plan
+
+    @property
+    def policies(self) -> tuple[PolicyPlan, ...]:
+        """The policies' plans, in the set's order."""
+        return self._plan.policies
 
     @property
     def documents(self) -> tuple[tuple[str, Document], ...]:
+        """Each document as written, with its file."""
         return self._documents
 
     @property
     def facts(self) -> Mapping[str, FactDef]:
+        """Every fact's declaration as written (the catalogue's and the documents'); their
+        plans are `plan.facts`."""
         return self._facts
 
     @property
     def zones(self) -> Mapping[str, Zone]:
         return MappingProxyType(self._zones.by_id)
 
-    def get(self, policy_id: str) -> CompiledPolicy:
+    def definition(self, policy_id: str) -> Policy:
+        """The policy as written in its document."""
+        plan = self.get(policy_id)
+        document = next(doc for shown, doc in self._documents if shown == plan.where.file)
+        return next(p for p in document.policies if p.id == policy_id)
+
+    def get(self, policy_id: str) -> PolicyPlan:
         try:
             return self._by_id[policy_id]
         except KeyError:
@@ -112,19 +141,16 @@ class PolicySet:
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise InputError(f"no policy with id {policy_id!r} in this policy set{hint}") from None
 
-    def policies_in(self, zone: str) -> tuple[CompiledPolicy, ...]:
+    def policies_in(self, zone: str) -> tuple[PolicyPlan, ...]:
         """The policies that apply to an enterprise in `zone`: national ones, and those of the
-        zone or of a zone that contains it (the same test as evaluation's `not_in_force`)."""
-        chain = self._chains.get(zone)
-        if chain is None:
+        zone or of a zone that contains it (the plan's `applies_to`, which evaluation reads)."""
+        if zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             raise InputError(f"unknown zone {zone!r}; known zones: {known}")
-        return tuple(
-            p for p in self._policies if NATIONAL in p.zones or not p.zones.isdisjoint(chain)
-        )
+        return tuple(p for p in self._plan.policies if p.applies_to(zone))
 
     def __len__(self) -> int:
-        return len(self._policies)
+        return len(self._plan.policies)
 
     # --- evaluation ---------------------------------------------------------------------------
 
@@ -132,7 +158,7 @@ class PolicySet:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
         problems = [
             profile_problem(profile, text)
-            for text in check_profile_facts(profile, self._facts, self._profile_facts)
+            for text in check_profile_facts(profile, self._plan.facts, self._profile_facts)
         ]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
@@ -146,7 +172,7 @@ class PolicySet:
             )
 
     def context(self, profile: Profile, as_of: date) -> Context:
-        return Context(profile, as_of, self._resolvers, self._facts)
+        return Context(profile, as_of, self._resolvers, self._plan.facts)
 
     def evaluate(
         self,
@@ -170,18 +196,24 @@ class PolicySet:
         else in the report changes.
 
         `explain`: add the evaluated condition tree of each policy (`PolicyResult.trace`).
+
+        `policy_ids`: only these policies' results. Their amounts are still those of the whole
+        set, after stacking: the other members of their stacking groups are evaluated too (and
+        left out of the report), so that `explain` of one policy pays what `check` pays.
         """
         day = as_of or default_as_of()
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
-        chosen = (
-            self._policies if policy_ids is None else tuple([self.get(pid) for pid in policy_ids])
-        )
         ctx = self.context(profile, day)
-        chain = None if profile.zone is None else self._chains[profile.zone]
-        results = [evaluate_policy(cp, ctx, chain, self._facts, explain, gaps) for cp in chosen]
-        results = apply_stacking(results, self._by_id)
+        zone_id = profile.zone
+        if policy_ids is None:
+            results = [
+                evaluate_policy(cp, ctx, zone_id, explain, gaps) for cp in self._compiled.values()
+            ]
+            results = apply_stacking(results, self._stacking)
+        else:
+            results = self._some(ctx, zone_id, [self.get(pid).id for pid in policy_ids], explain, gaps)
         profile_ref = assemble(
             ProfileRef,
             {
@@ -203,6 +235,21 @@ class PolicySet:
                 "warnings": [_notice(w) for w in profile_warnings(profile, day)],
             },
         )
+
+    def _some(
+        self, ctx: Context, zone: str | None, ids: list[str], explain: bool, gaps: bool
+    ) -> list[PolicyResult]:
+        """The named policies' results, stacked with the other members of their groups."""
+        compiled, stacking = self._compiled, self._stacking
+        results = [evaluate_policy(compiled[pid], ctx, zone, explain, gaps) for pid in ids]
+        grouped = [s.group for pid in ids if (s := stacking[pid]) is not None]
+        if not grouped:
+            return results
+        named = set(ids)
+        groups = self._plan.groups
+        peers = dict.fromkeys(m for g in grouped for m in groups[g].members if m not in named)
+        results += [evaluate_policy(compiled[pid], ctx, zone, False, False) for pid in peers]
+        return apply_stacking(results, stacking)[: len(ids)]
 
     def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
         report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)

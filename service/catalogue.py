@@ -2,36 +2,23 @@
 a thin adapter over the policy set, in the same shape as `incentives list --format json` and
 `incentives show --format json` (a test holds the two to it).
 
-(The policy set hands out its compiled policies; once it offers plain "plan" data for each
-policy, this adapter should read that instead.)
+The summaries are the engine's (`engine.summary`), read from each policy's plan; which
+policies apply in a zone is the policy set's answer (`PolicySet.policies_in`).
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..engine import InputError, PolicySet
+from ..engine.compile.plan import PolicyPlan
 from ..engine.model.language import Policy
-from ..engine.model.zones import NATIONAL, Zones
-from ..engine.reference.evaluate import CompiledPolicy
-from ..engine.reference.results import SourceInfo, Text
+from ..engine.summary import PolicySummary, policy_summary
 from .problems import ServiceProblem
 
-
-class PolicySummary(BaseModel):
-    id: str
-    title: str
-    title_en: str
-    zones: list[str]
-    effective_from: date | None
-    effective_until: date | None
-    provenance: Literal["verified", "illustrative"]
-    source: SourceInfo
-    benefit_kind: str
-    benefit: Text
+__all__ = ["PolicyDetail", "PolicySummary", "detail", "known_policy", "listing", "summary"]
 
 
 class PolicyDetail(PolicySummary):
@@ -39,32 +26,18 @@ class PolicyDetail(PolicySummary):
 
 
 def summary(policy_set: PolicySet, policy_id: str) -> PolicySummary:
-    cp = known_policy(policy_set, policy_id)
-    p = cp.policy
-    return PolicySummary(
-        id=p.id,
-        title=p.title,
-        title_en=p.title_en,
-        zones=sorted(cp.zones),
-        effective_from=cp.effective.start,
-        effective_until=cp.effective.until,
-        provenance=cp.source.provenance,
-        source=cp.source,
-        benefit_kind=p.benefit.kind,
-        benefit=Text(zh=p.benefit.zh, en=p.benefit.en),
-    )
+    return policy_summary(known_policy(policy_set, policy_id))
 
 
 def detail(policy_set: PolicySet, policy_id: str) -> dict[str, Any]:
     """The policy's summary and its definition as written (fields not given left out), as
     `incentives show --format json` prints them."""
-    cp = known_policy(policy_set, policy_id)
     data = summary(policy_set, policy_id).model_dump(mode="json")
-    data["definition"] = cp.policy.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["definition"] = policy_set.definition(policy_id).model_dump(mode="json", by_alias=True, exclude_none=True)
     return data
 
 
-def known_policy(policy_set: PolicySet, policy_id: str) -> CompiledPolicy:
+def known_policy(policy_set: PolicySet, policy_id: str) -> PolicyPlan:
     """The policy, or 404 with the ids it might have meant."""
     try:
         return policy_set.get(policy_id)
@@ -74,15 +47,9 @@ def known_policy(policy_set: PolicySet, policy_id: str) -> CompiledPolicy:
 
 def listing(policy_set: PolicySet, zone: str | None) -> list[PolicySummary]:
     """Every policy, or those that apply in `zone` (national ones included)."""
-    ids = [p.id for p in policy_set.policies]
-    if zone is not None:
-        if zone not in policy_set.zones:
-            known = ", ".join(sorted(policy_set.zones))
-            raise ServiceProblem(
-                400, "invalid-parameter", f"unknown zone {zone!r}; known zones: {known}"
-            )
-        # (as `incentives list --zone` chooses; both should ask the engine once it can say)
-        chain = Zones(dict(policy_set.zones)).chain(zone)
-        ids = [p.id for p in policy_set.policies
-               if NATIONAL in p.zones or not p.zones.isdisjoint(chain)]  # fmt: skip
-    return [summary(policy_set, pid) for pid in ids]
+    if zone is None:
+        return [policy_summary(p) for p in policy_set.policies]
+    try:
+        return [policy_summary(p) for p in policy_set.policies_in(zone)]
+    except InputError as exc:
+        raise ServiceProblem(400, "invalid-parameter", exc.render()) from None

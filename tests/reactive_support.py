@@ -1,100 +1,65 @@
-"""Random policy sets and enterprise updates for the reactive back end's agreement tests.
+"""Policy sets and enterprise updates for the reactive back end's agreement tests.
 
-Facts, thresholds and profile values are chosen to sit on and around each other (equal, one
-unit off, a hair off in the 20th decimal, tiny and huge numbers whose JSON needs an exponent),
-so that every comparison's boundary is exercised.
+Random policy sets come from `engine.testing.policy_sets` (facts of every source kind declared
+by the documents, judgement facts and formulas over them, every operator durable_rules is
+given). The set near durable_rules' limits is built here, deterministically. Profile values sit
+on and around the thresholds (equal, one unit off, a hair off in the 20th decimal, tiny and
+huge numbers whose JSON needs an exponent), so that every comparison's boundary is exercised.
 """
 
 from __future__ import annotations
 
-import random
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-QUANTITY_LEAVES: dict[str, list[Any]] = {
-    "employees": [10, 100, 300],
-    "tech_staff_share": ["0.001%", "10%", "20%"],
-    "revenue": ["0.00001元", "5000万元", "2亿元", "1000000000000万元"],
-    "rd_intensity": ["3%", "5%"],
-    "total_assets": ["5000万元"],
-    "hnte_innovation_score": [70],  # an expert's judgement: absent → needs review
-}
-BOOL_LEAVES = ["resident_enterprise", "restricted_industry", "hnte_key_field",
-               "abnormal_operations_list", "hnte_valid"]  # fmt: skip
-CODE_VALUES = {
-    "industry_code": ["C3911", "I6510", "C4210", "A0111"],
-    "tax_credit_rating": ["A", "B", "M"],
-}
-PREFIXES = ["C39", "I65", "C", "A01"]
-ZONE_SETS = [["national"], ["national"], ["jinzhong-dz"], ["shanxi"], ["guangling"]]
+from incentives.engine.testing.documents import OPERATORS
+
+# Every operator but `contains`: lists of codes have no durable_rules form here.
+REACTIVE_OPERATORS = sorted({op for ops in OPERATORS.values() for op in ops} - {"contains"})
+
+_LIMIT_LEAVES: list[dict[str, Any]] = [
+    {"fact": "employees", "ge": 10},
+    {"fact": "tech_staff_share", "lt": "20%"},
+    {"fact": "revenue", "between": ["5000万元", "2亿元"]},
+    {"fact": "registration_date", "le": "-1年"},
+    {"fact": "tax_credit_rating", "in": ["A", "B"]},
+    {"fact": "industry_code", "prefix_in": ["C39", "I65"]},
+    {"fact": "hnte_key_field", "eq": True},
+    {"fact": "hnte_innovation_score", "gt": 70},
+]
 
 
-def _leaf(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(["quantity", "quantity", "date", "bool", "code"])
-    if kind == "quantity":
-        fact = rng.choice(list(QUANTITY_LEAVES))
-        bounds = QUANTITY_LEAVES[fact]
-        op = rng.choice(["eq", "ne", "lt", "le", "gt", "ge", "between", "in", "not_in"])
-        if op == "between":
-            low, high = sorted(rng.sample(range(len(bounds)), 2)) if len(bounds) > 1 else (0, 0)
-            return {"fact": fact, "between": [bounds[low], bounds[high]]}
-        if op in ("in", "not_in"):
-            return {"fact": fact, op: rng.sample(bounds, rng.randint(1, len(bounds)))}
-        return {"fact": fact, op: rng.choice(bounds)}
-    if kind == "date":
-        return rng.choice(
-            [
-                {"fact": "registration_date", "le": "-1年"},
-                {"fact": "registration_date", "within": "3年"},
-                {"fact": "registration_date", "gt": date(2020, 6, 1)},
-                {"fact": "registration_date", "between": ["-10年", "-2年"]},
-            ]
-        )
-    if kind == "bool":
-        return {"fact": rng.choice(BOOL_LEAVES), rng.choice(["eq", "ne"]): rng.random() < 0.5}
-    fact = rng.choice(list(CODE_VALUES))
-    op = rng.choice(["eq", "ne", "in", "not_in"] + ["prefix_in"] * (fact == "industry_code"))
-    if op == "prefix_in":
-        return {"fact": fact, "prefix_in": rng.sample(PREFIXES, rng.randint(1, 2))}
-    values = CODE_VALUES[fact]
-    if op in ("in", "not_in"):
-        return {"fact": fact, op: rng.sample(values, rng.randint(1, 2))}
-    return {"fact": fact, op: rng.choice(values)}
-
-
-def random_tree(rng: random.Random, depth: int = 3) -> dict[str, Any]:
-    if depth == 0 or rng.random() < 0.35:
-        return _leaf(rng)
-    kind = rng.choice(["all", "any", "not"])
-    if kind == "not":
-        return {"not": random_tree(rng, depth - 1)}
-    return {kind: [random_tree(rng, depth - 1) for _ in range(rng.randint(1, 3))]}
-
-
-def random_document(rng: random.Random, policies: int, name: str = "random") -> dict[str, Any]:
+def limits_document(policies: int, set_values: list[str], depth: int) -> dict[str, Any]:
+    """A document of `policies` policies that fills several rulesets: an `in` and a `not_in`
+    of `set_values`, a tree `depth` and/or groups deep and its negation, and many small trees."""
+    deep: dict[str, Any] = {"fact": "employees", "ge": 10}
+    for level in range(depth):  # alternating all/any: each level adds a group to T and to F
+        other = {"fact": "revenue", "gt": f"{level}元"}
+        deep = {"any" if level % 2 else "all": [deep, other]}
+    whens: list[Any] = [
+        {"fact": "employees", "in": set_values},
+        {"fact": "employees", "not_in": set_values},
+        deep,
+        {"not": deep},
+    ]
+    for index in range(4, policies):
+        leaves = [_LIMIT_LEAVES[(index + k) % len(_LIMIT_LEAVES)] for k in range(index % 3 + 1)]
+        whens.append({("all", "any")[index % 2]: leaves} if len(leaves) > 1 else leaves[0])
     docs = []
-    for index in range(policies):
-        policy: dict[str, Any] = {
-            "id": f"test.{name}.p{index}",
-            "title": f"策略{index}",
-            "title_en": f"policy {index}",
+    for index, when in enumerate(whens):
+        docs.append({
+            "id": f"test.limits.p{index}", "title": f"策略{index}", "title_en": f"policy {index}",
             "benefit": {"service": True, "zh": "服务", "en": "service"},
-            "zones": rng.choice(ZONE_SETS),
-        }
-        if rng.random() < 0.9:
-            policy["when"] = random_tree(rng)
-        if rng.random() < 0.3:
-            policy["unless"] = [random_tree(rng, 1)]
-        if rng.random() < 0.1:
-            policy["effective"] = {"until": date(2020, 12, 31)}
-        docs.append(policy)
+            "zones": [["national"], ["shanxi"], ["jinzhong-dz"]][index % 3] if index >= 4
+            else ["national"],
+            "when": when,
+        })  # fmt: skip
     return {
-        "id": f"test.{name}",
-        "title": "随机政策",
-        "title_en": "random policies",
+        "id": "test.limits",
+        "title": "极限",
+        "title_en": "near the limits",
         "issuer": "test",
         "provenance": "illustrative",
         "zones": ["national"],

@@ -71,11 +71,6 @@ _LABELS = "issue 11: labels are not compared with their rule: "
 _NORMALISED = "issue 11: industry codes in rules are not normalised like profile codes: "
 MISSED_TODAY: dict[str, str] = {
     # load
-    "field-does-not-exist": _AT_LOAD + "`field: registered_capital` loads (always unknown)",
-    "field-typo-nested": _AT_LOAD + "`field: compliance.tax_credit_ratings` loads (always unknown)",
-    "kind-certificate-hnet": _AT_LOAD + "certificate kind `hnet` loads (never valid)",
-    "kind-record-misspelt": _AT_LOAD + "record kind `safety_acident` loads (never counted)",
-    "kind-severity-in-chinese": _AT_LOAD + "record severities `重大`, `严重` load (never counted)",
     "ratio-mixed-units": _AT_LOAD + "a ratio of yuan over persons loads",
     "ratio-of-a-ratio": _AT_LOAD + "a ratio whose numerator is itself a ratio loads",
     "code-industry-wrong-section": _NORMALISED + "C51 loads, though division 51 is in section F",

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentives.engine import PolicyError, PolicySet
+from incentives.engine.reference.conditions import compile_node
 from incentives.engine.reference.context import Missing
 from incentives.engine.reference.explain import trace
 
@@ -101,9 +102,9 @@ def test_explanation_names_the_band_and_the_chosen_option(scored: PolicySet) -> 
         BASE, financials__2025__rd_expense="30万元", financials__2025__total_cost="90万元"
     )
     ctx = scored.context(profile, AS_OF)
-    cp = scored.get("test.scored.policy")
-    assert cp.when is not None
-    origin = trace(cp.when, ctx, None).origin
+    plan = scored.get("test.scored.policy")
+    when = compile_node(plan.criteria[0].node, scored.plan.facts)  # the reference's closures
+    origin = trace(when, ctx, None).origin
     assert origin is not None
     assert "staff_points 20 points [tech_staff_share 30%: band ≥ 30% → 20]" in origin
     assert "rd_a 10 points [rd_intensity 3%: band ≥ 2% → 10];" in origin

@@ -206,7 +206,7 @@ def _json_text(data: Any) -> bytes:
 
 SEED_DOCUMENTS = st.one_of(
     st.sampled_from(DOCUMENTS).map(lambda p: (p.read_bytes(), p)),
-    policy_documents(BUNDLED.facts, BUNDLED.zones).map(lambda d: (_yaml_text(d), None)),
+    policy_documents(BUNDLED.plan.facts, BUNDLED.zones).map(lambda d: (_yaml_text(d), None)),
 )
 
 

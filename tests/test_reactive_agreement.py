@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,18 @@ import pytest
 from conftest import AS_OF, HNTE_BASE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reactive_support import FIELD_VALUES, nest, random_document, write_set
+from reactive_support import (
+    FIELD_VALUES,
+    REACTIVE_OPERATORS,
+    limits_document,
+    nest,
+    write_set,
+)
 
 from incentives.engine import PolicySet
 from incentives.engine.reactive import ReactiveSession, UpdateError, unavailable_reason
 from incentives.engine.reactive.compiler import MAX_SET_VALUES, groups
+from incentives.engine.testing import policy_sets, profile_data, write_policy_set
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),
@@ -23,8 +29,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 ENTERPRISES = ["E1", "E2", "E3", "E4"]
+# Examples per test, in one place.
+BUNDLED, RANDOM_SETS, NEAR_LIMITS = 25, 40, 10
 
-update_st = st.one_of(
+edge_update = st.one_of(
     st.sampled_from(list(FIELD_VALUES)).flatmap(
         lambda path: st.sampled_from(FIELD_VALUES[path]).map(
             lambda value: {"set": nest(path, value)}
@@ -34,11 +42,32 @@ update_st = st.one_of(
     st.just({"remove": True}),
     st.just({"profile": {}}),
 )
-steps_st = st.lists(
-    st.tuples(st.sampled_from(ENTERPRISES), update_st).map(lambda t: {"enterprise": t[0], **t[1]}),
-    min_size=1,
-    max_size=12,
-)
+
+
+def updates(policies: PolicySet) -> st.SearchStrategy[dict[str, Any]]:
+    """Updates of one enterprise: values at the edges (`FIELD_VALUES`), and whole or partial
+    profiles drawn by engine.testing for this set (its own profile facts included)."""
+    profiles = profile_data(policies, AS_OF)
+    declared = sorted(f"facts.{d.profile_fact}" for d in policies.plan.facts.values()
+                      if d.profile_fact is not None)  # fmt: skip
+    return st.one_of(
+        edge_update,
+        profiles.map(lambda data: {"profile": data}),
+        profiles.flatmap(
+            lambda data: st.sampled_from(sorted(data)).map(lambda key: {"set": {key: data[key]}})
+        ),
+        st.sampled_from(declared).map(lambda path: {"retract": [path]}),
+    )
+
+
+def steps(policies: PolicySet) -> st.SearchStrategy[list[dict[str, Any]]]:
+    return st.lists(
+        st.tuples(st.sampled_from(ENTERPRISES), updates(policies)).map(
+            lambda t: {"enterprise": t[0], **t[1]}
+        ),
+        min_size=1,
+        max_size=12,
+    )
 
 
 def check_agrees(session: ReactiveSession, reference: PolicySet, step: Any) -> None:
@@ -69,70 +98,53 @@ def run_steps(session: ReactiveSession, reference: PolicySet, steps: list[dict[s
         }
 
 
-SEEDS = range(8)
+_FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 
-@pytest.fixture(scope="module")
-def random_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[int, PolicySet]:
-    """Built once, before hypothesis runs (a broken generator fails here, fast)."""
-    tmp = tmp_path_factory.mktemp("reactive-sets")
-    sets = {}
-    for seed in SEEDS:
-        rng = random.Random(seed)
-        doc = random_document(rng, rng.randint(3, 40), name=f"s{seed}")
-        sets[seed] = PolicySet(write_set(tmp / f"set{seed}", [doc]))
-    sets[-1] = _near_limits_set(tmp)
-    return sets
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(steps=steps_st)
-def test_bundled_library_agrees(policies: PolicySet, steps: list[dict[str, Any]]) -> None:
+@settings(max_examples=BUNDLED, deadline=None, suppress_health_check=_FIXTURES)
+@given(data=st.data())
+def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> None:
     with ReactiveSession(policies, AS_OF) as session:
         session.apply({"enterprise": "E1", "profile": _jsonable(HNTE_BASE)})
         check_agrees(session, policies, "HNTE base")
-        run_steps(session, policies, steps)
+        run_steps(session, policies, data.draw(steps(policies)))
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=RANDOM_SETS,
+    deadline=None,
+    suppress_health_check=[*_FIXTURES, HealthCheck.data_too_large],
 )
-@given(seed=st.sampled_from(list(SEEDS)), shard_size=st.sampled_from([1, 2, 1000]), steps=steps_st)
+@given(
+    documents=policy_sets(operators=REACTIVE_OPERATORS),
+    shard_size=st.sampled_from([1, 2, 1000]),
+    data=st.data(),
+)
 def test_random_policy_sets_agree(
-    random_sets: dict[int, PolicySet], seed: int, shard_size: int, steps: list[dict[str, Any]]
+    tmp_path_factory: pytest.TempPathFactory,
+    documents: list[dict[str, Any]],
+    shard_size: int,
+    data: st.DataObject,
 ) -> None:
-    reference = random_sets[seed]
+    """Sets whose documents declare facts of every source kind, judgement facts and formulas
+    over them (scores, sums, maxima, ratios) among them."""
+    reference = PolicySet(write_policy_set(documents, tmp_path_factory.mktemp("reactive")))
     with ReactiveSession(reference, AS_OF, shard_size=shard_size) as session:
-        run_steps(session, reference, steps)
+        run_steps(session, reference, data.draw(steps(reference)))
 
 
-def _near_limits_set(tmp: Path) -> PolicySet:
+@pytest.fixture(scope="module")
+def near_limits(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
     """Sets of 400 values, trees at 14 and/or groups, policies filling several rulesets."""
     big = [f"{n}" for n in range(1, MAX_SET_VALUES + 1)]  # employees 1..400
-    deep: dict[str, Any] = {"fact": "employees", "ge": 10}
-    for level in range(14):  # alternating all/any: each level adds a group to T and to F
-        other = {"fact": "revenue", "gt": f"{level}元"}
-        deep = {"any" if level % 2 else "all": [deep, other]}
-    rng = random.Random(99)
-    doc = random_document(rng, 45, name="limits")
-    doc["policies"][0].update(zones=["national"], when={"fact": "employees", "in": big})
-    doc["policies"][1].update(zones=["national"], when={"fact": "employees", "not_in": big})
-    doc["policies"][2].update(zones=["national"], when=deep)
-    doc["policies"][3].update(zones=["national"], when={"not": deep})
-    return PolicySet(write_set(tmp / "limits", [doc]))
+    tmp: Path = tmp_path_factory.mktemp("limits")
+    return PolicySet(write_set(tmp, [limits_document(45, big, 14)]))
 
 
-@settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(steps=steps_st)
-def test_sets_near_the_limits_agree(
-    random_sets: dict[int, PolicySet], steps: list[dict[str, Any]]
-) -> None:
-    reference = random_sets[-1]
-    with ReactiveSession(reference, AS_OF, shard_size=2) as session:
+@settings(max_examples=NEAR_LIMITS, deadline=None, suppress_health_check=_FIXTURES)
+@given(data=st.data())
+def test_sets_near_the_limits_agree(near_limits: PolicySet, data: st.DataObject) -> None:
+    with ReactiveSession(near_limits, AS_OF, shard_size=2) as session:
         assert len(session.program.rulesets) > 1
         deepest = max(
             groups(alt)
@@ -142,7 +154,7 @@ def test_sets_near_the_limits_agree(
             for alt in alts
         )
         assert deepest >= 12
-        run_steps(session, reference, steps)
+        run_steps(session, near_limits, data.draw(steps(near_limits)))
 
 
 def _jsonable(data: Any) -> Any:

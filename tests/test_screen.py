@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from incentives.cli.main import main
 from incentives.engine import PolicySet, load_profile
 from incentives.engine.batch.columns import profile_to_row
+from incentives.engine.model.units import Unit
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 NAMES = [
@@ -57,6 +58,8 @@ def test_screen_jsonl_matches_check_and_reports_bad_rows(tmp_path: Path) -> None
 def test_screen_csv_and_parquet_registers(tmp_path: Path) -> None:
     policies = PolicySet()
     profiles = [load_profile(EXAMPLES / n) for n in NAMES]
+    shares = {f"facts.{fact_id}" for fact_id, plan in policies.plan.facts.items()
+              if plan.unit is Unit.RATIO}  # fmt: skip
     flat = []
     for profile in profiles:
         row = profile_to_row(profile, policies.facts)
@@ -66,6 +69,8 @@ def test_screen_csv_and_parquet_registers(tmp_path: Path) -> None:
                 continue
             if isinstance(value, list):
                 text[key] = json.dumps(value, default=str, ensure_ascii=False)
+            elif key in shares:  # a share is written with its unit, as a register must
+                text[key] = f"{Decimal(value) / 10_000}%"
             elif isinstance(value, int) and not isinstance(value, bool) and key != "row":
                 text[key] = str(Decimal(value) / 1_000_000)
             else:
@@ -93,7 +98,7 @@ def test_screen_csv_and_parquet_registers(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "bad row 5: employees" in result.output
+    assert "bad row 5: employees" in result.output, result.output
     table = pl.read_parquet(out)
     assert table.height == 3 * len(policies)
     hnte = table.filter((pl.col("row") == 2) & (pl.col("policy_id") == "national.hnte.tax-rate"))

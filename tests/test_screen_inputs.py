@@ -463,10 +463,6 @@ def test_ratio_cells_are_read_by_the_one_coercion_of_profile_facts() -> None:
             assert (values, bad) == (([expected], []) if expected is not None else ([None], [0]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the refusal of a bare number for a ratio comes with the plan branch's _coerce",
-)
 def test_a_ratio_without_a_unit_in_a_cell_is_refused_with_the_fix(
     tmp_path: Path, policies: Path
 ) -> None:

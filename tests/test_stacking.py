@@ -171,3 +171,36 @@ def test_bundled_reduced_rates_do_not_stack(policies: PolicySet) -> None:
     assert rate.stacking is not None and "national.small-low-profit.cit" in rate.stacking.en
     assert report.total == Decimal("400000")
     assert report.totals.tax_saving == Decimal("400000")
+
+
+def test_explaining_one_policy_pays_what_checking_the_set_pays(
+    policies: PolicySet, tmp_path: Path
+) -> None:
+    """The HNTE rate alone would save 20万元, but the set pays 小型微利 instead (就高): `explain`
+    of the HNTE rate shows 0 and says why, as `check` does."""
+    from click.testing import CliRunner
+
+    from incentives.cli.main import main
+
+    profile = build(
+        HNTE_BASE,
+        financials__2025__taxable_income="200万元",
+        financials__2025__total_assets="3000万元",
+        certifications=[{"kind": "hnte", "issued": "2024-12-02"}],
+    )
+    checked = next(
+        r for r in policies.evaluate(profile, AS_OF).results if r.policy_id == "national.hnte.tax-rate"
+    )
+    explained = policies.explain(profile, "national.hnte.tax-rate", AS_OF)
+    assert (explained.amount, explained.amount_alone) == (checked.amount, checked.amount_alone)
+    assert explained.amount == 0 and explained.stacking == checked.stacking is not None
+    assert explained.trace is not None
+
+    firm = tmp_path / "firm.json"
+    firm.write_text(profile.model_dump_json(exclude_none=True), encoding="utf-8")
+    shown = CliRunner().invoke(
+        main, ["explain", str(firm), "national.hnte.tax-rate", "--as-of", "2026-11-24",
+               "--format", "json"],
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert '"amount": "0"' in shown.output and "national.small-low-profit.cit" in shown.output

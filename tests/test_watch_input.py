@@ -110,10 +110,6 @@ def test_encodings_and_byte_order_marks(policies: Path) -> None:
     assert run.code == 2 and "unknown encoding" in run.stderr  # a malformed option
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the refusal of a bare number for a ratio comes with the plan branch's _coerce",
-)
 def test_a_ratio_without_a_unit_in_an_update_is_refused_with_the_fix(policies: Path) -> None:
     data = lines({"enterprise": "E1", "set": {"facts": {"market_share": 30}}})
     _, errors = watch(policies, data)

@@ -1,13 +1,17 @@
-"""The vectorised back end: the compiled policy AST turned into Polars expressions that evaluate a
-whole register (one row per enterprise) at once, three-valued, with exact amounts.
+"""The vectorised back end: the policy set's plan (`engine.compile.plan`) turned into Polars
+expressions that evaluate a whole register (one row per enterprise) at once, three-valued, with
+exact amounts.
 
-Semantics are those of `PolicySet.evaluate` (the reference), column by column:
+Semantics are the plan's, as `PolicySet.evaluate` (the reference) computes them, column by
+column:
 
 - a fact is a column that is null when the reference would return `Missing`, plus a column that
   says whether that unknown needs an expert (`review`);
 - quantities are exact integers in millionths of their unit (`Int128`); a ratio is kept as a
   numerator and a positive denominator and compared by cross-multiplication, so `3%` is exactly
   3%; amounts are rounded half-up to the fen in integer arithmetic, never through `float`;
+  whatever could leave the exact range is refused when the policy is compiled (see
+  "exactness" below), so the reference evaluates it instead;
 - truth values are 0 (false), 1 (unknown), 2 (true): `all` is the row-wise minimum, `any` the
   maximum, `not` is `2 − x`, as in `engine.reference.logic`;
 - the missing facts of an undetermined verdict are the facts of the leaves that are unknown
@@ -23,30 +27,43 @@ the reference evaluator for the rows you want explained.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
-from ..compile.benefits import CompiledBenefit, _CompiledBand, compile_band
-from ..compile.conditions import CLeaf, CNode, DateBound
-from ..model.facts import (
-    FactDef,
+from ..compile.plan import (
+    Band,
+    BenefitPlan,
+    CertifiedSource,
+    Comparison,
+    DateBound,
+    FactPlan,
     FactType,
-    _duration,
-    dependencies,
+    FieldSource,
+    FinancialSource,
+    GroupPlan,
+    GrowthSource,
+    IpCountSource,
+    MaxOfSource,
+    Node,
+    PointsSource,
+    PolicyPlan,
+    ProfileFactSource,
+    RatioSource,
+    RecordsSource,
+    SumOfSource,
+    SumYearsSource,
 )
-from ..model.language import AllOf, AnyOf, NotOf
-from ..model.profile import CLASS_I_KINDS, CLASS_II_KINDS, Profile
-from ..model.units import Unit, parse_quantity, shift_date
-from ..model.zones import NATIONAL, Zones
+from ..model.profile import Profile
+from ..model.units import Unit
 from ..policyset import PolicySet
-from ..reference.evaluate import CompiledPolicy
 from ..reference.results import Status
 from .columns import (
+    LIMIT,
     QUANTITY,
     ROW,
     SCALARS,
@@ -60,7 +77,6 @@ STATUS = pl.Enum([s.value for s in Status])
 _CODE = {s: i for i, s in enumerate(Status)}
 _STATUSES = pl.Series([s.value for s in Status], dtype=STATUS)  # by code
 FALSE_, UNKNOWN_, TRUE_ = 0, 1, 2
-_PER_UNIT = {Unit.YUAN_PER_TONNE, Unit.YUAN_PER_SQUARE_METRE}
 _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
 
 
@@ -72,10 +88,47 @@ class Unsupported(Exception):
     """A construct the vectorised compiler does not translate; the reference evaluates it."""
 
 
+# --- exactness -------------------------------------------------------------------------------
+#
+# Every column holds exact integers. Each fact's columns carry a bound on their magnitude, and
+# every product and sum is checked against Int128 when the policy is compiled: what could
+# overflow (a threshold or rate with very many digits) is `Unsupported`, so the reference
+# evaluates it, never a wrapped-around integer. The bounds start from what a register can hold:
+# a quantity is below `LIMIT` in its unit (`columns.to_micro` makes a larger cell a bad row), an
+# IP item's count fits Int64, a list has fewer than 2^32 items.
+#
+# A ratio is compared by cross-multiplication, exactly; the reference divides to 28
+# significant digits. The two agree whenever |numerator| × (the threshold's denominator) <
+# 2·10^27 in millionths (the quotient's rounding error is then smaller than its distance to any
+# other threshold), which `_check_quotient` requires, and the threshold has at most 28 digits.
+
+_INT128 = 2**127 - 1
+_COLUMN = LIMIT * SCALE  # |a quantity column| is below this
+_ITEMS = 2**32  # items in one list cell, at most
+_COUNT = (2**63) * _ITEMS * SCALE  # an IP count: Int64 counts over a list
+_QUOTIENT_DIGITS = 28
+
+
+def _fits(size: int, what: str) -> int:
+    if size > _INT128:
+        raise Unsupported(f"{what} could exceed the exact integer range (Int128)")
+    return size
+
+
+def _check_quotient(numerator: int, bottom: int, bound: Decimal) -> None:
+    digits = len(bound.normalize().as_tuple().digits)
+    if numerator * bottom >= 2 * 10**(_QUOTIENT_DIGITS - 1) or digits > _QUOTIENT_DIGITS:
+        raise Unsupported(
+            f"a ratio compared with {bound} needs more precision than the reference's "
+            "28-digit quotient: the reference evaluates it"
+        )
+
+
 # Literals are built once: `pl.lit` with a dtype builds a Series each time, and a policy set
 # uses thousands of them.
 @functools.lru_cache(maxsize=4096)
 def _int(value: int) -> pl.Expr:
+    _fits(abs(value), f"the constant {value}")
     return pl.lit(value, dtype=pl.Int128)
 
 
@@ -98,12 +151,15 @@ class Fact:
     """A fact as columns: `value` is null exactly when the reference gives `Missing`.
 
     Quantities are `num / den` with `den > 0`; `den` is None for a plain quantity in millionths.
+    `size` bounds |value| and `den_size` |den| (see "exactness" above).
     """
 
-    defn: FactDef
+    defn: FactPlan
     value: pl.Expr
     review: pl.Expr
     den: pl.Expr | None = None
+    size: int = _COLUMN
+    den_size: int = 0
 
     @property
     def missing(self) -> pl.Expr:
@@ -112,8 +168,15 @@ class Fact:
     def compare(self, op: str, bound: Decimal) -> pl.Expr:
         """`value op bound`, exactly."""
         top, bottom = _ratio(bound)
+        what = f"{self.defn.id!r} compared with {bound}"
+        _fits(self.size * bottom, what)
         left = self.value * _int(bottom)
-        right = _int(top * SCALE) if self.den is None else _int(top) * self.den
+        if self.den is None:
+            right = _int(top * SCALE)
+        else:
+            _fits(abs(top) * self.den_size, what)
+            _check_quotient(self.size, bottom, bound)
+            right = _int(top) * self.den
         return _compare(op, left, right)
 
 
@@ -121,14 +184,13 @@ class _Facts:
     """Fact columns over one frame for one evaluation date, built on first use."""
 
     def __init__(
-        self, facts: Mapping[str, FactDef], columns: Mapping[str, pl.DataType], as_of: date
+        self, facts: Mapping[str, FactPlan], columns: Mapping[str, pl.DataType], as_of: date
     ):
         self.facts = facts
         self.columns = columns
         self.as_of = as_of
         self.last_year = as_of.year - 1
         self._built: dict[str, Fact] = {}
-        self._depth: dict[str, int] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
         # small however often a fact or a node is used. A stage is (phase, depth): facts by
         # formula depth, then condition nodes by height, then policies, then stacking.
@@ -157,200 +219,220 @@ class _Facts:
     def get(self, name: str) -> Fact:
         if name not in self._built:
             defn = self.facts[name]
-            raw = self._build(defn)  # builds the facts it is computed from first
-            depth = 1 + max((self._depth[d] for d in dependencies(defn)), default=-1)
-            self._depth[name] = depth
-            stage = (_FACT, depth)
+            raw = _BUILDERS[defn.source.kind](self, defn)  # builds its inputs first
+            stage = (_FACT, defn.depth)
             self._built[name] = Fact(
                 raw.defn,
                 self.put(stage, raw.value, "f"),
                 self.put(stage, raw.review, "r"),
                 None if raw.den is None else self.put(stage, raw.den, "d"),
+                raw.size,
+                raw.den_size,
             )
         return self._built[name]
 
-    def _build(self, defn: FactDef) -> Fact:
-        kind = defn.source_kind
-        judged = pl.lit(defn.judgement)
-        no = _NO
-        if kind in ("field", "profile_fact"):
-            name = str(defn.field) if kind == "field" else f"facts.{defn.profile_fact}"
-            if kind == "field" and name not in SCALARS:
-                raise Unsupported(f"fact {defn.id!r} reads {name!r}, which is not a scalar field")
-            return Fact(defn, self.column(name, _dtype(defn)), judged)
-        if defn.type is not FactType.QUANTITY and kind in ("financial", "sum_years", "growth"):
-            raise Unsupported(f"fact {defn.id!r}: a financial line must be a quantity")
-        if kind == "financial":
-            year = self.last_year - defn.year
-            return Fact(defn, self._financial(year, str(defn.financial)), judged)
-        if kind == "sum_years":
-            assert defn.sum_years is not None
-            return Fact(defn, self._sum_years(defn.sum_years.financial, defn.sum_years.years), no)
-        if kind == "growth":
-            assert defn.growth is not None
-            line = defn.growth.financial
-            current = self._financial(self.last_year, line)
-            previous = self._financial(self.last_year - 1, line)
-            ok = previous != 0
-            sign = pl.when(previous < 0).then(_int(-1)).otherwise(_int(1))
-            num = pl.when(ok).then((current - previous) * sign)
-            den = pl.when(ok & current.is_not_null()).then(previous * sign)
-            return Fact(defn, num, no, den)
-        if kind == "ratio":
-            return self._ratio_fact(defn)
-        if kind == "ip_count":
-            return Fact(defn, self._ip_count(defn), no)
-        if kind == "certified":
-            return Fact(defn, self._certified(defn), no)
-        if kind == "records":
-            return Fact(defn, self._records(defn), no)
-        if defn.type is not FactType.QUANTITY:
-            raise Unsupported(f"fact {defn.id!r}: a {kind} formula must be a quantity")
-        if kind == "points":
-            return self._points(defn)
-        return self._combined(defn)
+    def judged(self, defn: FactPlan) -> pl.Expr:
+        """Whether an unknown value of a fact read from the profile needs an expert."""
+        return _YES if defn.judgement else _NO
 
-    def _financial(self, year: int, line: str) -> pl.Expr:
+    def financial(self, year: int, line: str) -> pl.Expr:
         return self.column(f"financials.{year}.{line}", QUANTITY())
 
-    def _sum_years(self, line: str, years: int) -> pl.Expr:
-        # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
-        registered = self.column("registration_date", pl.Date()).dt.year()
-        total: pl.Expr = _int(0)
-        gaps: pl.Expr = _NO
-        counted: pl.Expr = _NO
-        for year in range(self.last_year - years + 1, self.last_year + 1):
-            value = self._financial(year, line)
-            included = registered.is_null() | (registered <= year)
-            total = total + pl.when(included).then(value).otherwise(_int(0)).fill_null(_int(0))
-            gaps = gaps | (included & value.is_null())
-            counted = counted | included
-        return pl.when(~gaps & counted).then(total)
 
-    def _ratio_fact(self, defn: FactDef) -> Fact:
-        assert defn.ratio is not None
-        parts = [self.get(name) for name in defn.ratio]
-        for part in parts:
-            if part.defn.type is not FactType.QUANTITY or part.den is not None:
-                raise Unsupported(
-                    f"fact {defn.id!r} divides {part.defn.id!r}, which is not a plain quantity"
-                )
-        top, bottom = parts
-        ok = (bottom.value != 0) & top.value.is_not_null()
-        sign = pl.when(bottom.value < 0).then(_int(-1)).otherwise(_int(1))
-        num = pl.when(ok).then(top.value * sign)
-        den = pl.when(ok).then(bottom.value * sign)
-        review = (
-            pl.when(top.missing & bottom.missing)
-            .then(top.review & bottom.review)
-            .when(top.missing)
-            .then(top.review)
-            .when(bottom.missing)
-            .then(bottom.review)
-            .otherwise(_NO)
-        )
-        return Fact(defn, num, review, den)
+# One builder per source kind: the fact's columns, as the reference's resolver computes it.
 
-    def _points(self, defn: FactDef) -> Fact:
-        """`reference.context._points`: unknown as its `by` fact is, else the first band that holds."""
-        spec = defn.points
-        assert spec is not None
-        by = self.get(spec.by)
-        if by.defn.type is not FactType.QUANTITY:
-            raise Unsupported(f"fact {defn.id!r} scores {by.defn.id!r}, which is not a quantity")
-        score: Any = pl.when(by.missing).then(_NO_AMOUNT)
-        for band in spec.bands:
-            holds: pl.Expr = _YES
-            for op, bound in zip(("ge", "gt", "le", "lt"), band.bounds(), strict=True):
-                if bound is not None:
-                    holds = holds & by.compare(op, bound)
-            score = score.when(holds).then(_int(_micro(Decimal(band.points), "points")))
-        return Fact(defn, score.otherwise(_int(0)), by.review)
 
-    def _combined(self, defn: FactDef) -> Fact:
-        """`reference.context._combine`: unknown when any part is (even a `max_of` whose known parts
-        already beat it: the reference does not decide early), else the sum or the largest."""
-        names = defn.sum_of or defn.max_of
-        assert names is not None
-        parts = [self.get(name) for name in names]
-        for part in parts:
-            if part.defn.type is not FactType.QUANTITY or part.den is not None:
-                raise Unsupported(
-                    f"fact {defn.id!r} combines {part.defn.id!r}, which is not a plain quantity"
-                )
-        if defn.sum_of is not None:
-            value = pl.sum_horizontal([p.value for p in parts], ignore_nulls=False)
-        else:
-            # max_horizontal skips nulls; an unknown part must make the maximum unknown.
-            known = pl.all_horizontal([p.value.is_not_null() for p in parts])
-            value = pl.when(known).then(pl.max_horizontal([p.value for p in parts]))
-        # `_merge`: the unknown needs an expert only if every unknown part does.
-        review = pl.all_horizontal([p.value.is_not_null() | p.review for p in parts])
-        return Fact(defn, value, review)
+def _read(facts: _Facts, defn: FactPlan) -> Fact:
+    source = defn.source
+    if isinstance(source, FieldSource):
+        name = ".".join(source.path)
+        if name not in SCALARS:
+            raise Unsupported(f"fact {defn.id!r} reads {name!r}, which is not a scalar field")
+    else:
+        assert isinstance(source, ProfileFactSource)
+        name = f"facts.{source.name}"
+    return Fact(defn, facts.column(name, _dtype(defn)), facts.judged(defn))
 
-    def _ip_count(self, defn: FactDef) -> pl.Expr:
-        spec = defn.ip_count
-        assert spec is not None
-        kinds = sorted(
-            frozenset().union(
-                *(CLASS_I_KINDS if c == "I" else CLASS_II_KINDS for c in spec.classes)
+
+def _financial(facts: _Facts, defn: FactPlan) -> Fact:
+    source = defn.source
+    assert isinstance(source, FinancialSource)
+    year = facts.last_year - source.years_back
+    return Fact(defn, facts.financial(year, source.line), facts.judged(defn))
+
+
+def _sum_years(facts: _Facts, defn: FactPlan) -> Fact:
+    # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
+    source = defn.source
+    assert isinstance(source, SumYearsSource)
+    registered = facts.column("registration_date", pl.Date()).dt.year()
+    total: pl.Expr = _int(0)
+    gaps: pl.Expr = _NO
+    counted: pl.Expr = _NO
+    for year in range(facts.last_year - source.years + 1, facts.last_year + 1):
+        value = facts.financial(year, source.line)
+        included = registered.is_null() | (registered <= year)
+        total = total + pl.when(included).then(value).otherwise(_int(0)).fill_null(_int(0))
+        gaps = gaps | (included & value.is_null())
+        counted = counted | included
+    return Fact(defn, pl.when(~gaps & counted).then(total), _NO, size=source.years * _COLUMN)
+
+
+def _growth(facts: _Facts, defn: FactPlan) -> Fact:
+    source = defn.source
+    assert isinstance(source, GrowthSource)
+    current = facts.financial(facts.last_year, source.line)
+    previous = facts.financial(facts.last_year - 1, source.line)
+    ok = previous != 0
+    sign = pl.when(previous < 0).then(_int(-1)).otherwise(_int(1))
+    num = pl.when(ok).then((current - previous) * sign)
+    den = pl.when(ok & current.is_not_null()).then(previous * sign)
+    return Fact(defn, num, _NO, den, 2 * _COLUMN, _COLUMN)
+
+
+def _ratio_fact(facts: _Facts, defn: FactPlan) -> Fact:
+    source = defn.source
+    assert isinstance(source, RatioSource)
+    parts = [facts.get(source.numerator), facts.get(source.denominator)]
+    for part in parts:
+        if part.defn.type is not FactType.QUANTITY or part.den is not None:
+            raise Unsupported(
+                f"fact {defn.id!r} divides {part.defn.id!r}, which is not a plain quantity"
             )
-        )
-        item = pl.element().struct
-        chosen = item.field("kind").is_in(kinds)
-        if spec.acquisition is not None:
-            chosen = chosen & item.field("acquisition").is_in(list(spec.acquisition))
-        items = self.column("intellectual_property", _list("intellectual_property"))
-        counted = chosen
-        if spec.main_product is not None:
-            counted = chosen & (item.field("main_product") == spec.main_product)
-        total = items.list.eval(
-            pl.when(counted).then(item.field("count")).otherwise(_lit(0, pl.Int64))
-        ).list.sum()
-        value = total.cast(pl.Int128) * _int(SCALE)
-        if spec.main_product is None:
-            return value
+    top, bottom = parts
+    ok = (bottom.value != 0) & top.value.is_not_null()
+    sign = pl.when(bottom.value < 0).then(_int(-1)).otherwise(_int(1))
+    num = pl.when(ok).then(top.value * sign)
+    den = pl.when(ok).then(bottom.value * sign)
+    # `context._merge`: the unknown needs an expert only if every unknown part does.
+    review = (
+        pl.when(top.missing & bottom.missing)
+        .then(top.review & bottom.review)
+        .when(top.missing)
+        .then(top.review)
+        .when(bottom.missing)
+        .then(bottom.review)
+        .otherwise(_NO)
+    )
+    return Fact(defn, num, review, den, top.size, bottom.size)
+
+
+def _points(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._points`: unknown as its `by` fact is, else the first band that holds."""
+    source = defn.source
+    assert isinstance(source, PointsSource)
+    by = facts.get(source.by)
+    if by.defn.type is not FactType.QUANTITY:
+        raise Unsupported(f"fact {defn.id!r} scores {by.defn.id!r}, which is not a quantity")
+    score: Any = pl.when(by.missing).then(_NO_AMOUNT)
+    size = 1
+    for band in source.bands:
+        points = _micro(band.amount or Decimal(0), "points")
+        score = score.when(_band_holds(band, by)).then(_int(points))
+        size = max(size, abs(points) + 1)
+    return Fact(defn, score.otherwise(_int(0)), by.review, size=size)
+
+
+def _combined(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._combine`: unknown when any part is (even a `max_of` whose known parts
+    already beat it: the reference does not decide early), else the sum or the largest."""
+    source = defn.source
+    assert isinstance(source, SumOfSource | MaxOfSource)
+    parts = [facts.get(name) for name in source.parts]
+    for part in parts:
+        if part.defn.type is not FactType.QUANTITY or part.den is not None:
+            raise Unsupported(
+                f"fact {defn.id!r} combines {part.defn.id!r}, which is not a plain quantity"
+            )
+    if isinstance(source, SumOfSource):
+        value = pl.sum_horizontal([p.value for p in parts], ignore_nulls=False)
+        size = _fits(sum(p.size for p in parts), f"the sum {defn.id!r}")
+    else:
+        # max_horizontal skips nulls; an unknown part must make the maximum unknown.
+        known = pl.all_horizontal([p.value.is_not_null() for p in parts])
+        value = pl.when(known).then(pl.max_horizontal([p.value for p in parts]))
+        size = max(p.size for p in parts)
+    # `context._merge`: the unknown needs an expert only if every unknown part does.
+    review = pl.all_horizontal([p.value.is_not_null() | p.review for p in parts])
+    return Fact(defn, value, review, size=size)
+
+
+def _ip_count(facts: _Facts, defn: FactPlan) -> Fact:
+    spec = defn.source
+    assert isinstance(spec, IpCountSource)
+    item = pl.element().struct
+    chosen = item.field("kind").is_in(sorted(spec.kinds))
+    if spec.acquisitions is not None:
+        chosen = chosen & item.field("acquisition").is_in(sorted(spec.acquisitions))
+    items = facts.column("intellectual_property", _list("intellectual_property"))
+    counted = chosen
+    if spec.main_product is not None:
+        counted = chosen & (item.field("main_product") == spec.main_product)
+    # Summed as Int128: Int64 counts could wrap around in Int64.
+    total = items.list.eval(
+        pl.when(counted).then(item.field("count").cast(pl.Int128)).otherwise(_int(0))
+    ).list.sum()
+    value = total * _int(SCALE)
+    if spec.main_product is not None:
         unsure = items.list.eval(chosen & item.field("main_product").is_null()).list.any()
-        return pl.when(~unsure).then(value)
-
-    def _certified(self, defn: FactDef) -> pl.Expr:
-        spec = defn.certified
-        assert spec is not None
-        item = pl.element().struct
-        issued, expires = item.field("issued"), item.field("expires")
-        as_of = pl.lit(self.as_of)
-        if spec.validity is None:
-            open_ended: pl.Expr = _YES
-        else:
-            amount, unit = _duration(spec.validity)
-            open_ended = issued.dt.offset_by(f"{amount}{_DURATION[unit]}") > as_of
-        valid = (
-            (item.field("kind") == spec.kind)
-            & (issued <= as_of)
-            & pl.when(expires.is_not_null()).then(expires >= as_of).otherwise(open_ended)
-        )
-        items = self.column("certifications", _list("certifications"))
-        return items.list.eval(valid).list.any()
-
-    def _records(self, defn: FactDef) -> pl.Expr:
-        spec = defn.records
-        assert spec is not None
-        amount, unit = _duration(spec.within)
-        start = pl.lit(shift_date(self.as_of, -amount, unit))
-        item = pl.element().struct
-        occurred = item.field("occurred")
-        hit = (
-            item.field("kind").is_in(list(spec.kinds))
-            & item.field("severity").is_in(list(spec.severities))
-            & (occurred > start)
-            & (occurred <= pl.lit(self.as_of))
-        )
-        items = self.column("compliance.records", _list("compliance.records"))
-        count = items.list.eval(hit.cast(pl.Int64)).list.sum()
-        return count.cast(pl.Int128) * _int(SCALE)
+        value = pl.when(~unsure).then(value)
+    return Fact(defn, value, _NO, size=_COUNT)
 
 
-def _dtype(defn: FactDef) -> pl.DataType:
+def _certified(facts: _Facts, defn: FactPlan) -> Fact:
+    spec = defn.source
+    assert isinstance(spec, CertifiedSource)
+    item = pl.element().struct
+    issued, expires = item.field("issued"), item.field("expires")
+    as_of = pl.lit(facts.as_of)
+    if spec.validity is None:
+        open_ended: pl.Expr = _YES
+    else:
+        amount, unit = spec.validity.amount, spec.validity.unit
+        open_ended = issued.dt.offset_by(f"{amount}{_DURATION[unit]}") > as_of
+    valid = (
+        (item.field("kind") == spec.certificate)
+        & (issued <= as_of)
+        & pl.when(expires.is_not_null()).then(expires >= as_of).otherwise(open_ended)
+    )
+    items = facts.column("certifications", _list("certifications"))
+    return Fact(defn, items.list.eval(valid).list.any(), _NO)
+
+
+def _records(facts: _Facts, defn: FactPlan) -> Fact:
+    spec = defn.source
+    assert isinstance(spec, RecordsSource)
+    start = pl.lit(spec.within.before(facts.as_of))
+    item = pl.element().struct
+    occurred = item.field("occurred")
+    hit = (
+        item.field("kind").is_in(sorted(spec.kinds))
+        & item.field("severity").is_in(sorted(spec.severities))
+        & (occurred > start)
+        & (occurred <= pl.lit(facts.as_of))
+    )
+    items = facts.column("compliance.records", _list("compliance.records"))
+    count = items.list.eval(hit.cast(pl.Int64)).list.sum()
+    return Fact(defn, count.cast(pl.Int128) * _int(SCALE), _NO, size=_ITEMS * SCALE)
+
+
+_BUILDERS: dict[str, Callable[[_Facts, FactPlan], Fact]] = {
+    "field": _read,
+    "profile_fact": _read,
+    "financial": _financial,
+    "sum_years": _sum_years,
+    "growth": _growth,
+    "ratio": _ratio_fact,
+    "points": _points,
+    "sum_of": _combined,
+    "max_of": _combined,
+    "ip_count": _ip_count,
+    "certified": _certified,
+    "records": _records,
+}
+
+
+def _dtype(defn: FactPlan) -> pl.DataType:
     return {
         FactType.QUANTITY: QUANTITY(),
         FactType.BOOL: pl.Boolean(),
@@ -379,9 +461,9 @@ class _Node:
     height: int = 0
 
 
-def _condition(node: CNode, facts: _Facts) -> _Node:
-    if isinstance(node, CLeaf):
-        fact = facts.get(node.fact_def.id)
+def _condition(node: Node, facts: _Facts) -> _Node:
+    if isinstance(node, Comparison):
+        fact = facts.get(node.fact)
         test = _test(node, fact, facts.as_of)
         truth = (
             pl.when(fact.missing)
@@ -393,36 +475,22 @@ def _condition(node: CNode, facts: _Facts) -> _Node:
         return _Node(facts.put((_NODE, 0), truth), fact=fact)
     children = tuple(_condition(child, facts) for child in node.children)
     height = 1 + max(c.height for c in children)
-    if isinstance(node.node, AllOf):
+    if node.kind == "all":
         truth = pl.min_horizontal([c.truth for c in children])
-    elif isinstance(node.node, AnyOf):
+    elif node.kind == "any":
         truth = pl.max_horizontal([c.truth for c in children])
     else:
-        assert isinstance(node.node, NotOf)
         truth = _lit(TRUE_, pl.UInt8) - children[0].truth
     return _Node(facts.put((_NODE, height), truth), children, height=height)
 
 
-def _test(leaf: CLeaf, fact: Fact, as_of: date) -> pl.Expr:
-    op, operand, kind = leaf.op, leaf.operand, leaf.fact_def.type
-    value = fact.value
+def _test(leaf: Comparison, fact: Fact, as_of: date) -> pl.Expr:
+    kind = fact.defn.type
     if kind is FactType.QUANTITY:
-        if op == "between":
-            low, high = operand
-            return fact.compare("ge", low) & fact.compare("le", high)
-        if op in ("in", "not_in"):
-            hits = [fact.compare("eq", item) for item in sorted(operand)]
-            found = pl.any_horizontal(hits)
-            return found if op == "in" else ~found
-        return fact.compare(op, operand)
+        return _quantity_test(leaf, fact)
     if kind is FactType.DATE:
-        if op == "within":
-            assert isinstance(operand, DateBound)
-            return (value > pl.lit(operand.resolve(as_of))) & (value <= pl.lit(as_of))
-        if op == "between":
-            low, high = (pl.lit(b.resolve(as_of)) for b in operand)
-            return (value >= low) & (value <= high)
-        return _compare(op, value, pl.lit(operand.resolve(as_of)))
+        return _date_test(leaf, fact.value, as_of)
+    op, operand, value = leaf.op, cast(Any, leaf.operand), fact.value
     if kind is FactType.CODES:
         return value.list.contains(pl.lit(operand))
     if op in ("in", "not_in"):
@@ -432,6 +500,31 @@ def _test(leaf: CLeaf, fact: Fact, as_of: date) -> pl.Expr:
         upper = value.str.to_uppercase()
         return pl.any_horizontal([upper.str.starts_with(p) for p in operand])
     return _compare(op, value, pl.lit(operand))
+
+
+def _quantity_test(leaf: Comparison, fact: Fact) -> pl.Expr:
+    op, operand = leaf.op, cast(Any, leaf.operand)
+    if op == "between":
+        low, high = operand
+        return fact.compare("ge", low) & fact.compare("le", high)
+    if op in ("in", "not_in"):
+        hits = [fact.compare("eq", item) for item in sorted(operand)]
+        found = pl.any_horizontal(hits)
+        return found if op == "in" else ~found
+    assert isinstance(operand, Decimal)
+    return fact.compare(op, operand)
+
+
+def _date_test(leaf: Comparison, value: pl.Expr, as_of: date) -> pl.Expr:
+    op, operand = leaf.op, cast(Any, leaf.operand)
+    if op == "within":
+        assert isinstance(operand, DateBound)
+        return (value > pl.lit(operand.resolve(as_of))) & (value <= pl.lit(as_of))
+    if op == "between":
+        low, high = (pl.lit(b.resolve(as_of)) for b in operand)
+        return (value >= low) & (value <= high)
+    assert isinstance(operand, DateBound)
+    return _compare(op, value, pl.lit(operand.resolve(as_of)))
 
 
 def _compare(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
@@ -470,12 +563,18 @@ def _plain(fact: Fact, what: str) -> Fact:
     return fact
 
 
-def _rate_amount(base: Fact, rate: Decimal) -> pl.Expr:
-    """round_half_up(max(base, 0) × rate, fen), in millionths of a yuan."""
+def _rate_amount(base: Fact, rate: Decimal, benefit: BenefitPlan) -> tuple[pl.Expr, int]:
+    """`BenefitPlan.times` in millionths of a yuan: round_half_up(max(base, 0) × rate, fen),
+    and a bound on its size."""
+    rounding = benefit.rounding
+    if (rounding.quantum, rounding.mode) != (Decimal("0.01"), "ROUND_HALF_UP"):
+        raise Unsupported(f"amounts rounded to {rounding.quantum} {rounding.mode}")
     top, bottom = _ratio(rate)
+    what = f"{base.defn.id!r} × {rate}"
+    _fits(base.size * 2 * top * 100 + bottom * SCALE, what)
     positive = pl.when(base.value < 0).then(_int(0)).otherwise(base.value)
     cents = (positive * _int(2 * top * 100) + _int(bottom * SCALE)) // _int(2 * bottom * SCALE)
-    return cents * _int(SCALE // 100)
+    return cents * _int(SCALE // 100), base.size * top // bottom + SCALE
 
 
 @dataclass(frozen=True)
@@ -484,65 +583,47 @@ class _Amount:
     missing: pl.Expr  # the amount could not be computed
     review: pl.Expr  # …because of an unknown that needs an expert
     facts: tuple[Fact, ...]
+    size: int = 0  # bounds |value|
 
 
-def _amount(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
-    spec = benefit.benefit
-    kind = spec.kind
+def _amount(benefit: BenefitPlan, facts: _Facts) -> _Amount:
+    kind = benefit.kind
     no = _NO
     if kind == "service":
         return _Amount(_NO_AMOUNT, no, no, ())
     if kind == "grant":
-        assert spec.grant is not None
-        fixed = parse_quantity(spec.grant.amount).value
-        value = _int(_micro(fixed, "grant"))
-        return _capped(_Amount(value, no, no, ()), benefit)
+        assert benefit.fixed is not None
+        fixed = _micro(benefit.fixed, "grant")
+        return _capped(_Amount(_int(fixed), no, no, (), fixed), benefit)
     if kind == "tiers":
         return _capped(_tiers(benefit, facts), benefit)
-    base = _plain(facts.get(benefit.facts[0]), "base")
-    if kind == "rate_of":
-        assert spec.rate_of is not None
-        rate = parse_quantity(spec.rate_of.rate).value
-    elif kind == "per_unit":
-        assert spec.per_unit is not None
-        quantity = parse_quantity(spec.per_unit.rate)
-        assert quantity.unit in _PER_UNIT
-        rate = quantity.value
-    elif kind == "tax_rate":
-        assert spec.tax_rate is not None
-        rate = (
-            parse_quantity(spec.tax_rate.standard).value - parse_quantity(spec.tax_rate.rate).value
-        )
-    else:
-        assert spec.deduction is not None
-        rate = parse_quantity(spec.deduction.rate).value
-    amount = _Amount(_rate_amount(base, rate), base.missing, base.review, (base,))
-    return _capped(amount, benefit)
+    assert benefit.base is not None and benefit.factor is not None
+    base = _plain(facts.get(benefit.base), "base")
+    value, size = _rate_amount(base, benefit.factor.value, benefit)
+    return _capped(_Amount(value, base.missing, base.review, (base,), size), benefit)
 
 
-def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
-    spec = benefit.benefit.tiers
-    assert spec is not None
-    by = facts.get(spec.by)
-    bands = [compile_band(b, by.defn, ()) for b in spec.bands]
-    base = None if spec.base is None else _plain(facts.get(spec.base), "base")
+def _tiers(benefit: BenefitPlan, facts: _Facts) -> _Amount:
+    assert benefit.by is not None
+    by = facts.get(benefit.by)
+    base = None if benefit.base is None else _plain(facts.get(benefit.base), "base")
     value: Any = pl
     missing: Any = pl
     review: Any = pl
-    for band in bands:
+    size = 0
+    for band in benefit.bands:
         holds = _band_holds(band, by)
         if band.amount is not None:
-            paid, lacking, judged = (
-                _int(_micro(band.amount, "tier amount")),
-                _NO,
-                _NO,
-            )
+            pays = _micro(band.amount, "tier amount")
+            paid, lacking, judged, most = _int(pays), _NO, _NO, abs(pays)
         else:
             assert base is not None and band.rate is not None
-            paid, lacking, judged = _rate_amount(base, band.rate), base.missing, base.review
+            paid, most = _rate_amount(base, band.rate, benefit)
+            lacking, judged = base.missing, base.review
         value = value.when(holds).then(paid)
         missing = missing.when(holds).then(lacking)
         review = review.when(holds).then(judged)
+        size = max(size, most)
     value = value.otherwise(_int(0))
     missing = missing.otherwise(_NO)
     review = review.otherwise(_NO)
@@ -552,24 +633,23 @@ def _tiers(benefit: CompiledBenefit, facts: _Facts) -> _Amount:
         by.missing | missing,
         pl.when(by.missing).then(by.review).otherwise(review),
         used,
+        size,
     )
 
 
-def _band_holds(band: _CompiledBand, by: Fact) -> pl.Expr:
+def _band_holds(band: Band, by: Fact) -> pl.Expr:
     holds: pl.Expr = _YES
-    if band.low is not None:
-        holds = holds & by.compare("ge" if band.low_inclusive else "gt", band.low)
-    if band.high is not None:
-        holds = holds & by.compare("le" if band.high_inclusive else "lt", band.high)
+    for op, bound in band.bounds():
+        holds = holds & by.compare(op, bound)
     return holds
 
 
-def _capped(amount: _Amount, benefit: CompiledBenefit) -> _Amount:
+def _capped(amount: _Amount, benefit: BenefitPlan) -> _Amount:
     if benefit.cap is None:
         return amount
-    cap = _int(_micro(benefit.cap, "cap"))
-    value = pl.when(amount.value > cap).then(cap).otherwise(amount.value)
-    return _Amount(value, amount.missing, amount.review, amount.facts)
+    cap = _micro(benefit.cap, "cap")
+    value = pl.when(amount.value > _int(cap)).then(_int(cap)).otherwise(amount.value)
+    return _Amount(value, amount.missing, amount.review, amount.facts, min(amount.size, cap))
 
 
 # --- one policy ------------------------------------------------------------------------------
@@ -585,6 +665,7 @@ class _PolicyColumns:
     names: tuple[str, ...]
     missing: pl.Expr
     review: pl.Expr
+    size: int = 0  # bounds |amount|
 
 
 def _code(status: Status) -> pl.Expr:
@@ -606,52 +687,41 @@ def _mask(flags: list[pl.Expr]) -> pl.Expr:
     )
 
 
-def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> _PolicyColumns:
-    as_of = facts.as_of
-    if not cp.effective.covers(as_of):
+def _criteria(plan: PolicyPlan, facts: _Facts) -> tuple[list[_Node], pl.Expr]:
+    """The compiled roots of a policy's criteria and their combined truth: every condition
+    true, every exclusion false (`2 − x`)."""
+    compiled = [_condition(c.node, facts) for c in plan.criteria]
+    parts = [
+        _lit(TRUE_, pl.UInt8) - node.truth if c.exclusion else node.truth
+        for c, node in zip(plan.criteria, compiled, strict=True)
+    ]
+    return compiled, pl.min_horizontal(parts) if parts else _lit(TRUE_, pl.UInt8)
+
+
+def _policy(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
+    if not plan.effective.covers(facts.as_of):
         status = _code(Status.NOT_IN_FORCE)
         none = _lit(0, _MASK)
         return _PolicyColumns(status, _NO_AMOUNT, (), none, none)
+    return _translated(plan, facts)
+
+
+def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
+    """A policy's columns on a date it is in force."""
     zone = facts.column("zone", pl.String())
-    if NATIONAL in cp.zones:
+    if plan.applies_in is None:
         outside: pl.Expr = _NO
         zone_unknown: pl.Expr = _NO
     else:
-        outside = zone.is_not_null() & ~zone.is_in(sorted(zones_within))
+        outside = zone.is_not_null() & ~zone.is_in(sorted(plan.applies_in))
         zone_unknown = zone.is_null()
-
-    roots = ([cp.when] if cp.when is not None else []) + list(cp.unless)
-    compiled = [_condition(node, facts) for node in roots]
-    parts = []
-    if cp.when is not None:
-        parts.append(compiled[0].truth)
-    parts += [_lit(TRUE_, pl.UInt8) - c.truth for c in compiled[1 if cp.when else 0 :]]
-    decided = pl.min_horizontal(parts) if parts else _lit(TRUE_, pl.UInt8)
+    compiled, decided = _criteria(plan, facts)
     # Without the zone nothing is decided: a zone elsewhere would make it not_in_force.
     truth = pl.when(zone_unknown).then(_lit(UNKNOWN_, pl.UInt8)).otherwise(decided)
-
-    amount = _amount(cp.benefit, facts)
+    amount = _amount(plan.benefit, facts)
     eligible = ~outside & (truth == TRUE_)
     unknown = ~outside & (truth == UNKNOWN_)
-
-    reported: dict[str, list[pl.Expr]] = {}
-    for node in compiled:
-        _reported(node, unknown, reported)
-    asked: dict[str, tuple[pl.Expr, pl.Expr]] = {}  # fact → (in the list, needs review)
-    for fact_id, flags in reported.items():
-        asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
-    found, review = asked.get("zone", (_NO, _NO))
-    asked["zone"] = (found | (unknown & zone_unknown), review)
-    for fact in amount.facts:
-        when_eligible = eligible & amount.missing & fact.missing
-        found, review = asked.get(fact.defn.id, (_NO, _NO))
-        asked[fact.defn.id] = (
-            found | when_eligible,
-            pl.when(when_eligible).then(amount.review).otherwise(review),
-        )
-    ordered = sorted(asked.items())
-    if len(ordered) > _MASK_BITS:
-        raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
+    ordered = _asked(compiled, amount, facts, eligible, unknown, zone_unknown)
     needs_data = pl.any_horizontal([found & ~review for _, (found, review) in ordered])
     missing = _mask([found & ~review for _, (found, review) in ordered])
     review_list = _mask([found & review for _, (found, review) in ordered])
@@ -673,51 +743,108 @@ def _policy(cp: CompiledPolicy, facts: _Facts, zones_within: frozenset[str]) -> 
         tuple(name for name, _ in ordered),
         facts.put((_POLICY, 0), missing, "m"),
         facts.put((_POLICY, 0), review_list, "v"),
+        amount.size,
     )
+
+
+Asked = list[tuple[str, tuple[pl.Expr, pl.Expr]]]
+
+
+def _asked(
+    compiled: list[_Node],
+    amount: _Amount,
+    facts: _Facts,
+    eligible: pl.Expr,
+    unknown: pl.Expr,
+    zone_unknown: pl.Expr,
+) -> Asked:
+    """Per fact that may be listed, by name: (listed, listed for an expert), as the reference's
+    `unknown_leaves` and the amount's missing facts give them."""
+    reported: dict[str, list[pl.Expr]] = {}
+    for node in compiled:
+        _reported(node, unknown, reported)
+    asked: dict[str, tuple[pl.Expr, pl.Expr]] = {}  # fact → (in the list, needs review)
+    for fact_id, flags in reported.items():
+        asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
+    found, review = asked.get("zone", (_NO, _NO))
+    asked["zone"] = (found | (unknown & zone_unknown), review)
+    for fact in amount.facts:
+        when_eligible = eligible & amount.missing & fact.missing
+        found, review = asked.get(fact.defn.id, (_NO, _NO))
+        asked[fact.defn.id] = (
+            found | when_eligible,
+            pl.when(when_eligible).then(amount.review).otherwise(review),
+        )
+    if len(asked) > _MASK_BITS:
+        raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
+    return sorted(asked.items())
 
 
 # --- the set ---------------------------------------------------------------------------------
 
 
 def _stacked(
-    members: list[CompiledPolicy], amounts: dict[str, pl.Expr], eligible: dict[str, pl.Expr]
-) -> dict[str, pl.Expr]:
+    group: GroupPlan, columns: Mapping[str, _PolicyColumns], amounts: Mapping[str, pl.Expr],
+    eligible: Mapping[str, pl.Expr],
+) -> dict[str, pl.Expr]:  # fmt: skip
     """`evaluate.apply_stacking` for one group, column-wise: the amounts after stacking."""
-    stacking = members[0].stacking
-    assert stacking is not None
-    cap = None if stacking.cap is None else _micro(parse_quantity(stacking.cap).value, "group cap")
-    ids = sorted(p.id for p in members)
+    cap = None if group.cap is None else _micro(group.cap, "group cap")
+    ids = sorted(group.members)
+    _fits(sum(columns[pid].size for pid in ids), f"the amounts of group {group.id!r}")
     counts = {pid: eligible[pid] & amounts[pid].is_not_null() for pid in ids}
     out: dict[str, pl.Expr] = {}
     for pid in ids:
         mine = amounts[pid]
+        others = [o for o in ids if o != pid]
         ahead = [
             counts[other] & ((amounts[other] > mine) | ((amounts[other] == mine) & (other < pid)))
-            for other in ids
-            if other != pid
+            for other in others
         ]
-        if stacking.exclusive:
+        if group.exclusive:
             loses = pl.any_horizontal(ahead) if ahead else _NO
             paid = pl.when(counts[pid] & loses).then(_int(0)).otherwise(mine)
             if cap is not None:
                 paid = pl.when(paid > _int(cap)).then(_int(cap)).otherwise(paid)
         elif cap is not None:
-            before = (
-                pl.sum_horizontal(
-                    [
-                        pl.when(flag).then(amounts[o]).otherwise(_int(0))
-                        for flag, o in zip(ahead, [o for o in ids if o != pid], strict=True)
-                    ]
-                )
-                if ahead
-                else _int(0)
-            )
-            left = pl.when(_int(cap) > before).then(_int(cap) - before).otherwise(_int(0))
-            paid = pl.when(counts[pid] & (mine > left)).then(left).otherwise(mine)
+            paid = _left_under_cap(cap, ahead, others, amounts, counts[pid], mine)
         else:
             paid = mine
         out[pid] = paid
     return out
+
+
+def _left_under_cap(
+    cap: int, ahead: list[pl.Expr], others: list[str], amounts: Mapping[str, pl.Expr],
+    counted: pl.Expr, mine: pl.Expr,
+) -> pl.Expr:  # fmt: skip
+    """What a member of a capped group still gets after the members ranked ahead of it."""
+    before = (
+        pl.sum_horizontal(
+            [pl.when(flag).then(amounts[o]).otherwise(_int(0)) for flag, o in zip(ahead, others, strict=True)]
+        )
+        if ahead
+        else _int(0)
+    )  # fmt: skip
+    left = pl.when(_int(cap) > before).then(_int(cap) - before).otherwise(_int(0))
+    return pl.when(counted & (mine > left)).then(left).otherwise(mine)
+
+
+def _decoded(
+    wide: pl.DataFrame, names: list[tuple[str, ...]]
+) -> tuple[list[list[str]], dict[str, pl.Series]]:
+    """The lists of missing and review facts: each distinct mask of a policy becomes a list
+    once, and each row's mask column its index in those lists, found by binary search among
+    the policy's sorted masks."""
+    masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
+    distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
+    lists: list[list[str]] = []
+    codes: dict[str, pl.Series] = {}
+    for (name, listed), found in zip(masks, distinct, strict=True):
+        offset = len(lists)
+        lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
+        # Eager: a lazy query with a literal per policy costs more to plan than to run.
+        codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+    return lists, codes
 
 
 class VectorisedSet:
@@ -725,38 +852,36 @@ class VectorisedSet:
 
     def __init__(self, policy_set: PolicySet) -> None:
         self.policy_set = policy_set
-        probe = _Facts(policy_set.facts, {}, date(2026, 1, 1))
+        plan = policy_set.plan
+        probe = _Facts(plan.facts, {}, date(2026, 1, 1))
         reasons: dict[str, str] = {}
-        for cp in policy_set.policies:
-            try:  # translate every part once, whatever the date, to find what is unsupported
-                for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
-                    _condition(node, probe)
-                _amount(cp.benefit, probe)
+        columns: dict[str, _PolicyColumns] = {}
+        for policy in plan.policies:
+            try:  # translate every policy once, whatever the date, to find what is unsupported
+                columns[policy.id] = _translated(policy, probe)
             except Unsupported as exc:
-                reasons[cp.id] = str(exc)
-        groups: dict[str, list[str]] = {}
-        for cp in policy_set.policies:
-            if cp.stacking is not None:
-                groups.setdefault(cp.stacking.group, []).append(cp.id)
-        for members in groups.values():
-            broken = [m for m in members if m in reasons]
-            for member in members:
-                if member not in reasons and broken:
+                reasons[policy.id] = str(exc)
+        for group in plan.groups.values():
+            broken = [m for m in group.members if m in reasons]
+            if not broken:
+                try:
+                    _stacked(group, columns, {m: _NO_AMOUNT for m in group.members},
+                             {m: _NO for m in group.members})  # fmt: skip
+                    continue
+                except Unsupported as exc:
+                    reasons[group.members[0]] = str(exc)
+                    broken = [group.members[0]]
+            for member in group.members:
+                if member not in reasons:
                     reasons[member] = f"shares stacking group with {broken[0]}"
         self.fallback: dict[str, str] = reasons  # policy id → why the reference evaluates it
-        self.vectorised = tuple(cp for cp in policy_set.policies if cp.id not in reasons)
-        zones = Zones(dict(policy_set.zones))
-        chains = {z: zones.chain(z) for z in policy_set.zones}
-        self._within = {
-            cp.id: frozenset(z for z, chain in chains.items() if not cp.zones.isdisjoint(chain))
-            for cp in policy_set.policies
-        }
+        self.vectorised = tuple(p for p in plan.policies if p.id not in reasons)
 
     def fact_frame(self, frame: pl.DataFrame, as_of: date, fact_ids: Sequence[str]) -> pl.DataFrame:
         """The named facts as the compiler computes them, to check them against the reference:
         per fact `id` (null when unknown; Int128 millionths, or a numerator), `id.den` (a
         ratio's denominator, else null) and `id.review`."""
-        facts = _Facts(self.policy_set.facts, dict(frame.schema), as_of)
+        facts = _Facts(self.policy_set.plan.facts, dict(frame.schema), as_of)
         columns: list[pl.Expr] = []
         for fact_id in fact_ids:
             fact = facts.get(fact_id)
@@ -778,20 +903,19 @@ class VectorisedSet:
         `profiles` (the validated profiles of the frame's rows, in order) are needed only when
         some policy falls back to the reference evaluator.
         """
-        facts = _Facts(self.policy_set.facts, dict(frame.schema), as_of)
-        columns = {cp.id: _policy(cp, facts, self._within[cp.id]) for cp in self.vectorised}
+        plan = self.policy_set.plan
+        facts = _Facts(plan.facts, dict(frame.schema), as_of)
+        columns = {p.id: _policy(p, facts) for p in self.vectorised}
         amounts = {pid: c.amount for pid, c in columns.items()}
         eligible = {pid: c.status == _CODE[Status.ELIGIBLE] for pid, c in columns.items()}
-        groups: dict[str, list[CompiledPolicy]] = {}
-        for cp in self.vectorised:
-            if cp.stacking is not None:
-                groups.setdefault(cp.stacking.group, []).append(cp)
-        for members in groups.values():
-            stacked = _stacked(members, amounts, eligible)
+        for group in plan.groups.values():
+            if group.members[0] in self.fallback:
+                continue  # a group falls back whole
+            stacked = _stacked(group, columns, amounts, eligible)
             amounts.update(
                 {pid: facts.put((_STACKED, 0), expr, "p") for pid, expr in stacked.items()}
             )
-        ids = [cp.id for cp in self.vectorised]
+        ids = [p.id for p in self.vectorised]
         wide = (
             facts.run(frame.lazy())
             .select(
@@ -816,7 +940,7 @@ class VectorisedSet:
         out = self._long(wide, [columns[pid].names for pid in ids])
         if not self.fallback:
             return out
-        order = {cp.id: i for i, cp in enumerate(self.policy_set.policies)}
+        order = {p.id: i for i, p in enumerate(self.policy_set.policies)}
         out = pl.concat([out, self._reference(frame, as_of, profiles)], how="vertical")
         return out.sort(
             pl.col(ROW), pl.col("policy_id").replace_strict(order, return_dtype=pl.Int64)
@@ -828,17 +952,7 @@ class VectorisedSet:
         count, n = len(names), wide.height
         if count == 0 or n == 0:
             return pl.DataFrame(schema=OUTPUT)
-        # Each distinct mask of a policy becomes a list once; rows hold its index in `lists`,
-        # found by binary search among the policy's sorted masks.
-        masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
-        distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
-        lists: list[list[str]] = []
-        codes: dict[str, pl.Series] = {}
-        for (name, listed), found in zip(masks, distinct, strict=True):
-            offset = len(lists)
-            lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-            # Eager: a lazy query with a literal per policy costs more to plan than to run.
-            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+        lists, codes = _decoded(wide, names)
         # Policy by policy, one after the other; gathered below into enterprise-major order
         # (a gather costs far less than sorting, or than building a list in every row).
         stacked = pl.DataFrame(
@@ -853,14 +967,14 @@ class VectorisedSet:
         k = pl.int_range(pl.len(), dtype=index)
         enterprise, policy, source = pl.col("__e"), pl.col("__p"), pl.col("__s")
         table = pl.Series(lists, dtype=pl.List(pl.String))
-        kinds = [cp.benefit.kind for cp in self.vectorised]
+        kinds = [p.benefit.amount_kind for p in self.vectorised]
         return (
             stacked.lazy()
             .with_columns(__e=k // count, __p=k % count)
             .with_columns(__s=policy * n + enterprise)
             .select(
                 *[pl.lit(wide[name]).gather(enterprise) for name in (ROW, "credit_code", "zone")],
-                pl.lit(pl.Series("policy_id", [cp.id for cp in self.vectorised])).gather(policy),
+                pl.lit(pl.Series("policy_id", [p.id for p in self.vectorised])).gather(policy),
                 pl.lit(_STATUSES).gather(pl.col("status").gather(source)).alias("status"),
                 pl.col("amount").gather(source),
                 pl.lit(pl.Series("amount_kind", kinds, pl.String)).gather(policy),
@@ -875,7 +989,7 @@ class VectorisedSet:
     ) -> pl.DataFrame:
         if profiles is None or len(profiles) != frame.height:
             raise ValueError("policies that fall back to the reference evaluator need profiles")
-        ids = [cp.id for cp in self.policy_set.policies if cp.id in self.fallback]
+        ids = [p.id for p in self.policy_set.policies if p.id in self.fallback]
         data: dict[str, list[Any]] = {name: [] for name in OUTPUT}
         for row, profile in zip(frame[ROW].to_list(), profiles, strict=True):
             report = self.policy_set.evaluate(profile, as_of, policy_ids=ids, gaps=False)

@@ -1,11 +1,12 @@
-"""Static checks of a rule set that loads: mistakes the loader cannot refuse outright.
+"""Static checks of a rule set that loads (on its plan): mistakes the loader cannot refuse
+outright.
 
 - tiers whose bands leave a gap or overlap at a boundary;
 - `all` conditions with contradictory bounds on one fact (can never be true), and policies
   whose condition can never be true (unreachable);
 - exclusive stacking groups with a single member (the exclusivity never applies);
-- values of the wrong unit the loader lets through (stacking caps, monotone facts that are not
-  quantities, percentages above 100% for a ratio);
+- values of the wrong unit the loader lets through (monotone facts that are not quantities,
+  percentages above 100% for a ratio);
 - policies whose effective period lies entirely before the evaluation date;
 - caps that can never bind (a fixed grant or every tier below the cap).
 
@@ -16,31 +17,26 @@ exits 1 when any finding is an error.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from ..compile.benefits import compile_band
-from ..compile.conditions import (
-    CLeaf,
-    CNode,
-    CompileError,
-    DateBound,
-)
 from ..compile.loader import LoadedSet, load
-from ..model.facts import FactDef, FactType
-from ..model.language import AllOf, AnyOf
-from ..model.units import (
-    Unit,
-    UnitError,
-    format_quantity,
-    parse_quantity,
+from ..compile.plan import (
+    Band,
+    Comparison,
+    DateBound,
+    FactPlan,
+    FactType,
+    Node,
+    PointsSource,
+    PolicyPlan,
 )
+from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
-from ..reference.evaluate import CompiledPolicy
 
 Severity = Literal["error", "warning"]
 
@@ -66,21 +62,23 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
     loaded = load(directory)
     findings: list[Finding] = []
     superseded = {shown for shown, doc in loaded.documents if doc.superseded_by is not None}
-    for cp in loaded.policies:
-        at = _Locator(loaded, cp.id)
-        findings += _tier_findings(cp, loaded.facts, at)
-        findings += _condition_findings(cp, at)
-        findings += _unit_findings(cp, loaded.facts, at)
-        findings += _cap_findings(cp, at)
+    facts = loaded.plan.facts
+    for plan in loaded.policies:
+        at = _Locator(loaded, plan.id)
+        findings += _tier_findings(plan, facts, at)
+        findings += _condition_findings(plan, facts, at)
+        findings += _unit_findings(plan, facts, at)
+        findings += _cap_findings(plan, at)
         # A superseded document is kept on purpose, for evaluations on dates before its end.
-        expired = cp.effective.until is not None and cp.effective.until < as_of
-        if expired and at.file not in superseded:
-            path = ("effective",) if cp.policy.effective is None else (*at.base, "effective")
+        until = plan.effective.until
+        if until is not None and until < as_of and at.file not in superseded:
+            own = (*at.base, "effective") in at.lines
+            path = (*at.base, "effective") if own else ("effective",)
             findings.append(
                 at.finding(
                     "warning", "expired",
-                    f"its effective period ended on {cp.effective.until} (before {as_of}): it is "
-                    "never in force from then on", path, absolute=cp.policy.effective is None,
+                    f"its effective period ended on {until} (before {as_of}): it is "
+                    "never in force from then on", path, absolute=not own,
                 )
             )  # fmt: skip
     findings += _group_findings(loaded)
@@ -114,42 +112,10 @@ class _Locator:
         )
 
 
-# --- tiers -----------------------------------------------------------------------------------
+# --- tiers and point bands --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Band:
-    low: Decimal | None
-    low_in: bool
-    high: Decimal | None
-    high_in: bool
-
-    def holds(self, value: Decimal) -> bool:
-        above = self.low is None or value > self.low or (value == self.low and self.low_in)
-        return above and (
-            self.high is None or value < self.high or (value == self.high and self.high_in)
-        )
-
-    def within(self, other: _Band) -> bool:
-        """Every value of this band is in `other`."""
-        low_ok = other.low is None or (
-            self.low is not None
-            and (
-                self.low > other.low
-                or (self.low == other.low and (other.low_in or not self.low_in))
-            )
-        )
-        high_ok = other.high is None or (
-            self.high is not None
-            and (
-                self.high < other.high
-                or (self.high == other.high and (other.high_in or not self.high_in))
-            )
-        )
-        return low_ok and high_ok
-
-
-def _probes(bands: list[_Band]) -> list[Decimal]:
+def _probes(bands: list[Band]) -> list[Decimal]:
     """Values that tell apart every region the bands' bounds delimit: each bound, the midpoints
     between neighbouring bounds, and one value beyond each end."""
     bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
@@ -159,19 +125,27 @@ def _probes(bands: list[_Band]) -> list[Decimal]:
     return sorted([bounds[0] - 1, *bounds, *mids, bounds[-1] + 1])
 
 
-def band_findings(bands: list[_Band], by: FactDef, what: str) -> list[tuple[str, str, int]]:
+Found = list[tuple[str, str, int]]  # (code, message, index of the band)
+
+
+def band_findings(bands: list[Band], by: FactPlan, what: str) -> Found:
     """Problems of a banded table where the first band that holds applies: (code, message,
     index of the band). A gap (values between bands in no band), a band that earlier bands
     shadow completely, and two bands that share a boundary value (含/不含 slip) or overlap
     partly. A band nested in a later one is the usual cascade (`ge: 30%`, then `ge: 25%`)."""
     assert by.unit is not None
-    unit = by.unit
-    found: list[tuple[str, str, int]] = []
     probes = _probes(bands)
+    name = f"{what} by {by.id}"
+    return _gaps(bands, probes, by.unit, name) + _overlaps(bands, probes, by.unit, name)
+
+
+def _gaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
+    """Each run of probes in no band with covered probes on both sides."""
+    found: Found = []
     covered = [any(b.holds(v) for b in bands) for v in probes]
     bounds = {b.low for b in bands} | {b.high for b in bands}
     k = 0
-    while k < len(probes):  # each run of uncovered probes with covered probes on both sides
+    while k < len(probes):
         if covered[k] or not any(covered[:k]):
             k += 1
             continue
@@ -181,38 +155,35 @@ def band_findings(bands: list[_Band], by: FactDef, what: str) -> list[tuple[str,
         if end == len(probes):
             break
         below, above = probes[k - 1], probes[end]
-        shown = (
-            f"exactly {format_quantity(probes[k], unit, 'en')}"
-            if end == k + 1 and probes[k] in bounds
-            else f"the values between {format_quantity(below, unit, 'en')} and "
-            f"{format_quantity(above, unit, 'en')}"
-        )
+        if end == k + 1 and probes[k] in bounds:
+            shown = f"exactly {format_quantity(probes[k], unit, 'en')} is"
+        else:
+            shown = (f"the values between {format_quantity(below, unit, 'en')} and "
+                     f"{format_quantity(above, unit, 'en')} are")  # fmt: skip
         index = next(i for i, b in enumerate(bands) if b.holds(above))
-        found.append(
-            (
-                "tier-gap",
-                f"{what} by {by.id}: a gap: {shown} {'is' if shown.startswith('exactly') else 'are'} in no band",
-                index,
-            )
-        )
+        found.append(("tier-gap", f"{name}: a gap: {shown} in no band", index))
         k = end
+    return found
+
+
+def _overlaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
+    found: Found = []
     for j, later in enumerate(bands):
         inside = [v for v in probes if later.holds(v)]
         if inside and all(any(b.holds(v) for b in bands[:j]) for v in inside):
             found.append(("tier-shadowed",
-                f"{what} by {by.id}: band {j + 1} never applies, earlier bands take all its values",
-                j))  # fmt: skip
+                f"{name}: band {j + 1} never applies, earlier bands take all its values", j))  # fmt: skip
             continue
         for i, earlier in enumerate(bands[:j]):
             shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
             if not shared or earlier.within(later):
                 continue
             if len(shared) == 1:
-                at = format_quantity(shared[0], unit, "en")
-                message = (f"{what} by {by.id}: bands {i + 1} and {j + 1} both include {at}; "
-                           f"band {i + 1}, listed first, takes it")  # fmt: skip
+                message = (f"{name}: bands {i + 1} and {j + 1} both include "
+                           f"{format_quantity(shared[0], unit, 'en')}; band {i + 1}, listed "
+                           "first, takes it")  # fmt: skip
             else:
-                message = (f"{what} by {by.id}: bands {i + 1} and {j + 1} overlap from "
+                message = (f"{name}: bands {i + 1} and {j + 1} overlap from "
                            f"{format_quantity(shared[0], unit, 'en')} to "
                            f"{format_quantity(shared[-1], unit, 'en')}; band {i + 1}, listed "
                            "first, takes those values")  # fmt: skip
@@ -220,57 +191,32 @@ def band_findings(bands: list[_Band], by: FactDef, what: str) -> list[tuple[str,
     return found
 
 
-def _tier_findings(cp: CompiledPolicy, facts: dict[str, FactDef], at: _Locator) -> list[Finding]:
-    tiers = cp.policy.benefit.tiers
-    if tiers is None or tiers.by not in facts:
+def _tier_findings(
+    plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
+) -> list[Finding]:
+    benefit = plan.benefit
+    if benefit.by is None:
         return []
-    by = facts[tiers.by]
     path = ("benefit", "tiers", "bands")
-    try:
-        compiled = [compile_band(b, by, (*path, i)) for i, b in enumerate(tiers.bands)]
-    except CompileError:  # pragma: no cover - the loader has refused these already
-        return []
-    bands = [_Band(b.low, b.low_inclusive, b.high, b.high_inclusive) for b in compiled]
     return [
         at.finding("error", code, message, (*path, index))
-        for code, message, index in band_findings(bands, by, "tiers")
+        for code, message, index in band_findings(list(benefit.bands), facts[benefit.by], "tiers")
     ]
 
 
 def _points_findings(loaded: LoadedSet) -> list[Finding]:
     """The same checks for scoring facts declared with point bands (`points: {by, bands}`)."""
     found = []
-    declared = {
-        fact.id: (shown, index)
-        for shown, doc in loaded.documents
-        for index, fact in enumerate(doc.facts)
-    }
-    for defn in loaded.facts.values():
-        spec = getattr(defn, "points", None)  # a formula kind some catalogues declare
-        if spec is None or spec.by not in loaded.facts:
+    facts = loaded.plan.facts
+    for defn in facts.values():
+        source = defn.source
+        if not isinstance(source, PointsSource):
             continue
-        by = loaded.facts[spec.by]
-        if by.unit is None:
-            continue
-        try:
-            bands = [_Band(*_point_bounds(band)) for band in spec.bands]
-        except UnitError:  # pragma: no cover - the loader has refused these already
-            continue
-        file, index = declared.get(defn.id, ("engine/model/catalogue.yaml", -1))
-        lines = loaded.lines.get(file, {})
-        for code, message, band in band_findings(bands, by, f"points of {defn.id}"):
-            line = line_of(lines, ("facts", index, "points", "bands", band)) if lines else None
-            found.append(Finding("error", code, message, None, file, line))
+        by = facts[source.by]
+        for code, message, band in band_findings(list(source.bands), by, f"points of {defn.id}"):
+            where = source.bands[band].where
+            found.append(Finding("error", code, message, None, where.file, where.line))
     return found
-
-
-def _point_bounds(band: Any) -> tuple[Decimal | None, bool, Decimal | None, bool]:
-    def value(raw: Any) -> Decimal | None:
-        return None if raw is None else parse_quantity(raw).value
-
-    low = value(band.ge) if band.ge is not None else value(band.gt)
-    high = value(band.le) if band.le is not None else value(band.lt)
-    return low, band.ge is not None, high, band.le is not None
 
 
 # --- conditions that can never be true -------------------------------------------------------
@@ -288,20 +234,26 @@ class _Range:
     excluded: frozenset[Any] = frozenset()
 
     def add(self, op: str, value: Any) -> None:
-        if op in ("ge", "gt") and (self.low is None or value > self.low or (
-                value == self.low and op == "gt")):  # fmt: skip
-            self.low, self.low_in = value, op == "ge"
-        elif op in ("le", "lt") and (self.high is None or value < self.high or (
-                value == self.high and op == "lt")):  # fmt: skip
-            self.high, self.high_in = value, op == "le"
+        if op in ("ge", "gt"):
+            self._raise_low(value, op == "ge")
+        elif op in ("le", "lt"):
+            self._lower_high(value, op == "le")
         elif op == "between":
-            self.add("ge", value[0])
-            self.add("le", value[1])
+            self._raise_low(value[0], True)
+            self._lower_high(value[1], True)
         elif op in ("eq", "in"):
             values = frozenset(value) if op == "in" else frozenset({value})
             self.allowed = values if self.allowed is None else self.allowed & values
         elif op in ("ne", "not_in"):
             self.excluded |= frozenset(value) if op == "not_in" else frozenset({value})
+
+    def _raise_low(self, value: Any, inclusive: bool) -> None:
+        if self.low is None or value > self.low or (value == self.low and not inclusive):
+            self.low, self.low_in = value, inclusive
+
+    def _lower_high(self, value: Any, inclusive: bool) -> None:
+        if self.high is None or value < self.high or (value == self.high and not inclusive):
+            self.high, self.high_in = value, inclusive
 
     def empty(self) -> bool:
         if (
@@ -331,15 +283,15 @@ class _Range:
 _REFERENCE = date(2024, 6, 15)  # relative date bounds keep their order on any evaluation date
 
 
-def _key(leaf: CLeaf) -> tuple[str, bool] | None:
+def _key(leaf: Comparison) -> tuple[str, bool] | None:
     """Leaves whose operands can be compared: (fact, relative dates?)."""
     if leaf.op in ("prefix_in", "contains", "within"):
         return None
     bounds = [x for x in _flat(leaf.operand) if isinstance(x, DateBound)]
     if not bounds:
-        return (leaf.fact_def.id, False)
+        return (leaf.fact, False)
     relative = {b.fixed is None for b in bounds}
-    return None if len(relative) > 1 else (leaf.fact_def.id, relative.pop())
+    return None if len(relative) > 1 else (leaf.fact, relative.pop())
 
 
 def _flat(value: Any) -> list[Any]:
@@ -358,120 +310,108 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _conjuncts(node: CNode) -> Iterator[CLeaf]:
+def _conjuncts(node: Node) -> Iterator[Comparison]:
     """The leaves an `all` requires together: its leaves and those of nested `all`s."""
     for child in node.children:
-        if isinstance(child, CLeaf):
+        if isinstance(child, Comparison):
             yield child
-        elif isinstance(child.node, AllOf):
+        elif child.kind == "all":
             yield from _conjuncts(child)
 
 
-def _impossible(node: CNode, at: _Locator, found: list[Finding]) -> bool:
-    """Whether `node` can never be true; reports each `all` whose bounds contradict."""
-    if isinstance(node, CLeaf):
-        return False
-    children = [_impossible(child, at, found) for child in node.children]
-    if isinstance(node.node, AnyOf):
-        return all(children)
-    if not isinstance(node.node, AllOf):
-        return False  # `not`: a tautology inside is not detected
-    ranges: dict[tuple[str, bool], _Range] = {}
-    clash: list[str] = []
-    by_fact: dict[tuple[str, bool], list[CLeaf]] = {}
-    for leaf in _conjuncts(node):
-        key = _key(leaf)
-        if key is None:
-            continue
-        by_fact.setdefault(key, []).append(leaf)
-        ranges.setdefault(key, _Range()).add(leaf.op, _plain(leaf.operand))
-    for key, rng in ranges.items():
-        if rng.empty():
-            clash.append(" and ".join(_leaf_text(leaf) for leaf in by_fact[key]))
-    for text in clash:
-        found.append(at.finding("error", "never-true",
-            f"this condition can never be true: {text} cannot all hold", node.path))  # fmt: skip
-    return bool(clash) or any(children)
+@dataclass
+class _Contradictions:
+    """Finds the `all`s of a tree whose bounds on one fact contradict."""
+
+    facts: Mapping[str, FactPlan]
+    at: _Locator
+    found: list[Finding]
+
+    def impossible(self, node: Node) -> bool:
+        """Whether `node` can never be true; reports each `all` whose bounds contradict."""
+        if isinstance(node, Comparison):
+            return False
+        children = [self.impossible(child) for child in node.children]
+        if node.kind == "any":
+            return all(children)
+        if node.kind != "all":
+            return False  # `not`: a tautology inside is not detected
+        ranges: dict[tuple[str, bool], _Range] = {}
+        by_fact: dict[tuple[str, bool], list[Comparison]] = {}
+        for leaf in _conjuncts(node):
+            key = _key(leaf)
+            if key is not None:
+                by_fact.setdefault(key, []).append(leaf)
+                ranges.setdefault(key, _Range()).add(leaf.op, _plain(leaf.operand))
+        clash = [
+            " and ".join(self.text(leaf) for leaf in by_fact[key])
+            for key, rng in ranges.items()
+            if rng.empty()
+        ]
+        for text in clash:
+            self.found.append(self.at.finding("error", "never-true",
+                f"this condition can never be true: {text} cannot all hold", node.where.path))  # fmt: skip
+        return bool(clash) or any(children)
+
+    def text(self, leaf: Comparison) -> str:
+        from ..reference.explain import threshold_text
+
+        relative = [b for b in _flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
+        if relative:  # no evaluation date to resolve them on: show them as written
+            return f"{leaf.fact} {leaf.op} {' / '.join(b.text() for b in relative)}"
+        return f"{leaf.fact} {threshold_text(leaf, self.facts[leaf.fact], _REFERENCE).en}"
 
 
-def _leaf_text(leaf: CLeaf) -> str:
-    from ..reference.explain import threshold_text
-
-    relative = [b for b in _flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
-    if relative:  # no evaluation date to resolve them on: show them as written
-        return f"{leaf.fact_def.id} {leaf.op} {' / '.join(b.text() for b in relative)}"
-    return f"{leaf.fact_def.id} {threshold_text(leaf, _REFERENCE).en}"
-
-
-def _condition_findings(cp: CompiledPolicy, at: _Locator) -> list[Finding]:
+def _condition_findings(
+    plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
+) -> list[Finding]:
     found: list[Finding] = []
-    for exclusion in cp.unless:
-        _impossible(exclusion, at, found)
-    if cp.when is not None and _impossible(cp.when, at, found):
-        found.append(at.finding("error", "unreachable",
-            "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
+    check = _Contradictions(facts, at, found)
+    for criterion in plan.criteria:
+        if check.impossible(criterion.node) and not criterion.exclusion:
+            found.append(at.finding("error", "unreachable",
+                "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
     return found
 
 
 # --- units the loader lets through -----------------------------------------------------------
 
 
-def _unit_findings(cp: CompiledPolicy, facts: dict[str, FactDef], at: _Locator) -> list[Finding]:
+def _unit_findings(
+    plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
+) -> list[Finding]:
     found = []
-    stacking = cp.policy.stacking
-    if stacking is not None and stacking.cap is not None:
-        path = ("stacking", "cap")
-        try:
-            unit = parse_quantity(stacking.cap).unit
-        except UnitError as exc:
-            found.append(at.finding("error", "unit", f"stacking cap: {exc}", path))
-        else:
-            if unit is Unit.NUMBER:
-                found.append(at.finding("warning", "unit",
-                    f"stacking cap {stacking.cap!r} has no unit; write it in yuan, e.g. "
-                    "'50万元'", path))  # fmt: skip
-            elif unit is not Unit.YUAN:
-                found.append(at.finding("error", "unit",
-                    f"stacking cap {stacking.cap!r} is in {unit.value}; a group's cap is an "
-                    "amount in yuan, e.g. '50万元'", path))  # fmt: skip
-    for index, name in enumerate(cp.policy.monotone):
+    for index, name in enumerate(plan.monotone):
         defn = facts.get(name)
         if defn is not None and defn.type is not FactType.QUANTITY:
             found.append(at.finding("error", "unit",
                 f"monotone fact {name!r} is {defn.type.value}, not a quantity: 'more' of it has "
                 "no meaning", ("monotone", index)))  # fmt: skip
-    roots = ([cp.when] if cp.when is not None else []) + list(cp.unless)
-    for root in roots:
-        for leaf in _leaves(root):
-            if leaf.fact_def.unit is not Unit.RATIO or leaf.op in ("ne", "not_in"):
-                continue
-            big = [v for v in _flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
-            if big and leaf.fact_def.growth is None:
-                found.append(at.finding("warning", "unit",
-                    f"{leaf.fact_def.id} is a share, compared with "
-                    f"{format_quantity(big[0], Unit.RATIO, 'en')}; a percentage above 100% is "
-                    "probably a slip", leaf.path))  # fmt: skip
+    for leaf, _ in plan.comparisons():
+        defn = facts[leaf.fact]
+        if defn.unit is not Unit.RATIO or leaf.op in ("ne", "not_in"):
+            continue
+        big = [v for v in _flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
+        if big and defn.source.kind != "growth":
+            found.append(at.finding("warning", "unit",
+                f"{leaf.fact} is a share, compared with "
+                f"{format_quantity(big[0], Unit.RATIO, 'en')}; a percentage above 100% is "
+                "probably a slip", leaf.where.path))  # fmt: skip
     return found
-
-
-def _leaves(node: CNode) -> list[CLeaf]:
-    if isinstance(node, CLeaf):
-        return [node]
-    return [leaf for child in node.children for leaf in _leaves(child)]
 
 
 # --- caps that never bind --------------------------------------------------------------------
 
 
-def _cap_findings(cp: CompiledPolicy, at: _Locator) -> list[Finding]:
-    benefit, cap = cp.policy.benefit, cp.benefit.cap
+def _cap_findings(plan: PolicyPlan, at: _Locator) -> list[Finding]:
+    benefit, cap = plan.benefit, plan.benefit.cap
     if cap is None:
         return []
     amounts: list[Decimal] = []
-    if benefit.grant is not None:
-        amounts = [parse_quantity(benefit.grant.amount).value]
-    elif benefit.tiers is not None and all(b.rate is None for b in benefit.tiers.bands):
-        amounts = [parse_quantity(b.amount).value for b in benefit.tiers.bands if b.amount]
+    if benefit.fixed is not None:
+        amounts = [benefit.fixed]
+    elif benefit.bands and all(b.rate is None for b in benefit.bands):
+        amounts = [b.amount for b in benefit.bands if b.amount]
     if amounts and max(amounts) <= cap:
         return [at.finding("warning", "cap-unused",
             f"the cap {format_quantity(cap, Unit.YUAN, 'en')} is never applied: the benefit pays "
@@ -483,16 +423,12 @@ def _cap_findings(cp: CompiledPolicy, at: _Locator) -> list[Finding]:
 
 
 def _group_findings(loaded: LoadedSet) -> list[Finding]:
-    members: dict[str, list[CompiledPolicy]] = {}
-    for cp in loaded.policies:
-        if cp.stacking is not None and cp.stacking.exclusive:
-            members.setdefault(cp.stacking.group, []).append(cp)
     found = []
-    for group, policies in sorted(members.items()):
-        if len(policies) == 1:
-            at = _Locator(loaded, policies[0].id)
+    for group in sorted(loaded.plan.groups.values(), key=lambda g: g.id):
+        if group.exclusive and len(group.members) == 1:
+            at = _Locator(loaded, group.members[0])
             found.append(at.finding("warning", "lonely-group",
-                f"exclusive group {group!r} has only this member: exclusivity never applies "
+                f"exclusive group {group.id!r} has only this member: exclusivity never applies "
                 "(a misspelt group name?)", ("stacking", "group")))  # fmt: skip
     return found
 

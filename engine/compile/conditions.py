@@ -1,20 +1,16 @@
-"""Compile condition trees once into closures over the evaluation context.
-
-The loader calls `compile_condition` for every tree; problems of meaning (unknown fact, a unit
-that does not match the fact's, an operator that does not fit the fact's type) are collected
-with their path so the loader can report file, line and field for each.
-"""
+"""Condition trees → plan nodes (`plan.Group`, `plan.Comparison`), with every problem of
+meaning collected: an unknown fact, a unit that does not match the fact's, an operator that does
+not fit the fact's type, a bound that cannot be read. Each problem carries its path so the
+loader can report file, line and field."""
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from ..model.facts import FactDef, FactType
+from ..model.facts import FactType
 from ..model.language import (
     COMPARISONS,
     AllOf,
@@ -28,28 +24,11 @@ from ..model.units import (
     Unit,
     UnitError,
     parse_quantity,
-    shifted,
 )
-from ..reference.context import Context, Missing, Value
-from ..reference.logic import (
-    FALSE,
-    NEGATED,
-    TRUE,
-    UNKNOWN,
-    Truth,
-)
+from .facts import suggest
+from .plan import Comparison, DateBound, FactPlan, Group, Node, Path, Where
 
-Path = tuple[str | int, ...]
-Fn = Callable[[Context], Truth]
-
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-}
+Placer = Callable[[Path], Where]  # where a path of the document is written
 
 _OPS_BY_TYPE: dict[FactType, frozenset[str]] = {
     FactType.QUANTITY: frozenset({*COMPARISONS, "between", "in", "not_in"}),
@@ -66,104 +45,62 @@ class CompileError(ValueError):
         self.path = path
 
 
-@dataclass(frozen=True, slots=True)
-class DateBound:
-    """A date threshold: fixed, or relative to the evaluation date (`-1年`)."""
-
-    fixed: date | None = None
-    amount: int = 0
-    unit: Unit = Unit.DAY
-
-    def resolve(self, as_of: date) -> date:
-        return self.fixed if self.fixed is not None else shifted(as_of, self.amount, self.unit)
-
-    def text(self) -> str:
-        if self.fixed is not None:
-            return self.fixed.isoformat()
-        return f"as_of {'-' if self.amount < 0 else '+'} {abs(self.amount)} {self.unit.value}(s)"
+class RefusedFact(CompileError):
+    """A fact that is declared but refused: its own problems are reported, naming it adds none."""
 
 
-@dataclass(eq=False)
-class CNode:
-    """A compiled condition: the source node, its children and its truth function."""
-
-    node: AllOf | AnyOf | NotOf | Leaf
-    path: Path
-    children: list[CNode] = field(default_factory=list)
-    fn: Fn = field(default=lambda ctx: UNKNOWN)
+Facts = Mapping[str, FactPlan | None]  # None: declared, but refused
 
 
-@dataclass(eq=False)
-class CLeaf(CNode):
-    fact: FactDef | None = None
-    op: str = "eq"
-    operand: Any = None  # Decimal, bool, str, DateBound, tuples and frozensets of these
-    test: Callable[[Value, date], bool] = field(default=lambda value, as_of: False)
-
-    @property
-    def fact_def(self) -> FactDef:
-        assert self.fact is not None
-        return self.fact
+def fact_plan(facts: Facts, name: str, path: Path) -> FactPlan | None:
+    """The plan of a fact named at `path`; None when no fact has that name."""
+    if name in facts and facts[name] is None:
+        raise RefusedFact(name, path)
+    return facts.get(name)
 
 
-def compile_condition(
-    node: Condition, facts: dict[str, FactDef], path: Path, errors: list[CompileError]
-) -> CNode:
-    """Compile a tree; every problem is appended to `errors` (a tree with errors must not be used)."""
-    if isinstance(node, AllOf):
-        children = [
-            compile_condition(c, facts, (*path, "all", i), errors) for i, c in enumerate(node.all)
-        ]
-        return CNode(node, path, children, _all([c.fn for c in children]))
-    if isinstance(node, AnyOf):
-        children = [
-            compile_condition(c, facts, (*path, "any", i), errors) for i, c in enumerate(node.any)
-        ]
-        return CNode(node, path, children, _any([c.fn for c in children]))
+def _wording(node: AllOf | AnyOf | NotOf | Leaf, at: Placer, path: Path) -> dict[str, Any]:
+    return {
+        "label": node.label,
+        "label_en": node.label_en,
+        "article": node.article,
+        "provenance": None if node.provenance is None else node.provenance.value,
+        "note": node.note,
+        "where": at(path),
+    }
+
+
+def plan_condition(
+    node: Condition,
+    facts: Facts,
+    path: Path,
+    errors: list[CompileError],
+    at: Placer,
+) -> Node:
+    """The plan of a tree; every problem is appended to `errors` (a tree with errors must not
+    be used)."""
+    if isinstance(node, Leaf):
+        try:
+            return _comparison(node, facts, path, at)
+        except CompileError as exc:
+            errors.append(exc)
+            return Group(kind="all", children=(), **_wording(node, at, path))
+    kind: Literal["all", "any", "not"]
     if isinstance(node, NotOf):
-        child = compile_condition(node.not_, facts, (*path, "not"), errors)
-        inner = child.fn
-        return CNode(node, path, [child], lambda ctx: NEGATED[inner(ctx)])
-    try:
-        return _compile_leaf(node, facts, path)
-    except CompileError as exc:
-        errors.append(exc)
-        return CNode(node, path)
+        kind, parts = "not", [(node.not_, (*path, "not"))]
+    elif isinstance(node, AllOf):
+        kind, parts = "all", [(part, (*path, "all", i)) for i, part in enumerate(node.all)]
+    else:
+        kind, parts = "any", [(part, (*path, "any", i)) for i, part in enumerate(node.any)]
+    children = tuple(plan_condition(part, facts, where, errors, at) for part, where in parts)
+    return Group(kind=kind, children=children, **_wording(node, at, path))
 
 
-def _all(fns: list[Fn]) -> Fn:
-    def all_of(ctx: Context) -> Truth:
-        result = TRUE
-        for fn in fns:
-            value = fn(ctx)
-            if value is FALSE:
-                return FALSE
-            if value < result:
-                result = value
-        return result
-
-    return all_of
-
-
-def _any(fns: list[Fn]) -> Fn:
-    def any_of(ctx: Context) -> Truth:
-        result = FALSE
-        for fn in fns:
-            value = fn(ctx)
-            if value is TRUE:
-                return TRUE
-            if value > result:
-                result = value
-        return result
-
-    return any_of
-
-
-def _compile_leaf(leaf: Leaf, facts: dict[str, FactDef], path: Path) -> CLeaf:
-    defn = facts.get(leaf.fact)
+def _comparison(leaf: Leaf, facts: Facts, path: Path, at: Placer) -> Comparison:
+    defn = fact_plan(facts, leaf.fact, (*path, "fact"))
     if defn is None:
         raise CompileError(
-            f"unknown fact {leaf.fact!r}{_suggest(leaf.fact, facts)}", (*path, "fact")
+            f"unknown fact {leaf.fact!r}{suggest(leaf.fact, facts)}", (*path, "fact")
         )
     op = leaf.op
     op_path = (*path, "in" if op == "in" else op)
@@ -174,43 +111,10 @@ def _compile_leaf(leaf: Leaf, facts: dict[str, FactDef], path: Path) -> CLeaf:
             op_path,
         )
     operand = _operand(defn, op, leaf.operand, op_path)
-    test = _test(defn, op, operand)
-    return CLeaf(leaf, path, [], _leaf_fn(defn, op, operand, test), defn, op, operand, test)
+    return Comparison(fact=defn.id, op=op, operand=operand, **_wording(leaf, at, path))
 
 
-def _leaf_fn(defn: FactDef, op: str, operand: Any, test: Callable[[Value, date], bool]) -> Fn:
-    """The truth function of a leaf. Leaves are most of what evaluation runs, so the common
-    shape, a fact compared with a fixed value, calls the comparison itself (one C call) rather
-    than going through `test`; the others do go through `test` (same semantics)."""
-    fact_id = defn.id
-    if defn.type is not FactType.DATE and op in _COMPARE:
-        compare, bound = _COMPARE[op], operand
-
-        def compared(ctx: Context) -> Truth:
-            value = ctx[fact_id]
-            if value.__class__ is Missing:
-                return UNKNOWN
-            return TRUE if compare(value, bound) else FALSE
-
-        return compared
-
-    def tested(ctx: Context) -> Truth:
-        value = ctx[fact_id]
-        if value.__class__ is Missing:
-            return UNKNOWN
-        return TRUE if test(value, ctx.as_of) else FALSE  # type: ignore[arg-type]
-
-    return tested
-
-
-def _suggest(name: str, facts: dict[str, FactDef]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(facts), n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-def _operand(defn: FactDef, op: str, raw: Any, path: Path) -> Any:
+def _operand(defn: FactPlan, op: str, raw: Any, path: Path) -> Any:
     if op in ("in", "not_in"):
         return frozenset(_scalar(defn, item, (*path, i)) for i, item in enumerate(raw))
     if op == "between":
@@ -244,7 +148,7 @@ def _duration(raw: Any, path: Path) -> tuple[int, Unit]:
     return int(quantity.value), quantity.unit
 
 
-def _scalar(defn: FactDef, raw: Any, path: Path) -> Any:
+def _scalar(defn: FactPlan, raw: Any, path: Path) -> Any:
     kind = defn.type
     if kind is FactType.BOOL:
         if not isinstance(raw, bool):
@@ -268,7 +172,7 @@ def _scalar(defn: FactDef, raw: Any, path: Path) -> Any:
     return _check_unit(defn, quantity, raw, path)
 
 
-def _check_unit(defn: FactDef, quantity: Quantity, raw: Any, path: Path) -> Decimal:
+def _check_unit(defn: FactPlan, quantity: Quantity, raw: Any, path: Path) -> Decimal:
     unit = defn.unit
     assert unit is not None
     if quantity.unit is unit:
@@ -285,41 +189,3 @@ def _check_unit(defn: FactDef, quantity: Quantity, raw: Any, path: Path) -> Deci
         f"{'a plain number' if quantity.unit is Unit.NUMBER else quantity.unit.value}; write {hint}",
         path,
     )
-
-
-def _test(defn: FactDef, op: str, operand: Any) -> Callable[[Value, date], bool]:
-    if defn.type is FactType.DATE:
-        return _date_test(op, operand)
-    if op in _COMPARE:
-        compare, bound = _COMPARE[op], operand
-        return lambda value, as_of: compare(value, bound)
-    if op == "between":
-        low, high = operand
-        return lambda value, as_of: low <= value <= high
-    if op == "in":
-        return lambda value, as_of: value in operand
-    if op == "not_in":
-        return lambda value, as_of: value not in operand
-    if op == "prefix_in":
-        prefixes = operand
-        return lambda value, as_of: str(value).upper().startswith(prefixes)
-    assert op == "contains"
-    return lambda value, as_of: operand in value  # type: ignore[operator]
-
-
-def _date_test(op: str, operand: Any) -> Callable[[Value, date], bool]:
-    if op in _COMPARE:
-        compare, bound = _COMPARE[op], operand
-        return lambda value, as_of: compare(value, bound.resolve(as_of))
-    if op == "between":
-        low, high = operand
-        return lambda value, as_of: low.resolve(as_of) <= value <= high.resolve(as_of)
-    assert op == "within"
-    start = operand
-    return lambda value, as_of: start.resolve(as_of) < value <= as_of  # type: ignore[operator]
-
-
-def leaves(node: CNode) -> list[CLeaf]:
-    if isinstance(node, CLeaf):
-        return [node]
-    return [leaf for child in node.children for leaf in leaves(child)]

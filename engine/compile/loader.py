@@ -1,22 +1,44 @@
-"""Load a directory of policy documents into compiled policies, or refuse the whole set.
+"""Load a directory of policy documents into the plan (`engine.compile.plan`), or refuse the
+whole set.
 
-Every problem is collected (file, line, field, message) before anything is refused, so an
-author sees all mistakes at once; a set with any problem is never half-loaded.
+Loading runs in named stages, each collecting its problems (file, line, field, message):
+
+1. `files`: which files are documents (every file is either read or reported);
+2. `documents`: each document read, parsed and checked against the policy language;
+3. `zones`: the built-in zones and the directory's `zones.yaml`;
+4. `facts`: the catalogue and every document's own facts, planned (`compile.facts`);
+5. `succession`: superseded documents name their successor and end;
+6. `policies`: each policy planned (`compile.conditions`, `compile.benefits`);
+7. `groups`: stacking groups declared alike by all their members.
+
+Every problem of every stage is reported at once, so an author sees all mistakes together; a
+set with any problem is never half-loaded.
+
+Which files are documents: every file under the directory whose name ends in `.yaml`, except
+`zones.yaml` (zones) and `*.cases.yaml` (worked cases, read by `incentives test`). A file that
+ends in `.yml` or `.yaml` in other capitals, a symbolic link that leads nowhere and a link that
+leads back into its own directory are refused. Links to files and to other directories are
+followed. Other files (a README, notes, `__init__.py`) and hidden files and directories (their
+name starts with a dot, such as `.git`) are not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import PolicyError, Problem
-from ..model.facts import FactDef, dependencies, formula_problems
-from ..model.language import Document, Effective, Provenance
+from ..model.facts import FactDef
+from ..model.language import Document, Effective, Policy, Provenance
+from ..model.units import parse_quantity
 from ..model.yamlio import (
     Location,
     YamlError,
@@ -30,26 +52,63 @@ from ..model.zones import (
     ZoneFile,
     Zones,
 )
-from ..reference.context import compile_resolver
-from ..reference.evaluate import CompiledPolicy
 from ..reference.results import SourceInfo
-from .benefits import compile_benefit
-from .conditions import CNode, CompileError, compile_condition
+from .benefits import plan_benefit
+from .conditions import CompileError, Placer, RefusedFact, plan_condition
+from .facts import Declared, plan_facts
+from .plan import (
+    BenefitPlan,
+    Criterion,
+    FactPlan,
+    GroupPlan,
+    Node,
+    Period,
+    PolicyPlan,
+    Requirement,
+    SetPlan,
+    StackingPlan,
+    Where,
+    comparisons,
+)
 
 ZONES_FILE = "zones.yaml"
 CASES_SUFFIX = ".cases.yaml"
+CATALOGUE = "built-in catalogue"
 
 
 @dataclass(frozen=True)
 class LoadedSet:
+    """A loaded set: its documents (as written), fact declarations, zones and the plan."""
+
     documents: tuple[tuple[str, Document], ...]
-    facts: dict[str, FactDef]
+    facts: Mapping[str, FactDef]
     zones: Zones
-    policies: tuple[CompiledPolicy, ...]
+    plan: SetPlan
     # where each policy is written: id → (file, index in the file's `policies`), and each
     # file's line map, for reports about a loaded set (`engine.check.lint`)
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
     lines: dict[str, dict[Location, int]] = field(default_factory=dict)
+
+    @property
+    def policies(self) -> tuple[PolicyPlan, ...]:
+        return self.plan.policies
+
+
+class _Doc:
+    """A document read, with its file (relative to the directory's parent) and line map."""
+
+    __slots__ = ("doc", "lines", "shown")
+
+    def __init__(self, shown: str, doc: Document, lines: dict[Location, int]) -> None:
+        self.shown, self.doc, self.lines = shown, doc, lines
+
+    def placer(self) -> Placer:
+        return lambda path: Where(self.shown, line_of(self.lines, path), path)
+
+    def problem(self, message: str, path: tuple[str | int, ...]) -> Problem:
+        return Problem(
+            message, file=self.shown, line=line_of(self.lines, path), field=".".join(map(str, path))
+        )
 
 
 def bundled_policies() -> Path:
@@ -57,7 +116,101 @@ def bundled_policies() -> Path:
 
 
 def _engine_yaml(name: str) -> tuple[Any, dict[Location, int]]:
-    return load_yaml(resources.files("incentives.engine.model").joinpath(name).read_text(encoding="utf-8"))
+    text = resources.files("incentives.engine.model").joinpath(name).read_text(encoding="utf-8")
+    return load_yaml(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogue() -> tuple[tuple[FactDef, ...], dict[Location, int]]:
+    """The built-in catalogue, read once per process (its models are immutable; its line map
+    is only ever read)."""
+    data, lines = _engine_yaml("catalogue.yaml")
+    return tuple(FactDef.model_validate(d) for d in data["facts"]), lines
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_zones() -> tuple[Zone, ...]:
+    return ZoneFile.model_validate(_engine_yaml(ZONES_FILE)[0]).zones
+
+
+# --- stages 1 and 2: files and documents ---------------------------------------------------
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def document_files(root: Path, problems: list[Problem]) -> list[Path]:
+    """Stage `files`: the documents under `root`, in order; every file that looks like one but
+    cannot be read as one is reported."""
+    found = []
+    real = root.resolve()
+    for path in _walk(root, real, frozenset({real}), root, problems):
+        name = path.name
+        lowered = name.lower()
+        if not lowered.endswith((".yaml", ".yml")) or name == ZONES_FILE:
+            continue
+        if name.endswith(CASES_SUFFIX):
+            continue
+        if not name.endswith(".yaml") or lowered.endswith((".cases.yml", ".cases.yaml")):
+            right = name[: name.lower().rindex(".")] + ".yaml"
+            if lowered.endswith((".cases.yml", ".cases.yaml")):
+                right = name[: lowered.rindex(".cases.")] + CASES_SUFFIX
+            message = f"not read: policy files end in '.yaml' exactly; rename it to {right}"
+            problems.append(Problem(message, file=_shown(path, root)))
+            continue
+        found.append(path)
+    return sorted(found)
+
+
+def _walk(
+    directory: Path, real: Path, ancestors: frozenset[Path], root: Path, problems: list[Problem]
+) -> Iterator[Path]:
+    """Every file below `directory` (hidden ones left out), following links; broken links and
+    links back into a directory being walked are reported. `real` is the directory's real
+    path, `ancestors` those of the directories walked down to it, itself included."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(f"cannot read directory: {exc.strerror or exc}",
+                                file=_shown(directory, root)))  # fmt: skip
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if not entry.is_symlink():  # no system call: scandir knows
+            if entry.is_dir(follow_symlinks=False):
+                inside = real / entry.name
+                yield from _walk(path, inside, ancestors | {inside}, root, problems)
+            else:
+                yield path
+            continue
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, on older Pythons
+            problems.append(Problem(_broken_link(path, exc), file=_shown(path, root)))
+            continue
+        if not target.is_dir():
+            yield path
+        elif target in ancestors:
+            problems.append(Problem("symbolic link loop: it leads back to a directory that "
+                                    "contains it", file=_shown(path, root)))  # fmt: skip
+        else:
+            yield from _walk(path, target, ancestors | {target}, root, problems)
+
+
+def _broken_link(path: Path, exc: BaseException) -> str:
+    if (isinstance(exc, OSError) and exc.errno == 40) or isinstance(exc, RuntimeError):
+        return "symbolic link loop: the link leads back to itself"
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+    return f"broken symbolic link: it points to {target}, which does not exist"
 
 
 def _validation_problems(
@@ -120,220 +273,247 @@ def _read(
         return None
 
 
-def _document_files(directory: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in directory.rglob("*.yaml")
-        if p.name != ZONES_FILE and not p.name.endswith(CASES_SUFFIX) and p.is_file()
-    )
-
-
-def load(directory: Path | None = None) -> LoadedSet:
-    root = directory if directory is not None else bundled_policies()
-    if not root.is_dir():
-        raise PolicyError(f"policy directory {root} does not exist")
-    problems: list[Problem] = []
-
-    base_facts, _ = _engine_yaml("catalogue.yaml")
-    facts: dict[str, FactDef] = {d["id"]: FactDef.model_validate(d) for d in base_facts["facts"]}
-    fact_files: dict[str, str] = dict.fromkeys(facts, "built-in catalogue")
-
-    zone_data, _ = _engine_yaml(ZONES_FILE)
-    zone_list = ZoneFile.model_validate(zone_data).zones
-    extra_zones = root / ZONES_FILE
-    if extra_zones.is_file():
-        loaded = _read(extra_zones, ZoneFile, problems, _shown(extra_zones, root))
-        if loaded is not None:
-            zone_list = [*zone_list, *loaded[0].zones]
-    zone_map: dict[str, Zone] = {}
-    for declared in zone_list:
-        if declared.id in zone_map:
-            problems.append(Problem(f"zone {declared.id!r} is declared twice", file=ZONES_FILE))
-        zone_map[declared.id] = declared
-    zones = Zones(zone_map)
-    problems.extend(Problem(p, file=ZONES_FILE) for p in zones.problems())
-
-    documents: list[tuple[str, Document, dict[Location, int]]] = []
-    files = _document_files(root)
-    if not files:
+def read_documents(root: Path, problems: list[Problem]) -> list[_Doc]:
+    """Stage `documents`."""
+    files = document_files(root, problems)
+    if not files and not problems:
         problems.append(Problem(f"no policy documents (*.yaml) found in {root}"))
+    documents = []
     for path in files:
         shown = _shown(path, root)
         loaded = _read(path, Document, problems, shown)
         if loaded is not None:
-            documents.append((shown, loaded[0], loaded[1]))
+            documents.append(_Doc(shown, loaded[0], loaded[1]))
+    return documents
 
-    problems.extend(_succession_problems(documents))
 
-    for shown, doc, lines in documents:
-        for index, declared_fact in enumerate(doc.facts):
-            if declared_fact.id in facts:
-                problems.append(
-                    Problem(
-                        f"fact {declared_fact.id!r} is already declared in {fact_files[declared_fact.id]}",
-                        file=shown,
-                        line=line_of(lines, ("facts", index)),
-                        field=f"facts.{index}.id",
-                    )
-                )
-            else:
-                facts[declared_fact.id], fact_files[declared_fact.id] = declared_fact, shown
-    problems.extend(_fact_graph_problems(facts, fact_files))
+# --- stage 3: zones --------------------------------------------------------------------------
 
-    compiled: list[CompiledPolicy] = []
-    seen: dict[str, str] = {}
-    locations: dict[str, tuple[str, int]] = {}
-    groups: dict[str, tuple[str, Any]] = {}
-    for shown, doc, lines in documents:
-        for index, policy in enumerate(doc.policies):
-            where = ("policies", index)
 
-            def report(
-                message: str,
-                path: tuple[str | int, ...],
-                _shown: str = shown,
-                _lines: dict[Location, int] = lines,
-            ) -> None:
-                problems.append(
-                    Problem(
-                        message,
-                        file=_shown,
-                        line=line_of(_lines, path),
-                        field=".".join(map(str, path)),
-                    )
-                )
+def read_zones(root: Path, problems: list[Problem]) -> Zones:
+    zone_list = list(_builtin_zones())
+    extra = root / ZONES_FILE
+    if extra.is_file():
+        loaded = _read(extra, ZoneFile, problems, _shown(extra, root))
+        if loaded is not None:
+            zone_list += loaded[0].zones
+    by_id: dict[str, Zone] = {}
+    for declared in zone_list:
+        if declared.id in by_id:
+            problems.append(Problem(f"zone {declared.id!r} is declared twice", file=ZONES_FILE))
+        by_id[declared.id] = declared
+    zones = Zones(by_id)
+    problems.extend(Problem(p, file=ZONES_FILE) for p in zones.problems())
+    return zones
 
-            if policy.id in seen:
-                report(
-                    f"duplicate policy id {policy.id!r} (also in {seen[policy.id]})", (*where, "id")
-                )
+
+# --- stage 4: facts --------------------------------------------------------------------------
+
+
+def declare_facts(documents: list[_Doc], problems: list[Problem]) -> dict[str, Declared]:
+    """The catalogue's facts, then each document's own, each declared once."""
+    catalogue, lines = _catalogue()
+    declared = {
+        d.id: Declared(d, "engine/model/catalogue.yaml", lines, ("facts", i), CATALOGUE)
+        for i, d in enumerate(catalogue)
+    }
+    for doc in documents:
+        for index, fact in enumerate(doc.doc.facts):
+            first = declared.get(fact.id)
+            if first is not None:
+                problems.append(doc.problem(
+                    f"fact {fact.id!r} is already declared in {first.label}", ("facts", index, "id")
+                ))  # fmt: skip
                 continue
-            seen[policy.id] = shown
-            locations[policy.id] = (shown, index)
-            for zone in policy.zones or doc.zones:
-                if zone not in zone_map:
-                    report(
-                        f"unknown zone {zone!r}; known zones: {', '.join(sorted(zone_map))}",
-                        (*where, "zones"),
-                    )
-            if policy.stacking is not None:
-                key = (policy.stacking.exclusive, policy.stacking.cap)
-                first = groups.setdefault(policy.stacking.group, (policy.id, key))
-                if first[1] != key:
-                    report(
-                        f"stacking group {policy.stacking.group!r} is declared differently by {first[0]}",
-                        (*where, "stacking"),
-                    )
-            effective = _effective(doc, policy.effective)
-            if effective is None:
-                report("policy effective period ends before it starts", (*where, "effective"))
-                continue
-            errors: list[CompileError] = []
-            when = None
-            if policy.when is not None:
-                when = compile_condition(policy.when, facts, (*where, "when"), errors)
-            unless = tuple(
-                compile_condition(node, facts, (*where, "unless", i), errors)
-                for i, node in enumerate(policy.unless)
-            )
-            try:
-                benefit = compile_benefit(policy.benefit, facts, (*where, "benefit"))
-            except CompileError as exc:
-                errors.append(exc)
-            errors.extend(
-                CompileError(f"unknown fact {fact!r} in monotone", (*where, "monotone"))
-                for fact in policy.monotone
-                if fact not in facts
-            )
-            if errors:
-                for error in errors:
-                    report(str(error), error.path)
-                continue
-            compiled.append(
-                CompiledPolicy(
-                    policy=policy,
-                    source=_source(doc, policy, when, unless),
-                    effective=effective,
-                    zones=frozenset(policy.zones or doc.zones),
-                    when=when,
-                    unless=unless,
-                    benefit=benefit,
-                )
-            )
-
-    if problems:
-        raise PolicyError(
-            f"policy set {root} has {len(problems)} problem(s); nothing was loaded", problems
-        )
-    return LoadedSet(
-        tuple((s, d) for s, d, _ in documents), facts, zones, tuple(compiled),
-        locations, {s: lines for s, _, lines in documents},
-    )  # fmt: skip
+            declared[fact.id] = Declared(fact, doc.shown, doc.lines, ("facts", index), doc.shown)
+    return declared
 
 
-def _succession_problems(
-    documents: list[tuple[str, Document, dict[Location, int]]],
-) -> list[Problem]:
+# --- stage 5: succession ---------------------------------------------------------------------
+
+
+def succession_problems(documents: list[_Doc]) -> list[Problem]:
     """A superseded document must name a document of the set and end: otherwise the old and the
     new rules would both apply from the successor's start on."""
-    ids = {doc.id for _, doc, _ in documents}
+    ids = {d.doc.id for d in documents}
     problems = []
-    for shown, doc, lines in documents:
-        successor = doc.superseded_by
+    for d in documents:
+        successor = d.doc.superseded_by
         if successor is None:
             continue
-        line = line_of(lines, ("superseded_by",))
-        if successor == doc.id or successor not in ids:
-            what = "itself" if successor == doc.id else "no document of this set"
+        if successor == d.doc.id or successor not in ids:
+            what = "itself" if successor == d.doc.id else "no document of this set"
             problems.append(
-                Problem(
-                    f"superseded_by {successor!r} names {what}",
-                    file=shown, line=line, field="superseded_by",
-                )
-            )  # fmt: skip
-        elif doc.effective.until is None:
-            problems.append(
-                Problem(
-                    f"superseded by {successor!r} but has no effective.until: give the last day "
-                    "these rules apply",
-                    file=shown, line=line, field="effective.until",
-                )
-            )  # fmt: skip
+                d.problem(f"superseded_by {successor!r} names {what}", ("superseded_by",))
+            )
+        elif d.doc.effective.until is None:
+            problem = d.problem(
+                f"superseded by {successor!r} but has no effective.until: give the last day "
+                "these rules apply",
+                ("superseded_by",),
+            )
+            problems.append(Problem(problem.message, problem.file, problem.line, "effective.until"))
     return problems
 
 
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
+# --- stage 6: policies -----------------------------------------------------------------------
 
 
-def _effective(doc: Document, own: Effective | None) -> Effective | None:
+class _Policies:
+    """Plans the policies of every document against the facts and zones."""
+
+    def __init__(
+        self,
+        facts: Mapping[str, FactPlan],
+        refused: frozenset[str],  # facts declared but not planned: their problems are reported
+        zones: Zones,
+        problems: list[Problem],
+    ) -> None:
+        self.facts, self.refused, self.zones, self.problems = facts, refused, zones, problems
+        self.seen: dict[str, str] = {}
+        self.locations: dict[str, tuple[str, int]] = {}
+        # The facts policies may name; None for a declared fact whose problems are reported
+        # already, so that naming it adds none.
+        self._usable: Mapping[str, FactPlan | None] = {**facts, **dict.fromkeys(refused)}
+
+    def plan(self, documents: list[_Doc]) -> tuple[PolicyPlan, ...]:
+        chains = {zone: self.zones.chain(zone) for zone in self.zones.by_id}
+        out = []
+        for d in documents:
+            for index, policy in enumerate(d.doc.policies):
+                planned = self._one(d, index, policy, chains)
+                if planned is not None:
+                    out.append(planned)
+        return tuple(out)
+
+    def _one(
+        self, d: _Doc, index: int, policy: Policy, chains: Mapping[str, tuple[str, ...]]
+    ) -> PolicyPlan | None:
+        where = ("policies", index)
+        if policy.id in self.seen:
+            self.problems.append(d.problem(
+                f"duplicate policy id {policy.id!r} (also in {self.seen[policy.id]})", (*where, "id")
+            ))  # fmt: skip
+            return None
+        self.seen[policy.id] = d.shown
+        self.locations[policy.id] = (d.shown, index)
+        errors: list[CompileError] = []
+        zones = frozenset(policy.zones or d.doc.zones)
+        errors += _unknown_zones(zones, chains, where)
+        effective = _effective(d.doc, policy.effective)
+        if effective is None:
+            errors.append(CompileError("policy effective period ends before it starts",
+                                       (*where, "effective")))  # fmt: skip
+        criteria = self._criteria(d, policy, where, errors)
+        benefit = self._benefit(d, policy, where, errors)
+        errors = [e for e in errors if not isinstance(e, RefusedFact)]  # reported with the fact
+        if errors or effective is None or benefit is None or self.refused:
+            self.problems += [d.problem(str(e), e.path) for e in errors]
+            return None
+        return self._policy(d, index, policy, effective, zones, criteria, benefit, chains)
+
+    def _benefit(
+        self, d: _Doc, policy: Policy, where: tuple[str | int, ...], errors: list[CompileError]
+    ) -> BenefitPlan | None:
+        """The benefit's plan, and the facts `monotone` names checked."""
+        errors += [
+            CompileError(f"unknown fact {fact!r} in monotone", (*where, "monotone"))
+            for fact in policy.monotone
+            if fact not in self.facts and fact not in self.refused
+        ]
+        try:
+            return plan_benefit(policy.benefit, self._usable, (*where, "benefit"), d.placer())
+        except CompileError as exc:
+            errors.append(exc)
+            return None
+
+    def _criteria(
+        self, d: _Doc, policy: Policy, where: tuple[str | int, ...], errors: list[CompileError]
+    ) -> tuple[Criterion, ...]:
+        facts = self._usable
+        roots: list[tuple[Any, tuple[str | int, ...], bool]] = []
+        if policy.when is not None:
+            roots.append((policy.when, (*where, "when"), False))
+        roots += [(node, (*where, "unless", i), True) for i, node in enumerate(policy.unless)]
+        return tuple(
+            Criterion(plan_condition(node, facts, path, errors, d.placer()), exclusion)
+            for node, path, exclusion in roots
+        )
+
+    def _policy(
+        self, d: _Doc, index: int, policy: Policy, effective: Period, zones: frozenset[str],
+        criteria: tuple[Criterion, ...], benefit: BenefitPlan,
+        chains: Mapping[str, tuple[str, ...]],
+    ) -> PolicyPlan:  # fmt: skip
+        reads = {leaf.fact for c in criteria for leaf in comparisons(c.node)} | set(benefit.reads)
+        depends = set(reads).union(*(self.facts[f].depends_on for f in reads))
+        applies_in = None if NATIONAL in zones else frozenset(
+            zone for zone, chain in chains.items() if not zones.isdisjoint(chain)
+        )  # fmt: skip
+        return PolicyPlan(
+            id=policy.id,
+            title=policy.title,
+            title_en=policy.title_en,
+            document=d.doc.id,
+            source=_source(d.doc, policy, criteria, benefit.provenance),
+            effective=effective,
+            zones=zones,
+            applies_in=applies_in,
+            criteria=criteria,
+            benefit=benefit,
+            stacking=_stacking(policy),
+            requires=tuple(Requirement(r.zh, r.en or r.zh) for r in policy.requires),
+            monotone=policy.monotone,
+            reads=frozenset(reads),
+            depends_on=frozenset(depends),
+            note=policy.note,
+            where=d.placer()(("policies", index)),
+        )
+
+
+def _unknown_zones(
+    zones: frozenset[str], chains: Mapping[str, tuple[str, ...]], where: tuple[str | int, ...]
+) -> list[CompileError]:
+    known = ", ".join(sorted(chains))
+    return [
+        CompileError(f"unknown zone {zone!r}; known zones: {known}", (*where, "zones"))
+        for zone in sorted(zones)
+        if zone not in chains
+    ]
+
+
+def _stacking(policy: Policy) -> StackingPlan | None:
+    stacking = policy.stacking
+    if stacking is None:
+        return None
+    cap = None if stacking.cap is None else parse_quantity(stacking.cap).value  # in yuan: checked
+    return StackingPlan(stacking.group, stacking.exclusive, cap)
+
+
+def _effective(doc: Document, own: Effective | None) -> Period | None:
     if own is None:
-        return doc.effective
+        return Period(doc.effective.start, doc.effective.until)
     start = own.start if own.start is not None else doc.effective.start
     until = own.until if own.until is not None else doc.effective.until
     if start is not None and until is not None and until < start:
         return None
-    return Effective.model_validate({"from": start, "until": until})
+    return Period(start, until)
 
 
-def _all_nodes(nodes: Iterable[CNode]) -> Iterable[CNode]:
-    for node in nodes:
-        yield node
-        yield from _all_nodes(node.children)
+def _marks(node: Node) -> Iterator[str | None]:
+    yield node.provenance
+    for child in node.children:
+        yield from _marks(child)
 
 
 def _source(
-    doc: Document, policy: Any, when: CNode | None, unless: tuple[CNode, ...]
+    doc: Document, policy: Policy, criteria: tuple[Criterion, ...], benefit: str | None
 ) -> SourceInfo:
     own = policy.source
-    provenance = own.provenance or doc.provenance
-    roots = ([when] if when is not None else []) + list(unless)
-    marks = [n.node.provenance for n in _all_nodes(roots)] + [policy.benefit.provenance]
-    if Provenance.ILLUSTRATIVE in marks:
-        provenance = Provenance.ILLUSTRATIVE
+    provenance = (own.provenance or doc.provenance).value
+    marks = [mark for c in criteria for mark in _marks(c.node)] + [benefit]
+    if Provenance.ILLUSTRATIVE.value in marks:
+        provenance = Provenance.ILLUSTRATIVE.value
     # A policy that cites another document than its file's inherits nothing of the file's.
     inherited = doc if own.document is None else None
     return SourceInfo(
@@ -343,54 +523,85 @@ def _source(
         issuer=own.issuer or (inherited.issuer if inherited else doc.issuer),
         article=own.article,
         url=own.url or (inherited.url if inherited else None),
-        provenance=provenance.value,
+        provenance=provenance,
         note=own.note,
         superseded_by=doc.superseded_by,
     )
 
 
-def _fact_graph_problems(facts: dict[str, FactDef], files: dict[str, str]) -> list[Problem]:
-    problems = []
-    for fact in facts.values():
-        for dep in dependencies(fact):
-            if dep not in facts:
-                problems.append(
-                    Problem(
-                        f"fact {fact.id!r} is computed from unknown fact {dep!r}",
-                        file=files[fact.id],
-                    )
-                )
-    if problems:
-        return problems
-    for fact in facts.values():
-        problems.extend(
-            Problem(text, file=files[fact.id]) for text in formula_problems(fact, facts)
-        )
-    state: dict[str, int] = {}
+# --- stage 7: stacking groups ----------------------------------------------------------------
 
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            problems.append(
-                Problem(
-                    f"facts depend on each other in a cycle: {' → '.join([*trail, name])}",
-                    file=files[name],
-                )
+
+def plan_groups(
+    policies: tuple[PolicyPlan, ...], documents: list[_Doc], problems: list[Problem]
+) -> dict[str, GroupPlan]:
+    """Every member of a group declares it alike (exclusive, cap)."""
+    by_file = {d.shown: d for d in documents}
+    groups: dict[str, GroupPlan] = {}
+    for plan in policies:
+        stacking = plan.stacking
+        if stacking is None:
+            continue
+        first = groups.get(stacking.group)
+        if first is None:
+            groups[stacking.group] = GroupPlan(
+                stacking.group, (plan.id,), stacking.exclusive, stacking.cap
             )
-            return
-        state[name] = 1
-        for dep in dependencies(facts[name]):
-            visit(dep, [*trail, name])
-        state[name] = 2
-
-    for name in facts:
-        visit(name, [])
-    return problems
-
-
-def resolvers(facts: dict[str, FactDef]) -> dict[str, Any]:
-    return {name: compile_resolver(defn) for name, defn in facts.items()}
+        elif (first.exclusive, first.cap) != (stacking.exclusive, stacking.cap):
+            d = by_file[plan.where.file]
+            problems.append(d.problem(
+                f"stacking group {stacking.group!r} is declared differently by {first.members[0]}",
+                (*plan.where.path, "stacking"),
+            ))  # fmt: skip
+        else:
+            groups[stacking.group] = GroupPlan(
+                first.id, (*first.members, plan.id), first.exclusive, first.cap
+            )
+    return groups
 
 
-__all__ = ["NATIONAL", "LoadedSet", "bundled_policies", "load", "resolvers"]
+def _readers(policies: tuple[PolicyPlan, ...]) -> dict[str, tuple[str, ...]]:
+    readers: dict[str, list[str]] = {}
+    for plan in policies:
+        for fact in sorted(plan.depends_on):
+            readers.setdefault(fact, []).append(plan.id)
+    return {fact: tuple(ids) for fact, ids in sorted(readers.items())}
+
+
+# --- the whole load --------------------------------------------------------------------------
+
+
+def load(directory: Path | None = None) -> LoadedSet:
+    root = directory if directory is not None else bundled_policies()
+    if not root.is_dir():
+        raise PolicyError(f"policy directory {root} does not exist")
+    problems: list[Problem] = []
+    documents = read_documents(root, problems)
+    zones = read_zones(root, problems)
+    declared = declare_facts(documents, problems)
+    facts = plan_facts(declared, problems)
+    problems += succession_problems(documents)
+    stage = _Policies(facts, frozenset(declared) - set(facts), zones, problems)
+    policies = stage.plan(documents)
+    groups = plan_groups(policies, documents, problems)
+    if problems:
+        raise PolicyError(
+            f"policy set {root} has {len(problems)} problem(s); nothing was loaded", problems
+        )
+    plan = SetPlan(
+        policies=policies,
+        facts=MappingProxyType(facts),
+        groups=MappingProxyType(groups),
+        readers=MappingProxyType(_readers(policies)),
+    )
+    return LoadedSet(
+        documents=tuple((d.shown, d.doc) for d in documents),
+        facts=MappingProxyType({name: d.defn for name, d in declared.items()}),
+        zones=zones,
+        plan=plan,
+        locations=stage.locations,
+        lines={d.shown: d.lines for d in documents},
+    )
+
+
+__all__ = ["NATIONAL", "LoadedSet", "bundled_policies", "data_path", "load"]

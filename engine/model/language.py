@@ -2,7 +2,9 @@
 
 A YAML document mirrors one real policy document (一个文件) and holds its measures (条款).
 These models check structure; the loader then checks meaning against the fact catalogue
-(unknown facts, wrong units, operators that do not fit a fact's type).
+(unknown facts, wrong units, operators that do not fit a fact's type) and makes the plan
+(`engine.compile.plan`) that every back end reads. The models are immutable in depth (frozen,
+with tuples for sequences): a loaded document handed out cannot be changed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from .facts import FactDef
+from .facts import FactDef, NonEmpty
 from .units import Day, Unit, UnitError, parse_quantity
 
 POLICY_ID = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)+$"
@@ -77,11 +79,11 @@ class _Node(_Model):
 
 
 class AllOf(_Node):
-    all: list[Condition] = Field(min_length=1)
+    all: NonEmpty[Condition]
 
 
 class AnyOf(_Node):
-    any: list[Condition] = Field(min_length=1)
+    any: NonEmpty[Condition]
 
 
 class NotOf(_Node):
@@ -99,9 +101,9 @@ class Leaf(_Node):
     gt: Scalar | None = None
     ge: Scalar | None = None
     between: tuple[Scalar, Scalar] | None = None
-    in_: list[Scalar] | None = Field(None, alias="in", min_length=1)
-    not_in: list[Scalar] | None = Field(None, min_length=1)
-    prefix_in: list[str] | None = Field(None, min_length=1)
+    in_: NonEmpty[Scalar] | None = Field(None, alias="in")
+    not_in: NonEmpty[Scalar] | None = None
+    prefix_in: NonEmpty[str] | None = None
     contains: str | None = None
     within: str | None = Field(
         None, description="a date within this period before the evaluation date"
@@ -189,7 +191,7 @@ class RateOf(_Model):
 class Tiers(_Model):
     by: str
     base: str | None = Field(None, description="the fact that band rates apply to")
-    bands: list[Band] = Field(min_length=1)
+    bands: NonEmpty[Band]
 
 
 class PerUnit(_Model):
@@ -278,14 +280,14 @@ class Policy(_Model):
     title_en: str
     source: Source = Source()
     effective: Effective | None = None
-    zones: list[str] | None = None
+    zones: tuple[str, ...] | None = None
     when: Condition | None = None
-    unless: list[Condition] = Field(default_factory=list)
+    unless: tuple[Condition, ...] = ()
     benefit: Benefit
     stacking: Stacking | None = None
-    requires: list[Requirement] = Field(default_factory=list)
-    monotone: list[str] = Field(
-        default_factory=list, description="facts that, when larger, never lower the amount"
+    requires: tuple[Requirement, ...] = ()
+    monotone: tuple[str, ...] = Field(
+        (), description="facts that, when larger, never lower the amount"
     )
     note: str | None = None
 
@@ -307,10 +309,10 @@ class Document(_Model):
         description="id of the document that replaces this one; this document then needs an "
         "effective end date and stays in the set for evaluations on earlier dates",
     )
-    zones: list[str] = Field(min_length=1)
+    zones: NonEmpty[str]
     note: str | None = None
-    facts: list[FactDef] = Field(default_factory=list)
-    policies: list[Policy] = Field(min_length=1)
+    facts: tuple[FactDef, ...] = ()
+    policies: NonEmpty[Policy]
 
 
 AllOf.model_rebuild()

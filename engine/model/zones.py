@@ -23,7 +23,7 @@ class Zone(BaseModel):
 class ZoneFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    zones: list[Zone]
+    zones: tuple[Zone, ...]
 
 
 @dataclass(frozen=True)

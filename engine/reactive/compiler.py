@@ -1,4 +1,4 @@
-"""Compile policy condition trees into durable_rules rulesets, keeping three verdicts apart.
+"""Compile the policy set's plan into durable_rules rulesets, keeping three verdicts apart.
 
 durable_rules fires a rule when its pattern holds and has no NOT, no `in`, and a comparison on a
 missing field is simply false. For each policy we therefore compile (Kleene, `not` pushed to the
@@ -21,16 +21,21 @@ from __future__ import annotations
 import bisect
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..compile.conditions import CLeaf, CNode, DateBound
-from ..model.facts import FactDef, FactType
-from ..model.language import AllOf, AnyOf, NotOf
-from ..model.zones import NATIONAL
+from ..compile.plan import (
+    Comparison,
+    DateBound,
+    FactPlan,
+    FactType,
+    Node,
+    PolicyPlan,
+    SetPlan,
+)
 from ..reference.context import Context, Missing, Resolved
 from ..reference.results import Status
 
@@ -111,7 +116,7 @@ def widest(expr: Expr) -> int:
 class FieldCodec:
     """How one catalogue fact is asserted: its field, and what durable compares it with."""
 
-    fact: FactDef
+    fact: FactPlan
     thresholds: list[Decimal] = field(default_factory=list)
     review: bool = False  # a missing value may mean "an expert must judge"
     upper: bool = False  # prefix tests need the upper-cased code
@@ -182,15 +187,12 @@ class FieldCodec:
                 out[self.upper_name] = value.upper()
 
 
-def _can_be_review(defn: FactDef, facts: dict[str, FactDef]) -> bool:
-    if defn.ratio is not None:
-        return all(_can_be_review(facts[name], facts) for name in defn.ratio)
-    if defn.source_kind in ("field", "financial", "profile_fact"):
-        return defn.judgement
-    return False
-
-
 # --- one condition tree → T / F / R ------------------------------------------------------------
+
+
+Verdicts = tuple[Expr, Expr, Expr]  # (definitely true, definitely false, review-unknown)
+_SIMPLE = {"eq": "$eq", "ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
+_FLIP = {"$eq": "$neq", "$neq": "$eq", "$lt": "$gte", "$gte": "$lt", "$gt": "$lte", "$lte": "$gt"}
 
 
 @dataclass
@@ -200,19 +202,22 @@ class _Tree:
     policy_id: str
     as_of: date
     codecs: dict[str, FieldCodec]
-    facts: dict[str, FactDef]
+    facts: Mapping[str, FactPlan]
 
-    def codec(self, defn: FactDef) -> FieldCodec:
+    def codec(self, defn: FactPlan) -> FieldCodec:
         found = self.codecs.get(defn.id)
         if found is None:
-            found = self.codecs[defn.id] = FieldCodec(defn, review=_can_be_review(defn, self.facts))
+            # A review field for every fact whose unknown may need an expert (the plan's
+            # `may_need_review`: judgement facts and formulas over them); the engine's value
+            # says whether this unknown does.
+            found = self.codecs[defn.id] = FieldCodec(defn, review=defn.may_need_review)
         return found
 
-    def fail(self, leaf: CLeaf, why: str) -> ReactiveCompileError:
-        where = ".".join(map(str, leaf.path))
+    def fail(self, leaf: Comparison, why: str) -> ReactiveCompileError:
+        where = ".".join(map(str, leaf.where.path))
         return ReactiveCompileError(f"policy {self.policy_id} ({where}): {why}")
 
-    def operand(self, leaf: CLeaf, codec: FieldCodec, raw: Any) -> Any:
+    def operand(self, codec: FieldCodec, raw: Any) -> Any:
         if isinstance(raw, DateBound):
             return raw.resolve(self.as_of).toordinal()
         if isinstance(raw, Decimal):
@@ -220,86 +225,81 @@ class _Tree:
             return raw  # replaced by its float in `encode_operands`
         return raw
 
-    def leaf(self, leaf: CLeaf) -> tuple[Expr, Expr, Expr]:
-        defn = leaf.fact_def
-        codec = self.codec(defn)
-        f, op = codec.name, leaf.op
+    def leaf(self, leaf: Comparison) -> Verdicts:
+        codec = self.codec(self.facts[leaf.fact])
         review: Expr = {"$ex": {codec.review_name: 1}} if codec.review else False
-
-        def cmp(kind: str, value: Any) -> dict[str, Any]:
-            return {f: value} if kind == "$eq" else {kind: {f: value}}
-
-        flip = {"$eq": "$neq", "$neq": "$eq", "$lt": "$gte", "$gte": "$lt", "$gt": "$lte",
-                "$lte": "$gt"}  # fmt: skip
-        simple = {"eq": "$eq", "ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
-        if op in simple:
-            value = self.operand(leaf, codec, leaf.operand)
-            return cmp(simple[op], value), cmp(flip[simple[op]], value), review
-        if op == "between":
-            low, high = (self.operand(leaf, codec, x) for x in leaf.operand)
-            return (
-                all_of(cmp("$gte", low), cmp("$lte", high)),
-                any_of(cmp("$lt", low), cmp("$gt", high)),
-                review,
-            )
-        if op == "within":
-            start = self.operand(leaf, codec, leaf.operand)
-            today = self.as_of.toordinal()
-            return (
-                all_of(cmp("$gt", start), cmp("$lte", today)),
-                any_of(cmp("$lte", start), cmp("$gt", today)),
-                review,
-            )
+        op = leaf.op
+        if op in _SIMPLE:
+            value = self.operand(codec, leaf.operand)
+            kind = _SIMPLE[op]
+            return _cmp(codec.name, kind, value), _cmp(codec.name, _FLIP[kind], value), review
+        if op in ("between", "within"):
+            return (*self.interval(leaf, codec), review)
         if op in ("in", "not_in"):
-            values = sorted((self.operand(leaf, codec, x) for x in leaf.operand), key=str)
-            if len(values) > MAX_SET_VALUES:
-                raise self.fail(
-                    leaf,
-                    f"{op} lists {len(values)} values; durable_rules holds at most "
-                    f"{MAX_SET_VALUES} per set (above 511 its registration never returns)",
-                )
-            inside = any_of(*(cmp("$eq", v) for v in values))
-            outside = all_of(*(cmp("$neq", v) for v in values))
-            return (inside, outside, review) if op == "in" else (outside, inside, review)
+            return (*self.one_of(leaf, codec), review)
         if op == "prefix_in":
-            codec.upper = True
-            u = codec.upper_name
-            ranges: list[tuple[dict[str, Any], dict[str, Any]]] = []
-            for prefix in leaf.operand:
-                if not prefix:
-                    return {"$ex": {u: 1}}, False, review
-                last = ord(prefix[-1]) + 1
-                if last > sys.maxunicode or 0xD800 <= last <= 0xDFFF:
-                    raise self.fail(leaf, f"prefix {prefix!r} cannot be turned into a range")
-                bound = prefix[:-1] + chr(last)  # s starts with p  ⟺  p ≤ s < bound
-                ranges.append(({"$gte": {u: prefix}}, {"$lt": {u: bound}}))
-            return (
-                any_of(*(all_of(lo, hi) for lo, hi in ranges)),
-                all_of(
-                    *(
-                        any_of({"$lt": {u: lo["$gte"][u]}}, {"$gte": {u: hi["$lt"][u]}})
-                        for lo, hi in ranges
-                    )
-                ),
-                review,
-            )
+            return (*self.prefixes(leaf, codec), review)
         raise self.fail(
             leaf,
             f"operator {op!r} has no durable_rules form here (lists of codes are not supported)",
         )
 
-    def compile(self, node: CNode) -> tuple[Expr, Expr, Expr]:
+    def interval(self, leaf: Comparison, codec: FieldCodec) -> tuple[Expr, Expr]:
+        f = codec.name
+        if leaf.op == "between":
+            low, high = (self.operand(codec, x) for x in leaf.operand)  # type: ignore[attr-defined]
+            return (
+                all_of(_cmp(f, "$gte", low), _cmp(f, "$lte", high)),
+                any_of(_cmp(f, "$lt", low), _cmp(f, "$gt", high)),
+            )
+        start = self.operand(codec, leaf.operand)
+        today = self.as_of.toordinal()
+        return (
+            all_of(_cmp(f, "$gt", start), _cmp(f, "$lte", today)),
+            any_of(_cmp(f, "$lte", start), _cmp(f, "$gt", today)),
+        )
+
+    def one_of(self, leaf: Comparison, codec: FieldCodec) -> tuple[Expr, Expr]:
+        values = sorted((self.operand(codec, x) for x in leaf.operand), key=str)  # type: ignore[attr-defined]
+        if len(values) > MAX_SET_VALUES:
+            raise self.fail(
+                leaf,
+                f"{leaf.op} lists {len(values)} values; durable_rules holds at most "
+                f"{MAX_SET_VALUES} per set (above 511 its registration never returns)",
+            )
+        inside = any_of(*(_cmp(codec.name, "$eq", v) for v in values))
+        outside = all_of(*(_cmp(codec.name, "$neq", v) for v in values))
+        return (inside, outside) if leaf.op == "in" else (outside, inside)
+
+    def prefixes(self, leaf: Comparison, codec: FieldCodec) -> tuple[Expr, Expr]:
+        codec.upper = True
+        u = codec.upper_name
+        ranges: list[tuple[str, str]] = []
+        for prefix in leaf.operand:  # type: ignore[attr-defined]
+            if not prefix:
+                return {"$ex": {u: 1}}, False
+            last = ord(prefix[-1]) + 1
+            if last > sys.maxunicode or 0xD800 <= last <= 0xDFFF:
+                raise self.fail(leaf, f"prefix {prefix!r} cannot be turned into a range")
+            ranges.append((prefix, prefix[:-1] + chr(last)))  # s starts with p ⟺ p ≤ s < bound
+        return (
+            any_of(*(all_of({"$gte": {u: low}}, {"$lt": {u: high}}) for low, high in ranges)),
+            all_of(*(any_of({"$lt": {u: low}}, {"$gte": {u: high}}) for low, high in ranges)),
+        )
+
+    def compile(self, node: Node) -> Verdicts:
         """(definitely true, definitely false, unknown only for want of expert judgement)."""
-        if isinstance(node, CLeaf):
+        if isinstance(node, Comparison):
             return self.leaf(node)
         parts = [self.compile(child) for child in node.children]
-        if isinstance(node.node, NotOf):
+        if node.kind == "not":
             t, f, r = parts[0]
             return f, t, r
-        if isinstance(node.node, AllOf):
-            return _combine(parts, want_true=True)
-        assert isinstance(node.node, AnyOf)
-        return _combine(parts, want_true=False)
+        return _combine(parts, want_true=node.kind == "all")
+
+
+def _cmp(name: str, kind: str, value: Any) -> dict[str, Any]:
+    return {name: value} if kind == "$eq" else {kind: {name: value}}
 
 
 def _combine(parts: list[tuple[Expr, Expr, Expr]], want_true: bool) -> tuple[Expr, Expr, Expr]:
@@ -456,68 +456,64 @@ def _fields(expr: Any, out: set[str]) -> set[str]:
     return out
 
 
-def compile_program(
-    policies: Iterable[Any],
-    facts: dict[str, FactDef],
-    zone_parents: dict[str, str | None],
-    as_of: date,
-) -> Program:
-    """Compile `CompiledPolicy` objects (from a PolicySet) for evaluation on `as_of`."""
+Compiled = tuple[str, dict[Status, Expr], set[str]]  # policy id, rules by verdict, fields
+
+
+def compile_program(plan: SetPlan, as_of: date) -> Program:
+    """Compile a policy set's plan for evaluation on `as_of`."""
     codecs: dict[str, FieldCodec] = {}
-    compiled: list[tuple[str, dict[Status, Expr], set[str]]] = []
+    compiled: list[Compiled] = []
     constant: dict[str, Status] = {}
-    ids: list[str] = []
-
-    def chain(zone: str) -> set[str]:
-        seen: set[str] = set()
-        current: str | None = zone
-        while current is not None and current not in seen:
-            seen.add(current)
-            current = zone_parents.get(current)
-        return seen
-
-    for cp in policies:
-        ids.append(cp.id)
-        if not cp.effective.covers(as_of):
-            constant[cp.id] = Status.NOT_IN_FORCE
-            continue
-        tree = _Tree(cp.id, as_of, codecs, facts)
-        parts: list[tuple[Expr, Expr, Expr]] = []
-        if cp.when is not None:
-            parts.append(tree.compile(cp.when))
-        for exclusion in cp.unless:
-            t, f, r = tree.compile(exclusion)
-            parts.append((f, t, r))  # an exclusion counts negated
-        true, false, review = _combine(parts, want_true=True) if parts else (True, False, False)
-        if NATIONAL in cp.zones:
-            inside: Expr = True
-            outside: Expr = False
+    for policy in plan.policies:
+        if not policy.effective.covers(as_of):
+            constant[policy.id] = Status.NOT_IN_FORCE
         else:
-            zones = sorted(z for z in zone_parents if chain(z) & cp.zones)
-            if len(zones) > MAX_SET_VALUES:
-                raise ReactiveCompileError(f"policy {cp.id}: applies in too many zones")
-            inside = any_of(*({ZONE: z} for z in zones))
-            outside = all_of(*({"$neq": {ZONE: z}} for z in zones))
-        verdicts: dict[Status, Expr] = {
-            Status.ELIGIBLE: all_of(inside, true),
-            # Without a zone nothing is decided: a zone elsewhere would make it not_in_force.
-            Status.INELIGIBLE: all_of(inside, false),
-            Status.NEEDS_REVIEW: all_of(inside, review),
-            Status.NOT_IN_FORCE: outside,
-        }
-        rules: dict[Status, Expr] = {v: e for v, e in verdicts.items() if e is not False}
-        used: set[str] = set()
-        for expr in rules.values():
-            _fields(expr, used)
-        compiled.append((cp.id, rules, used - {ZONE}))
-
+            compiled.append(_policy_rules(policy, _Tree(policy.id, as_of, codecs, plan.facts)))
     for codec in codecs.values():
-        if codec.upper_name in facts or codec.review_name in facts:
+        if codec.upper_name in plan.facts or codec.review_name in plan.facts:
             raise ReactiveCompileError(f"fact names clash with the fields of fact {codec.name!r}")
         codec.finish()
+    rulesets, review_by_reference = _rulesets(compiled, codecs)
+    ids = [policy.id for policy in plan.policies]
+    return Program(as_of, rulesets, constant, ids, review_by_reference)
 
+
+def _policy_rules(policy: PolicyPlan, tree: _Tree) -> Compiled:
+    """One policy's rules by verdict, with the fields they read."""
+    parts: list[Verdicts] = []
+    for criterion in policy.criteria:
+        t, f, r = tree.compile(criterion.node)
+        parts.append((f, t, r) if criterion.exclusion else (t, f, r))  # exclusions count negated
+    true, false, review = _combine(parts, want_true=True) if parts else (True, False, False)
+    if policy.applies_in is None:
+        inside: Expr = True
+        outside: Expr = False
+    else:
+        zones = sorted(policy.applies_in)
+        if len(zones) > MAX_SET_VALUES:
+            raise ReactiveCompileError(f"policy {policy.id}: applies in too many zones")
+        inside = any_of(*({ZONE: z} for z in zones))
+        outside = all_of(*({"$neq": {ZONE: z}} for z in zones))
+    verdicts: dict[Status, Expr] = {
+        Status.ELIGIBLE: all_of(inside, true),
+        # Without a zone nothing is decided: a zone elsewhere would make it not_in_force.
+        Status.INELIGIBLE: all_of(inside, false),
+        Status.NEEDS_REVIEW: all_of(inside, review),
+        Status.NOT_IN_FORCE: outside,
+    }
+    rules: dict[Status, Expr] = {v: e for v, e in verdicts.items() if e is not False}
+    used: set[str] = set()
+    for expr in rules.values():
+        _fields(expr, used)
+    return policy.id, rules, used - {ZONE}
+
+
+def _rulesets(
+    compiled: list[Compiled], codecs: dict[str, FieldCodec]
+) -> tuple[list[Ruleset], set[str]]:
+    """The policies' rules split to fit durable_rules and packed into rulesets; and the
+    policies whose needs-review rule did not fit (the reference decides those)."""
     rulesets: list[Ruleset] = []
-    by_field = {name: c for c in codecs.values() for name in c.fields()}
     review_by_reference: set[str] = set()
     for policy_id, rules, used in compiled:
         split: dict[Status, list[Expr]] = {}
@@ -530,27 +526,32 @@ def compile_program(
                 review_by_reference.add(policy_id)
                 continue
             split[verdict] = [_encode_numbers(alt, codecs) for alt in alternatives]
-        policy = PolicyRules(policy_id, split, used)
-        needed = 1 + sum(len(a) for a in split.values())
-        if len(used) + 2 > MAX_FIELDS or needed > MAX_RULES_PER_RULESET:
-            raise ReactiveCompileError(
-                f"policy {policy_id} needs {len(used)} facts and {needed} rules; "
-                f"durable_rules holds at most {MAX_FIELDS - 2} and {MAX_RULES_PER_RULESET}"
-            )
-        current = rulesets[-1] if rulesets else None
-        if current is not None:
-            fields = set().union(*(p.fields for p in current.policies), used)
-            if len(fields) + 2 <= MAX_FIELDS and current.rule_count() + needed - 1 <= (
-                MAX_RULES_PER_RULESET
-            ):
-                current.policies.append(policy)
-                continue
-        rulesets.append(Ruleset(len(rulesets), [policy], []))
+        _pack(rulesets, PolicyRules(policy_id, split, used))
+    by_field = {name: c for c in codecs.values() for name in c.fields()}
     for ruleset in rulesets:
         names = set().union(*(p.fields for p in ruleset.policies))
         ruleset.codecs = sorted({id(by_field[n]): by_field[n] for n in names}.values(),
                                 key=lambda c: c.name)  # fmt: skip
-    return Program(as_of, rulesets, constant, ids, review_by_reference)
+    return rulesets, review_by_reference
+
+
+def _pack(rulesets: list[Ruleset], policy: PolicyRules) -> None:
+    """Add a policy to the last ruleset if it fits there, else to a new one."""
+    needed = 1 + sum(len(a) for a in policy.rules.values())
+    if len(policy.fields) + 2 > MAX_FIELDS or needed > MAX_RULES_PER_RULESET:
+        raise ReactiveCompileError(
+            f"policy {policy.policy_id} needs {len(policy.fields)} facts and {needed} rules; "
+            f"durable_rules holds at most {MAX_FIELDS - 2} and {MAX_RULES_PER_RULESET}"
+        )
+    current = rulesets[-1] if rulesets else None
+    if current is not None:
+        fields = set().union(*(p.fields for p in current.policies), policy.fields)
+        if len(fields) + 2 <= MAX_FIELDS and current.rule_count() + needed - 1 <= (
+            MAX_RULES_PER_RULESET
+        ):
+            current.policies.append(policy)
+            return
+    rulesets.append(Ruleset(len(rulesets), [policy], []))
 
 
 def rule_name(policy_index: int, verdict: Status, alternative: int) -> str:

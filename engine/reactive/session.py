@@ -148,10 +148,7 @@ class ReactiveSession:
         self.policies = policies
         self.as_of = as_of
         self.shard_size = shard_size
-        parents = {zid: zone.parent for zid, zone in policies.zones.items()}
-        self.program: Program = compile_program(
-            policies.policies, dict(policies.facts), parents, as_of
-        )
+        self.program: Program = compile_program(policies.plan, as_of)
         self._engine = durable.Engine()
         self._name = f"incentives-{next(_SESSION_IDS)}"
         self._policy_at: list[str] = []

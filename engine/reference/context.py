@@ -7,29 +7,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from ..model.facts import (
-    Certified,
-    FactDef,
-    FactType,
-    IpCount,
-    PointBand,
-    Points,
-    Records,
-    SumYears,
-    _duration,
-    _holds,
+from ..compile.plan import (
+    FORMULA_KINDS,
+    CertifiedSource,
+    FactPlan,
+    FieldSource,
+    FinancialSource,
+    GrowthSource,
+    IpCountSource,
+    MaxOfSource,
+    PointsSource,
+    ProfileFactSource,
+    RatioSource,
+    RecordsSource,
+    SumOfSource,
+    SumYearsSource,
+    first_band,
 )
-from ..model.profile import CLASS_I_KINDS, CLASS_II_KINDS, Profile
+from ..model.facts import FactType
+from ..model.profile import Profile
 from ..model.units import (
     EXPONENT_LIMIT,
     Unit,
     UnitError,
     format_quantity,
     parse_quantity,
-    shift_date,
-    shifted,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -67,7 +71,7 @@ class Context(dict[str, Resolved]):
         profile: Profile,
         as_of: date,
         resolvers: Mapping[str, Callable[[Context], Resolved]],
-        facts: Mapping[str, FactDef] | None = None,
+        facts: Mapping[str, FactPlan] | None = None,
     ) -> None:
         super().__init__()
         self.profile = profile
@@ -93,63 +97,114 @@ class Context(dict[str, Resolved]):
 Resolver = Callable[[Context], Resolved]
 
 
-def _coerce(defn: FactDef, raw: Any, where: str) -> Resolved:
-    """Normalise a profile value to the fact's type. Raises ValueError naming the field."""
+class Declared(Protocol):
+    """What coercion needs of a fact: a declaration (`FactDef`) or its plan (`FactPlan`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> FactType: ...
+    @property
+    def unit(self) -> Unit | None: ...
+    @property
+    def judgement(self) -> bool: ...
+
+
+# --- coercion: the one place a value from outside becomes a fact's value ---------------------
+
+
+def _coerce(defn: Declared, raw: Any, where: str) -> Resolved:
+    """Normalise a value from a profile (a field, a `facts` entry, a register cell, a `watch`
+    update) to the fact's type. Raises ValueError naming the field and how to write it."""
     if raw is None:
         return Missing(frozenset({where}), review=defn.judgement)
     kind = defn.type
     if kind is FactType.QUANTITY:
-        # Nearly every quantity a profile holds is already a Decimal (or an int): take it as it
-        # is when `parse_quantity` would accept it, and let the full path word any refusal.
-        number = raw if raw.__class__ is Decimal else Decimal(raw) if raw.__class__ is int else None
-        if (
-            number is not None
-            and number.is_finite()
-            and (not number or abs(number.adjusted()) < EXPONENT_LIMIT)
-        ):
-            return number
-    if kind is FactType.BOOL:
-        if not isinstance(raw, bool):
-            raise ValueError(f"{where}: expected true or false, got {raw!r}")
-        return raw
-    if kind is FactType.DATE:
-        if isinstance(raw, date):
-            return raw
-        try:
-            return date.fromisoformat(str(raw))
-        except ValueError:
-            raise ValueError(f"{where}: expected a date (YYYY-MM-DD), got {raw!r}") from None
-    if kind is FactType.CODE:
-        if not isinstance(raw, str):
-            raise ValueError(f"{where}: expected a text code, got {raw!r}")
-        return raw
-    if kind is FactType.CODES:
-        if not isinstance(raw, list | tuple | frozenset | set) or not all(
-            isinstance(x, str) for x in raw
-        ):
-            raise ValueError(f"{where}: expected a list of codes, got {raw!r}")
-        return frozenset(raw)
+        return _quantity(defn, raw, where)
+    return _COERCE[kind](raw, where)
+
+
+def _quantity(defn: Declared, raw: Any, where: str) -> Decimal:
+    # Nearly every quantity a profile holds is already a Decimal (or an int): take it as it
+    # is when `parse_quantity` would accept it, and let the full path word any refusal. A
+    # share is never taken without its unit: `30` could mean 30% or 3000%.
+    number = raw if raw.__class__ is Decimal else Decimal(raw) if raw.__class__ is int else None
+    if (
+        number is not None
+        and defn.unit is not Unit.RATIO
+        and number.is_finite()
+        and (not number or abs(number.adjusted()) < EXPONENT_LIMIT)
+    ):
+        return number
     if isinstance(raw, bool):
         raise ValueError(f"{where}: expected a number, got {raw!r}")
     try:
         quantity = parse_quantity(raw)
     except UnitError as exc:
         raise ValueError(f"{where}: {exc}") from None
+    assert defn.unit is not None
+    if quantity.unit is Unit.NUMBER and defn.unit is Unit.RATIO:
+        raise ValueError(f"{where}: {raw} has no unit, but {defn.id} is a share: "
+                         f"{_percent_hint(quantity.value)}")  # fmt: skip
     if quantity.unit not in (defn.unit, Unit.NUMBER):
-        assert defn.unit is not None
         raise ValueError(f"{where}: expected a value in {defn.unit.value}, got {raw!r}")
     return quantity.value
 
 
-def profile_fact_defs(facts: Mapping[str, FactDef]) -> dict[str, FactDef]:
+def _percent_hint(value: Decimal) -> str:
+    written = f"{value.normalize():f}"
+    if value and abs(value) <= 1:
+        hundred = f"{(value * 100).normalize():f}"
+        return f"write '{hundred}%' for {hundred} per cent (or '{written}%' for {written} per cent)"
+    return f"write '{written}%'"
+
+
+def _bool(raw: Any, where: str) -> Resolved:
+    if not isinstance(raw, bool):
+        raise ValueError(f"{where}: expected true or false, got {raw!r}")
+    return raw
+
+
+def _date(raw: Any, where: str) -> Resolved:
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise ValueError(f"{where}: expected a date (YYYY-MM-DD), got {raw!r}") from None
+
+
+def _code(raw: Any, where: str) -> Resolved:
+    if not isinstance(raw, str):
+        raise ValueError(f"{where}: expected a text code, got {raw!r}")
+    return raw
+
+
+def _codes(raw: Any, where: str) -> Resolved:
+    if not isinstance(raw, list | tuple | frozenset | set) or not all(
+        isinstance(x, str) for x in raw
+    ):
+        raise ValueError(f"{where}: expected a list of codes, got {raw!r}")
+    return frozenset(raw)
+
+
+_COERCE: dict[FactType, Callable[[Any, str], Resolved]] = {
+    FactType.BOOL: _bool,
+    FactType.DATE: _date,
+    FactType.CODE: _code,
+    FactType.CODES: _codes,
+}
+
+
+def profile_fact_defs(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The facts a profile may state in its `facts` map, by the name it states them under."""
     return {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
 
 
 def check_profile_facts(
     profile: Profile,
-    facts: Mapping[str, FactDef],
-    declared: Mapping[str, FactDef] | None = None,
+    facts: Mapping[str, Any],
+    declared: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Problems with the profile's extra `facts` map under this catalogue, one per fact.
     `declared` is `profile_fact_defs(facts)` when the caller keeps it."""
@@ -170,89 +225,56 @@ def check_profile_facts(
     return problems
 
 
-def compile_resolver(defn: FactDef) -> Resolver:
-    """Turn a declaration into a function of the evaluation context."""
-    kind = defn.source_kind
-    if kind == "field":
-        path = defn.field
-        assert path is not None
-        steps = path.split(".")
+# --- resolvers: a fact's plan as a function of the context -----------------------------------
 
-        def read_field(ctx: Context) -> Resolved:
-            value: Any = ctx.profile
-            for step in steps:
-                value = getattr(value, step, None)
-                if value is None:
-                    return Missing(frozenset({path}), review=defn.judgement)
-            return _coerce(defn, value, path)
+def compile_resolver(defn: FactPlan) -> Resolver:
+    """Turn a fact's plan into a function of the evaluation context."""
+    return _RESOLVERS[defn.source.kind](defn)
 
-        return read_field
-    if kind == "financial":
-        assert defn.financial is not None
-        line: str = defn.financial
-        back = defn.year
 
-        def read_financial(ctx: Context) -> Resolved:
-            year = ctx.last_year - back
-            record = (ctx.profile.financials or {}).get(year)
-            value = getattr(record, line) if record is not None else None
-            return _coerce(defn, value, f"financials.{year}.{line}")
+def _merge(*values: Resolved) -> Missing | None:
+    """The unknown that unknown parts make: it needs an expert only if every unknown part does
+    (`plan.ReviewRule` "parts")."""
+    gaps = [v for v in values if isinstance(v, Missing)]
+    if not gaps:
+        return None
+    return Missing(frozenset().union(*(g.inputs for g in gaps)), review=all(g.review for g in gaps))
 
-        return read_financial
-    if kind == "sum_years":
-        spec = defn.sum_years
-        assert spec is not None
-        return _sum_years(spec)
-    if kind == "ratio":
-        assert defn.ratio is not None
-        numerator, denominator = defn.ratio
 
-        def ratio(ctx: Context) -> Resolved:
-            top, bottom = ctx[numerator], ctx[denominator]
-            if top.__class__ is Missing or bottom.__class__ is Missing:
-                missing = _merge(top, bottom)
-                assert missing is not None
-                return missing
-            assert isinstance(top, Decimal) and isinstance(bottom, Decimal)
-            if bottom == 0:
-                return Missing(frozenset({f"{denominator} (is zero)"}))
-            return top / bottom
+def _read_field(defn: FactPlan) -> Resolver:
+    source = defn.source
+    assert isinstance(source, FieldSource)
+    steps, path = source.path, ".".join(source.path)
 
-        return ratio
-    if kind == "growth":
-        assert defn.growth is not None
-        line = defn.growth.financial
+    def read_field(ctx: Context) -> Resolved:
+        value: Any = ctx.profile
+        for step in steps:
+            value = getattr(value, step, None)
+            if value is None:
+                return Missing(frozenset({path}), review=defn.judgement)
+        return _coerce(defn, value, path)
 
-        def growth(ctx: Context) -> Resolved:
-            years = (ctx.last_year, ctx.last_year - 1)
-            values = [_financial(ctx, year, line) for year in years]
-            missing = _merge(*values)
-            if missing is not None:
-                return missing
-            current, previous = values
-            assert isinstance(current, Decimal) and isinstance(previous, Decimal)
-            if previous == 0:
-                return Missing(frozenset({f"financials.{years[1]}.{line} (is zero)"}))
-            return (current - previous) / previous
+    return read_field
 
-        return growth
-    if kind == "ip_count":
-        assert defn.ip_count is not None
-        return _ip_count(defn.ip_count)
-    if kind == "certified":
-        assert defn.certified is not None
-        return _certified(defn.certified)
-    if kind == "records":
-        assert defn.records is not None
-        return _records(defn.records)
-    if kind == "points":
-        assert defn.points is not None
-        return _points(defn.points)
-    if kind in ("sum_of", "max_of"):
-        parts = tuple(defn.sum_of or defn.max_of or ())
-        return _combine(parts, total=kind == "sum_of")
-    name = defn.profile_fact
-    assert name is not None
+
+def _read_financial(defn: FactPlan) -> Resolver:
+    source = defn.source
+    assert isinstance(source, FinancialSource)
+    line, back = source.line, source.years_back
+
+    def read_financial(ctx: Context) -> Resolved:
+        year = ctx.last_year - back
+        record = (ctx.profile.financials or {}).get(year)
+        value = getattr(record, line) if record is not None else None
+        return _coerce(defn, value, f"financials.{year}.{line}")
+
+    return read_financial
+
+
+def _read_extra(defn: FactPlan) -> Resolver:
+    source = defn.source
+    assert isinstance(source, ProfileFactSource)
+    name = source.name
 
     def read_extra(ctx: Context) -> Resolved:
         return _coerce(defn, ctx.profile.facts.get(name), f"facts.{name}")
@@ -260,11 +282,43 @@ def compile_resolver(defn: FactDef) -> Resolver:
     return read_extra
 
 
-def _merge(*values: Resolved) -> Missing | None:
-    gaps = [v for v in values if isinstance(v, Missing)]
-    if not gaps:
-        return None
-    return Missing(frozenset().union(*(g.inputs for g in gaps)), review=all(g.review for g in gaps))
+def _ratio(defn: FactPlan) -> Resolver:
+    source = defn.source
+    assert isinstance(source, RatioSource)
+    numerator, denominator = source.numerator, source.denominator
+
+    def ratio(ctx: Context) -> Resolved:
+        top, bottom = ctx[numerator], ctx[denominator]
+        if top.__class__ is Missing or bottom.__class__ is Missing:
+            missing = _merge(top, bottom)
+            assert missing is not None
+            return missing
+        assert isinstance(top, Decimal) and isinstance(bottom, Decimal)
+        if bottom == 0:
+            return Missing(frozenset({f"{denominator} (is zero)"}))
+        return top / bottom  # rounded to 28 significant digits (the decimal module's default)
+
+    return ratio
+
+
+def _growth(defn: FactPlan) -> Resolver:
+    source = defn.source
+    assert isinstance(source, GrowthSource)
+    line = source.line
+
+    def growth(ctx: Context) -> Resolved:
+        years = (ctx.last_year, ctx.last_year - 1)
+        values = [_financial(ctx, year, line) for year in years]
+        missing = _merge(*values)
+        if missing is not None:
+            return missing
+        current, previous = values
+        assert isinstance(current, Decimal) and isinstance(previous, Decimal)
+        if previous == 0:
+            return Missing(frozenset({f"financials.{years[1]}.{line} (is zero)"}))
+        return (current - previous) / previous
+
+    return growth
 
 
 def _financial(ctx: Context, year: int, line: str) -> Resolved:
@@ -276,8 +330,10 @@ def _financial(ctx: Context, year: int, line: str) -> Resolved:
     return value
 
 
-def _sum_years(spec: SumYears) -> Resolver:
-    line, span = spec.financial, spec.years
+def _sum_years(defn: FactPlan) -> Resolver:
+    source = defn.source
+    assert isinstance(source, SumYearsSource)
+    line, span = source.line, source.years
 
     def total(ctx: Context) -> Resolved:
         last = ctx.last_year
@@ -305,11 +361,10 @@ def _sum_years(spec: SumYears) -> Resolver:
     return total
 
 
-def _ip_count(spec: IpCount) -> Resolver:
-    kinds = frozenset().union(
-        *(CLASS_I_KINDS if c == "I" else CLASS_II_KINDS for c in spec.classes)
-    )
-    acquisitions = None if spec.acquisition is None else frozenset(spec.acquisition)
+def _ip_count(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, IpCountSource)
+    kinds, acquisitions, main_product = spec.kinds, spec.acquisitions, spec.main_product
 
     def count(ctx: Context) -> Resolved:
         items = ctx.profile.intellectual_property
@@ -321,10 +376,10 @@ def _ip_count(spec: IpCount) -> Resolver:
                 continue
             if acquisitions is not None and item.acquisition not in acquisitions:
                 continue
-            if spec.main_product is not None:
+            if main_product is not None:
                 if item.main_product is None:
                     return Missing(frozenset({"intellectual_property[].main_product"}))
-                if item.main_product is not spec.main_product:
+                if item.main_product is not main_product:
                     continue
             total += item.count
         return Decimal(total)
@@ -332,35 +387,38 @@ def _ip_count(spec: IpCount) -> Resolver:
     return count
 
 
-def _certified(spec: Certified) -> Resolver:
-    validity = None if spec.validity is None else _duration(spec.validity)
+def _certified(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, CertifiedSource)
+    kind, validity = spec.certificate, spec.validity
 
     def valid(ctx: Context) -> Resolved:
         certificates = ctx.profile.certifications
         if certificates is None:
             return Missing(frozenset({"certifications"}))
         for cert in certificates:
-            if cert.kind != spec.kind or cert.issued > ctx.as_of:
+            if cert.kind != kind or cert.issued > ctx.as_of:
                 continue
             if cert.expires is not None:
                 if cert.expires >= ctx.as_of:
                     return True
-            elif validity is None or shift_date(cert.issued, *validity) > ctx.as_of:
+            elif validity is None or validity.after(cert.issued) > ctx.as_of:
                 return True
         return False
 
     return valid
 
 
-def _records(spec: Records) -> Resolver:
-    amount, unit = _duration(spec.within)
-    kinds, severities = frozenset(spec.kinds), frozenset(spec.severities)
+def _records(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, RecordsSource)
+    kinds, severities, within = spec.kinds, spec.severities, spec.within
 
     def count(ctx: Context) -> Resolved:
         compliance = ctx.profile.compliance
         if compliance is None or compliance.records is None:
             return Missing(frozenset({"compliance.records"}))
-        start = shifted(ctx.as_of, -amount, unit)
+        start = within.before(ctx.as_of)
         hits = sum(
             1
             for r in compliance.records
@@ -371,26 +429,28 @@ def _records(spec: Records) -> Resolver:
     return count
 
 
-def _points(spec: Points) -> Resolver:
-    bands = [(band.bounds(), Decimal(band.points)) for band in spec.bands]
+def _points(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, PointsSource)
+    by, bands = spec.by, spec.bands
 
     def score(ctx: Context) -> Resolved:
-        value = ctx.get(spec.by)
+        value = ctx.get(by)
         if isinstance(value, Missing):
             return value
         assert isinstance(value, Decimal)
-        return next((points for bounds, points in bands if _holds(bounds, value)), Decimal(0))
+        band = first_band(bands, value)
+        return Decimal(0) if band is None or band.amount is None else band.amount
 
     return score
 
 
-def _band(spec: Points, value: Decimal) -> PointBand | None:
-    return next((band for band in spec.bands if _holds(band.bounds(), value)), None)
-
-
-def _combine(parts: tuple[str, ...], total: bool) -> Resolver:
-    """The sum (`total`) or the best of parts; unknown if any part is unknown, since the
-    unknown part could change the result."""
+def _combine(defn: FactPlan) -> Resolver:
+    """The sum or the best of parts; unknown if any part is unknown, since the unknown part
+    could change the result."""
+    spec = defn.source
+    assert isinstance(spec, SumOfSource | MaxOfSource)
+    parts, total = spec.parts, isinstance(spec, SumOfSource)
 
     def combined(ctx: Context) -> Resolved:
         values = [ctx.get(part) for part in parts]
@@ -403,44 +463,48 @@ def _combine(parts: tuple[str, ...], total: bool) -> Resolver:
     return combined
 
 
-def origin(defn: FactDef, as_of: date, ctx: Context | None = None) -> str:
+_RESOLVERS: dict[str, Callable[[FactPlan], Resolver]] = {
+    "field": _read_field,
+    "financial": _read_financial,
+    "profile_fact": _read_extra,
+    "sum_years": _sum_years,
+    "ratio": _ratio,
+    "growth": _growth,
+    "ip_count": _ip_count,
+    "certified": _certified,
+    "records": _records,
+    "points": _points,
+    "sum_of": _combine,
+    "max_of": _combine,
+}
+
+
+# --- where a value comes from, for explanations ----------------------------------------------
+
+_ORIGINS: dict[str, Callable[[Any, int], str]] = {
+    "field": lambda s, last: ".".join(s.path),
+    "financial": lambda s, last: f"financials.{last - s.years_back}.{s.line}",
+    "sum_years": lambda s, last: f"Σ financials.{last - s.years + 1}..{last}.{s.line}",
+    "ratio": lambda s, last: f"{s.numerator} ÷ {s.denominator}",
+    "growth": lambda s, last: f"financials.{last}.{s.line} ÷ financials.{last - 1}.{s.line} − 1",
+    "ip_count": lambda s, last: "intellectual_property",
+    "certified": lambda s, last: f"certifications[{s.certificate}]",
+    "records": lambda s, last: "compliance.records",
+    "profile_fact": lambda s, last: f"facts.{s.name}",
+    "points": lambda s, last: f"points by bands of {s.by}",
+    "sum_of": lambda s, last: " + ".join(s.parts),
+    "max_of": lambda s, last: f"max({', '.join(s.parts)})",
+}
+
+
+def origin(defn: FactPlan, as_of: date, ctx: Context | None = None) -> str:
     """Where a fact's value comes from, for explanations: `financials.2025.revenue`. Given the
     evaluation context, formulas show their parts' values, the band that scored and, for
     `max_of`, which option was taken."""
-    if ctx is not None and defn.source_kind in ("points", "sum_of", "max_of"):
+    kind = defn.source.kind
+    if ctx is not None and kind in FORMULA_KINDS:
         return _formula_text(defn, ctx)
-    last = as_of.year - 1
-    kind = defn.source_kind
-    if kind == "field":
-        return str(defn.field)
-    if kind == "financial":
-        return f"financials.{last - defn.year}.{defn.financial}"
-    if kind == "sum_years":
-        assert defn.sum_years is not None
-        spec = defn.sum_years
-        return f"Σ financials.{last - spec.years + 1}..{last}.{spec.financial}"
-    if kind == "ratio":
-        assert defn.ratio is not None
-        return f"{defn.ratio[0]} ÷ {defn.ratio[1]}"
-    if kind == "growth":
-        assert defn.growth is not None
-        line = defn.growth.financial
-        return f"financials.{last}.{line} ÷ financials.{last - 1}.{line} − 1"
-    if kind == "ip_count":
-        return "intellectual_property"
-    if kind == "certified":
-        assert defn.certified is not None
-        return f"certifications[{defn.certified.kind}]"
-    if kind == "records":
-        return "compliance.records"
-    if kind == "points":
-        assert defn.points is not None
-        return f"points by bands of {defn.points.by}"
-    if kind == "sum_of":
-        return " + ".join(defn.sum_of or ())
-    if kind == "max_of":
-        return f"max({', '.join(defn.max_of or ())})"
-    return f"facts.{defn.profile_fact}"
+    return _ORIGINS[kind](defn.source, as_of.year - 1)
 
 
 def _shown(ctx: Context, fact: str) -> str:
@@ -453,31 +517,36 @@ def _shown(ctx: Context, fact: str) -> str:
     return str(value)
 
 
-def _formula_text(defn: FactDef, ctx: Context) -> str:
+def _part(ctx: Context, fact: str) -> str:
+    inner = ctx.facts.get(fact)
+    text = f"{fact} {_shown(ctx, fact)}"
+    if inner is not None and inner.source.kind in FORMULA_KINDS:
+        text += f" [{_formula_text(inner, ctx)}]"
+    return text
+
+
+def _formula_text(defn: FactPlan, ctx: Context) -> str:
     """`tech_sme_rd_points 50 = max(by_revenue 40, by_cost 50 ← chosen)`, recursively."""
-
-    def part(fact: str) -> str:
-        inner = ctx.facts.get(fact)
-        text = f"{fact} {_shown(ctx, fact)}"
-        if inner is not None and inner.source_kind in ("points", "sum_of", "max_of"):
-            text += f" [{_formula_text(inner, ctx)}]"
-        return text
-
-    if defn.points is not None:
-        by = defn.points.by
-        value = ctx.get(by)
-        if isinstance(value, Missing):
-            return f"{by} unknown"
-        assert isinstance(value, Decimal)
-        band = _band(defn.points, value)
-        where = "in no band → 0" if band is None else f"band {band.text()} → {band.points}"
-        return f"{part(by)}: {where}"
-    if defn.sum_of is not None:
-        return " + ".join(part(p) for p in defn.sum_of)
-    options = defn.max_of or []
-    values = [ctx.get(p) for p in options]
+    source = defn.source
+    if isinstance(source, PointsSource):
+        return _points_text(source, ctx)
+    assert isinstance(source, SumOfSource | MaxOfSource)
+    if isinstance(source, SumOfSource):
+        return " + ".join(_part(ctx, p) for p in source.parts)
+    values = [ctx.get(p) for p in source.parts]
     known = [v for v in values if isinstance(v, Decimal)]
     best = max(known) if len(known) == len(values) else None
-    chosen = next((p for p, v in zip(options, values, strict=True) if v == best), None)
-    shown = [part(p) + (" ← chosen" if p == chosen else "") for p in options]
+    chosen = next((p for p, v in zip(source.parts, values, strict=True) if v == best), None)
+    shown = [_part(ctx, p) + (" ← chosen" if p == chosen else "") for p in source.parts]
     return f"best of: {'; '.join(shown)}"
+
+
+def _points_text(source: PointsSource, ctx: Context) -> str:
+    """`rd_intensity 4.5%: band ≥ 4% → 30`."""
+    value = ctx.get(source.by)
+    if isinstance(value, Missing):
+        return f"{source.by} unknown"
+    assert isinstance(value, Decimal)
+    band = first_band(source.bands, value)
+    where = "in no band → 0" if band is None else f"band {band.written} → {band.amount}"
+    return f"{_part(ctx, source.by)}: {where}"

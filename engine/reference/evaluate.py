@@ -1,4 +1,5 @@
-"""Evaluate one compiled policy for one profile, then apply stacking across the results."""
+"""Evaluate one policy (its plan compiled into closures) for one profile, then apply stacking
+across the results."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from ..compile.benefits import CompiledBenefit
-from ..compile.conditions import CNode
-from ..model.facts import FactDef
-from ..model.language import Effective, Policy, Stacking
+from ..compile.plan import FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
-from ..model.zones import NATIONAL
+from .amounts import Compute, compile_amount
+from .conditions import CNode, compile_node
 from .context import Context, Missing
 from .explain import (
     failing_leaves,
@@ -22,7 +21,7 @@ from .explain import (
     trace,
     unknown_leaves,
 )
-from .logic import FALSE, TRUE, Truth
+from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
 from .results import (
     Gap,
     PolicyResult,
@@ -38,13 +37,15 @@ from .results import (
 
 @dataclass(frozen=True, eq=False)
 class CompiledPolicy:
-    policy: Policy
-    source: SourceInfo
-    effective: Effective
-    zones: frozenset[str]
+    """A policy's plan compiled for the reference evaluator: its criteria as closures (`when`,
+    the conditions that must hold; `unless`, the exclusions), its amount as a function of the
+    context, and what every result of it shows whatever the profile. Internal to the
+    reference evaluator; `PolicySet` hands out the plan."""
+
+    plan: PolicyPlan
     when: CNode | None
     unless: tuple[CNode, ...]
-    benefit: CompiledBenefit
+    compute: Compute
     # What every result of this policy shows whatever the profile, built once here rather than
     # per evaluation: the result's fields in order, those that vary left None. Read-only; each
     # result gets a copy, and its own lists.
@@ -55,24 +56,24 @@ class CompiledPolicy:
     _outside_zones: Text = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        policy = self.policy
+        plan = self.plan
         template = blank(PolicyResult)
         template.update(
-            policy_id=policy.id,
-            title=Text(zh=policy.title, en=policy.title_en),
-            benefit=Text(zh=policy.benefit.zh, en=policy.benefit.en),
-            benefit_kind=policy.benefit.kind,
-            amount_kind=self.benefit.kind,
-            source=self.source,
-            effective_from=self.effective.start,
-            effective_until=self.effective.until,
+            policy_id=plan.id,
+            title=Text(zh=plan.title, en=plan.title_en),
+            benefit=Text(zh=plan.benefit.zh, en=plan.benefit.en),
+            benefit_kind=plan.benefit.kind,
+            amount_kind=plan.benefit.amount_kind,
+            source=plan.source,
+            effective_from=plan.effective.start,
+            effective_until=plan.effective.until,
         )
-        period = _period(self.effective)
-        where = ", ".join(sorted(self.zones))
+        period = _period(plan.effective)
+        where = ", ".join(sorted(plan.zones))
         for name, value in (
             ("_template", MappingProxyType(template)),
-            ("_zone_list", tuple(sorted(self.zones))),
-            ("_requires", tuple(Text(zh=r.zh, en=r.en or r.zh) for r in policy.requires)),
+            ("_zone_list", tuple(sorted(plan.zones))),
+            ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
             ("_outside_period", Text(zh=f"不在有效期内（{period.zh}）",
                                      en=f"not in force on this date ({period.en})")),
             ("_outside_zones", Text(zh=f"仅适用于 {where}", en=f"applies only in {where}")),
@@ -81,11 +82,15 @@ class CompiledPolicy:
 
     @property
     def id(self) -> str:
-        return self.policy.id
+        return self.plan.id
 
     @property
-    def stacking(self) -> Stacking | None:
-        return self.policy.stacking
+    def stacking(self) -> StackingPlan | None:
+        return self.plan.stacking
+
+    @property
+    def source(self) -> SourceInfo:
+        return self.plan.source
 
     def result(
         self,
@@ -117,7 +122,18 @@ class CompiledPolicy:
         return assemble(PolicyResult, values)
 
 
-def _period(effective: Effective) -> Text:
+def compile_policy(plan: PolicyPlan, facts: Mapping[str, FactPlan]) -> CompiledPolicy:
+    required = [compile_node(c.node, facts) for c in plan.criteria if not c.exclusion]
+    assert len(required) <= 1, "the loader writes a policy's condition as one criterion"
+    return CompiledPolicy(
+        plan=plan,
+        when=required[0] if required else None,
+        unless=tuple(compile_node(c.node, facts) for c in plan.criteria if c.exclusion),
+        compute=compile_amount(plan.benefit, facts),
+    )
+
+
+def _period(effective: Period) -> Text:
     start = effective.start.isoformat() if effective.start else "…"
     until = effective.until.isoformat() if effective.until else "…"
     return Text(zh=f"{start} 至 {until}", en=f"{start} to {until}")
@@ -126,19 +142,23 @@ def _period(effective: Effective) -> Text:
 _EXCLUDED = Text(zh="存在排除情形", en="an exclusion applies")
 
 
+Outcome = tuple[Status, Decimal | None, list[Step], dict[str, Missing], list[Gap], Text | None]
+
+
 def evaluate_policy(
     cp: CompiledPolicy,
     ctx: Context,
-    zone_chain: tuple[str, ...] | None,
-    facts: Mapping[str, FactDef],
+    zone: str | None,
     explain: bool,
     gaps: bool = True,
 ) -> PolicyResult:
-    """One policy's result; `gaps` adds what it would take to pass when it is ineligible."""
-    if not cp.effective.covers(ctx.as_of):
+    """One policy's result for the profile in `zone` (None: unknown); `gaps` adds what it would
+    take to pass when it is ineligible."""
+    plan = cp.plan
+    if not plan.effective.covers(ctx.as_of):
         return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_period)
-    zone_known = NATIONAL in cp.zones or zone_chain is not None
-    if zone_chain is not None and NATIONAL not in cp.zones and cp.zones.isdisjoint(zone_chain):
+    applies_in = plan.applies_in
+    if applies_in is not None and zone is not None and zone not in applies_in:
         return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_zones)
 
     truth = TRUE if cp.when is None else cp.when.fn(ctx)
@@ -146,125 +166,144 @@ def evaluate_policy(
     for exclusion in cp.unless:
         outcome = exclusion.fn(ctx)
         excluded = excluded or outcome is TRUE
-        truth = min(truth, outcome.negate())
+        truth = min(truth, NEGATED[outcome])
+    zone_known = applies_in is None or zone is not None
     if not zone_known:
         # Without the zone even failed criteria decide nothing: a known zone elsewhere would
         # make the policy not_in_force rather than ineligible (soundness of unknowns).
-        truth = Truth.UNKNOWN
+        truth = UNKNOWN
 
-    missing: dict[str, Missing] = {}
-    found_gaps: list[Gap] = []
-    amount_value: Decimal | None = None
-    steps: list[Step] = []
-    reason: Text | None = None
     if truth is TRUE:
-        status = Status.ELIGIBLE
-        amount = cp.benefit.compute(ctx)
-        amount_value, steps = amount.value, amount.steps
-        if amount.missing is not None:
-            missing.update(
-                {
-                    fact: amount.missing
-                    for fact in cp.benefit.facts
-                    if isinstance(ctx.get(fact), Missing)
-                }
-            )
+        decided = _eligible(cp, ctx)
     elif truth is FALSE:
-        status = Status.INELIGIBLE
-        if excluded:
-            reason = _EXCLUDED
-        if gaps:
-            pairs = [] if cp.when is None else failing_leaves(cp.when, ctx)
-            for exclusion in cp.unless:
-                if exclusion.fn(ctx) is TRUE:
-                    pairs.extend(failing_leaves(exclusion, ctx, FALSE))
-            found_gaps = sorted(
-                (gap(leaf, negate, ctx, facts) for leaf, negate in pairs),
-                key=lambda g: (g.distance is None, g.distance or 0, g.fact),
-            )
+        decided = _ineligible(cp, ctx, excluded, gaps)
     else:
-        nodes = ([cp.when] if cp.when is not None else []) + list(cp.unless)
-        for node in nodes:
-            for leaf in unknown_leaves(node, ctx):
-                value = ctx.get(leaf.fact_def.id)
-                assert isinstance(value, Missing)
-                missing[leaf.fact_def.id] = value
-        if not zone_known:
-            missing["zone"] = Missing(frozenset({"zone"}))
-        needs_data = any(not m.review for m in missing.values())
-        status = Status.UNDETERMINED if needs_data else Status.NEEDS_REVIEW
-
-    trace_result: Trace | None = None
-    if explain:
-        article = cp.source.article
-        children = [] if cp.when is None else [trace(cp.when, ctx, article)]
-        children += [trace(node, ctx, article, exclusion=True) for node in cp.unless]
-        outcome_text = {TRUE: "true", FALSE: "false"}.get(
-            truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
-        )
-        trace_result = Trace(kind="all", outcome=outcome_text, children=children)
-
+        decided = _open(cp, ctx, zone_known)
+    status, amount, steps, missing, found, reason = decided
+    trace_result = _trace(cp, ctx, truth, status) if explain else None
     if not missing:  # most results: nothing to sort
-        return cp.result(
-            status,
-            amount=amount_value,
-            calculation=steps,
-            gaps=found_gaps,
-            reason=reason,
-            trace=trace_result,
-        )
+        return cp.result(status, amount=amount, calculation=steps, gaps=found, reason=reason,
+                         trace=trace_result)  # fmt: skip
+    return _with_missing(cp, decided, trace_result)
+
+
+def _with_missing(cp: CompiledPolicy, outcome: Outcome, trace: Trace | None) -> PolicyResult:
+    """A result that lists facts: those it lacks, the profile inputs behind them, and those
+    awaiting an expert."""
+    status, amount, steps, missing, found, reason = outcome
     return cp.result(
         status,
-        amount=amount_value,
+        amount=amount,
         calculation=steps,
         missing=sorted(f for f, m in missing.items() if not m.review),
         missing_inputs=sorted({i for m in missing.values() if not m.review for i in m.inputs}),
         review=sorted(f for f, m in missing.items() if m.review),
-        gaps=found_gaps,
+        gaps=found,
         reason=reason,
-        trace=trace_result,
+        trace=trace,
     )
 
 
+_NONE: dict[str, Missing] = {}  # shared, never changed: no fact is missing
+
+
+def _eligible(cp: CompiledPolicy, ctx: Context) -> Outcome:
+    amount = cp.compute(ctx)
+    missing = _NONE
+    if amount.missing is not None:
+        missing = {
+            fact: amount.missing
+            for fact in cp.plan.benefit.reads
+            if isinstance(ctx.get(fact), Missing)
+        }
+    return Status.ELIGIBLE, amount.value, amount.steps, missing, [], None
+
+
+def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) -> Outcome:
+    reason = _EXCLUDED if excluded else None
+    if not gaps:
+        return Status.INELIGIBLE, None, [], _NONE, [], reason
+    pairs = [] if cp.when is None else failing_leaves(cp.when, ctx)
+    for exclusion in cp.unless:
+        if exclusion.fn(ctx) is TRUE:
+            pairs.extend(failing_leaves(exclusion, ctx, FALSE))
+    found = sorted(
+        (gap(leaf, negate, ctx, ctx.facts) for leaf, negate in pairs),
+        key=lambda g: (g.distance is None, g.distance or 0, g.fact),
+    )
+    return Status.INELIGIBLE, None, [], _NONE, found, reason
+
+
+def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
+    """Undetermined, or awaiting review: the facts whose values could decide it."""
+    missing: dict[str, Missing] = {}
+    for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
+        for leaf in unknown_leaves(node, ctx):
+            value = ctx.get(leaf.fact_def.id)
+            assert isinstance(value, Missing)
+            missing[leaf.fact_def.id] = value
+    if not zone_known:
+        missing["zone"] = Missing(frozenset({"zone"}))
+    needs_data = any(not m.review for m in missing.values())
+    status = Status.UNDETERMINED if needs_data else Status.NEEDS_REVIEW
+    return status, None, [], missing, [], None
+
+
+def _trace(cp: CompiledPolicy, ctx: Context, truth: Truth, status: Status) -> Trace:
+    article = cp.plan.source.article
+    children = [] if cp.when is None else [trace(cp.when, ctx, article)]
+    children += [trace(node, ctx, article, exclusion=True) for node in cp.unless]
+    outcome_text = {TRUE: "true", FALSE: "false"}.get(
+        truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
+    )
+    return Trace(kind="all", outcome=outcome_text, children=children)
+
+
 def apply_stacking(
-    results: list[PolicyResult], compiled: Mapping[str, CompiledPolicy]
+    results: list[PolicyResult], stacking_of: Mapping[str, StackingPlan | None]
 ) -> list[PolicyResult]:
-    """Exclusive groups pay only their highest member (ties: lowest id); group caps limit the sum."""
+    """Exclusive groups pay only their highest member (ties: lowest id); group caps limit the
+    sum (`plan.GroupPlan`). `stacking_of` gives each policy's stacking by id."""
     groups: dict[str, list[int]] = {}
     for index, result in enumerate(results):
-        stacking = compiled[result.policy_id].stacking
+        stacking = stacking_of[result.policy_id]
         if stacking is not None and result.status is Status.ELIGIBLE and result.amount is not None:
             groups.setdefault(stacking.group, []).append(index)
     out = list(results)
     for group, members in sorted(groups.items()):
-        stacking = compiled[results[members[0]].policy_id].stacking
+        stacking = stacking_of[results[members[0]].policy_id]
         assert stacking is not None
         ranked = sorted(members, key=lambda i: (-(results[i].amount or 0), results[i].policy_id))
         if stacking.exclusive:
-            winner = results[ranked[0]]
-            for i in ranked[1:]:
-                note = Text(
-                    zh=f"与 {winner.policy_id} 同属不可重复享受的组 {group}，按就高原则不计入",
-                    en=f"in exclusive group {group} with {winner.policy_id}, which pays more; not counted",
-                )
-                out[i] = out[i].model_copy(update={"amount": Decimal(0), "stacking": note})
+            _highest_only(out, ranked, group)
             ranked = ranked[:1]
         if stacking.cap is not None:
-            from ..model.units import parse_quantity
-
-            cap = parse_quantity(stacking.cap).value
-            left = cap
-            for i in ranked:
-                amount = out[i].amount or Decimal(0)
-                paid = min(amount, left)
-                left -= paid
-                if paid < amount:
-                    note = Text(
-                        zh=f"组 {group} 合计封顶 {format_money(cap, 'zh')}，本项计 {format_money(paid, 'zh')}",
-                        en=f"group {group} is capped at {format_money(cap, 'en')} in total; counts {format_money(paid, 'en')}",
-                    )
-                    out[i] = out[i].model_copy(update={"amount": paid, "stacking": note})
+            _group_cap(out, ranked, group, stacking.cap)
     return out
+
+
+def _highest_only(out: list[PolicyResult], ranked: list[int], group: str) -> None:
+    winner = out[ranked[0]]
+    for i in ranked[1:]:
+        note = Text(
+            zh=f"与 {winner.policy_id} 同属不可重复享受的组 {group}，按就高原则不计入",
+            en=f"in exclusive group {group} with {winner.policy_id}, which pays more; not counted",
+        )
+        out[i] = out[i].model_copy(update={"amount": Decimal(0), "stacking": note})
+
+
+def _group_cap(out: list[PolicyResult], ranked: list[int], group: str, cap: Decimal) -> None:
+    left = cap
+    for i in ranked:
+        amount = out[i].amount or Decimal(0)
+        paid = min(amount, left)
+        left -= paid
+        if paid < amount:
+            note = Text(
+                zh=f"组 {group} 合计封顶 {format_money(cap, 'zh')}，本项计 {format_money(paid, 'zh')}",
+                en=f"group {group} is capped at {format_money(cap, 'en')} in total; counts {format_money(paid, 'en')}",
+            )
+            out[i] = out[i].model_copy(update={"amount": paid, "stacking": note})
 
 
 def default_as_of() -> date:

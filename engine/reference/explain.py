@@ -8,10 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..compile.conditions import CLeaf, CNode, DateBound
-from ..model.facts import FactDef, FactType
-from ..model.language import AllOf, AnyOf, NotOf
+from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, RatioSource
 from ..model.units import Unit, format_quantity, shift_date
+from .conditions import CLeaf, CNode
 from .context import (
     Context,
     Missing,
@@ -35,7 +34,7 @@ _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥
 _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
 
 
-def value_text(defn: FactDef, value: Any) -> Text:
+def value_text(defn: FactPlan, value: Any) -> Text:
     if isinstance(value, Missing):
         reason = "待专家判断" if value.review else "未提供"
         return Text(zh=reason, en="needs expert review" if value.review else "not provided")
@@ -67,7 +66,7 @@ def _date_text(bound: DateBound, as_of: date) -> Text:
     )
 
 
-def _operand_text(defn: FactDef, operand: Any, as_of: date) -> Text:
+def _operand_text(defn: FactPlan, operand: Any, as_of: date) -> Text:
     if isinstance(operand, DateBound):
         return _date_text(operand, as_of)
     if isinstance(operand, Decimal) and defn.unit is not None:
@@ -80,10 +79,12 @@ def _operand_text(defn: FactDef, operand: Any, as_of: date) -> Text:
     return Text(zh=str(operand), en=str(operand))
 
 
-def threshold_text(leaf: CLeaf, as_of: date, op: str | None = None) -> Text:
+def threshold_text(
+    leaf: Comparison, defn: FactPlan, as_of: date, op: str | None = None
+) -> Text:
     """`≥ 10%`, `≤ 2025-11-24 (1 year before the evaluation date)`, `∈ {A, B}`."""
-    defn, op = leaf.fact_def, op or leaf.op
-    operand = leaf.operand
+    op = op or leaf.op
+    operand: Any = leaf.operand
     if op in _SYMBOL:
         shown = _operand_text(defn, operand, as_of)
         return Text(zh=f"{_SYMBOL[op]} {shown.zh}", en=f"{_SYMBOL[op]} {shown.en}")
@@ -127,7 +128,7 @@ def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = Fals
     source = node.node
     article = source.article or article
     label = Text(zh=source.label, en=source.label_en or source.label) if source.label else None
-    provenance = source.provenance.value if source.provenance else None
+    provenance = source.provenance
     common: dict[str, Any] = {
         "outcome": _outcome(truth, ctx, node),
         "label": label,
@@ -146,12 +147,11 @@ def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = Fals
             value=None if isinstance(value, Missing) else _raw(value),
             value_text=value_text(defn, value),
             op=node.op,
-            threshold=threshold_text(node, ctx.as_of),
+            threshold=threshold_text(node.comparison, defn, ctx.as_of),
             **common,
         )
-    kind = "all" if isinstance(source, AllOf) else "any" if isinstance(source, AnyOf) else "not"
-    assert isinstance(source, AllOf | AnyOf | NotOf)
-    return Trace(kind=kind, children=[trace(c, ctx, article) for c in node.children], **common)
+    assert isinstance(source, Group)
+    return Trace(kind=source.kind, children=[trace(c, ctx, article) for c in node.children], **common)
 
 
 def _raw(value: Value) -> str:
@@ -180,16 +180,16 @@ def failing_leaves(node: CNode, ctx: Context, want: Truth = TRUE) -> list[tuple[
         return []
     if isinstance(node, CLeaf):
         return [(node, want is FALSE)]
-    if isinstance(node.node, NotOf):
+    if node.node.kind == "not":
         return failing_leaves(node.children[0], ctx, want.negate())
     return [pair for child in node.children for pair in failing_leaves(child, ctx, want)]
 
 
-def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactDef]) -> Gap:
+def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
     op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
-    required = threshold_text(leaf, ctx.as_of, op)
+    required = threshold_text(leaf.comparison, defn, ctx.as_of, op)
     if negate and leaf.op not in _FLIP:
         required = Text(zh=f"不得 {required.zh}", en=f"must not be {required.en}")
     label = leaf.node.label
@@ -215,20 +215,20 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactDef]) -
 
 
 def _numeric_change(
-    defn: FactDef,
+    defn: FactPlan,
     value: Decimal,
     threshold: Decimal,
     op: str,
     ctx: Context,
-    facts: Mapping[str, FactDef],
+    facts: Mapping[str, FactPlan],
 ) -> tuple[Text, Decimal]:
     assert defn.unit is not None
     delta = threshold - value
     strict = op in ("gt", "lt")
     distance = abs(delta) / abs(threshold) if threshold else abs(delta)
     more = "more than " if strict else ""
-    if defn.ratio is not None:
-        top_id, bottom_id = defn.ratio
+    if isinstance(defn.source, RatioSource):
+        top_id, bottom_id = defn.source.numerator, defn.source.denominator
         top, bottom = ctx.get(top_id), ctx.get(bottom_id)
         top_def = facts[top_id]
         if isinstance(top, Decimal) and isinstance(bottom, Decimal) and top_def.unit is not None:

@@ -1,0 +1,570 @@
+"""The plan: a loaded policy set as plain, immutable data, produced once by `compile.loader`.
+
+Every back end reads the plan and nothing else of the source documents: the reference
+evaluator compiles it into closures, the vectorised back end into Polars expressions, the
+reactive back end into durable_rules patterns; lint and `engine.testing` walk it. What a policy
+*means* is decided here, once, and each back end only translates it into its own idiom:
+
+- **criteria** (`PolicyPlan.criteria`): the condition tree and the exclusions, each a
+  `Criterion` tagged `exclusion` or not. A policy's criteria hold when every criterion that is
+  not an exclusion is true and every exclusion is false, in Kleene logic (`all` is the minimum
+  of false < unknown < true, `any` the maximum, `not` swaps true and false). Leaves
+  (`Comparison`) hold their operand already parsed: a `Decimal` in the fact's unit, a
+  `DateBound` (a fixed date, or an offset from the evaluation date), a frozenset for `in` and
+  `not_in`, upper-cased prefixes for `prefix_in`;
+- **where it applies** (`PolicyPlan.applies_in`): every zone id in which the policy applies
+  (a zone and all zones below it), or None for everywhere; a profile whose zone is not in the
+  set gets `not_in_force`, and a profile without a zone decides nothing for a policy that does
+  not apply everywhere;
+- **when it is in force** (`PolicyPlan.effective`): the policy's own dates over its
+  document's;
+- **what it pays** (`BenefitPlan`): a fixed amount, a base fact times a factor, or bands of a
+  fact (the first band that holds pays, a value in no band pays 0), then the cap; a negative
+  base pays nothing; products are exact and rounded once (`Rounding`: half up to the fen);
+- **stacking** (`StackingPlan`, `GroupPlan`): an exclusive group pays only its highest member
+  (ties: the lowest id), then a group cap limits what the members pay together, in that order;
+- **facts** (`FactPlan`): where each value comes from with its parameters parsed, the facts and
+  profile inputs it depends on, and whether an unknown value may need an expert (`review`).
+
+Plans compare equal when they define the same thing: where something is written (file, line,
+field path) is kept for messages but is not compared, and neither is the wording of a bound as
+written. One `Band` type serves benefit tiers, the scores of `points` facts and lint. Every
+type here is a frozen, slotted record (`records.record`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import field
+from datetime import date
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import ClassVar, Literal
+
+from ..model.facts import FactType
+from ..model.units import Unit, format_quantity, shift_date, shifted
+from ..reference.results import SourceInfo
+from .records import Record, record
+
+Path = tuple[str | int, ...]
+AmountKind = Literal["cash", "tax_saving", "deduction", "none"]
+
+
+@record
+class Where(Record):
+    """Where something is written: the file (relative to the policy directory's parent), the
+    line, and the path of the field inside the document."""
+
+    file: str
+    line: int | None = None
+    path: Path = ()
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+_UNWRITTEN = Where("")  # where a plan built in code (not loaded) is "written"
+
+
+# --- periods and dates -----------------------------------------------------------------------
+
+
+@record
+class Duration(Record):
+    """A whole number of years, months or days (`3年`, `6个月`)."""
+
+    amount: int
+    unit: Unit
+
+    def before(self, day: date) -> date:
+        """`day` minus this period, calendar-wise (29 February minus one year: 28 February)."""
+        return shifted(day, -self.amount, self.unit)
+
+    def after(self, day: date) -> date:
+        return shift_date(day, self.amount, self.unit)
+
+
+@record
+class DateBound(Record):
+    """A date threshold: fixed, or relative to the evaluation date (`-1年`: one year before)."""
+
+    fixed: date | None = None
+    amount: int = 0
+    unit: Unit = Unit.DAY
+
+    def resolve(self, as_of: date) -> date:
+        return self.fixed if self.fixed is not None else shifted(as_of, self.amount, self.unit)
+
+    def text(self) -> str:
+        if self.fixed is not None:
+            return self.fixed.isoformat()
+        return f"as_of {'-' if self.amount < 0 else '+'} {abs(self.amount)} {self.unit.value}(s)"
+
+
+@record
+class Period(Record):
+    """When a policy is in force, both ends included; None is open."""
+
+    start: date | None = None
+    until: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (
+            self.until is None or day <= self.until
+        )
+
+
+# --- bands -----------------------------------------------------------------------------------
+
+
+@record
+class Band(Record):
+    """One band of a banded table, on the value of a fact (in that fact's unit): benefit tiers
+    (paying `amount` yuan or `rate` of the base) and the scores of a `points` fact (`amount`
+    points). The first band of a table that holds applies; a value in no band pays 0."""
+
+    low: Decimal | None = None
+    low_inclusive: bool = True
+    high: Decimal | None = None
+    high_inclusive: bool = True
+    amount: Decimal | None = None
+    rate: Decimal | None = None
+    written: str = field(default="", compare=False)  # the bounds as the author wrote them
+    where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
+
+    def holds(self, value: Decimal) -> bool:
+        low, high = self.low, self.high
+        if low is not None and (value < low or (value == low and not self.low_inclusive)):
+            return False
+        return high is None or value < high or (value == high and self.high_inclusive)
+
+    def within(self, other: Band) -> bool:
+        """Every value of this band is in `other`."""
+        return _inner(self.low, self.low_inclusive, other.low, other.low_inclusive, 1) and _inner(
+            self.high, self.high_inclusive, other.high, other.high_inclusive, -1
+        )
+
+    def bounds(self) -> Iterator[tuple[str, Decimal]]:
+        """The bounds as comparisons: ("ge" or "gt", low), ("le" or "lt", high)."""
+        if self.low is not None:
+            yield ("ge" if self.low_inclusive else "gt"), self.low
+        if self.high is not None:
+            yield ("le" if self.high_inclusive else "lt"), self.high
+
+    def text(self, unit: Unit, lang: str) -> str:
+        """`≥ 3%, < 5%` in the fact's unit (全部 / any for a band without bounds)."""
+        symbols = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+        parts = [f"{symbols[op]} {format_quantity(v, unit, lang)}" for op, v in self.bounds()]
+        return ", ".join(parts) or ("全部" if lang == "zh" else "any")
+
+
+def _inner(
+    mine: Decimal | None, mine_in: bool, other: Decimal | None, other_in: bool, sign: int
+) -> bool:
+    """One side of `Band.within`: this bound is inside the other's (sign 1 low, -1 high)."""
+    if other is None:
+        return True
+    if mine is None:
+        return False
+    if mine != other:
+        return (mine - other) * sign > 0
+    return other_in or not mine_in
+
+
+def first_band(bands: tuple[Band, ...], value: Decimal) -> Band | None:
+    return next((band for band in bands if band.holds(value)), None)
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+@record
+class FieldSource(Record):
+    """A profile field, by its path (`compliance.tax_credit_rating`)."""
+
+    kind: ClassVar[str] = "field"
+    path: tuple[str, ...]
+
+
+@record
+class FinancialSource(Record):
+    """A financial line of the last fiscal year (`years_back` 0) or an earlier one."""
+
+    kind: ClassVar[str] = "financial"
+    line: str
+    years_back: int = 0
+
+
+@record
+class SumYearsSource(Record):
+    """A financial line summed over the last `years` fiscal years, counting only the years
+    since registration (实际经营期不满N年的按实际经营时间计算)."""
+
+    kind: ClassVar[str] = "sum_years"
+    line: str
+    years: int
+
+
+@record
+class RatioSource(Record):
+    """numerator ÷ denominator; unknown when the denominator is zero."""
+
+    kind: ClassVar[str] = "ratio"
+    numerator: str
+    denominator: str
+
+
+@record
+class GrowthSource(Record):
+    """A financial line's last year over the year before, minus one."""
+
+    kind: ClassVar[str] = "growth"
+    line: str
+
+
+@record
+class IpCountSource(Record):
+    """Items of intellectual property of the listed kinds (the classes resolved to kinds),
+    acquisitions and relation to the main products (None: any)."""
+
+    kind: ClassVar[str] = "ip_count"
+    classes: tuple[str, ...]
+    kinds: frozenset[str]
+    acquisitions: frozenset[str] | None = None
+    main_product: bool | None = None
+
+
+@record
+class CertifiedSource(Record):
+    """A certificate of this kind valid on the evaluation date: issued by then and not expired
+    (`validity` after issue when the certificate states no expiry)."""
+
+    kind: ClassVar[str] = "certified"
+    certificate: str
+    validity: Duration | None = None
+
+
+@record
+class RecordsSource(Record):
+    """Compliance records of these kinds and severities within the period before the
+    evaluation date (after its start, up to the evaluation date)."""
+
+    kind: ClassVar[str] = "records"
+    kinds: frozenset[str]
+    severities: frozenset[str]
+    within: Duration
+
+
+@record
+class ProfileFactSource(Record):
+    """A fact the profile states in its `facts` map, by name."""
+
+    kind: ClassVar[str] = "profile_fact"
+    name: str
+
+
+@record
+class PointsSource(Record):
+    """Points read off bands of another fact."""
+
+    kind: ClassVar[str] = "points"
+    by: str
+    bands: tuple[Band, ...]
+
+
+@record
+class SumOfSource(Record):
+    """The sum of facts in the same unit; unknown when any part is."""
+
+    kind: ClassVar[str] = "sum_of"
+    parts: tuple[str, ...]
+
+
+@record
+class MaxOfSource(Record):
+    """The best of alternative facts; unknown when any part is (it could be the best)."""
+
+    kind: ClassVar[str] = "max_of"
+    parts: tuple[str, ...]
+
+
+Source = (
+    FieldSource | FinancialSource | SumYearsSource | RatioSource | GrowthSource | IpCountSource
+    | CertifiedSource | RecordsSource | ProfileFactSource | PointsSource | SumOfSource
+    | MaxOfSource
+)  # fmt: skip
+READ_KINDS = frozenset({"field", "financial", "profile_fact"})
+FORMULA_KINDS = frozenset({"points", "sum_of", "max_of"})
+
+ReviewRule = Literal["judgement", "parts", "never"]
+"""How an unknown value of a fact is told to need an expert: `judgement`, as the fact declares
+(read facts); `parts`, when every unknown fact it is computed from needs one (ratios and the
+formulas `points`, `sum_of`, `max_of`; a zero denominator never does); `never` (multi-year
+sums, growth, IP counts, certificates, records)."""
+
+
+@record
+class FactPlan(Record):
+    """One fact: type and unit, where its value comes from, what it depends on, and whether
+    an unknown value may need an expert's judgement."""
+
+    id: str
+    type: FactType
+    unit: Unit | None
+    zh: str
+    en: str
+    source: Source
+    judgement: bool = False
+    inputs: tuple[str, ...] = ()  # the facts it is computed from, in the order written
+    depends_on: frozenset[str] = frozenset()  # …and the facts those depend on
+    profile_inputs: frozenset[str] = frozenset()  # profile fields it reads, transitively
+    review: ReviewRule = "never"
+    may_need_review: bool = False
+    depth: int = 0  # 0 for facts read from the profile, else 1 + the deepest input
+    note: str | None = None
+    where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
+
+    @property
+    def source_kind(self) -> str:
+        return self.source.kind
+
+    @property
+    def profile_fact(self) -> str | None:
+        source = self.source
+        return source.name if isinstance(source, ProfileFactSource) else None
+
+
+# --- conditions ------------------------------------------------------------------------------
+
+
+@record(kw_only=True)
+class Group(Record):
+    """`all`, `any` or `not` (one child) of other nodes."""
+
+    kind: Literal["all", "any", "not"]
+    children: tuple[Node, ...]
+    label: str | None = None
+    label_en: str | None = None
+    article: str | None = None
+    provenance: str | None = None
+    note: str | None = None
+    where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
+
+
+@record(kw_only=True)
+class Comparison(Record):
+    """A fact compared with an operand by one operator (`eq ne lt le gt ge between in not_in
+    prefix_in contains within`)."""
+
+    kind: ClassVar[str] = "leaf"
+    fact: str
+    op: str
+    # Decimal (in the fact's unit), bool, str, DateBound; a (low, high) pair for `between`; a
+    # frozenset for `in` / `not_in`; a tuple of upper-cased prefixes for `prefix_in`; the start
+    # of the period (a DateBound before the evaluation date) for `within`.
+    operand: object
+    label: str | None = None
+    label_en: str | None = None
+    article: str | None = None
+    provenance: str | None = None
+    note: str | None = None
+    where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
+
+    children: ClassVar[tuple[()]] = ()
+
+
+Node = Group | Comparison
+
+
+@record
+class Criterion(Record):
+    """One root of a policy's criteria: its condition (`when`) or one of its exclusions
+    (`unless`), which must be false for the policy to hold."""
+
+    node: Node
+    exclusion: bool = False
+
+
+def comparisons(node: Node) -> Iterator[Comparison]:
+    """The leaves of a tree, left to right."""
+    if isinstance(node, Comparison):
+        yield node
+        return
+    for child in node.children:
+        yield from comparisons(child)
+
+
+# --- benefits --------------------------------------------------------------------------------
+
+_EXACT = Context(prec=200)  # products of amounts and rates, exact before the one rounding
+
+
+@record
+class Rounding(Record):
+    """Amounts are rounded once, from the exact product, to `quantum` yuan (the fen), half up."""
+
+    quantum: Decimal = Decimal("0.01")
+    mode: str = ROUND_HALF_UP
+
+    def apply(self, value: Decimal) -> Decimal:
+        return value.quantize(self.quantum, rounding=self.mode)
+
+
+@record
+class Factor(Record):
+    """What a base is multiplied by: `value`, which is the `rate` (rate_of, deduction, and
+    yuan per unit for per_unit) or, for tax_rate, the `standard` rate minus the reduced `rate`."""
+
+    value: Decimal
+    rate: Decimal
+    unit: Unit = Unit.RATIO  # or yuan per tonne / per m² (per_unit)
+    standard: Decimal | None = None
+
+
+@record
+class BenefitPlan(Record):
+    """What a policy pays when eligible, as data.
+
+    `grant`: `fixed` yuan. `rate_of`, `deduction`, `per_unit`, `tax_rate`: the `base` fact times
+    `factor`. `tiers`: the first of `bands` of the `by` fact that holds pays its amount, or its
+    rate of `base`; a value in no band pays 0. Then `cap`, if any. `service`: nothing to pay
+    (`amount_kind` none).
+    """
+
+    kind: str  # grant, rate_of, tiers, per_unit, tax_rate, deduction, service
+    amount_kind: AmountKind
+    zh: str
+    en: str
+    fixed: Decimal | None = None
+    base: str | None = None
+    factor: Factor | None = None
+    by: str | None = None
+    bands: tuple[Band, ...] = ()
+    cap: Decimal | None = None
+    rounding: Rounding = Rounding()
+    reads: tuple[str, ...] = ()  # the facts it reads: `by`, then `base`
+    provenance: str | None = None
+    note: str | None = None
+    where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
+
+    def times(self, base: Decimal, factor: Decimal) -> Decimal:
+        """`base × factor` as paid: a negative base pays nothing; exact, then rounded once."""
+        return self.rounding.apply(_EXACT.multiply(max(base, Decimal(0)), factor))
+
+
+# --- policies and the set --------------------------------------------------------------------
+
+
+@record
+class StackingPlan(Record):
+    """The stacking group a policy belongs to and the group's rules."""
+
+    group: str
+    exclusive: bool = True
+    cap: Decimal | None = None  # yuan, for the members together
+
+
+@record
+class GroupPlan(Record):
+    """A stacking group: its members in the set's order, whether only the highest pays, and
+    the cap on what the members pay together."""
+
+    id: str
+    members: tuple[str, ...]
+    exclusive: bool
+    cap: Decimal | None = None
+
+
+@record
+class Requirement(Record):
+    """A document the enterprise must supply (shown, never evaluated)."""
+
+    zh: str
+    en: str
+
+
+@record
+class PolicyPlan(Record):
+    """One policy, ready for every back end. See the module's docstring for the meaning of
+    each part."""
+
+    id: str
+    title: str
+    title_en: str
+    document: str  # the id of the document it is written in
+    source: SourceInfo  # citation and provenance (illustrative if any part of it is)
+    effective: Period
+    zones: frozenset[str]  # as written (the policy's, else its document's)
+    applies_in: frozenset[str] | None  # every zone it applies in; None: everywhere
+    criteria: tuple[Criterion, ...]
+    benefit: BenefitPlan
+    stacking: StackingPlan | None = None
+    requires: tuple[Requirement, ...] = ()
+    monotone: tuple[str, ...] = ()  # facts that, when larger, never lower what it pays
+    reads: frozenset[str] = frozenset()  # the facts its criteria and benefit name
+    depends_on: frozenset[str] = frozenset()  # …and every fact those are computed from
+    note: str | None = None
+    where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
+
+    def comparisons(self) -> Iterator[tuple[Comparison, bool]]:
+        """Every leaf of the criteria, with whether it is inside an exclusion."""
+        for criterion in self.criteria:
+            for leaf in comparisons(criterion.node):
+                yield leaf, criterion.exclusion
+
+    def applies_to(self, zone: str) -> bool:
+        """Whether the policy applies in a known zone."""
+        return self.applies_in is None or zone in self.applies_in
+
+
+@record
+class SetPlan(Record):
+    """A whole policy set: its policies in order, every fact (catalogue and documents), the
+    stacking groups, and for each fact the policies that read it (directly or through a
+    formula), in the set's order: what an update of that fact can change."""
+
+    policies: tuple[PolicyPlan, ...]
+    facts: Mapping[str, FactPlan]
+    groups: Mapping[str, GroupPlan]
+    readers: Mapping[str, tuple[str, ...]]
+
+__all__ = [
+    "FORMULA_KINDS",
+    "READ_KINDS",
+    "AmountKind",
+    "Band",
+    "BenefitPlan",
+    "CertifiedSource",
+    "Comparison",
+    "Criterion",
+    "DateBound",
+    "Duration",
+    "FactPlan",
+    "FactType",
+    "Factor",
+    "FieldSource",
+    "FinancialSource",
+    "Group",
+    "GroupPlan",
+    "GrowthSource",
+    "IpCountSource",
+    "MaxOfSource",
+    "Node",
+    "Path",
+    "Period",
+    "PointsSource",
+    "PolicyPlan",
+    "ProfileFactSource",
+    "RatioSource",
+    "RecordsSource",
+    "Requirement",
+    "ReviewRule",
+    "Rounding",
+    "SetPlan",
+    "Source",
+    "StackingPlan",
+    "SumOfSource",
+    "SumYearsSource",
+    "Where",
+    "comparisons",
+    "first_band",
+]

@@ -1,0 +1,173 @@
+"""The reference evaluator's form of a condition tree: the plan's nodes compiled once into
+closures over the evaluation context, three-valued (`logic.Truth`)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, cast
+
+from ..compile.plan import Comparison, FactPlan, FactType, Group, Node, Path
+from .context import Context, Missing, Value
+from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
+
+Fn = Callable[[Context], Truth]
+Test = Callable[[Value, date], bool]
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def _unknown(ctx: Context) -> Truth:
+    return UNKNOWN
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class CNode:
+    """A compiled node: the plan's node, the compiled children and the truth function."""
+
+    node: Node
+    children: tuple[CNode, ...] = ()
+    fn: Fn = field(default=_unknown)
+
+    @property
+    def path(self) -> Path:
+        return self.node.where.path
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class CLeaf(CNode):
+    """A compiled comparison, with its fact's plan and the value test (`test(value, as_of)`)."""
+
+    fact: FactPlan | None = None
+    test: Test = field(default=lambda value, as_of: False)
+    op: str = "eq"  # the comparison's, kept here: explanations read them often
+    operand: Any = None
+
+    @property
+    def fact_def(self) -> FactPlan:
+        assert self.fact is not None
+        return self.fact
+
+    @property
+    def comparison(self) -> Comparison:
+        node = self.node
+        assert isinstance(node, Comparison)
+        return node
+
+
+def compile_node(node: Node, facts: Mapping[str, FactPlan]) -> CNode:
+    if isinstance(node, Comparison):
+        defn = facts[node.fact]
+        test = leaf_test(node, defn)
+        return CLeaf(node, (), _leaf_fn(defn, node, test), defn, test, node.op, node.operand)
+    children = tuple(compile_node(child, facts) for child in node.children)
+    return CNode(node, children, _group_fn(node, [c.fn for c in children]))
+
+
+def _group_fn(node: Group, fns: list[Fn]) -> Fn:
+    if node.kind == "not":
+        inner = fns[0]
+        return lambda ctx: NEGATED[inner(ctx)]
+    return _all(fns) if node.kind == "all" else _any(fns)
+
+
+def _all(fns: list[Fn]) -> Fn:
+    def all_of(ctx: Context) -> Truth:
+        result = TRUE
+        for fn in fns:
+            value = fn(ctx)
+            if value is FALSE:
+                return FALSE
+            if value < result:
+                result = value
+        return result
+
+    return all_of
+
+
+def _any(fns: list[Fn]) -> Fn:
+    def any_of(ctx: Context) -> Truth:
+        result = FALSE
+        for fn in fns:
+            value = fn(ctx)
+            if value is TRUE:
+                return TRUE
+            if value > result:
+                result = value
+        return result
+
+    return any_of
+
+
+def _leaf_fn(defn: FactPlan, leaf: Comparison, test: Test) -> Fn:
+    """The truth function of a leaf. Leaves are most of what evaluation runs, so the common
+    shape, a fact compared with a fixed value, calls the comparison itself (one C call) rather
+    than going through `test`; the others do go through `test` (same semantics)."""
+    fact_id, op = defn.id, leaf.op
+    if defn.type is not FactType.DATE and op in _COMPARE:
+        compare, bound = _COMPARE[op], leaf.operand
+
+        def compared(ctx: Context) -> Truth:
+            value = ctx[fact_id]
+            if value.__class__ is Missing:
+                return UNKNOWN
+            return TRUE if compare(value, bound) else FALSE
+
+        return compared
+
+    def tested(ctx: Context) -> Truth:
+        value = ctx[fact_id]
+        if value.__class__ is Missing:
+            return UNKNOWN
+        return TRUE if test(value, ctx.as_of) else FALSE  # type: ignore[arg-type]
+
+    return tested
+
+
+def leaf_test(leaf: Comparison, defn: FactPlan) -> Test:
+    """Whether a known value passes the comparison on an evaluation date."""
+    op, operand = leaf.op, cast(Any, leaf.operand)
+    if defn.type is FactType.DATE:
+        return _date_test(op, operand)
+    if op in _COMPARE:
+        compare, bound = _COMPARE[op], operand
+        return lambda value, as_of: compare(value, bound)
+    if op == "between":
+        low, high = operand
+        return lambda value, as_of: low <= value <= high
+    if op == "in":
+        return lambda value, as_of: value in operand
+    if op == "not_in":
+        return lambda value, as_of: value not in operand
+    if op == "prefix_in":
+        prefixes = operand
+        return lambda value, as_of: str(value).upper().startswith(prefixes)
+    assert op == "contains"
+    return lambda value, as_of: operand in value  # type: ignore[operator]
+
+
+def _date_test(op: str, operand: Any) -> Test:
+    if op in _COMPARE:
+        compare, bound = _COMPARE[op], operand
+        return lambda value, as_of: compare(value, bound.resolve(as_of))
+    if op == "between":
+        low, high = operand
+        return lambda value, as_of: low.resolve(as_of) <= value <= high.resolve(as_of)
+    assert op == "within"
+    start = operand
+    return lambda value, as_of: start.resolve(as_of) < value <= as_of  # type: ignore[operator]
+
+
+def leaves(node: CNode) -> list[CLeaf]:
+    if isinstance(node, CLeaf):
+        return [node]
+    return [leaf for child in node.children for leaf in leaves(child)]

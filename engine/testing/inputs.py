@@ -1,0 +1,265 @@
+"""Giving a fact a value, or raising it, through the profile inputs it is computed from (its
+plan's source), and the profile inputs a policy reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..compile.facts import RECORD_KINDS, SEVERITIES, literal_values
+from ..compile.plan import (
+    CertifiedSource,
+    FactPlan,
+    FieldSource,
+    FinancialSource,
+    GrowthSource,
+    IpCountSource,
+    MaxOfSource,
+    PolicyPlan,
+    ProfileFactSource,
+    RatioSource,
+    RecordsSource,
+    SumOfSource,
+    SumYearsSource,
+)
+from ..model.profile import IntellectualProperty
+from ..model.units import Unit
+from ..reference.context import Context
+from .scenarios import Data
+
+_DAY = timedelta(days=1)
+
+
+_ACQUISITION_ORDER = literal_values(IntellectualProperty, "acquisition")
+
+
+def _first(values: Iterable[str], order: tuple[str, ...]) -> str:
+    return min(values, key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def _set(data: Data, path: Iterable[str | int], value: Any) -> None:
+    steps = list(path)
+    node: dict[Any, Any] = data
+    for step in steps[:-1]:
+        child = node.get(step)
+        if not isinstance(child, dict):
+            child = node[step] = {}
+        node = child
+    node[steps[-1]] = value
+
+
+def stated(defn: FactPlan, value: Any) -> Any:
+    """A value of a fact as a profile's `facts` map states it: a share with its unit."""
+    if defn.unit is Unit.RATIO and isinstance(value, Decimal):
+        return f"{(value * 100).normalize():f}%"
+    return value
+
+
+def _positive(defn: FactPlan, helper: int) -> Decimal:
+    if defn.unit is Unit.YUAN:
+        return Decimal(helper) * 100
+    if defn.unit is Unit.RATIO:
+        return Decimal(helper % 10_000 + 1) / 1_000
+    return Decimal(helper % 1_000 + 1)
+
+
+# --- assign: a fact takes a value ---------------------------------------------------------------
+
+
+class _Assign:
+    """Changes profile data so that one fact takes a value on one evaluation date."""
+
+    def __init__(self, data: Data, facts: Mapping[str, FactPlan], as_of: date, helper: int):
+        self.data, self.facts, self.as_of, self.helper = data, facts, as_of, helper
+        self.last = as_of.year - 1
+
+    def __call__(self, defn: FactPlan, value: Any) -> None:
+        kind = defn.source.kind
+        numeric = ("sum_years", "ratio", "growth", "ip_count", "sum_of", "max_of")
+        if kind in numeric and not isinstance(value, Decimal):
+            return
+        if kind == "profile_fact":
+            value = stated(defn, sorted(value) if isinstance(value, list | tuple) else value)
+        getattr(self, kind)(defn.source, value)
+
+    def field(self, source: FieldSource, value: Any) -> None:
+        _set(self.data, source.path, value)
+
+    def financial(self, source: FinancialSource, value: Any) -> None:
+        _set(self.data, ("financials", self.last - source.years_back, source.line), value)
+
+    def profile_fact(self, source: ProfileFactSource, value: Any) -> None:
+        _set(self.data, ("facts", source.name), value)
+
+    def sum_years(self, source: SumYearsSource, value: Decimal) -> None:
+        for back in range(source.years):
+            share = value if back == 0 else Decimal(0)
+            _set(self.data, ("financials", self.last - back, source.line), share)
+
+    def ratio(self, source: RatioSource, value: Decimal) -> None:
+        top, bottom = self.facts.get(source.numerator), self.facts.get(source.denominator)
+        if top is not None and bottom is not None:
+            denominator = _positive(bottom, self.helper)
+            self(bottom, denominator)
+            self(top, value * denominator)
+
+    def growth(self, source: GrowthSource, value: Decimal) -> None:
+        previous = Decimal(self.helper) * 100
+        _set(self.data, ("financials", self.last - 1, source.line), previous)
+        _set(self.data, ("financials", self.last, source.line), previous * (1 + value))
+
+    def ip_count(self, source: IpCountSource, value: Decimal) -> None:
+        _assign_ip(self.data, source, value)
+
+    def records(self, source: RecordsSource, value: Any) -> None:
+        day = value if isinstance(value, date) else self.as_of
+        count = 1 if isinstance(value, date) else int(max(min(value, 5), 0))
+        record = {"occurred": day, "kind": _first(source.kinds, RECORD_KINDS),
+                  "severity": _first(source.severities, SEVERITIES)}  # fmt: skip
+        _set(self.data, ("compliance", "records"), [dict(record) for _ in range(count)])
+
+    def certified(self, source: CertifiedSource, value: Any) -> None:
+        if isinstance(value, date):
+            self.data["certifications"] = [{"kind": source.certificate, "issued": value}]
+        elif value is True:
+            self.data["certifications"] = [{"kind": source.certificate, "issued": self.as_of - _DAY}]
+        elif value is False:
+            self.data["certifications"] = []
+
+    def points(self, source: Any, value: Any) -> None:
+        return  # a score is reached through its `by` fact's value
+
+    def sum_of(self, source: SumOfSource, value: Decimal) -> None:
+        for index, part in enumerate(source.parts):
+            if part in self.facts:
+                self(self.facts[part], value if index == 0 else Decimal(0))
+
+    def max_of(self, source: MaxOfSource, value: Decimal) -> None:
+        for part in source.parts:
+            if part in self.facts:
+                self(self.facts[part], value)
+
+
+def assign(
+    data: Data,
+    defn: FactPlan,
+    value: Any,
+    facts: Mapping[str, FactPlan],
+    as_of: date,
+    helper: int = 1,
+) -> None:
+    """Change the profile data so that fact `defn` takes `value` on `as_of` (as far as its
+    formula allows; `helper` picks free choices such as a ratio's denominator)."""
+    _Assign(data, facts, as_of, helper)(defn, value)
+
+
+def _assign_ip(data: Data, spec: IpCountSource, value: Decimal) -> None:
+    if value < 0 or value != int(value):
+        return
+    item: Data = {"kind": sorted(spec.kinds)[0], "count": int(value)}
+    if spec.acquisitions is not None:
+        item["acquisition"] = _first(spec.acquisitions, _ACQUISITION_ORDER)
+    if spec.main_product is not None:
+        item["main_product"] = spec.main_product
+    data["intellectual_property"] = [item] if value > 0 else []
+
+
+# --- the profile inputs a policy reads ---------------------------------------------------------
+
+_PATHS: dict[str, Callable[[Any, int], tuple[str | int, ...]]] = {
+    "field": lambda s, last: s.path,
+    "financial": lambda s, last: ("financials", last - s.years_back, s.line),
+    "profile_fact": lambda s, last: ("facts", s.name),
+    "sum_years": lambda s, last: ("financials", last, s.line),
+    "growth": lambda s, last: ("financials", last - 1, s.line),
+    "ip_count": lambda s, last: ("intellectual_property",),
+    "certified": lambda s, last: ("certifications",),
+    "records": lambda s, last: ("compliance", "records"),
+}
+
+
+def input_paths(
+    plan: PolicyPlan, facts: Mapping[str, FactPlan], as_of: date
+) -> set[tuple[str | int, ...]]:
+    """The profile fields a policy reads (to remove some and make them unknown)."""
+    last = as_of.year - 1
+    return {
+        _PATHS[defn.source.kind](defn.source, last)
+        for name in plan.depends_on
+        if (defn := facts[name]).source.kind in _PATHS
+    }
+
+
+# --- bump: a fact grows by about a step --------------------------------------------------------
+
+
+class _Bump:
+    """Increases a fact by about `delta` through its inputs; False if it cannot be done."""
+
+    def __init__(self, data: Data, ctx: Context, facts: Mapping[str, FactPlan]):
+        self.data, self.ctx, self.facts = data, ctx, facts
+        self.last = ctx.as_of.year - 1
+
+    def __call__(self, defn: FactPlan, delta: Decimal) -> bool:
+        current = self.ctx.get(defn.id)
+        if not isinstance(current, Decimal):
+            return False
+        if isinstance(defn.source, ProfileFactSource):
+            _set(self.data, ("facts", defn.source.name), stated(defn, current + delta))
+            return True
+        step: Callable[[Any, Decimal, Decimal], bool] | None = getattr(
+            self, defn.source.kind, None
+        )
+        return step is not None and step(defn.source, current, delta)
+
+    def field(self, source: FieldSource, current: Decimal, delta: Decimal) -> bool:
+        _set(self.data, source.path, current + delta)
+        return True
+
+    def financial(self, source: FinancialSource, current: Decimal, delta: Decimal) -> bool:
+        _set(self.data, ("financials", self.last - source.years_back, source.line), current + delta)
+        return True
+
+    def sum_years(self, source: SumYearsSource, current: Decimal, delta: Decimal) -> bool:
+        year = self.data.get("financials", {}).get(self.last, {})
+        if not isinstance(year.get(source.line), Decimal | int):
+            return False
+        _set(self.data, ("financials", self.last, source.line), Decimal(year[source.line]) + delta)
+        return True
+
+    def ratio(self, source: RatioSource, current: Decimal, delta: Decimal) -> bool:
+        bottom = self.ctx.get(source.denominator)
+        if not isinstance(bottom, Decimal) or bottom <= 0:
+            return False
+        return self(self.facts[source.numerator], delta * bottom)
+
+    def growth(self, source: GrowthSource, current: Decimal, delta: Decimal) -> bool:
+        financials = self.data.get("financials", {})
+        previous, now = (financials.get(y, {}).get(source.line) for y in (self.last - 1, self.last))
+        if previous is None or now is None:
+            return False
+        _set(self.data, ("financials", self.last, source.line), Decimal(now) + delta * Decimal(previous))
+        return True
+
+    def ip_count(self, source: IpCountSource, current: Decimal, delta: Decimal) -> bool:
+        extra: Data = {}
+        _assign_ip(extra, source, max(Decimal(int(delta)), Decimal(1)))
+        self.data["intellectual_property"] = [
+            *self.data.get("intellectual_property", []), *extra.get("intellectual_property", [])
+        ]
+        return True
+
+    def sum_of(self, source: SumOfSource, current: Decimal, delta: Decimal) -> bool:
+        return all(self(self.facts[p], delta) for p in source.parts[:1] if p in self.facts)
+
+    def max_of(self, source: MaxOfSource, current: Decimal, delta: Decimal) -> bool:
+        return all(self(self.facts[p], delta) for p in source.parts if p in self.facts)
+
+
+def bump(
+    data: Data, defn: FactPlan, delta: Decimal, ctx: Context, facts: Mapping[str, FactPlan]
+) -> bool:
+    """Increase fact `defn` by about `delta` through its inputs; False if it cannot be done."""
+    return _Bump(data, ctx, facts)(defn, delta)
