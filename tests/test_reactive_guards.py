@@ -218,6 +218,7 @@ def test_exponent_floats_are_rejected_by_stock_json_not_by_ours() -> None:
 
 
 THREADS = """
+sys.setswitchinterval(1e-6)  # switch threads often: the race shows on a loaded machine too
 host = QuietHost()
 host.register_rulesets({"r": {"p": {"all": [{"m": {"$gt": {"x": 0}}}], "run": lambda c: None}}})
 lost = [0]
