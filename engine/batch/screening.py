@@ -12,7 +12,7 @@ alike.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
@@ -20,13 +20,7 @@ from typing import BinaryIO
 from ..model.textio import check_encoding
 from ..policyset import PolicySet
 from .cells import CellChecker
-from .output import (
-    AtomicFile,
-    ResultWriter,
-    policy_inputs,
-    refuse_input_stream,
-    refuse_inputs,
-)
+from .output import ResultWriter, result_target
 from .pipeline import screen_cells
 from .registers import BATCH, Source, read_register, register_format
 from .results import Summary, presented
@@ -87,33 +81,9 @@ def screen_register(
     return summary
 
 
-@contextlib.contextmanager
 def _results(
     out: Path | BinaryIO | None, fmt: str, source: Source, policy_set: PolicySet
-) -> Iterator[ResultWriter | None]:
+) -> contextlib.AbstractContextManager[ResultWriter | None]:
     """The writer of a run's results; a file target is committed only if the run completes."""
-    if out is None:
-        yield None
-        return
-    root, inputs = policy_inputs(policy_set.directory)
-    if isinstance(source, Path):
-        inputs.append(source)
-    if not isinstance(out, Path):
-        shown = getattr(out, "name", None)
-        shown = "standard output" if shown in (None, "<stdout>") else str(shown)
-        refuse_input_stream(out, inputs, shown)
-        writer = ResultWriter(out, fmt, shown)
-        yield writer
-        writer.finish()
-        return
-    refuse_inputs(out, inputs, root)
-    target = AtomicFile(out)
-    handle = target.open()
-    try:
-        writer = ResultWriter(handle, fmt, str(out))
-        yield writer
-        writer.finish()
-        target.commit()
-    except BaseException:
-        target.discard()
-        raise
+    registers = [source] if isinstance(source, Path) else []
+    return result_target(out, fmt, registers, [policy_set.directory])

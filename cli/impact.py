@@ -1,0 +1,185 @@
+"""`incentives impact`: what a change of the policy set does to a register. Parse the options,
+one engine call (`engine.batch.impact.impact_register`), render its report."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..engine import PolicySet
+from ..engine.batch.impact import impact_register  # needs the batch extra (Polars)
+from ..engine.batch.impact_tally import ImpactReport
+from ..engine.batch.output import AtomicFile, policy_inputs, refuse_inputs
+from ..engine.batch.results import money_text
+from .diff import base_option, candidate_option
+from .main import as_of_option, encoding_option_for, main
+from .render import json_text, safe
+
+SHOWN_BAD = 20
+
+
+def _console(stderr: bool = False) -> Console:
+    tty = sys.stderr.isatty() if stderr else sys.stdout.isatty()
+    return Console(stderr=stderr, highlight=False, width=None if tty else 120)
+
+
+@main.command()
+@click.argument("register", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@base_option
+@candidate_option
+@as_of_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here (replaced only when the run completes; never an input): the "
+                   "report for table and json, the changed results for csv and parquet.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "parquet"]),
+              default="table",
+              help="table or json: the report; csv or parquet: one row per enterprise × policy "
+                   "whose status or amount changes (the report then goes to stderr).")  # fmt: skip
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100),
+              help="Example enterprises kept per transition.")  # fmt: skip
+@click.option("--explain-transitions", "explain", default=0, type=click.IntRange(0, 100),
+              metavar="N", help="Explain N examples of each transition under both sets.")  # fmt: skip
+@encoding_option_for("a CSV or JSON Lines register")
+def impact(
+    register: Path, base_dir: Path | None, candidate_dir: Path, as_of: date | None,
+    out: Path | None, fmt: str, examples: int, explain: int, encoding: str | None,
+) -> None:  # fmt: skip
+    """What replacing the --base policies by the --candidate ones does to the enterprises of
+    REGISTER (.jsonl, .csv or .parquet): transitions, amounts, who is better or worse off."""
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE")
+    base, candidate = PolicySet(base_dir), PolicySet(candidate_dir)
+    rows = fmt in ("csv", "parquet")
+    sink = out if rows and out is not None else (sys.stdout.buffer if rows else None)
+    if not rows and out is not None:
+        _refuse_report_target(out, register, base, candidate)
+    sys.stdout.flush()
+    report = impact_register(
+        base, candidate, register, as_of or date.today(), out=sink, fmt=fmt if rows else "csv",
+        encoding=encoding, examples=max(examples, explain), explain_transitions=explain,
+    )  # fmt: skip
+    if rows:
+        print_impact(report, _console(stderr=True))
+        return
+    if fmt == "table" and out is None:
+        print_impact(report, _console())
+        return
+    if fmt == "json":
+        text = json_text(report.to_json()) + "\n"
+    else:
+        buffer = io.StringIO()
+        print_impact(report, Console(file=buffer, highlight=False, width=120))
+        text = buffer.getvalue()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        _write_report(out, text)
+
+
+def _refuse_report_target(out: Path, register: Path, *sets: PolicySet) -> None:
+    for policy_set in sets:
+        root, files = policy_inputs(policy_set.directory)
+        refuse_inputs(out, [register, *files], root)
+
+
+def _write_report(out: Path, text: str) -> None:
+    target = AtomicFile(out)
+    handle = target.open()
+    try:
+        handle.write(text.encode("utf-8"))
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
+
+
+def _amount(value: Decimal) -> str:
+    return money_text(value)
+
+
+def print_impact(report: ImpactReport, console: Console) -> None:
+    console.print(
+        f"{report.screened} enterprises, {report.bad_count} bad rows: {report.better_off} "
+        f"better off, {report.worse_off} worse off"
+    )
+    _print_costs(report, console)
+    _print_transitions(report, console)
+    _print_amounts(report, console)
+    _print_explanations(report, console)
+    for number, message in report.bad[:SHOWN_BAD]:
+        console.print(f"bad row {number}: {safe(message)}", markup=False, soft_wrap=True)
+    if report.bad_count > SHOWN_BAD:
+        console.print(f"… and {report.bad_count - SHOWN_BAD} more bad rows")
+
+
+def _print_costs(report: ImpactReport, console: Console) -> None:
+    table = Table(title="cost (yuan, eligible results after stacking)")
+    for name in ("kind", "base", "candidate", "delta", "of which illustrative"):
+        table.add_column(name, justify="left" if name == "kind" else "right")
+    totals, marked = report.totals(), report.delta(illustrative_only=True)
+    for kind, (old, new) in totals.items():
+        table.add_row(kind, _amount(old), _amount(new), _amount(new - old), _amount(marked[kind]))
+    console.print(table)
+
+
+def _print_transitions(report: ImpactReport, console: Console) -> None:
+    table = Table(title="policies whose results change (base → candidate)")
+    for name in ("policy", "definition", "transition", "enterprises", "examples (row: credit code)"):
+        table.add_column(name, justify="right" if name == "enterprises" else "left")
+    for pid in report.policy_ids():
+        kind = report.kind_of(pid)
+        moved = [(k, n) for k, n in report.policy_transitions(pid).items() if k[0] != k[1]]
+        changed = report.amount_changed.get(pid, 0)
+        if kind == "unchanged" and not moved and not changed:
+            continue
+        shown = pid + (" (illustrative)" if report.illustrative.get(pid) else "")
+        lines = [(f"{b} → {a}", n, report.examples.get((pid, b, a), [])) for (b, a), n in moved]
+        if changed:
+            same = [e for (p, b, a), es in report.examples.items() if p == pid and b == a for e in es]
+            lines.append(("same status, amount changed", changed, same))
+        if not lines:
+            lines.append(("no result changes", 0, []))
+        for i, (label, n, found) in enumerate(lines):
+            codes = ", ".join(f"{e.row}: {e.credit_code or '—'}" for e in found)
+            table.add_row(safe(shown) if i == 0 else "", kind if i == 0 else "", label, str(n),
+                          safe(codes))  # fmt: skip
+    console.print(table)
+
+
+def _print_amounts(report: ImpactReport, console: Console) -> None:
+    for title, rows in (
+        ("amounts by policy", [(pid, report.totals(pid)) for pid in report.policy_ids()]),
+        ("amounts by zone", [(zone, report.totals(zone=zone)) for zone in report.zones()]),
+    ):
+        table = Table(title=title)
+        for name in ("", "kind", "base", "candidate", "delta"):
+            table.add_column(name, justify="right" if name not in ("", "kind") else "left")
+        for name, totals in rows:
+            for kind, (old, new) in totals.items():
+                if old != new:
+                    table.add_row(safe(name), kind, _amount(old), _amount(new), _amount(new - old))
+        if table.row_count:
+            console.print(table)
+
+
+def _print_explanations(report: ImpactReport, console: Console) -> None:
+    for examples in report.examples.values():
+        for example in examples:
+            explained = example.explanation
+            if explained is None:
+                continue
+            console.print(
+                f"\n■ {safe(example.policy_id)} row {example.row} "
+                f"({safe(example.credit_code or 'no credit code')}): "
+                f"{example.before} → {example.after}", markup=False, soft_wrap=True,
+            )  # fmt: skip
+            for old, new in explained.changed:
+                console.print(f"  base:      {safe(old or '—')}", markup=False, soft_wrap=True)
+                console.print(f"  candidate: {safe(new or '—')}", markup=False, soft_wrap=True)
