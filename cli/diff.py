@@ -33,7 +33,8 @@ def diff(base_dir: Path | None, candidate_dir: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json_text(changes.to_json()))
         return
-    click.echo(safe(diff_text(changes)), nl=False)
+    for line in diff_text(changes).splitlines():  # each line escaped, none run together
+        click.echo(safe(line))
 
 
 def diff_text(changes: SetDiff) -> str:

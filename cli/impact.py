@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..engine import PolicySet
 from ..engine.batch.impact import impact_register  # needs the batch extra (Polars)
-from ..engine.batch.impact_tally import ImpactReport
+from ..engine.batch.impact_tally import Example, ImpactReport
 from ..engine.batch.output import AtomicFile, policy_inputs, refuse_inputs
 from ..engine.batch.results import money_text
 from .diff import base_option, candidate_option
@@ -131,26 +131,37 @@ def _print_costs(report: ImpactReport, console: Console) -> None:
 
 def _print_transitions(report: ImpactReport, console: Console) -> None:
     table = Table(title="policies whose results change (base → candidate)")
-    for name in ("policy", "definition", "transition", "enterprises", "examples (row: credit code)"):
-        table.add_column(name, justify="right" if name == "enterprises" else "left")
+    table.add_column("policy", overflow="fold")
+    table.add_column("definition")
+    table.add_column("transition")
+    table.add_column("enterprises", justify="right")
+    table.add_column("examples (row: credit code)", overflow="fold")
     for pid in report.policy_ids():
         kind = report.kind_of(pid)
-        moved = [(k, n) for k, n in report.policy_transitions(pid).items() if k[0] != k[1]]
-        changed = report.amount_changed.get(pid, 0)
-        if kind == "unchanged" and not moved and not changed:
+        lines = _transition_lines(report, pid)
+        if kind == "unchanged" and not lines:
             continue
-        shown = pid + (" (illustrative)" if report.illustrative.get(pid) else "")
-        lines = [(f"{b} → {a}", n, report.examples.get((pid, b, a), [])) for (b, a), n in moved]
-        if changed:
-            same = [e for (p, b, a), es in report.examples.items() if p == pid and b == a for e in es]
-            lines.append(("same status, amount changed", changed, same))
-        if not lines:
-            lines.append(("no result changes", 0, []))
-        for i, (label, n, found) in enumerate(lines):
+        marked = kind + (", illustrative" if report.illustrative.get(pid) else "")
+        for i, (label, n, found) in enumerate(lines or [("no result changes", 0, [])]):
             codes = ", ".join(f"{e.row}: {e.credit_code or '—'}" for e in found)
-            table.add_row(safe(shown) if i == 0 else "", kind if i == 0 else "", label, str(n),
+            table.add_row(safe(pid) if i == 0 else "", marked if i == 0 else "", label, str(n),
                           safe(codes))  # fmt: skip
     console.print(table)
+
+
+def _transition_lines(report: ImpactReport, pid: str) -> list[tuple[str, int, list[Example]]]:
+    """A policy's transitions between statuses, then its results whose amount alone changed."""
+    lines = [
+        (f"{before} → {after}", n, report.examples.get((pid, before, after), []))
+        for (before, after), n in report.policy_transitions(pid).items()
+        if before != after
+    ]
+    changed = report.amount_changed.get(pid, 0)
+    if changed:
+        same = [e for (p, b, a), found in report.examples.items() if p == pid and b == a
+                for e in found]  # fmt: skip
+        lines.append(("same status, amount changed", changed, same))
+    return lines
 
 
 def _print_amounts(report: ImpactReport, console: Console) -> None:

@@ -45,7 +45,7 @@ def explain_transition(
     old, new = _explained(base, profile, policy_id, as_of), _explained(
         candidate, profile, policy_id, as_of
     )
-    before, after = list(criterion_lines(old)), list(criterion_lines(new))
+    before, after = list(_lines(old)), list(_lines(new))
     changed: list[tuple[str | None, str | None]] = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -53,9 +53,11 @@ def explain_transition(
             continue
         olds, news = before[i1:i2], after[j1:j2]
         for k in range(max(len(olds), len(news))):
-            changed.append(
-                (olds[k] if k < len(olds) else None, news[k] if k < len(news) else None)
-            )
+            was = olds[k] if k < len(olds) else None
+            now = news[k] if k < len(news) else None
+            if (was is not None and not was[1]) or (now is not None and not now[1]):
+                # a criterion or the verdict changed (not only the groups that follow them)
+                changed.append((None if was is None else was[0], None if now is None else now[0]))
     return SideBySide(policy_id, old, new, tuple(changed))
 
 
@@ -73,29 +75,33 @@ def _explained(
 def criterion_lines(result: PolicyResult | None) -> Iterator[str]:
     """The verdict and each evaluated criterion as one line: what it tests, the value, the
     outcome (English)."""
+    return (text for text, _ in _lines(result))
+
+
+def _lines(result: PolicyResult | None) -> Iterator[tuple[str, bool]]:
+    """`criterion_lines`, each with whether it is an `all`/`any`/`not` (which only follows
+    its children)."""
     if result is None:
-        yield "no such policy"
+        yield "no such policy", False
         return
     amount = "" if result.amount is None else f" {result.amount} ({result.amount_kind})"
-    yield f"verdict {result.status.value}{amount}"
+    yield f"verdict {result.status.value}{amount}", False
     if result.reason is not None:
-        yield f"reason: {result.reason.en}"
+        yield f"reason: {result.reason.en}", False
     if result.trace is not None:
         yield from _trace_lines(result.trace, 0)
 
 
-def _trace_lines(node: Trace, depth: int) -> Iterator[str]:
+def _trace_lines(node: Trace, depth: int) -> Iterator[tuple[str, bool]]:
     for child in node.children:
         mark = "unless " if child.exclusion else ""
         if child.kind == "leaf":
             label = child.label.en if child.label is not None else child.fact
             value = child.value_text.en if child.value_text is not None else "?"
             threshold = child.threshold.en if child.threshold is not None else ""
-            yield (
-                f"{'  ' * depth}{mark}{label}: {child.fact} {value}, needs {threshold} "
-                f"→ {child.outcome}"
-            )
+            line = f"{mark}{label}: {child.fact} {value}, needs {threshold} → {child.outcome}"
+            yield f"{'  ' * depth}{line}", False
         else:
             label = f" ({child.label.en})" if child.label is not None else ""
-            yield f"{'  ' * depth}{mark}{child.kind}{label} → {child.outcome}"
+            yield f"{'  ' * depth}{mark}{child.kind}{label} → {child.outcome}", True
             yield from _trace_lines(child, depth + 1)
