@@ -25,9 +25,12 @@ from .render import json_text, safe
 SHOWN_BAD = 20
 
 
+WIDTH = 160  # when not a terminal: a policy id, its transition and examples fit on one line
+
+
 def _console(stderr: bool = False) -> Console:
     tty = sys.stderr.isatty() if stderr else sys.stdout.isatty()
-    return Console(stderr=stderr, highlight=False, width=None if tty else 120)
+    return Console(stderr=stderr, highlight=False, width=None if tty else WIDTH)
 
 
 @main.command()
@@ -75,7 +78,7 @@ def impact(
         text = json_text(report.to_json()) + "\n"
     else:
         buffer = io.StringIO()
-        print_impact(report, Console(file=buffer, highlight=False, width=120))
+        print_impact(report, Console(file=buffer, highlight=False, width=WIDTH))
         text = buffer.getvalue()
     if out is None:
         click.echo(text, nl=False)
@@ -133,9 +136,9 @@ def _print_transitions(report: ImpactReport, console: Console) -> None:
     table = Table(title="policies whose results change (base → candidate)")
     table.add_column("policy", overflow="fold")
     table.add_column("definition")
-    table.add_column("transition")
+    table.add_column("transition", no_wrap=True)
     table.add_column("enterprises", justify="right")
-    table.add_column("examples (row: credit code)", overflow="fold")
+    table.add_column("examples (row: credit code)", overflow="fold", min_width=20)
     for pid in report.policy_ids():
         kind = report.kind_of(pid)
         lines = _transition_lines(report, pid)
