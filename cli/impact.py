@@ -3,11 +3,13 @@ one engine call (`engine.batch.impact.impact_register`), render its report."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
+from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from rich.console import Console
@@ -61,50 +63,49 @@ def impact(
     base, candidate = PolicySet(base_dir), PolicySet(candidate_dir)
     rows = fmt in ("csv", "parquet")
     sink = out if rows and out is not None else (sys.stdout.buffer if rows else None)
-    if not rows and out is not None:
-        _refuse_report_target(out, register, base, candidate)
     sys.stdout.flush()
-    report = impact_register(
-        base, candidate, register, as_of or date.today(), out=sink, fmt=fmt if rows else "csv",
-        encoding=encoding, examples=max(examples, explain), explain_transitions=explain,
-    )  # fmt: skip
-    if rows:
-        print_impact(report, _console(stderr=True))
-        return
-    if fmt == "table" and out is None:
-        print_impact(report, _console())
-        return
-    if fmt == "json":
-        text = json_text(report.to_json()) + "\n"
-    else:
-        buffer = io.StringIO()
-        print_impact(report, Console(file=buffer, highlight=False, width=WIDTH))
-        text = buffer.getvalue()
+    with _report_file(None if rows else out, register, base, candidate) as report_file:
+        report = impact_register(
+            base, candidate, register, as_of or date.today(), out=sink,
+            fmt=fmt if rows else "csv", encoding=encoding, examples=max(examples, explain),
+            explain_transitions=explain,
+        )  # fmt: skip
+        if rows:
+            print_impact(report, _console(stderr=True))
+        elif fmt == "json":
+            text = json_text(report.to_json()) + "\n"
+            if report_file is None:
+                click.echo(text, nl=False)
+            else:
+                report_file.write(text.encode("utf-8"))
+        elif report_file is None:
+            print_impact(report, _console())
+        else:
+            buffer = io.StringIO()
+            print_impact(report, Console(file=buffer, highlight=False, width=WIDTH))
+            report_file.write(buffer.getvalue().encode("utf-8"))
+
+
+@contextlib.contextmanager
+def _report_file(
+    out: Path | None, register: Path, *sets: PolicySet
+) -> Iterator[BinaryIO | None]:
+    """The report's file, opened before the run (a target that cannot be written is refused
+    at once) and committed only when the run completes; never an input of the run."""
     if out is None:
-        click.echo(text, nl=False)
-    else:
-        _write_report(out, text)
-
-
-def _refuse_report_target(out: Path, register: Path, *sets: PolicySet) -> None:
+        yield None
+        return
     for policy_set in sets:
         root, files = policy_inputs(policy_set.directory)
         refuse_inputs(out, [register, *files], root)
-
-
-def _write_report(out: Path, text: str) -> None:
     target = AtomicFile(out)
     handle = target.open()
     try:
-        handle.write(text.encode("utf-8"))
+        yield handle
         target.commit()
     except BaseException:
         target.discard()
         raise
-
-
-def _amount(value: Decimal) -> str:
-    return money_text(value)
 
 
 def print_impact(report: ImpactReport, console: Console) -> None:
@@ -128,7 +129,7 @@ def _print_costs(report: ImpactReport, console: Console) -> None:
         table.add_column(name, justify="left" if name == "kind" else "right")
     totals, marked = report.totals(), report.delta(illustrative_only=True)
     for kind, (old, new) in totals.items():
-        table.add_row(kind, _amount(old), _amount(new), _amount(new - old), _amount(marked[kind]))
+        table.add_row(kind, money_text(old), money_text(new), money_text(new - old), money_text(marked[kind]))
     console.print(table)
 
 
@@ -178,7 +179,7 @@ def _print_amounts(report: ImpactReport, console: Console) -> None:
         for name, totals in rows:
             for kind, (old, new) in totals.items():
                 if old != new:
-                    table.add_row(safe(name), kind, _amount(old), _amount(new), _amount(new - old))
+                    table.add_row(safe(name), kind, money_text(old), money_text(new), money_text(new - old))
         if table.row_count:
             console.print(table)
 
