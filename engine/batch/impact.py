@@ -28,14 +28,13 @@ import polars as pl
 from ..check.diff import diff_sets
 from ..model.facts import FactDef
 from ..model.profile import Profile
-from ..model.textio import check_encoding
 from ..policyset import PolicySet
 from .cells import CellBatch, CellChecker, nested_cells
 from .columns import ROW
-from .impact_tally import ImpactReport
+from .impact_tally import ABSENT, ImpactReport
 from .output import ResultWriter, result_target
 from .pipeline import read_row, record_cells, screen_cells
-from .registers import BATCH, Source, read_register, register_format
+from .registers import BATCH, Source, read_register, register_source
 from .results import amount_text_expr
 from .vectorised import VectorisedSet
 
@@ -56,8 +55,6 @@ _COLUMNS: dict[str, tuple[pl.DataType, pl.DataType]] = {
 IMPACT_COLUMNS: tuple[str, ...] = tuple(_COLUMNS)
 IMPACT_EVALUATED: dict[str, pl.DataType] = {n: t for n, (t, _) in _COLUMNS.items()}
 IMPACT_WRITTEN: dict[str, pl.DataType] = {n: t for n, (_, t) in _COLUMNS.items()}
-ABSENT = "absent"  # the status of a policy a set does not have, as written and reported
-ROW_FORMATS = ("csv", "jsonl", "parquet")
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ def impact_cells(
         .sort(pl.col(ROW), order)
         .select(IMPACT_COLUMNS)
     )
-    return side_by_side.cast(IMPACT_EVALUATED), bad  # type: ignore[arg-type]
+    return side_by_side.cast(pl.Schema(IMPACT_EVALUATED)), bad
 
 
 def _bad_rows(
@@ -195,13 +192,7 @@ def impact_register(
     """
     from .impact_explain import explain_transition
 
-    if encoding is not None:
-        check_encoding(encoding)
-    if register_fmt is None:
-        if not isinstance(source, Path):
-            raise ValueError("a register given as a file object needs register_fmt")
-        register_fmt = register_format(source)
-    shown = name or (str(source) if isinstance(source, Path) else "register")
+    register_fmt, shown = register_source(source, register_fmt, encoding, name)
     pair = Pair.of(base, candidate)
     report = ImpactReport.start(diff_sets(base, candidate), base, candidate, examples)
     batches = read_register(source, register_fmt, register_facts(base, candidate),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 KINDS = ("cash", "tax_saving", "deduction")
 MONEY = ("cash", "tax_saving")  # what "paid" means; deductions reduce taxable income instead
-ABSENT = "absent"
+ABSENT = "absent"  # the status of a policy a set does not have, as written and reported
 Transition = tuple[str, str, str]  # (policy, base status, candidate status)
 
 

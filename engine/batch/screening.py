@@ -17,12 +17,11 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from ..model.textio import check_encoding
 from ..policyset import PolicySet
 from .cells import CellChecker
 from .output import ResultWriter, result_target
 from .pipeline import screen_cells
-from .registers import BATCH, Source, read_register, register_format
+from .registers import BATCH, Source, read_register, register_source
 from .results import Summary, presented
 from .vectorised import VectorisedSet
 
@@ -53,13 +52,7 @@ def screen_register(
     total. Raises InputError (RegisterError, OutputError) for a register that cannot be read or
     results that cannot be written; bad rows are in the summary.
     """
-    if encoding is not None:
-        check_encoding(encoding)
-    if register_fmt is None:
-        if not isinstance(source, Path):
-            raise ValueError("a register given as a file object needs register_fmt")
-        register_fmt = register_format(source)
-    shown = name or (str(source) if isinstance(source, Path) else "register")
+    register_fmt, shown = register_source(source, register_fmt, encoding, name)
     wanted = set(explain)
     vectorised = VectorisedSet(policy_set)
     checker = CellChecker(policy_set)  # shared across batches: its caches carry over

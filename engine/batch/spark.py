@@ -80,10 +80,12 @@ def _pair(base: str | None, candidate: str | None) -> Any:
 
 
 def _impact_schema() -> str:
+    import polars as pl
+
     from .impact import IMPACT_WRITTEN
     from .results import ERROR_COLUMN, spark_schema_of
 
-    return spark_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: IMPACT_WRITTEN["policy_id"]})
+    return spark_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: pl.String()})
 
 
 def impact_arrow_batches(
@@ -92,6 +94,7 @@ def impact_arrow_batches(
     """Arrow batches of (`row` long, `value` JSON text) → Arrow batches of the side-by-side
     (`impact.IMPACT_COLUMNS`, every enterprise × policy, and `error`). A bad row comes out as
     one row with both statuses `invalid` and the reason in `error`."""
+    import polars as pl
     import pyarrow as pa
 
     from .columns import RowError
@@ -100,7 +103,7 @@ def impact_arrow_batches(
     from .results import ERROR_COLUMN, arrow_schema_of
 
     pair = _pair(base, candidate)
-    schema = arrow_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: IMPACT_WRITTEN["policy_id"]})
+    schema = arrow_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: pl.String()})
     for batch in batches:
         numbered: list[tuple[int, Any]] = []
         unreadable: list[tuple[int, str]] = []
