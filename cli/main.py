@@ -132,7 +132,7 @@ def _extra_missing(name: str, exc: ModuleNotFoundError) -> click.Command:
     )  # fmt: skip
 
 
-_EXTRAS = {"screen": "batch", "watch": "reactive", "prop": "testing"}
+_EXTRAS = {"screen": "batch", "impact": "batch", "watch": "reactive", "prop": "testing"}
 
 
 class _Commands(click.Group):
@@ -141,6 +141,8 @@ class _Commands(click.Group):
     is imported only when its command runs or help lists it, so that `check` starts fast."""
 
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "diff": ("incentives.cli.diff", "diff"),
+        "impact": ("incentives.cli.impact", "impact"),
         "prop": ("incentives.cli.prop", "prop"),
         "screen": ("incentives.cli.screen", "screen"),
         "serve": ("incentives.cli.serve", "serve"),

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from ..errors import InputError
-from .results import RESULT_COLUMNS, arrow_schema, written_schema
+from .results import arrow_schema_of, written_schema
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -42,11 +42,20 @@ def _os_reason(exc: OSError) -> str:
 
 
 class ResultWriter:
-    """Results (`results.presented`) to a binary sink, batch by batch, in one format."""
+    """Results (`results.presented`) to a binary sink, batch by batch, in one format.
 
-    def __init__(self, sink: BinaryIO, fmt: str, shown: str) -> None:
+    `columns`: the written schema (default: the screening result columns of `results`)."""
+
+    def __init__(
+        self,
+        sink: BinaryIO,
+        fmt: str,
+        shown: str,
+        columns: dict[str, pl.DataType] | None = None,
+    ) -> None:
         if fmt not in OUTPUT_FORMATS:
             raise ValueError(f"unknown result format {fmt!r}; one of {', '.join(OUTPUT_FORMATS)}")
+        self.columns = written_schema() if columns is None else columns
         self.sink = sink
         self.fmt = fmt
         self.shown = shown
@@ -58,18 +67,20 @@ class ResultWriter:
         with self._guard():
             self.rows += presented.height
             if self.fmt == "parquet":
-                self._parquet_writer().write_table(presented.to_arrow().cast(arrow_schema()))
+                self._parquet_writer().write_table(
+                    presented.to_arrow().cast(arrow_schema_of(self.columns))
+                )
             elif self.fmt == "jsonl":
                 self.sink.write(presented.write_ndjson().encode("utf-8"))
             else:
-                self.sink.write(_csv(presented, self._header).encode("utf-8"))
+                self.sink.write(_csv(presented, self._header, list(self.columns)).encode("utf-8"))
                 self._header = False
 
     def finish(self) -> None:
         """Complete the output (an empty run gets a header, or an empty Parquet file); flush."""
         with self._guard():
             if self.fmt == "csv" and self._header:
-                self.write(pl.DataFrame(schema=written_schema()))
+                self.write(pl.DataFrame(schema=self.columns))
             if self.fmt == "parquet":
                 self._parquet_writer().close()
             self.sink.flush()
@@ -78,7 +89,7 @@ class ResultWriter:
         if self._parquet is None:
             import pyarrow.parquet as pq
 
-            self._parquet = pq.ParquetWriter(self.sink, arrow_schema())
+            self._parquet = pq.ParquetWriter(self.sink, arrow_schema_of(self.columns))
         return self._parquet
 
     @contextlib.contextmanager
@@ -91,11 +102,11 @@ class ResultWriter:
             ) from None
 
 
-def _csv(presented: pl.DataFrame, header: bool) -> str:
-    flat = presented.with_columns(pl.col("missing", "review").list.join(";"))
+def _csv(presented: pl.DataFrame, header: bool, columns: list[str]) -> str:
+    flat = presented.with_columns(pl.col(pl.List(pl.String)).list.join(";"))
     # an empty text is written like a missing value: no quotes (as csv.DictWriter did)
     flat = flat.with_columns(pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)).name.keep())
-    return flat.select(RESULT_COLUMNS).write_csv(include_header=header, line_terminator="\r\n")
+    return flat.select(columns).write_csv(include_header=header, line_terminator="\r\n")
 
 
 # --- where the results go ----------------------------------------------------------------------
@@ -210,3 +221,45 @@ class AtomicFile:
             with contextlib.suppress(OSError):
                 self.temp.unlink()
             self.temp = None
+
+
+@contextlib.contextmanager
+def result_target(
+    out: Path | BinaryIO | None,
+    fmt: str,
+    registers: list[Path],
+    policy_dirs: list[Path | None],
+    columns: dict[str, pl.DataType] | None = None,
+) -> Iterator[ResultWriter | None]:
+    """The writer of a run's results (None: no output), refusing any input of the run (the
+    `registers`, every file of the policy sets in `policy_dirs`, None being the bundled
+    library); a file target is written atomically, committed only if the run completes."""
+    if out is None:
+        yield None
+        return
+    inputs = list(registers)
+    roots = []
+    for directory in policy_dirs:
+        root, files = policy_inputs(directory)
+        roots.append(root)
+        inputs += files
+    if not isinstance(out, Path):
+        shown = getattr(out, "name", None)
+        shown = "standard output" if shown in (None, "<stdout>") else str(shown)
+        refuse_input_stream(out, inputs, shown)
+        writer = ResultWriter(out, fmt, shown, columns)
+        yield writer
+        writer.finish()
+        return
+    for root in roots:
+        refuse_inputs(out, inputs, root)
+    target = AtomicFile(out)
+    handle = target.open()
+    try:
+        writer = ResultWriter(handle, fmt, str(out), columns)
+        yield writer
+        writer.finish()
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise

@@ -38,6 +38,7 @@ from ..errors import InputError
 from ..model.facts import FactDef
 from ..model.jsonio import JsonError, load_json
 from ..model.streams import Line, numbered_lines
+from ..model.textio import check_encoding
 from .cells import CellBatch, flat_cells, nested_cells
 from .columns import RowError, flat_column_type
 
@@ -72,6 +73,20 @@ def register_format(name: str | Path) -> str:
             f"{name}: unknown register format {suffix!r}; use .jsonl, .csv or .parquet"
         )
     return fmt
+
+
+def register_source(
+    source: Source, register_fmt: str | None, encoding: str | None, name: str | None
+) -> tuple[str, str]:
+    """The format of a register (from its file name unless given) and what messages call it;
+    an unknown encoding's name is refused here, before anything is read."""
+    if encoding is not None:
+        check_encoding(encoding)
+    if register_fmt is None:
+        if not isinstance(source, Path):
+            raise ValueError("a register given as a file object needs register_fmt")
+        register_fmt = register_format(source)
+    return register_fmt, name or (str(source) if isinstance(source, Path) else "register")
 
 
 def read_register(

@@ -53,16 +53,26 @@ def written_schema(*, with_error: bool = False) -> dict[str, pl.DataType]:
 
 def arrow_schema(*, with_error: bool = False) -> Any:
     """The Arrow schema of written results (Parquet files, Spark's Arrow batches)."""
+    return arrow_schema_of(written_schema(with_error=with_error))
+
+
+def arrow_schema_of(written: dict[str, pl.DataType]) -> Any:
+    """The Arrow schema of written columns (integers, text and lists of text)."""
     import pyarrow as pa
 
     types = {pl.Int64(): pa.int64(), _TEXT: pa.string(), _CODES: pa.list_(pa.string())}
-    return pa.schema([(n, types[t]) for n, t in written_schema(with_error=with_error).items()])
+    return pa.schema([(n, types[t]) for n, t in written.items()])
 
 
 def spark_schema(*, with_error: bool = False) -> str:
     """The same schema as a Spark DDL string."""
+    return spark_schema_of(written_schema(with_error=with_error))
+
+
+def spark_schema_of(written: dict[str, pl.DataType]) -> str:
+    """Written columns as a Spark DDL string."""
     types = {pl.Int64(): "long", _TEXT: "string", _CODES: "array<string>"}
-    return ", ".join(f"{n} {types[t]}" for n, t in written_schema(with_error=with_error).items())
+    return ", ".join(f"{n} {types[t]}" for n, t in written.items())
 
 
 def money_text(value: Decimal) -> str:
@@ -80,18 +90,21 @@ def amount_text(micro: int | None) -> str | None:
 def presented(result: pl.DataFrame) -> pl.DataFrame:
     """Results as written: the status as text, the amount as exact decimal text (`amount_text`,
     computed on whole columns of integer millionths), the columns in their order."""
-    micro = pl.col("amount")
+    return result.with_columns(
+        pl.col("status").cast(pl.String), amount_text_expr(pl.col("amount")).alias("amount")
+    ).select(RESULT_COLUMNS)
+
+
+def amount_text_expr(micro: pl.Expr) -> pl.Expr:
+    """A column of integer millionths of a yuan as `amount_text` gives each value."""
     scale = pl.lit(SCALE, pl.Int128)
     size = micro.abs()
     fraction = (size % scale).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
-    text = pl.concat_str(
+    return pl.concat_str(
         pl.when(micro < 0).then(pl.lit("-")).otherwise(pl.lit("")),
         (size // scale).cast(pl.String),
         pl.lit("."),
         fraction.str.pad_end(2, "0"),
-    )
-    return result.with_columns(pl.col("status").cast(pl.String), text.alias("amount")).select(
-        RESULT_COLUMNS
     )
 
 

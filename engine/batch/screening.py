@@ -12,23 +12,16 @@ alike.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from ..model.textio import check_encoding
 from ..policyset import PolicySet
 from .cells import CellChecker
-from .output import (
-    AtomicFile,
-    ResultWriter,
-    policy_inputs,
-    refuse_input_stream,
-    refuse_inputs,
-)
+from .output import ResultWriter, result_target
 from .pipeline import screen_cells
-from .registers import BATCH, Source, read_register, register_format
+from .registers import BATCH, Source, read_register, register_source
 from .results import Summary, presented
 from .vectorised import VectorisedSet
 
@@ -59,13 +52,7 @@ def screen_register(
     total. Raises InputError (RegisterError, OutputError) for a register that cannot be read or
     results that cannot be written; bad rows are in the summary.
     """
-    if encoding is not None:
-        check_encoding(encoding)
-    if register_fmt is None:
-        if not isinstance(source, Path):
-            raise ValueError("a register given as a file object needs register_fmt")
-        register_fmt = register_format(source)
-    shown = name or (str(source) if isinstance(source, Path) else "register")
+    register_fmt, shown = register_source(source, register_fmt, encoding, name)
     wanted = set(explain)
     vectorised = VectorisedSet(policy_set)
     checker = CellChecker(policy_set)  # shared across batches: its caches carry over
@@ -87,33 +74,9 @@ def screen_register(
     return summary
 
 
-@contextlib.contextmanager
 def _results(
     out: Path | BinaryIO | None, fmt: str, source: Source, policy_set: PolicySet
-) -> Iterator[ResultWriter | None]:
+) -> contextlib.AbstractContextManager[ResultWriter | None]:
     """The writer of a run's results; a file target is committed only if the run completes."""
-    if out is None:
-        yield None
-        return
-    root, inputs = policy_inputs(policy_set.directory)
-    if isinstance(source, Path):
-        inputs.append(source)
-    if not isinstance(out, Path):
-        shown = getattr(out, "name", None)
-        shown = "standard output" if shown in (None, "<stdout>") else str(shown)
-        refuse_input_stream(out, inputs, shown)
-        writer = ResultWriter(out, fmt, shown)
-        yield writer
-        writer.finish()
-        return
-    refuse_inputs(out, inputs, root)
-    target = AtomicFile(out)
-    handle = target.open()
-    try:
-        writer = ResultWriter(handle, fmt, str(out))
-        yield writer
-        writer.finish()
-        target.commit()
-    except BaseException:
-        target.discard()
-        raise
+    registers = [source] if isinstance(source, Path) else []
+    return result_target(out, fmt, registers, [policy_set.directory])

@@ -63,9 +63,78 @@ def screen_arrow_batches(
 
 def screen_jsonl(spark: Any, path: str, as_of: date, policies: str | None = None) -> Any:
     """A Spark DataFrame of RESULT_SCHEMA for a register of JSON Lines (rows are line numbers)."""
-    lines = spark.sparkContext.textFile(path).zipWithIndex()
-    numbered = lines.map(lambda pair: (pair[1] + 1, pair[0])).filter(lambda p: p[1].strip() != "")
-    frame = spark.createDataFrame(numbered, "row long, value string")
-    return frame.mapInArrow(
+    return _numbered_lines(spark, path).mapInArrow(
         lambda batches: screen_arrow_batches(batches, as_of, policies), RESULT_SCHEMA
     )
+
+
+# --- impact: two policy sets side by side (`impact.impact_batch`) -----------------------------
+
+
+@lru_cache(maxsize=4)
+def _pair(base: str | None, candidate: str | None) -> Any:
+    from ..policyset import PolicySet
+    from .impact import Pair
+
+    return Pair.of(PolicySet(base), PolicySet(candidate))
+
+
+def _impact_schema() -> str:
+    import polars as pl
+
+    from .impact import IMPACT_WRITTEN
+    from .results import ERROR_COLUMN, spark_schema_of
+
+    return spark_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: pl.String()})
+
+
+def impact_arrow_batches(
+    batches: Iterator[Any], as_of: date, base: str | None, candidate: str | None
+) -> Iterator[Any]:
+    """Arrow batches of (`row` long, `value` JSON text) → Arrow batches of the side-by-side
+    (`impact.IMPACT_COLUMNS`, every enterprise × policy, and `error`). A bad row comes out as
+    one row with both statuses `invalid` and the reason in `error`."""
+    import polars as pl
+    import pyarrow as pa
+
+    from .columns import RowError
+    from .impact import IMPACT_WRITTEN, impact_batch, presented_impact
+    from .registers import parse_row
+    from .results import ERROR_COLUMN, arrow_schema_of
+
+    pair = _pair(base, candidate)
+    schema = arrow_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: pl.String()})
+    for batch in batches:
+        numbered: list[tuple[int, Any]] = []
+        unreadable: list[tuple[int, str]] = []
+        for row, text in zip(
+            batch.column("row").to_pylist(), batch.column("value").to_pylist(), strict=True
+        ):
+            try:
+                numbered.append((row, parse_row(text)))
+            except RowError as exc:
+                unreadable.append((row, str(exc)))
+        side_by_side, bad = impact_batch(pair, numbered, as_of, flat=False)
+        records = presented_impact(side_by_side).with_columns(error=None).to_dicts()
+        records += [
+            {"row": n, "base_status": "invalid", "candidate_status": "invalid", "error": message}
+            for n, message in sorted(unreadable + bad)
+        ]
+        yield pa.RecordBatch.from_pylist(records, schema=schema)
+
+
+def impact_jsonl(
+    spark: Any, path: str, as_of: date, base: str | None, candidate: str | None
+) -> Any:
+    """A Spark DataFrame of the side-by-side for a register of JSON Lines (rows are line
+    numbers); `base` and `candidate` are policy directories (None: the bundled library)."""
+    return _numbered_lines(spark, path).mapInArrow(
+        lambda batches: impact_arrow_batches(batches, as_of, base, candidate), _impact_schema()
+    )
+
+
+def _numbered_lines(spark: Any, path: str) -> Any:
+    """The non-blank lines of a text file as a DataFrame of (`row`: line number, `value`)."""
+    lines = spark.sparkContext.textFile(path).zipWithIndex()
+    numbered = lines.map(lambda pair: (pair[1] + 1, pair[0])).filter(lambda p: p[1].strip() != "")
+    return spark.createDataFrame(numbered, "row long, value string")

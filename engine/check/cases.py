@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..compile.loader import CASES_SUFFIX
 from ..errors import InputError, Problem
-from ..model.profile import parse_profile
+from ..model.profile import Profile, parse_profile
 from ..model.units import Day, UnitError, format_money, parse_quantity
 from ..model.yamlio import YamlError, line_of, load_yaml, read_text
 from ..policyset import PolicySet
@@ -61,7 +62,9 @@ class CaseResult:
     line: int | None
     case: Case
     failures: tuple[str, ...]
-    result: PolicyResult | None = None
+    result: PolicyResult | None = None  # with its trace
+    profile: Profile | None = None  # as evaluated (for `coverage`)
+    as_of: date | None = None
 
     @property
     def passed(self) -> bool:
@@ -133,7 +136,8 @@ def _run(
     except InputError as exc:
         return CaseResult(file, line, case, (exc.render(),))
     result = report.results[0]
-    return CaseResult(file, line, case, tuple(_compare(case.expect, result)), result)
+    failures = tuple(_compare(case.expect, result))
+    return CaseResult(file, line, case, failures, result, profile, as_of)
 
 
 def _compare(expect: Expect, result: PolicyResult) -> list[str]:
