@@ -1,8 +1,23 @@
-"""Shared fixtures: the bundled policy set (compiled once) and profile builders."""
+"""Shared fixtures: the bundled policy set (compiled once), profile builders, and the
+hypothesis profiles.
+
+Hypothesis profiles (`INCENTIVES_HYPOTHESIS`; default `ci` where `CI` is set, else `dev`):
+
+- `ci`: every property test runs the example count written beside it, sized for CI's budget;
+- `dev`: a quarter of it (at least one), a quick inner loop;
+- `thorough`: ten times as many, to search longer (`INCENTIVES_HYPOTHESIS_SCALE` sets another
+  factor, e.g. 200 for an overnight run).
+
+Tests never set `deadline` or the health checks of machine load themselves: the profile does
+(the machine is shared, so no test has a deadline). A test states only its count, through
+`examples(n)`, and `REUSES_FIXTURES` where it deliberately shares a function-scoped fixture
+between examples.
+"""
 
 from __future__ import annotations
 
 import copy
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -10,8 +25,51 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from incentives.engine import PolicySet, Profile, parse_profile
+
+# --- hypothesis profiles ----------------------------------------------------------------------
+
+_SCALES = {"dev": 0.25, "ci": 1.0, "thorough": 10.0}
+_LOAD = [HealthCheck.too_slow, HealthCheck.data_too_large]  # a busy machine, large documents
+settings.register_profile("ci", deadline=None, suppress_health_check=_LOAD, print_blob=True)
+settings.register_profile("dev", deadline=None, suppress_health_check=_LOAD)
+settings.register_profile("thorough", deadline=None, suppress_health_check=_LOAD, print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("INCENTIVES_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "dev")
+if HYPOTHESIS_PROFILE not in _SCALES:
+    raise pytest.UsageError(
+        f"INCENTIVES_HYPOTHESIS={HYPOTHESIS_PROFILE!r}: use one of {', '.join(_SCALES)}"
+    )
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def _scale() -> float:
+    raw = os.environ.get("INCENTIVES_HYPOTHESIS_SCALE")
+    if raw is None:
+        return _SCALES[HYPOTHESIS_PROFILE]
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise pytest.UsageError(f"INCENTIVES_HYPOTHESIS_SCALE={raw!r}: use a positive number")
+    return value
+
+
+EXAMPLE_SCALE = _scale()
+
+
+def examples(ci: int) -> int:
+    """The example count of a property test that runs `ci` examples under the CI profile."""
+    return max(1, round(ci * EXAMPLE_SCALE))
+
+
+# For a test that shares a function-scoped fixture (a temporary directory, the session's
+# server) between its examples on purpose: the profile's settings plus that health check.
+REUSES_FIXTURES = settings(
+    suppress_health_check=[*_LOAD, HealthCheck.function_scoped_fixture]
+)
 
 AS_OF = date(2026, 11, 24)
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, build, write_policy
+from conftest import AS_OF, build, examples, write_policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,7 +172,7 @@ RD_BY_REVENUE = [("0.06", 50), ("0.05", 40), ("0.04", 30), ("0.03", 20), ("0.02"
 RD_BY_COST = [("0.30", 50), ("0.25", 40), ("0.20", 30), ("0.15", 20), ("0.10", 10)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(
     rd=st.integers(min_value=0, max_value=5_000_000),
     revenue=st.integers(min_value=1, max_value=100_000_000),

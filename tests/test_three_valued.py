@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import AS_OF, HNTE_BASE, build
-from hypothesis import HealthCheck, assume, given, settings
+from conftest import AS_OF, HNTE_BASE, build, examples
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from incentives.engine import (
@@ -27,6 +27,11 @@ from incentives.engine import (
     parse_profile,
 )
 from incentives.engine.compile.loader import bundled_policies
+
+# Examples per property test under the CI profile.
+SOUND_BUNDLED, SOUND_RANDOM = examples(100), examples(40)
+DETERMINISTIC_RANDOM, DETERMINISTIC_BUNDLED = examples(15), examples(40)
+MUTATED_DOCUMENTS, ARBITRARY_VALUES, ARBITRARY_TEXT = examples(60), examples(30), examples(30)
 
 DECIDED = (Status.ELIGIBLE, Status.INELIGIBLE)
 YEARS = range(2021, 2027)
@@ -210,7 +215,7 @@ as_of_dates = st.sampled_from([AS_OF, date(2025, 12, 31), date(2026, 1, 1), date
                                date(2028, 1, 1), date(2024, 6, 30)])  # fmt: skip
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=SOUND_BUNDLED)
 @given(pair=full_and_partial(), as_of=as_of_dates)
 def test_soundness_bundled_policies(
     policies: PolicySet, pair: tuple[dict[str, Any], dict[str, Any]], as_of: date
@@ -293,7 +298,7 @@ def load_generated(document: dict[str, Any]) -> PolicySet:
         return PolicySet(directory)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=SOUND_RANDOM)
 @given(document=policy_documents(), pair=full_and_partial(), as_of=as_of_dates)
 def test_soundness_random_policy_sets(
     document: dict[str, Any], pair: tuple[dict[str, Any], dict[str, Any]], as_of: date
@@ -301,7 +306,7 @@ def test_soundness_random_policy_sets(
     assert_sound(load_generated(document), *pair, as_of)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=DETERMINISTIC_RANDOM)
 @given(document=policy_documents(), profile=full_profiles())
 def test_random_policy_sets_are_deterministic(
     document: dict[str, Any], profile: dict[str, Any]
@@ -319,7 +324,7 @@ def test_random_policy_sets_are_deterministic(
             assert result.amount <= result.amount_alone
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=DETERMINISTIC_BUNDLED)
 @given(profile=full_profiles(), as_of=as_of_dates)
 def test_bundled_evaluation_is_deterministic(
     policies: PolicySet, profile: dict[str, Any], as_of: date
@@ -445,19 +450,19 @@ def load_text(text: str) -> None:
         policy_set.evaluate(parse_profile({"zone": "jinzhong-dz", "employees": 5}), date(9999, 12, 31))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=MUTATED_DOCUMENTS)
 @given(text=mutated_documents())
 def test_loader_never_crashes_on_mutated_documents(text: str) -> None:
     load_text(text)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=ARBITRARY_VALUES)
 @given(data=values)
 def test_loader_never_crashes_on_arbitrary_yaml_values(data: Any) -> None:
     load_text(yaml.safe_dump(data, allow_unicode=True))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=ARBITRARY_TEXT)
 @given(text=st.text(max_size=200))
 def test_loader_never_crashes_on_arbitrary_text(text: str) -> None:
     assume("\x00" not in text)
