@@ -1,5 +1,5 @@
-"""Shared fixtures: the bundled policy set (compiled once), profile builders, and the
-hypothesis profiles.
+"""Shared fixtures and helpers: the bundled policy set (compiled once), policy sets written
+inline (`inline_set`), profile builders, one policy's status, and the hypothesis profiles.
 
 Hypothesis profiles (`INCENTIVES_HYPOTHESIS`; default `ci` where `CI` is set, else `dev`):
 
@@ -17,17 +17,19 @@ between examples.
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, settings
 
-from incentives.engine import PolicySet, Profile, parse_profile
+from incentives.engine import PolicySet, Profile, Status, parse_profile
 
 # --- hypothesis profiles ----------------------------------------------------------------------
 
@@ -131,10 +133,67 @@ def hnte_profile() -> Callable[..., Profile]:
     return lambda **changes: build(HNTE_BASE, **changes)
 
 
+def status_of(
+    policies: PolicySet, profile: Profile, policy_id: str, as_of: date = AS_OF
+) -> Status:
+    """The status of one policy for `profile` on `as_of`."""
+    return policies.evaluate(profile, as_of, policy_ids=[policy_id]).results[0].status
+
+
+# --- policy sets written inline -----------------------------------------------------------------
+
+
 def write_policy(directory: Path, name: str, text: str) -> Path:
+    """`text`, as indented in the test (it is dedented), as the file `name` of `directory`."""
     path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+def write_documents(
+    directory: Path, *documents: str | Mapping[str, Any], name: str = "doc.yaml"
+) -> Path:
+    """A policy directory of `documents`, each YAML text as written in the test or a mapping
+    (dumped as YAML). One document is the file `name`; several are `name` numbered (`doc-1.yaml`,
+    `doc-2.yaml`, …)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem, suffix = os.path.splitext(name)
+    for number, document in enumerate(documents, start=1):
+        text = (
+            document
+            if isinstance(document, str)
+            else yaml.safe_dump(dict(document), allow_unicode=True, sort_keys=False)
+        )
+        write_policy(directory, name if len(documents) == 1 else f"{stem}-{number}{suffix}", text)
+    return directory
+
+
+def load_documents(
+    directory: Path, *documents: str | Mapping[str, Any], name: str = "doc.yaml"
+) -> PolicySet:
+    """The policy set of `documents` written into `directory` (see `write_documents`); for
+    module-scoped fixtures and hypothesis tests, which cannot use `inline_set`."""
+    return PolicySet(write_documents(directory, *documents, name=name))
+
+
+InlineSet = Callable[..., PolicySet]
+
+
+@pytest.fixture
+def inline_set(tmp_path: Path) -> InlineSet:
+    """`inline_set(text, ..., name="doc.yaml")`: the policy set of documents written in the test
+    (see `write_documents`). Each call has a directory of its own under `tmp_path`
+    (`policies`, `policies-2`, …), so a test may build several sets; a set that does not load
+    raises `PolicyError` from the call."""
+    calls = itertools.count(1)
+
+    def load(*documents: str | Mapping[str, Any], name: str = "doc.yaml") -> PolicySet:
+        number = next(calls)
+        directory = tmp_path / ("policies" if number == 1 else f"policies-{number}")
+        return load_documents(directory, *documents, name=name)
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-from conftest import AS_OF, examples
+from conftest import AS_OF, examples, load_documents
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -287,9 +286,7 @@ def policy_documents(draw: st.DrawFn) -> dict[str, Any]:
 
 def load_generated(document: dict[str, Any]) -> PolicySet:
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "generated.yaml"
-        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-        return PolicySet(directory)
+        return load_documents(Path(directory), document, name="generated.yaml")
 
 
 @settings(max_examples=SOUND_RANDOM)
