@@ -50,6 +50,7 @@ def registers(draw: st.DrawFn, policies: PolicySet, as_of: date) -> list[Profile
     return [p for p in profiles if fits_a_register(p, policies)]
 
 
+@pytest.mark.slow
 @settings(max_examples=RANDOM_SETS)
 @given(documents=policy_sets(zones=ZONES), as_of=st.sampled_from(AS_OF_CHOICES), data=st.data())
 def test_vectorised_agrees_with_reference_on_random_sets(
@@ -71,6 +72,7 @@ def test_vectorised_agrees_with_reference_on_random_sets(
     assert_scores_agree(policies, profiles, as_of, vectorised)
 
 
+@pytest.mark.slow
 @settings(max_examples=GENERATED_REGISTERS)
 @given(
     changes=st.lists(
@@ -128,6 +130,7 @@ def _scored_register(draw: Any, policies: PolicySet) -> tuple[date, list[Profile
     return as_of, [parse_profile(d) for d in data]
 
 
+@pytest.mark.slow
 @settings(max_examples=SCORE_THRESHOLDS)
 @given(data=st.data())
 def test_vectorised_agrees_on_score_thresholds(policies: PolicySet, data: st.DataObject) -> None:

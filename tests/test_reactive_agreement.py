@@ -98,6 +98,7 @@ def run_steps(session: ReactiveSession, reference: PolicySet, steps: list[dict[s
         }
 
 
+@pytest.mark.slow
 @settings(max_examples=BUNDLED)
 @given(data=st.data())
 def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> None:
@@ -107,6 +108,7 @@ def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> Non
         run_steps(session, policies, data.draw(steps(policies)))
 
 
+@pytest.mark.slow
 @settings(max_examples=RANDOM_SETS)
 @given(
     documents=policy_sets(operators=REACTIVE_OPERATORS),
@@ -134,6 +136,7 @@ def near_limits(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
     return PolicySet(write_set(tmp, [limits_document(45, big, 14)]))
 
 
+@pytest.mark.slow
 @settings(max_examples=NEAR_LIMITS)
 @given(data=st.data())
 def test_sets_near_the_limits_agree(near_limits: PolicySet, data: st.DataObject) -> None:

@@ -32,6 +32,7 @@ except ImportError:
     pytestmark = pytest.mark.skip(reason="pyspark is not installed (pip install -e '.[spark]')")
 
 
+@pytest.mark.slow
 def test_spark_local_mode_matches_reference(tmp_path: Path) -> None:
     from pyspark.sql import SparkSession
 
