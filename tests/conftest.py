@@ -38,7 +38,9 @@ _LOAD = [HealthCheck.too_slow, HealthCheck.data_too_large]  # a busy machine, la
 settings.register_profile("ci", deadline=None, suppress_health_check=_LOAD, print_blob=True)
 settings.register_profile("dev", deadline=None, suppress_health_check=_LOAD)
 settings.register_profile("thorough", deadline=None, suppress_health_check=_LOAD, print_blob=True)
-HYPOTHESIS_PROFILE = os.environ.get("INCENTIVES_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "dev")
+HYPOTHESIS_PROFILE = os.environ.get("INCENTIVES_HYPOTHESIS") or (
+    "ci" if os.environ.get("CI") else "dev"
+)
 if HYPOTHESIS_PROFILE not in _SCALES:
     raise pytest.UsageError(
         f"INCENTIVES_HYPOTHESIS={HYPOTHESIS_PROFILE!r}: use one of {', '.join(_SCALES)}"
@@ -67,11 +69,9 @@ def examples(ci: int) -> int:
     return max(1, round(ci * EXAMPLE_SCALE))
 
 
-# For a test that shares a function-scoped fixture (a temporary directory, the session's
-# server) between its examples on purpose: the profile's settings plus that health check.
-REUSES_FIXTURES = settings(
-    suppress_health_check=[*_LOAD, HealthCheck.function_scoped_fixture]
-)
+# For a test that shares a function-scoped fixture (its temporary directory) between its
+# examples on purpose: the profile's settings plus that health check.
+REUSES_FIXTURES = settings(suppress_health_check=[*_LOAD, HealthCheck.function_scoped_fixture])
 
 AS_OF = date(2026, 11, 24)
 
