@@ -15,7 +15,6 @@ from reactive_support import (
     REACTIVE_OPERATORS,
     limits_document,
     nest,
-    write_set,
 )
 
 from incentives.engine import PolicySet
@@ -133,7 +132,7 @@ def near_limits(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
     """Sets of 400 values, trees at 14 and/or groups, policies filling several rulesets."""
     big = [f"{n}" for n in range(1, MAX_SET_VALUES + 1)]  # employees 1..400
     tmp: Path = tmp_path_factory.mktemp("limits")
-    return PolicySet(write_set(tmp, [limits_document(45, big, 14)]))
+    return PolicySet(write_policy_set([limits_document(45, big, 14)], tmp))
 
 
 @pytest.mark.slow
