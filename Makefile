@@ -30,8 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check engine cli service incentives tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
+# The whole suite on every core (pytest-xdist); the README's test command, and CI's.
+PYTEST_ARGS ?= -n auto --dist worksteal
+
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)

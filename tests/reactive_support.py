@@ -9,10 +9,7 @@ huge numbers whose JSON needs an exponent), so that every comparison's boundary 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from incentives.engine.testing.documents import OPERATORS
 
@@ -65,14 +62,6 @@ def limits_document(policies: int, set_values: list[str], depth: int) -> dict[st
         "zones": ["national"],
         "policies": docs,
     }
-
-
-def write_set(directory: Path, documents: list[dict[str, Any]]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for doc in documents:
-        text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-        (directory / f"{doc['id']}.yaml").write_text(text, encoding="utf-8")
-    return directory
 
 
 # --- enterprise updates -------------------------------------------------------------------------

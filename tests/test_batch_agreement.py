@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 from batch_support import assert_agree, assert_scores_agree, fits_a_register
-from conftest import HNTE_BASE, build
-from hypothesis import HealthCheck, given, settings
+from conftest import HNTE_BASE, build, examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentives.engine import PolicySet, Profile, parse_profile
@@ -33,7 +33,8 @@ from incentives.engine.testing import (
 
 AS_OF_CHOICES = [date(2026, 11, 24), date(2025, 1, 1), date(2024, 2, 29), date(2028, 6, 30)]
 ZONES = ("national", "shanxi", "jinzhong-dz", "guangling-etdz", "taiyuan", "linfen-etdz")
-RANDOM_SETS = 60  # examples of the random-set agreement test
+# Examples per property test under the CI profile.
+RANDOM_SETS, GENERATED_REGISTERS, SCORE_THRESHOLDS = examples(60), examples(40), examples(25)
 
 
 @st.composite
@@ -49,11 +50,8 @@ def registers(draw: st.DrawFn, policies: PolicySet, as_of: date) -> list[Profile
     return [p for p in profiles if fits_a_register(p, policies)]
 
 
-@settings(
-    max_examples=RANDOM_SETS,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@pytest.mark.slow
+@settings(max_examples=RANDOM_SETS)
 @given(documents=policy_sets(zones=ZONES), as_of=st.sampled_from(AS_OF_CHOICES), data=st.data())
 def test_vectorised_agrees_with_reference_on_random_sets(
     tmp_path_factory: pytest.TempPathFactory,
@@ -74,7 +72,8 @@ def test_vectorised_agrees_with_reference_on_random_sets(
     assert_scores_agree(policies, profiles, as_of, vectorised)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=GENERATED_REGISTERS)
 @given(
     changes=st.lists(
         st.sampled_from(
@@ -131,7 +130,8 @@ def _scored_register(draw: Any, policies: PolicySet) -> tuple[date, list[Profile
     return as_of, [parse_profile(d) for d in data]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=SCORE_THRESHOLDS)
 @given(data=st.data())
 def test_vectorised_agrees_on_score_thresholds(policies: PolicySet, data: st.DataObject) -> None:
     as_of, profiles = data.draw(_scored_register(policies))

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from batch_support import assert_agree, fits_a_register
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentives.engine import PolicySet, parse_profile
@@ -21,7 +22,7 @@ from incentives.engine.batch.vectorised import VectorisedSet
 from incentives.engine.testing import write_policy_set
 
 AS_OF = date(2026, 11, 24)
-EXAMPLES = 40
+EXAMPLES = examples(40)
 TOP = Decimal(LIMIT) - Decimal("0.000001")  # the largest amount a register holds
 
 
@@ -89,11 +90,7 @@ def profiles(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=EXAMPLES)
 @given(document=documents(), data=st.lists(profiles(), min_size=1, max_size=4))
 def test_no_other_verdict_near_the_limits(
     tmp_path_factory: pytest.TempPathFactory, document: dict[str, Any], data: list[Any]

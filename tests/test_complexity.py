@@ -1,7 +1,10 @@
-"""No function of the engine above cyclomatic complexity 15 (radon's measure): a function
-that branches more is split into named steps. Generated tables aside, this covers the modules
-of the policy plan and its back ends; the register modules and the readers of other work in
-progress are left to their owners (widen `LEFT_OUT` as they come in)."""
+"""No function above cyclomatic complexity 15 (radon's measure) in any module of engine/, cli/
+or service/: a function that branches more is split into named steps. There are no generated
+tables in these folders today; one would be named in `GENERATED`.
+
+`PENDING` names the functions above the limit in files that another branch is rewriting at
+the moment, each with its reason; an entry goes when its file comes back (a stale entry fails,
+so the list only shrinks)."""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ import pytest
 
 radon = pytest.importorskip("radon.complexity", reason="radon is part of the dev extra")
 
-ENGINE = Path(__file__).parent.parent / "engine"
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("engine", "cli", "service")
 LIMIT = 15
-LEFT_OUT = {
-    "batch/cells.py", "batch/columns.py", "batch/pipeline.py", "batch/spark.py",
-    "model/jsonio.py", "model/profile.py", "model/textio.py", "model/units.py",
-    "model/yamlio.py",
-}  # fmt: skip
+GENERATED: set[str] = set()  # modules that are generated tables, relative to ROOT
+PENDING = {
+    # the command's options, prop's own work in progress on its branch
+    "cli/prop.py prop",
+}
 
 
 def _blocks(blocks: list[object]) -> Iterator[object]:
@@ -31,13 +35,28 @@ def _blocks(blocks: list[object]) -> Iterator[object]:
             yield from _blocks(list(getattr(block, "closures", [])))
 
 
-def test_no_engine_function_above_the_limit() -> None:
-    files = sorted(p for p in ENGINE.rglob("*.py") if str(p.relative_to(ENGINE)) not in LEFT_OUT)
-    assert len(files) > 30
-    over = sorted({
-        f"{path.relative_to(ENGINE)}:{block.lineno} {block.name} ({block.complexity})"  # type: ignore[attr-defined]
+def _over_the_limit() -> dict[str, int]:
+    """`folder/module.py function` of every function above the limit, with its complexity."""
+    files = sorted(
+        path
+        for folder in FOLDERS
+        for path in (ROOT / folder).rglob("*.py")
+        if path.relative_to(ROOT).as_posix() not in GENERATED
+    )
+    assert len(files) > 60, files  # the folders were found
+    return {
+        f"{path.relative_to(ROOT).as_posix()} {block.name}": block.complexity  # type: ignore[attr-defined]
         for path in files
         for block in _blocks(radon.cc_visit(path.read_text(encoding="utf-8")))
         if block.complexity > LIMIT  # type: ignore[attr-defined]
-    })  # fmt: skip
-    assert over == [], "split these functions into named steps:\n" + "\n".join(over)
+    }  # fmt: skip
+
+
+def test_no_function_above_the_limit() -> None:
+    over = _over_the_limit()
+    new = sorted(f"{name} ({over[name]})" for name in set(over) - PENDING)
+    assert new == [], "split these functions into named steps:\n" + "\n".join(new)
+    mended = sorted(PENDING - set(over))
+    assert mended == [], "these are within the limit now; remove them from PENDING:\n" + "\n".join(
+        mended
+    )

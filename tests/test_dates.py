@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from conftest import AS_OF, HNTE_BASE, build, write_policy
+from conftest import AS_OF, HNTE_BASE, InlineSet, build, status_of
 
 from incentives.engine import (
     PolicySet,
@@ -28,10 +27,6 @@ SMALL_FIRM = {
         year: {"taxable_income": "100万元", "total_assets": "2000万元"} for year in range(2021, 2031)
     },
 }
-
-
-def status(policies: PolicySet, profile: Profile, policy_id: str, as_of: date) -> Status:
-    return policies.evaluate(profile, as_of, policy_ids=[policy_id]).results[0].status
 
 
 @pytest.mark.parametrize(
@@ -63,10 +58,8 @@ def test_not_in_force_takes_precedence_over_missing_data(policies: PolicySet) ->
     assert result.missing == []
 
 
-def _window_set(tmp_path: Path) -> PolicySet:
-    write_policy(
-        tmp_path,
-        "window.yaml",
+def _window_set(inline_set: InlineSet) -> PolicySet:
+    return inline_set(
         """\
         id: test.window
         title: 测试文件
@@ -86,8 +79,8 @@ def _window_set(tmp_path: Path) -> PolicySet:
             effective: {from: 2025-04-01}
             benefit: {grant: {amount: 2万元}, zh: 奖励, en: award}
         """,
+        name="window.yaml",
     )
-    return PolicySet(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -101,8 +94,10 @@ def _window_set(tmp_path: Path) -> PolicySet:
         (date(2025, 7, 1), Status.NOT_IN_FORCE, Status.NOT_IN_FORCE),
     ],
 )
-def test_effective_period_edges(tmp_path: Path, as_of: date, doc: Status, own: Status) -> None:
-    report = _window_set(tmp_path).evaluate(parse_profile({}), as_of)
+def test_effective_period_edges(
+    inline_set: InlineSet, as_of: date, doc: Status, own: Status
+) -> None:
+    report = _window_set(inline_set).evaluate(parse_profile({}), as_of)
     assert [r.status for r in report.results] == [doc, own]
     assert report.total == sum(
         (r.amount for r in report.results if r.amount is not None), Decimal(0)
@@ -138,8 +133,8 @@ def test_small_low_profit_reads_the_last_fiscal_year(policies: PolicySet) -> Non
             },
         }
     )
-    assert status(policies, profile, SMALL, date(2025, 12, 31)) is Status.ELIGIBLE
-    assert status(policies, profile, SMALL, date(2026, 1, 1)) is Status.INELIGIBLE
+    assert status_of(policies, profile, SMALL, date(2025, 12, 31)) is Status.ELIGIBLE
+    assert status_of(policies, profile, SMALL, date(2026, 1, 1)) is Status.INELIGIBLE
 
 
 def _with_certificate(**certificate: object) -> Profile:
@@ -157,13 +152,13 @@ def _with_certificate(**certificate: object) -> Profile:
 )
 def test_hnte_certificate_valid_three_years(as_of: date, expected: Status, policies: PolicySet) -> None:
     profile = _with_certificate(issued=date(2023, 11, 24))
-    assert status(policies, profile, HNTE_RATE, as_of) is expected
+    assert status_of(policies, profile, HNTE_RATE, as_of) is expected
 
 
 def test_explicit_expiry_is_inclusive(policies: PolicySet) -> None:
     profile = _with_certificate(issued=date(2024, 1, 10), expires=date(2025, 6, 30))
-    assert status(policies, profile, HNTE_RATE, date(2025, 6, 30)) is Status.ELIGIBLE
-    assert status(policies, profile, HNTE_RATE, date(2025, 7, 1)) is Status.INELIGIBLE
+    assert status_of(policies, profile, HNTE_RATE, date(2025, 6, 30)) is Status.ELIGIBLE
+    assert status_of(policies, profile, HNTE_RATE, date(2025, 7, 1)) is Status.INELIGIBLE
 
 
 def test_renewed_certificate_counts(policies: PolicySet) -> None:
@@ -175,8 +170,8 @@ def test_renewed_certificate_counts(policies: PolicySet) -> None:
             {"kind": "hnte", "issued": date(2023, 12, 1)},
         ],
     )
-    assert status(policies, profile, HNTE_RATE, AS_OF) is Status.ELIGIBLE
-    assert status(policies, profile, HNTE_RATE, date(2026, 12, 1)) is Status.INELIGIBLE
+    assert status_of(policies, profile, HNTE_RATE, AS_OF) is Status.ELIGIBLE
+    assert status_of(policies, profile, HNTE_RATE, date(2026, 12, 1)) is Status.INELIGIBLE
 
 
 def test_hnte_rate_saves_ten_points_of_taxable_income(policies: PolicySet) -> None:
@@ -224,10 +219,8 @@ def test_registered_after_the_last_fiscal_year(policies: PolicySet) -> None:
     assert not ctx.get("revenue_3y")
 
 
-def _relative_date_set(tmp_path: Path) -> PolicySet:
-    write_policy(
-        tmp_path,
-        "young.yaml",
+def _relative_date_set(inline_set: InlineSet) -> PolicySet:
+    return inline_set(
         """\
         id: test.young
         title: 测试
@@ -252,8 +245,8 @@ def _relative_date_set(tmp_path: Path) -> PolicySet:
             when: {fact: registration_date, between: [2024-01-01, 2024-12-31]}
             benefit: {service: true, zh: 服务, en: service}
         """,
+        name="young.yaml",
     )
-    return PolicySet(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -267,8 +260,10 @@ def _relative_date_set(tmp_path: Path) -> PolicySet:
         (date(2024, 12, 31), [Status.INELIGIBLE, Status.INELIGIBLE, Status.ELIGIBLE]),
     ],
 )
-def test_date_operators(tmp_path: Path, registered: date, expected: list[Status]) -> None:
-    report = _relative_date_set(tmp_path).evaluate(
+def test_date_operators(
+    inline_set: InlineSet, registered: date, expected: list[Status]
+) -> None:
+    report = _relative_date_set(inline_set).evaluate(
         parse_profile({"registration_date": registered}), AS_OF
     )
     assert [r.status for r in report.results] == expected

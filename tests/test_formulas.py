@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from conftest import AS_OF, build, write_policy
+from conftest import AS_OF, InlineSet, build, examples, load_documents
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,9 +51,7 @@ BASE = {
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
-    directory = tmp_path_factory.mktemp("scored")
-    write_policy(directory, "scored.yaml", SCORED)
-    return PolicySet(directory)
+    return load_documents(tmp_path_factory.mktemp("scored"), SCORED, name="scored.yaml")
 
 
 def _get(policies: PolicySet, fact: str, **changes: object) -> object:
@@ -150,11 +147,10 @@ def test_tech_sme_score_reports_which_rd_option_counted(policies: PolicySet) -> 
         ),
     ],
 )
-def test_loader_refuses_bad_formulas(tmp_path: Path, fact: str, message: str) -> None:
+def test_loader_refuses_bad_formulas(inline_set: InlineSet, fact: str, message: str) -> None:
     text = SCORED.replace("facts:\n", f"facts:\n  - {fact}\n", 1)
-    write_policy(tmp_path, "scored.yaml", text)
     with pytest.raises(PolicyError) as caught:
-        PolicySet(tmp_path)
+        inline_set(text, name="scored.yaml")
     assert message in caught.value.render()
 
 
@@ -172,7 +168,7 @@ RD_BY_REVENUE = [("0.06", 50), ("0.05", 40), ("0.04", 30), ("0.03", 20), ("0.02"
 RD_BY_COST = [("0.30", 50), ("0.25", 40), ("0.20", 30), ("0.15", 20), ("0.10", 10)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(
     rd=st.integers(min_value=0, max_value=5_000_000),
     revenue=st.integers(min_value=1, max_value=100_000_000),

@@ -10,16 +10,15 @@ runner. Whatever the input:
   in YAML and in JSON, with a byte-order mark or in GBK read with `--encoding`, gets the same
   report; a key written twice or a control character in a policy document is refused.
 
-`INCENTIVES_FUZZ_EXAMPLES` sets the examples per test (default 12, sized for CI); run e.g.
-`INCENTIVES_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_cli.py --hypothesis-show-statistics`
-to search longer.
+Examples per test: `EXAMPLES` below under the CI profile (sized for CI), scaled by the
+hypothesis profile (conftest); run e.g. `INCENTIVES_HYPOTHESIS_SCALE=200 pytest
+tests/test_fuzz_cli.py --hypothesis-show-statistics` to search longer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import tempfile
 import time
 from datetime import date
@@ -29,7 +28,8 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentives.cli.main import main
@@ -37,13 +37,9 @@ from incentives.engine import PolicySet
 from incentives.engine.model.yamlio import load_yaml
 from incentives.engine.testing import policy_documents
 
-EXAMPLES = int(os.environ.get("INCENTIVES_FUZZ_EXAMPLES", "12"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-FUZZ_HEAVY = settings(FUZZ, max_examples=max(1, EXAMPLES // 3))  # four runs per example
+EXAMPLES = 12
+FUZZ = settings(max_examples=examples(EXAMPLES))
+FUZZ_HEAVY = settings(max_examples=examples(EXAMPLES // 3))  # four runs per example
 SECONDS_PER_INPUT = 20  # generous: the machine is shared; a hang or a blow-up takes far longer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,9 @@ stream must report exactly its bad lines, each with its number, and give exactly
 that its good updates imply.
 
 The generators know, for each row they make, whether it is good; they never make a row whose
-fate is ambiguous (see `csv_registers`). Examples per test: `EXAMPLES` below, a small number at
-the CI setting; `INCENTIVES_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_registers.py` runs long.
+fate is ambiguous (see `csv_registers`). Examples per test: `EXAMPLES` below under the CI profile,
+scaled by the hypothesis profile (conftest); `INCENTIVES_HYPOTHESIS_SCALE=200 pytest
+tests/test_fuzz_registers.py` runs long.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import codecs
 import csv
 import io
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +28,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import REUSES_FIXTURES, examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from register_support import (
     AS_OF,
@@ -44,13 +45,8 @@ from incentives.engine.batch.registers import MAX_CELL
 from incentives.engine.model.streams import MAX_LINE
 from incentives.engine.reactive import unavailable_reason
 
-EXAMPLES = int(os.environ.get("INCENTIVES_FUZZ_EXAMPLES", "12"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.function_scoped_fixture],
-)  # fmt: skip
+EXAMPLES = 12
+FUZZ = settings(REUSES_FIXTURES, max_examples=examples(EXAMPLES))  # one tmp_path for all examples
 
 ZONES = ["taiyuan", "pingyao", "jinzhong-dz"]
 STAFF = ["0", "5", "9", "10", "50", "1200", "12人", "007"]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AS_OF, HNTE_BASE, build
-from hypothesis import HealthCheck, given, settings
+from conftest import AS_OF, HNTE_BASE, build, examples
+from hypothesis import given, settings
 
 from incentives.engine import (
     PolicySet,
@@ -24,6 +24,7 @@ from incentives.engine.testing import Scenario, scenarios, threshold_profile_dat
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HNTE = "national.hnte.certification"
+EXAMPLES_PER_TEST = examples(40)  # under the CI profile
 # Module level, not the session fixture: the strategies below need the set when collected.
 _POLICIES = PolicySet()
 
@@ -79,7 +80,7 @@ def test_results_equal_their_validated_copies(policies: PolicySet) -> None:
     assert report.results[0].zones is not report.results[1].zones
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES_PER_TEST)
 @given(scenario=scenarios(_POLICIES))
 def test_library_agrees_on_random_profiles(scenario: Scenario) -> None:
     profile = scenario.profile
@@ -88,7 +89,7 @@ def test_library_agrees_on_random_profiles(scenario: Scenario) -> None:
     assert_same_but_gaps(full, fast)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES_PER_TEST)
 @given(data=threshold_profile_data(_POLICIES, HNTE, AS_OF))
 def test_hnte_agrees_near_its_thresholds(data: dict[str, Any]) -> None:
     # Profiles on the edges of the HNTE criteria: many ineligible verdicts, so many gaps.

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import AS_OF
+from conftest import AS_OF, status_of
 
 from incentives.engine import PolicySet, Profile, Status
 
@@ -24,7 +24,7 @@ YUAN = Decimal(1)
 
 
 def verdict(policies: PolicySet, profile: Profile, as_of: date = AS_OF) -> Status:
-    return policies.evaluate(profile, as_of, policy_ids=[HNTE]).results[0].status
+    return status_of(policies, profile, HNTE, as_of)
 
 
 def rd_band(revenue: Decimal, ratio: Decimal, domestic: Decimal = Decimal(1)) -> dict[str, Any]:

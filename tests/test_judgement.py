@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
-from conftest import AS_OF
+from conftest import AS_OF, load_documents
 
 from incentives.engine import PolicySet, Status, parse_profile
 
@@ -54,9 +53,7 @@ IDS = list(AWAITS)
 
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
-    directory: Path = tmp_path_factory.mktemp("judged")
-    (directory / "judged.yaml").write_text(DOCUMENT, encoding="utf-8")
-    return PolicySet(directory)
+    return load_documents(tmp_path_factory.mktemp("judged"), DOCUMENT, name="judged.yaml")
 
 
 def test_the_plan_says_which_formulas_may_need_review(judged: PolicySet) -> None:

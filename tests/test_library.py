@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import AS_OF, build
+from conftest import AS_OF, build, status_of
 
 from incentives.cli.main import main
 from incentives.engine import PolicySet, Status, load_profile
 from incentives.engine.compile.loader import bundled_policies
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def _status(policies: PolicySet, profile: object, policy_id: str, day: date) -> Status:
-    return policies.evaluate(profile, day, policy_ids=[policy_id]).results[0].status  # type: ignore[arg-type]
 
 
 def test_as_of_picks_the_2022_or_the_2026_gradient_rules(policies: PolicySet) -> None:
@@ -52,19 +48,19 @@ def test_as_of_picks_the_2022_or_the_2026_gradient_rules(policies: PolicySet) ->
     )
     # Two years in the niche: enough under 63号, not under 2号 (three years).
     assert (
-        _status(policies, profile, "national.sme-gradient-2022.specialised", date(2026, 3, 31))
+        status_of(policies, profile, "national.sme-gradient-2022.specialised", date(2026, 3, 31))
         is Status.ELIGIBLE
     )
     assert (
-        _status(policies, profile, "national.sme-gradient-2026.specialised", date(2026, 3, 31))
+        status_of(policies, profile, "national.sme-gradient-2026.specialised", date(2026, 3, 31))
         is Status.NOT_IN_FORCE
     )
     assert (
-        _status(policies, profile, "national.sme-gradient-2022.specialised", date(2026, 4, 1))
+        status_of(policies, profile, "national.sme-gradient-2022.specialised", date(2026, 4, 1))
         is Status.NOT_IN_FORCE
     )
     assert (
-        _status(policies, profile, "national.sme-gradient-2026.specialised", date(2026, 4, 1))
+        status_of(policies, profile, "national.sme-gradient-2026.specialised", date(2026, 4, 1))
         is Status.INELIGIBLE
     )
 

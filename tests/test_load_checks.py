@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import InlineSet, write_policy
 
 from incentives.engine import PolicyError, PolicySet
 from incentives.engine.errors import Problem
@@ -32,10 +33,9 @@ def document(facts: str = "", policy: str = POLICY, name: str = "doc") -> str:
     return header + (f"facts:\n  - {facts}\n" if facts else "") + policy.replace("{name}", name)
 
 
-def refused(tmp_path: Path, text: str) -> list[Problem]:
-    (tmp_path / "doc.yaml").write_text(text, encoding="utf-8")
+def refused(inline_set: InlineSet, text: str) -> list[Problem]:
     with pytest.raises(PolicyError) as info:
-        PolicySet(tmp_path)
+        inline_set(text)
     return info.value.problems
 
 
@@ -78,35 +78,27 @@ def refused(tmp_path: Path, text: str) -> list[Problem]:
     ],
 )  # fmt: skip
 def test_a_fact_that_names_what_no_profile_holds_is_refused(
-    tmp_path: Path, fact: str, field: str, words: list[str]
+    inline_set: InlineSet, fact: str, field: str, words: list[str]
 ) -> None:
-    problems = refused(tmp_path, document(fact))
+    problems = refused(inline_set, document(fact))
     (problem,) = [p for p in problems if p.field == field]
     assert all(word in problem.message for word in words), problem
     assert problem.file is not None and problem.file.endswith("doc.yaml") and problem.line == 8
 
 
-def test_the_ratio_of_unlike_quantities_may_be_declared_in_any_unit(tmp_path: Path) -> None:
+def test_the_ratio_of_unlike_quantities_may_be_declared_in_any_unit(inline_set: InlineSet) -> None:
     fact = "{id: output_per_head, type: quantity, unit: yuan, ratio: [output_value, employees], zh: x, en: x}"  # fmt: skip
-    (tmp_path / "doc.yaml").write_text(document(fact), encoding="utf-8")
-    assert "output_per_head" in PolicySet(tmp_path).plan.facts
+    assert "output_per_head" in inline_set(document(fact)).plan.facts
 
 
-def test_a_policy_naming_a_refused_fact_adds_no_problem_of_its_own(tmp_path: Path) -> None:
+def test_a_policy_naming_a_refused_fact_adds_no_problem_of_its_own(inline_set: InlineSet) -> None:
     fact = "{id: cert, type: bool, certified: {kind: hnet}, zh: x, en: x}"
     policy = POLICY.replace("    benefit:", "    when: {fact: cert, eq: true}\n    benefit:")
-    problems = refused(tmp_path, document(fact, policy))
+    problems = refused(inline_set, document(fact, policy))
     assert [p.field for p in problems] == ["facts.0.certified.kind"]
 
 
 # --- every file of a policy directory is read or reported --------------------------------------
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def problems_of(directory: Path) -> dict[str, str]:
@@ -127,13 +119,13 @@ def problems_of(directory: Path) -> dict[str, str]:
 def test_a_yaml_file_under_another_extension_is_refused(
     tmp_path: Path, name: str, fix: str
 ) -> None:
-    write(tmp_path, "good.yaml", document())
-    write(tmp_path, name, document(name="other"))
+    write_policy(tmp_path, "good.yaml", document())
+    write_policy(tmp_path, name, document(name="other"))
     assert fix in problems_of(tmp_path)[name]
 
 
 def test_broken_links_and_link_loops_are_refused(tmp_path: Path) -> None:
-    write(tmp_path, "good.yaml", document())
+    write_policy(tmp_path, "good.yaml", document())
     os.symlink("gone.yaml", tmp_path / "dangling.yaml")
     os.symlink("itself.yaml", tmp_path / "itself.yaml")
     (tmp_path / "sub").mkdir()
@@ -146,13 +138,13 @@ def test_broken_links_and_link_loops_are_refused(tmp_path: Path) -> None:
 
 def test_links_are_followed_and_other_files_are_not_read(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
-    write(shared, "award.yaml", document(name="shared"))
+    write_policy(shared, "award.yaml", document(name="shared"))
     root = tmp_path / "policies"
-    write(root, "own.yaml", document())
+    write_policy(root, "own.yaml", document())
     os.symlink(shared, root / "linked")  # a directory linked in is read like any other
     os.symlink(shared / "award.yaml", root / "alias.yaml.bak")  # not a document
-    write(root, "README.md", "# notes\n")
-    write(root, ".git/config.yml", "not: read\n")  # hidden directories are left alone
-    write(root, "drafts/.draft.yaml", "[broken\n")  # and so are hidden files
+    write_policy(root, "README.md", "# notes\n")
+    write_policy(root, ".git/config.yml", "not: read\n")  # hidden directories are left alone
+    write_policy(root, "drafts/.draft.yaml", "[broken\n")  # and so are hidden files
     policy_set = PolicySet(root)
     assert [d.id for _, d in policy_set.documents] == ["t.shared", "t.doc"]

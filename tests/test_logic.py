@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
-from conftest import AS_OF, write_policy
+from conftest import AS_OF, InlineSet, load_documents
 
 from incentives.engine import PolicySet, Status, parse_profile
 from incentives.engine.reference.logic import (
@@ -48,7 +47,6 @@ STATUS = {TRUE: Status.ELIGIBLE, FALSE: Status.INELIGIBLE, UNKNOWN: Status.UNDET
 
 @pytest.fixture(scope="module")
 def connectives(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
-    directory = tmp_path_factory.mktemp("logic")
     body = "".join(
         f"""
           - id: test.logic.{name}
@@ -59,9 +57,8 @@ def connectives(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
             unless: [{{fact: restricted_industry, eq: true}}]"""
         for name, tree in TREES.items()
     )
-    write_policy(
-        directory,
-        "logic.yaml",
+    return load_documents(
+        tmp_path_factory.mktemp("logic"),
         """\
         id: test.logic
         title: 逻辑
@@ -72,8 +69,8 @@ def connectives(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
         policies:"""
         + body
         + "\n",
+        name="logic.yaml",
     )
-    return PolicySet(directory)
 
 
 def _fact(value: Truth) -> bool | None:
@@ -114,10 +111,8 @@ def test_undetermined_lists_only_the_facts_that_matter(connectives: PolicySet) -
     assert by_id["test.logic.all"].missing == ["audit_collection"]
 
 
-def test_policy_without_condition_is_eligible(tmp_path: Path) -> None:
-    write_policy(
-        tmp_path,
-        "free.yaml",
+def test_policy_without_condition_is_eligible(inline_set: InlineSet) -> None:
+    policy_set = inline_set(
         """\
         id: test.free
         title: 无条件
@@ -131,16 +126,15 @@ def test_policy_without_condition_is_eligible(tmp_path: Path) -> None:
             title_en: service
             benefit: {service: true, zh: 服务, en: service}
         """,
+        name="free.yaml",
     )
-    result = PolicySet(tmp_path).evaluate(parse_profile({}), AS_OF).results[0]
+    result = policy_set.evaluate(parse_profile({}), AS_OF).results[0]
     assert result.status is Status.ELIGIBLE and result.amount is None
     assert result.source.provenance == "illustrative"
 
 
-def test_zone_policy_with_unknown_zone_is_undetermined(tmp_path: Path) -> None:
-    write_policy(
-        tmp_path,
-        "local.yaml",
+def test_zone_policy_with_unknown_zone_is_undetermined(inline_set: InlineSet) -> None:
+    policy_set = inline_set(
         """\
         id: test.local
         title: 园区
@@ -155,8 +149,8 @@ def test_zone_policy_with_unknown_zone_is_undetermined(tmp_path: Path) -> None:
             when: {fact: employees, ge: 10}
             benefit: {grant: {amount: 10万元}, zh: 奖励, en: award}
         """,
+        name="local.yaml",
     )
-    policy_set = PolicySet(tmp_path)
     unknown = policy_set.evaluate(parse_profile({}), AS_OF).results[0]
     assert unknown.status is Status.UNDETERMINED and unknown.missing == ["employees", "zone"]
     # Failing criteria do not decide it either: in another zone it would be not_in_force.

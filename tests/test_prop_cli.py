@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from incentives.cli.main import main
@@ -12,6 +13,7 @@ from incentives.cli.main import main
 BROKEN = Path(__file__).parent / "broken"
 
 
+@pytest.mark.slow
 def test_the_bundled_library_passes() -> None:
     result = CliRunner().invoke(main, ["prop", "--examples", "4", "--seed", "7"])
     assert result.exit_code == 0, result.output

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AS_OF, HNTE_BASE
-from hypothesis import HealthCheck, given, settings
+from conftest import AS_OF, HNTE_BASE, examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from reactive_support import (
     FIELD_VALUES,
     REACTIVE_OPERATORS,
     limits_document,
     nest,
-    write_set,
 )
 
 from incentives.engine import PolicySet
@@ -29,8 +28,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 ENTERPRISES = ["E1", "E2", "E3", "E4"]
-# Examples per test, in one place.
-BUNDLED, RANDOM_SETS, NEAR_LIMITS = 25, 40, 10
+# Examples per test under the CI profile, in one place.
+BUNDLED, RANDOM_SETS, NEAR_LIMITS = examples(25), examples(40), examples(10)
 
 edge_update = st.one_of(
     st.sampled_from(list(FIELD_VALUES)).flatmap(
@@ -98,10 +97,8 @@ def run_steps(session: ReactiveSession, reference: PolicySet, steps: list[dict[s
         }
 
 
-_FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-
-
-@settings(max_examples=BUNDLED, deadline=None, suppress_health_check=_FIXTURES)
+@pytest.mark.slow
+@settings(max_examples=BUNDLED)
 @given(data=st.data())
 def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> None:
     with ReactiveSession(policies, AS_OF) as session:
@@ -110,11 +107,8 @@ def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> Non
         run_steps(session, policies, data.draw(steps(policies)))
 
 
-@settings(
-    max_examples=RANDOM_SETS,
-    deadline=None,
-    suppress_health_check=[*_FIXTURES, HealthCheck.data_too_large],
-)
+@pytest.mark.slow
+@settings(max_examples=RANDOM_SETS)
 @given(
     documents=policy_sets(operators=REACTIVE_OPERATORS),
     shard_size=st.sampled_from([1, 2, 1000]),
@@ -138,10 +132,11 @@ def near_limits(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
     """Sets of 400 values, trees at 14 and/or groups, policies filling several rulesets."""
     big = [f"{n}" for n in range(1, MAX_SET_VALUES + 1)]  # employees 1..400
     tmp: Path = tmp_path_factory.mktemp("limits")
-    return PolicySet(write_set(tmp, [limits_document(45, big, 14)]))
+    return PolicySet(write_policy_set([limits_document(45, big, 14)], tmp))
 
 
-@settings(max_examples=NEAR_LIMITS, deadline=None, suppress_health_check=_FIXTURES)
+@pytest.mark.slow
+@settings(max_examples=NEAR_LIMITS)
 @given(data=st.data())
 def test_sets_near_the_limits_agree(near_limits: PolicySet, data: st.DataObject) -> None:
     with ReactiveSession(near_limits, AS_OF, shard_size=2) as session:

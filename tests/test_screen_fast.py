@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -41,6 +42,10 @@ from incentives.engine.batch.vectorised import VectorisedSet
 POLICIES = PolicySet()
 CHECKER = CellChecker(POLICIES)  # shared, as in a run: its caches must never leak across rows
 YEARS = [2025, 2024, 2023, 2022]
+# Examples per property test under the CI profile.
+CSV_REGISTERS, PARQUET_REGISTERS, JSONL_REGISTERS, RAGGED_CSV = (
+    examples(120), examples(120), examples(100), examples(40)
+)
 AS_OF = date(2026, 11, 24)
 
 GOOD_CODE = "91140700000000019U"
@@ -140,7 +145,7 @@ def assert_same(batch: Any, numbered: list[tuple[int, Any]], flat: bool) -> None
     assert_frame_equal(frame, expected_frame)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=CSV_REGISTERS)
 @given(flat_register(typed=False))
 def test_csv_cells_agree_with_profile_path(register: tuple[list[str], list[list[Any]]]) -> None:
     header, rows = register
@@ -150,7 +155,7 @@ def test_csv_cells_agree_with_profile_path(register: tuple[list[str], list[list[
     assert_same(batch, numbered, flat=True)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=PARQUET_REGISTERS)
 @given(flat_register(typed=True))
 def test_typed_parquet_cells_agree_with_profile_path(
     register: tuple[list[str], list[list[Any]]],
@@ -210,14 +215,14 @@ def nested_profile(draw: Any) -> Any:
     return data
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=JSONL_REGISTERS)
 @given(st.lists(nested_profile(), min_size=1, max_size=8))
 def test_json_lines_agree_with_profile_path(profiles: list[Any]) -> None:
     numbered = [(i + 1, p) for i, p in enumerate(profiles)]
     assert_same(nested_cells(numbered), numbered, flat=False)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=RAGGED_CSV)
 @given(
     flat_register(typed=False),
     st.lists(st.sampled_from(["blank", "short", "long", "dup"]), max_size=3),

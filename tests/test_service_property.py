@@ -8,14 +8,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentives.engine import PolicySet, parse_profile
 from incentives.engine.model.jsonio import load_json
 from incentives.engine.testing import evaluation_dates, profile_data
 
-EXAMPLES = 25  # each is one request with explanation and gaps, about 30 ms on a quiet machine
+EXAMPLES = examples(25)  # each is one request with explanation and gaps, about 30 ms on a quiet machine
 POLICIES = PolicySet()
 
 
@@ -25,11 +26,7 @@ def _text(value: Any) -> str:
     raise TypeError(type(value))
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_the_service_answers_what_the_library_answers(service: Any, data: st.DataObject) -> None:
     as_of = data.draw(evaluation_dates())

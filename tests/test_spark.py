@@ -61,6 +61,7 @@ def _register(tmp_path: Path, lines: list[str]) -> Path:
     return register
 
 
+@pytest.mark.slow
 def test_spark_local_mode_matches_reference(spark: Any, tmp_path: Path) -> None:
     from incentives.engine.batch.spark import screen_jsonl
 
@@ -81,6 +82,7 @@ def test_spark_local_mode_matches_reference(spark: Any, tmp_path: Path) -> None:
             assert r["missing"] == res.missing
 
 
+@pytest.mark.slow
 def test_impact_on_spark_matches_reference(spark: Any, tmp_path: Path) -> None:
     """The impact job's per-batch function on Spark: each set's result of every enterprise ×
     policy is the reference evaluator's."""

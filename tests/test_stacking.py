@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, HNTE_BASE, build, write_policy
+from conftest import AS_OF, HNTE_BASE, InlineSet, build
 
 from incentives.engine import (
     PolicyError,
@@ -38,17 +38,17 @@ def grant(pid: str, amount: str, stacking: str, when: str = "") -> str:
 """
 
 
-def evaluate(tmp_path: Path, *policies: str, profile: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
-    write_policy(tmp_path, "stack.yaml", HEADER + "".join(policies))
-    return PolicySet(tmp_path).evaluate(parse_profile(profile or {}), AS_OF)
+def evaluate(inline_set: InlineSet, *policies: str, profile: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+    policy_set = inline_set(HEADER + "".join(policies), name="stack.yaml")
+    return policy_set.evaluate(parse_profile(profile or {}), AS_OF)
 
 
 EXCLUSIVE = "{group: g, exclusive: true}"
 
 
-def test_exclusive_group_pays_only_the_highest(tmp_path: Path) -> None:
+def test_exclusive_group_pays_only_the_highest(inline_set: InlineSet) -> None:
     report = evaluate(
-        tmp_path,
+        inline_set,
         grant("a", "10万元", EXCLUSIVE),
         grant("b", "30万元", EXCLUSIVE),
         grant("c", "20万元", EXCLUSIVE),
@@ -63,10 +63,10 @@ def test_exclusive_group_pays_only_the_highest(tmp_path: Path) -> None:
     assert all(r.status is Status.ELIGIBLE for r in report.results)
 
 
-def test_ties_go_to_the_lowest_id(tmp_path: Path) -> None:
+def test_ties_go_to_the_lowest_id(inline_set: InlineSet) -> None:
     # Declared in reverse order so that file order cannot be what decides.
     report = evaluate(
-        tmp_path,
+        inline_set,
         grant("z", "20万元", EXCLUSIVE),
         grant("m", "20万元", EXCLUSIVE),
         grant("b", "20万元", EXCLUSIVE),
@@ -76,9 +76,9 @@ def test_ties_go_to_the_lowest_id(tmp_path: Path) -> None:
     assert report.total == Decimal("200000")
 
 
-def test_an_ineligible_member_does_not_block_the_group(tmp_path: Path) -> None:
+def test_an_ineligible_member_does_not_block_the_group(inline_set: InlineSet) -> None:
     report = evaluate(
-        tmp_path,
+        inline_set,
         grant("a", "50万元", EXCLUSIVE, when="{fact: employees, ge: 1000}"),
         grant("b", "10万元", EXCLUSIVE),
         grant("c", "40万元", EXCLUSIVE, when="{fact: tech_staff, ge: 1}"),
@@ -91,10 +91,10 @@ def test_an_ineligible_member_does_not_block_the_group(tmp_path: Path) -> None:
     assert report.total == Decimal("100000")
 
 
-def test_group_cap_limits_the_sum_highest_first(tmp_path: Path) -> None:
+def test_group_cap_limits_the_sum_highest_first(inline_set: InlineSet) -> None:
     capped = "{group: g, exclusive: false, cap: 25万元}"
     report = evaluate(
-        tmp_path,
+        inline_set,
         grant("a", "10万元", capped),
         grant("b", "20万元", capped),
         grant("c", "1万元", capped),
@@ -105,23 +105,23 @@ def test_group_cap_limits_the_sum_highest_first(tmp_path: Path) -> None:
     assert report.results[0].stacking is not None and "25万元" in report.results[0].stacking.zh
 
 
-def test_cap_above_the_sum_changes_nothing(tmp_path: Path) -> None:
+def test_cap_above_the_sum_changes_nothing(inline_set: InlineSet) -> None:
     capped = "{group: g, exclusive: false, cap: 1亿元}"
-    report = evaluate(tmp_path, grant("a", "10万元", capped), grant("b", "20万元", capped))
+    report = evaluate(inline_set, grant("a", "10万元", capped), grant("b", "20万元", capped))
     assert [r.amount for r in report.results] == [Decimal("100000"), Decimal("200000")]
     assert all(r.stacking is None for r in report.results)
 
 
-def test_exclusive_group_with_cap(tmp_path: Path) -> None:
+def test_exclusive_group_with_cap(inline_set: InlineSet) -> None:
     both = "{group: g, exclusive: true, cap: 15万元}"
-    report = evaluate(tmp_path, grant("a", "10万元", both), grant("b", "20万元", both))
+    report = evaluate(inline_set, grant("a", "10万元", both), grant("b", "20万元", both))
     assert [r.amount for r in report.results] == [Decimal(0), Decimal("150000")]
     assert report.total == Decimal("150000")
 
 
-def test_groups_are_independent(tmp_path: Path) -> None:
+def test_groups_are_independent(inline_set: InlineSet) -> None:
     report = evaluate(
-        tmp_path,
+        inline_set,
         grant("a", "10万元", "{group: one}"),
         grant("b", "20万元", "{group: one}"),
         grant("c", "5万元", "{group: two}"),
@@ -130,10 +130,10 @@ def test_groups_are_independent(tmp_path: Path) -> None:
     assert report.total == Decimal("270000")
 
 
-def test_members_must_declare_the_group_alike(tmp_path: Path) -> None:
+def test_members_must_declare_the_group_alike(inline_set: InlineSet) -> None:
     with pytest.raises(PolicyError) as info:
         evaluate(
-            tmp_path,
+            inline_set,
             grant("a", "10万元", "{group: g, exclusive: true}"),
             grant("b", "20万元", "{group: g, exclusive: false}"),
         )
@@ -141,9 +141,9 @@ def test_members_must_declare_the_group_alike(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("cap", ["15%", "abc", "-5万元"])
-def test_a_group_cap_must_be_an_amount_in_yuan(tmp_path: Path, cap: str) -> None:
+def test_a_group_cap_must_be_an_amount_in_yuan(inline_set: InlineSet, cap: str) -> None:
     with pytest.raises(PolicyError) as info:
-        evaluate(tmp_path, grant("a", "10万元", f"{{group: g, cap: '{cap}'}}"))
+        evaluate(inline_set, grant("a", "10万元", f"{{group: g, cap: '{cap}'}}"))
     problem = info.value.problems[0]
     assert problem.file is not None and problem.file.endswith("stack.yaml")
     assert problem.field is not None and "stacking" in problem.field

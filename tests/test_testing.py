@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, HNTE_BASE, build
+from conftest import AS_OF, HNTE_BASE, build, examples
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +33,10 @@ from incentives.engine.testing import (
 
 BROKEN = Path(__file__).parent / "broken"
 BUNDLED = PolicySet()
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Examples per property test under the CI profile. The strategies are exercised whatever they
+# generate, so no health check applies.
+FAST = settings(max_examples=examples(25), suppress_health_check=list(HealthCheck))
+YAML_PROFILES, RANDOM_SETS = examples(30), examples(8)
 
 
 @FAST
@@ -58,7 +61,7 @@ def test_targets_sit_at_and_beside_every_threshold(policies: PolicySet) -> None:
     assert ("hnte_valid", date(2023, 11, 24)) in tax
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(FAST, max_examples=YAML_PROFILES)
 @given(profile_data(BUNDLED, AS_OF))
 def test_profiles_written_as_yaml_read_back_identically(profile: dict[str, object]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,10 +72,7 @@ def test_profiles_written_as_yaml_read_back_identically(profile: dict[str, objec
 
 # No shrinking: a shrink through whole policy sets can take minutes; the failure shows the set.
 @settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    FAST, max_examples=RANDOM_SETS, phases=[Phase.explicit, Phase.reuse, Phase.generate]
 )
 @given(st.data())
 def test_random_policy_sets_load_and_satisfy_every_invariant(data: st.DataObject) -> None:

@@ -1,32 +1,30 @@
 """Hypothesis properties of the evaluator: soundness of unknowns (filling in what a profile
-left out never flips a decided verdict), determinism, thread safety, and a loader that either
-loads or refuses with PolicyError, whatever YAML it is given."""
+left out never flips a decided verdict), and determinism on the generated sets and profiles
+that soundness uses. Thread safety is in test_thread_safety.py, the loader on arbitrary YAML
+in test_loader_fuzz.py."""
 
 from __future__ import annotations
 
 import copy
 import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-from conftest import AS_OF, HNTE_BASE, build
-from hypothesis import HealthCheck, assume, given, settings
+from conftest import AS_OF, examples, load_documents
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incentives.engine import (
-    PolicyError,
     PolicySet,
-    Report,
     Status,
-    load_profile,
     parse_profile,
 )
-from incentives.engine.compile.loader import bundled_policies
+
+# Examples per property test under the CI profile.
+SOUND_BUNDLED, SOUND_RANDOM = examples(100), examples(40)
+DETERMINISTIC_RANDOM, DETERMINISTIC_BUNDLED = examples(15), examples(40)
 
 DECIDED = (Status.ELIGIBLE, Status.INELIGIBLE)
 YEARS = range(2021, 2027)
@@ -210,7 +208,7 @@ as_of_dates = st.sampled_from([AS_OF, date(2025, 12, 31), date(2026, 1, 1), date
                                date(2028, 1, 1), date(2024, 6, 30)])  # fmt: skip
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=SOUND_BUNDLED)
 @given(pair=full_and_partial(), as_of=as_of_dates)
 def test_soundness_bundled_policies(
     policies: PolicySet, pair: tuple[dict[str, Any], dict[str, Any]], as_of: date
@@ -288,12 +286,10 @@ def policy_documents(draw: st.DrawFn) -> dict[str, Any]:
 
 def load_generated(document: dict[str, Any]) -> PolicySet:
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "generated.yaml"
-        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-        return PolicySet(directory)
+        return load_documents(Path(directory), document, name="generated.yaml")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=SOUND_RANDOM)
 @given(document=policy_documents(), pair=full_and_partial(), as_of=as_of_dates)
 def test_soundness_random_policy_sets(
     document: dict[str, Any], pair: tuple[dict[str, Any], dict[str, Any]], as_of: date
@@ -301,7 +297,7 @@ def test_soundness_random_policy_sets(
     assert_sound(load_generated(document), *pair, as_of)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=DETERMINISTIC_RANDOM)
 @given(document=policy_documents(), profile=full_profiles())
 def test_random_policy_sets_are_deterministic(
     document: dict[str, Any], profile: dict[str, Any]
@@ -319,7 +315,7 @@ def test_random_policy_sets_are_deterministic(
             assert result.amount <= result.amount_alone
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=DETERMINISTIC_BUNDLED)
 @given(profile=full_profiles(), as_of=as_of_dates)
 def test_bundled_evaluation_is_deterministic(
     policies: PolicySet, profile: dict[str, Any], as_of: date
@@ -332,133 +328,3 @@ def test_bundled_evaluation_is_deterministic(
         if result["status"] in ("eligible", "ineligible"):
             want = "true" if result["status"] == "eligible" else "false"
             assert result["trace"]["outcome"] == want
-
-
-def test_thread_safety(policies: PolicySet) -> None:
-    examples = Path(__file__).resolve().parent.parent / "examples"
-    profiles = [load_profile(p) for p in sorted(examples.iterdir())]
-    profiles += [build(HNTE_BASE), build(HNTE_BASE, tech_staff=None), build(HNTE_BASE, employees=500)]
-    dates = [AS_OF, date(2026, 1, 1), date(2028, 1, 1)]
-    jobs = [(p, d) for p in profiles for d in dates]
-
-    def run(job: tuple[Any, date]) -> dict[str, Any]:
-        report: Report = policies.evaluate(job[0], job[1], explain=True)
-        return report.model_dump(mode="json")
-
-    expected = [run(job) for job in jobs]
-    barrier = threading.Barrier(4)
-
-    def hammer(_: int) -> list[dict[str, Any]]:
-        barrier.wait()
-        return [run(job) for job in jobs]
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        outcomes = list(pool.map(hammer, range(4)))
-    assert all(outcome == expected for outcome in outcomes)
-
-
-# --- the loader on arbitrary YAML ----------------------------------------------------------------
-
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-10**6, 10**20),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.dates(),
-    st.text(max_size=12),
-    st.sampled_from(["5000万元", "-1年", "10%", "500元/吨", "national", "all", "fact", "1e999999999",
-                     "2020-13-01", "verified", "abc", "", "employees", "9999-12-31"]),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(["fact", "all", "any", "not", "ge", "le", "eq", "in",
-                                         "between", "within", "grant", "amount", "cap", "group",
-                                         "tiers", "bands", "by", "rate", "base", "from", "until"]),
-                        inner, max_size=3),
-    ),
-    max_leaves=6,
-)
-
-
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, child in node.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _at(node: Any, path: tuple[Any, ...]) -> Any:
-    for step in path:
-        node = node[step]
-    return node
-
-
-def _bundled_documents() -> list[Any]:
-    return [yaml.safe_load(p.read_text(encoding="utf-8"))
-            for p in sorted(bundled_policies().rglob("*.yaml"))
-            if p.name != "zones.yaml" and not p.name.endswith(".cases.yaml")]  # fmt: skip
-
-
-BUNDLED = _bundled_documents()
-
-
-@st.composite
-def mutated_documents(draw: st.DrawFn) -> str:
-    """A bundled document with one to three nodes replaced by arbitrary YAML values."""
-    document = copy.deepcopy(draw(st.sampled_from(BUNDLED)))
-    for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(document)
-        scalar_paths = [p for p in paths if p and not isinstance(_at(document, p), dict | list)]
-        if scalar_paths and draw(st.booleans()):
-            # a plausible slip of the pen: one value replaced by another scalar
-            path, replacement = draw(st.sampled_from(scalar_paths)), draw(scalars)
-        else:
-            path, replacement = draw(st.sampled_from(paths)), draw(values)
-        if not path:
-            document = replacement
-            continue
-        node = document
-        for step in path[:-1]:
-            node = node[step]
-        node[path[-1]] = replacement
-    return yaml.safe_dump(document, allow_unicode=True)
-
-
-def load_text(text: str) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        (Path(directory) / "doc.yaml").write_text(text, encoding="utf-8")
-        try:
-            policy_set = PolicySet(directory)
-        except PolicyError as exc:
-            assert exc.problems or exc.summary
-            for problem in exc.problems:
-                assert problem.message
-            return
-        # What loads must evaluate without error.
-        policy_set.evaluate(parse_profile({}), AS_OF, explain=True)
-        policy_set.evaluate(parse_profile({"zone": "jinzhong-dz", "employees": 5}), date(9999, 12, 31))
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=mutated_documents())
-def test_loader_never_crashes_on_mutated_documents(text: str) -> None:
-    load_text(text)
-
-
-@settings(max_examples=30, deadline=None)
-@given(data=values)
-def test_loader_never_crashes_on_arbitrary_yaml_values(data: Any) -> None:
-    load_text(yaml.safe_dump(data, allow_unicode=True))
-
-
-@settings(max_examples=30, deadline=None)
-@given(text=st.text(max_size=200))
-def test_loader_never_crashes_on_arbitrary_text(text: str) -> None:
-    assume("\x00" not in text)
-    load_text(text)

@@ -7,6 +7,7 @@ from incentives.engine.model.units import (
     Unit,
     UnitError,
     format_money,
+    format_quantity,
     parse_quantity,
     shift_date,
 )
@@ -59,3 +60,12 @@ def test_format_money() -> None:
     assert format_money(Decimal("150000000"), "zh") == "1.5亿元"
     assert format_money(Decimal("1234.5"), "en") == "¥1,234.50"
     assert format_money(Decimal("520000"), "en") == "¥520,000"
+
+
+def test_numbers_beyond_28_digits_are_formatted_not_raised() -> None:
+    # Found by tests/test_fuzz_cli.py: a software-copyright count of 10^30 made `explain` raise
+    # decimal.InvalidOperation (rounding to 4 decimals needs 35 digits, the context has 28).
+    huge = Decimal(10) ** 30
+    assert format_quantity(huge, Unit.ITEM, "en") == f"{10**30} items"
+    assert format_quantity(Decimal(f"{10**30}.00006"), Unit.ITEM, "zh") == f"{10**30}.0001项"
+    assert format_money(huge, "en") == f"¥{10**30:,}"

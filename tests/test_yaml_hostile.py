@@ -54,7 +54,7 @@ REFUSED = [
 def test_refused_with_the_line_by_both_parsers(
     loader: yamlio.LoaderClass, text: str, fragment: str, line: int
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: what other processes do adds nothing
     with pytest.raises(YamlError) as info:
         load_yaml(text)
     assert fragment in str(info.value)
@@ -62,15 +62,15 @@ def test_refused_with_the_line_by_both_parsers(
     # the parser on its own refuses too (the fast one may word it less well)
     with pytest.raises((YamlError, ValueError)):
         yamlio._load(loader, text)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_very_deep_nesting_is_refused_quickly() -> None:
     for text in ("[" * 100_000 + "]" * 100_000, "- " * 5_000 + "x", "{a: " * 20_000 + "1" + "}" * 20_000):
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time: what other processes do adds nothing
         with pytest.raises(YamlError, match=r"deeper than|nesting"):
             load_yaml(text)
-        assert time.perf_counter() - started < 5
+        assert time.process_time() - started < 5
 
 
 def test_aliases_within_the_budget_mean_their_anchor() -> None:

@@ -11,7 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import Enum
 from typing import Annotated
 
@@ -279,16 +279,24 @@ def format_money(value: Decimal, lang: str) -> str:
         if size >= Decimal(10) ** 4:
             return f"{_trim(value / Decimal(10) ** 4)}万元"
         return f"{_trim(value)}元"
-    rounded = value.quantize(Decimal("0.01"))
+    rounded = _rounded(value, Decimal("0.01"))
     text = f"{rounded:,.2f}"
     if text.endswith(".00"):
         text = text[:-3]
     return f"¥{text}"
 
 
+def _rounded(value: Decimal, step: Decimal) -> Decimal:
+    """`value` rounded to `step` however many digits it has (in the default context, a result
+    of more than 28 digits, e.g. a count of 10^30 to 4 decimals, raises InvalidOperation)."""
+    with localcontext() as context:
+        context.prec = max(context.prec, value.adjusted() - step.adjusted() + 2)
+        return value.quantize(step)
+
+
 def _trim(value: Decimal) -> str:
     """Up to 4 decimals, no trailing zeros: 12.3456789 → 12.3457, 20.50 → 20.5."""
-    text = f"{value.quantize(Decimal('0.0001')):f}"
+    text = f"{_rounded(value, Decimal('0.0001')):f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
