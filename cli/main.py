@@ -26,6 +26,7 @@ from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.results import Notice
 from .i18n import default_lang
 from .render import (
+    Setting,
     json_text,
     policy_summary,
     print_policy_list,
@@ -246,16 +247,17 @@ def check(
         known = ", ".join(sorted(policy_set.zones))
         raise InputError(f"--zone: unknown zone {zone!r}; known zones: {known}")
     stated = _profile(profile, encoding)
-    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain or fmt == "json")
+    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain)
     language = lang or default_lang()
     if fmt == "json":
         click.echo(json_text(report.to_json_dict()))
         return
     _warn(report.warnings)
+    setting = Setting.of(policy_set, report)
     if fmt == "markdown":
-        click.echo(report_markdown(report, language, explain, show_all))
+        click.echo(report_markdown(report, language, explain, show_all, setting))
     else:
-        print_report(report, language, explain, _console(), show_all)
+        print_report(report, language, explain, _console(), show_all, setting)
 
 
 @main.command()
@@ -282,12 +284,13 @@ def explain(
     report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
     _warn(report.warnings)
     language = lang or default_lang()
+    setting = Setting.of(policy_set, report)
     if fmt == "json":
         click.echo(json_text(report.results[0].model_dump(mode="json")))
     elif fmt == "markdown":
-        click.echo(report_markdown(report, language, True, show_all=True))
+        click.echo(report_markdown(report, language, True, True, setting))
     else:
-        print_report(report, language, True, _console(), show_all=True)
+        print_report(report, language, True, _console(), True, setting)
 
 
 @main.command("list")

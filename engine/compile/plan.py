@@ -320,6 +320,7 @@ class FactPlan(Record):
     review: ReviewRule = "never"
     may_need_review: bool = False
     depth: int = 0  # 0 for facts read from the profile, else 1 + the deepest input
+    change: str = "actionable"  # actionable, slow or fixed (`model.facts.Change`)
     note: str | None = None
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 
