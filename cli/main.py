@@ -137,11 +137,14 @@ _EXTRAS = {"screen": "batch", "watch": "reactive", "prop": "testing"}
 
 
 class _Commands(click.Group):
-    """The group of subcommands. Those in `LAZY` live in modules that import heavy libraries
-    (polars for `screen`, durable_rules for `watch`, hypothesis for `prop` and `test`): each
-    is imported only when its command runs or help lists it, so that `check` starts fast."""
+    """The group of subcommands. Those in `LAZY` live in modules of their own, some importing
+    heavy libraries (polars for `screen`, durable_rules for `watch`, hypothesis for `prop` and
+    `test`): each is imported only when its command runs or help lists it, so that `check`
+    starts fast."""
 
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "facts": ("incentives.cli.catalogue", "facts"),
+        "zones": ("incentives.cli.catalogue", "zones"),
         "prop": ("incentives.cli.prop", "prop"),
         "screen": ("incentives.cli.screen", "screen"),
         "serve": ("incentives.cli.serve", "serve"),
@@ -346,11 +349,12 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["profile", "policy", "cases", "zones"]))
+@click.argument("kind", type=click.Choice(["profile", "policy", "cases", "zones", "report"]))
 @policies_option
 def schema(kind: str, policies_dir: Path | None) -> None:
     """Print the standard JSON Schema (2020-12) of profiles, policy documents, case files or
-    zone files, with the zones, facts and policy ids of the policy set enumerated."""
+    zone files, or of the report `check --format json` prints, with the zones, facts and
+    policy ids of the policy set enumerated."""
     from ..engine.schema import Known, schema_of
 
     known = Known.of(_load(policies_dir))
