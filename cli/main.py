@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 
 from ..engine import InputError, PolicySet, load_profile
-from ..engine.model.profile import Profile
+from ..engine.model.profile import Profile, read_profile
 from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
@@ -105,6 +105,9 @@ def _load(policies_dir: Path | None) -> PolicySet:
 
 
 def _profile(path: Path, encoding: str | None) -> Profile:
+    """The profile at `path`, or on standard input for `-` (YAML, or JSON starting with `{`)."""
+    if str(path) == "-":
+        return read_profile(sys.stdin.buffer, encoding=encoding)
     return load_profile(path, encoding=encoding)
 
 
@@ -244,7 +247,8 @@ def check(
     profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
     fmt: str, lang: str | None, explain: bool, show_all: bool, encoding: str | None,
 ) -> None:  # fmt: skip
-    """Check PROFILE (YAML or JSON) against every policy: verdict, amount, why, what is missing."""
+    """Check PROFILE (YAML or JSON; `-` reads standard input) against every policy: verdict,
+    amount, why, what is missing, and the opportunities ranked by value."""
     policy_set = _load(policies_dir)
     if zone is not None and zone not in policy_set.zones:
         known = ", ".join(sorted(policy_set.zones))
@@ -280,7 +284,7 @@ def explain(
     lang: str | None,
     encoding: str | None,
 ) -> None:
-    """Explain one policy's verdict for PROFILE, criterion by criterion."""
+    """Explain one policy's verdict for PROFILE (`-`: standard input), criterion by criterion."""
     policy_set = _load(policies_dir)
     policy_set.get(policy_id)
     stated = _profile(profile, encoding)

@@ -107,3 +107,16 @@ def test_zones_prints_the_tree() -> None:
     )
     zones = json.loads(ok("zones", "--format", "json"))
     assert {z["id"] for z in zones} == set(PolicySet().zones)
+
+
+def test_dash_reads_the_profile_from_standard_input() -> None:
+    text = Path(JINZHONG).read_text(encoding="utf-8")
+    assert ok("check", "-", *AS_OF, "--format", "json", stdin=text) == ok(
+        "check", JINZHONG, *AS_OF, "--format", "json"
+    )
+    as_json = json.dumps({"employees": 12, "zone": "taiyuan"})
+    data = json.loads(ok("explain", "-", "national.hnte.tax-rate", *AS_OF, "--format", "json", stdin=as_json))
+    assert data["status"] == "undetermined"
+    result = CliRunner().invoke(main, ["check", "-", *AS_OF], input="employees: -3\nrd_staff: 4\n")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "<stdin>:1" in result.output and "<stdin>:2" in result.output and "did you mean tech_staff" in result.output
