@@ -31,9 +31,9 @@ from .render import (
     policy_summary,
     print_policy_list,
     print_report,
-    report_markdown,
     safe,
 )
+from .report import report_html, report_markdown
 
 EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -231,7 +231,11 @@ def main() -> None:
 @as_of_option
 @click.option("--zone", help="Evaluate as if the enterprise were in this zone.")
 @policies_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table",
+    help="table for the terminal; json for programs (`incentives schema report`); markdown or "
+    "html (one self-contained file) for a report to hand over.",
+)  # fmt: skip
 @lang_option
 @click.option(
     "--explain/--no-explain",
@@ -263,6 +267,8 @@ def check(
     setting = Setting.of(policy_set, report)
     if fmt == "markdown":
         click.echo(report_markdown(report, language, explain, show_all, setting))
+    elif fmt == "html":
+        click.echo(report_html(report, language, explain, show_all, setting))
     else:
         print_report(report, language, explain, _console(), show_all, setting)
 

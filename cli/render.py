@@ -236,7 +236,7 @@ def _amount_why(result: PolicyResult, lang: str) -> str | None:
     return None
 
 
-def _header(report: Report, lang: str) -> str:
+def header_text(report: Report, lang: str) -> str:
     p = report.profile
     who = " ".join(x for x in (p.name, p.credit_code, p.zone) if x)
     synthetic = f" ({word('synthetic', lang)})" if p.synthetic else ""
@@ -287,7 +287,7 @@ def print_report(
     show_all: bool = False,
     setting: Setting | None = None,
 ) -> None:
-    console.print(RichText(safe(_header(report, lang)), style="bold"))
+    console.print(RichText(safe(header_text(report, lang)), style="bold"))
     shown, _ = ordered(report, show_all)
     table = Table(show_lines=False, expand=False)
     for key in ("status", "policy", "amount", "source"):
@@ -326,43 +326,7 @@ def print_report(
         console.print(details)
 
 
-def report_markdown(
-    report: Report, lang: str, explain: bool, show_all: bool = False, setting: Setting | None = None
-) -> str:
-    shown, _ = ordered(report, show_all)
-    out = [f"# {md_cell(_header(report, lang))}", ""]
-    out.append(f"| {' | '.join(word(k, lang) for k in ('status', 'policy', 'amount', 'source'))} |")
-    out.append("|---|---|---|---|")
-    for r in shown:
-        cells = (
-            status_word(r.status.value, lang),
-            f"{_md_code(r.policy_id)} {md_cell(r.title(lang))}",
-            amount_text(r, lang),
-            md_cell(source_text(r, lang)),
-        )
-        out.append(f"| {' | '.join(cells)} |")
-    summary = list(summary_lines(report, lang, setting, show_all))
-    out += ["", f"**{md_cell(summary[0])}**", ""]
-    if summary[1:]:
-        fence = _fence(summary[1:])
-        out += [fence, *(safe(line) for line in summary[1:]), fence, ""]
-    chances = {o.policy_id: o for o in report.opportunities}
-    for r in shown:
-        lines = list(detail_lines(r, lang, explain, setting, chances.get(r.policy_id)))
-        if lines:
-            fence = _fence(lines)
-            heading = f"## {md_cell(r.policy_id)} — {status_word(r.status.value, lang)}"
-            out += [heading, "", fence, *lines, fence, ""]
-    return "\n".join(out)
-
-
-def _md_code(text: str) -> str:
-    """Inline code that no backtick in `text` can close early."""
-    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    return f"{fence}{safe(text).replace(chr(10), ' ')}{fence}"
-
-
-def _fence(lines: list[str]) -> str:
+def fence_for(lines: list[str]) -> str:
     """A code fence longer than any run of backticks in the lines it encloses."""
     longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
     return "`" * max(3, longest + 1)

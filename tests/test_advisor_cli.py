@@ -120,3 +120,21 @@ def test_dash_reads_the_profile_from_standard_input() -> None:
     result = CliRunner().invoke(main, ["check", "-", *AS_OF], input="employees: -3\nrd_staff: 4\n")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "<stdin>:1" in result.output and "<stdin>:2" in result.output and "did you mean tech_staff" in result.output
+
+
+def test_markdown_and_html_reports_to_hand_over(tmp_path: Path) -> None:
+    for fmt in ("markdown", "html"):
+        out = ok("check", JINZHONG, *AS_OF, "--lang", "en", "--format", fmt)
+        for part in ("Summary", "Totals by kind", "Opportunities, ranked by value", "Verdicts",
+                     "Each policy explained", "Sources", "policy-set version", "2026-11-24",
+                     "¥2,600,000", "国科发火〔2016〕32号", "verified", "illustrative (not law)"):  # fmt: skip
+            assert part in out, (fmt, part)
+    page = ok("check", JINZHONG, *AS_OF, "--lang", "zh", "--format", "html")
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in page
+    assert "<script" not in page and "<link" not in page and "src=" not in page  # self-contained
+    assert "可争取的政策（按价值排序）" in page
+    # a hostile name is text, never markup
+    hostile = tmp_path / "p.yaml"
+    hostile.write_text('name: "<script>alert(1)</script>\\u001b"\nzone: taiyuan\n', encoding="utf-8")
+    page = ok("check", str(hostile), *AS_OF, "--format", "html")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
