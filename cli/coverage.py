@@ -25,10 +25,9 @@ def zones_line(zones: Sequence[str], names: Mapping[str, Zone], lang: str) -> st
             if lang == "zh"
             else "no zone given: only national policies are decided (set zone in the profile)"
         )
-    shown = [
-        f"{names[z].zh if lang == 'zh' else names[z].en} ({z})" if z in names else z for z in zones
-    ]
-    return ("适用地区：" if lang == "zh" else "zones applied: ") + " ⊂ ".join(shown)
+    return ("适用地区：" if lang == "zh" else "zones applied: ") + " ⊂ ".join(
+        _zone_name(z, names, lang) for z in zones
+    )
 
 
 def left_out(results: Sequence[PolicyResult], report: Report) -> tuple[Counter[str], Counter[str]]:
@@ -78,6 +77,9 @@ def left_out_lines(
 def _zone_name(zones: str, names: Mapping[str, Zone], lang: str) -> str:
     def one(z: str) -> str:
         zone = names.get(z)
-        return z if zone is None else f"{zone.zh if lang == 'zh' else zone.en} ({z})"
+        if zone is None:
+            return z
+        name = zone.zh if lang == "zh" else zone.en
+        return name if f"({z})" in name else f"{name} ({z})"
 
     return " / ".join(one(z) for z in zones.split(", "))

@@ -7,6 +7,7 @@ with no other is not an opportunity, and its gaps stay in its result as reasons.
 need only actionable changes (R&D spend, staff, IP, a certificate) rank before those that
 need slow ones (the size of the business, years of operation), so "reduce total assets by
 ¥18,000,000" is never the first suggestion; then by what the policy would add to the total.
+A policy that stacking would pay nothing more than what its group pays today is left out.
 """
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ def find_opportunities(
         worth, note = _worth(cp, amount, results, compiled)
         if worth is not None:
             worth = cp.plan.benefit.rounding.apply(worth)
+            if not worth and amount:
+                continue  # stacking would pay it nothing more than today: no opportunity
         cost = _cost(ctx, reachable[0])
         opportunity = Opportunity(
             rank=0,
