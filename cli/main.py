@@ -25,6 +25,7 @@ from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.results import Notice
 from .i18n import default_lang
+from .messages import translated
 from .render import (
     Setting,
     json_text,
@@ -94,9 +95,16 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 
 
 encoding_option = encoding_option_for("the profile file")
+def _lang(ctx: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    """Kept in the context's shared `meta` too, so that errors follow it (`_Commands.invoke`)."""
+    if value is not None:
+        ctx.meta["lang"] = value
+    return value
+
+
 lang_option = click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default=None,
-    help="Language of the output (default: from the locale).",
+    "--lang", type=click.Choice(["zh", "en"]), default=None, callback=_lang, is_eager=True,
+    help="Language of the output and of error messages (default: from the locale).",
 )  # fmt: skip
 
 
@@ -162,7 +170,9 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            raise UserError("\n".join(safe(line) for line in exc.render().split("\n"))) from None
+            lang = ctx.meta.get("lang") or default_lang()
+            lines = translated(exc.render(), lang).split("\n")
+            raise UserError("\n".join(safe(line) for line in lines)) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:

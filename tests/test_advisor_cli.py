@@ -138,3 +138,20 @@ def test_markdown_and_html_reports_to_hand_over(tmp_path: Path) -> None:
     hostile.write_text('name: "<script>alert(1)</script>\\u001b"\nzone: taiyuan\n', encoding="utf-8")
     page = ok("check", str(hostile), *AS_OF, "--format", "html")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_errors_follow_lang() -> None:
+    def error(*args: str, stdin: str | None = None) -> str:
+        result = CliRunner().invoke(main, list(args), input=stdin)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        return result.output
+
+    profile = "employees: -3\nrd_staff: 4\ncredit_code: 91140171MA0K000234\n"
+    zh = error("check", "-", "--lang", "zh", stdin=profile)
+    assert "<stdin>: 3 个字段无效" in zh and "<stdin>:2 rd_staff: 未知字段（画像中没有此字段）；是否应为 tech_staff？" in zh
+    assert "第17位应为 '1'（即 91140171MA0K000214）" in zh and "<stdin>:1 employees: 应大于或等于 0" in zh
+    en = error("check", "-", "--lang", "en", stdin=profile)
+    assert "3 invalid field(s)" in en and "did you mean tech_staff?" in en
+    assert "未知园区 'atlantis'" in error("check", JINZHONG, "--zone", "atlantis", "--lang", "zh")
+    assert "此政策集中没有 id 为" in error("explain", JINZHONG, "national.hnte.certificaton", "--lang", "zh")
+    assert "政策目录" in error("check", JINZHONG, "--policies", "/nonexistent/dir", "--lang", "zh")
