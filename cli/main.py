@@ -274,7 +274,7 @@ def check(
         click.echo(json_text(report.to_json_dict()))
         return
     _warn(report.warnings)
-    setting = Setting.of(policy_set, report)
+    setting = Setting.of(policy_set, report, versioned=fmt in ("markdown", "html"))
     if fmt == "markdown":
         click.echo(report_markdown(report, language, explain, show_all, setting))
     elif fmt == "html":
@@ -307,7 +307,7 @@ def explain(
     report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
     _warn(report.warnings)
     language = lang or default_lang()
-    setting = Setting.of(policy_set, report)
+    setting = Setting.of(policy_set, report, versioned=fmt == "markdown")
     if fmt == "json":
         click.echo(json_text(report.results[0].model_dump(mode="json")))
     elif fmt == "markdown":

@@ -163,13 +163,16 @@ class Setting:
     version: str | None = None
 
     @classmethod
-    def of(cls, policy_set: PolicySet, report: Report) -> Setting:
+    def of(cls, policy_set: PolicySet, report: Report, *, versioned: bool = False) -> Setting:
+        """The setting of `report`; `versioned` adds the set's version (a hash of every
+        document: only the reports to hand over show it)."""
         from ..engine.version import policy_set_version
 
         zone = report.profile.zone
         known = zone is not None and zone in policy_set.zones
         chain = Zones(dict(policy_set.zones)).chain(zone) if known and zone else ()
-        return cls(policy_set.plan.facts, chain, policy_set.zones, policy_set_version(policy_set))
+        version = policy_set_version(policy_set) if versioned else None
+        return cls(policy_set.plan.facts, chain, policy_set.zones, version)
 
 
 def detail_lines(

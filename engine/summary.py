@@ -90,8 +90,6 @@ _EXAMPLE_DAY = date(2026, 1, 1)  # examples name the fiscal year 2025
 
 def fact_summary(plan: FactPlan, as_of: date) -> FactSummary:
     """One fact as `incentives facts` lists it, its origin read for the evaluation date."""
-    change = plan.change
-    assert change in ("actionable", "slow", "fixed")
     return FactSummary(
         id=plan.id,
         zh=plan.zh,
@@ -101,7 +99,7 @@ def fact_summary(plan: FactPlan, as_of: date) -> FactSummary:
         source=plan.source.kind,
         origin=origin(plan, as_of),
         inputs=sorted(plan.profile_inputs),
-        change=change,
+        change=plan.change,
         judgement=plan.judgement,
         example=_example(plan),
         note=plan.note,

@@ -22,7 +22,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from ..errors import Problem
-from ..model.facts import CHANGE_ORDER, FactDef, FactType, PointBand, dependencies
+from ..model.facts import CHANGE_ORDER, Change, FactDef, FactType, PointBand, dependencies
 from ..model.profile import (
     CLASS_I_KINDS,
     CLASS_II_KINDS,
@@ -499,7 +499,7 @@ def _plan(at: Declared, source: Source, done: Mapping[str, FactPlan]) -> FactPla
     )
 
 
-def _easiest(changes: Iterable[str]) -> str:
+def _easiest(changes: Iterable[Change]) -> Change:
     """A formula moves as its most movable input does (R&D intensity, by R&D spend)."""
     return min(changes, key=CHANGE_ORDER.__getitem__, default="actionable")
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
+from ..model.facts import Change
+
 Yuan = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 
 
@@ -95,7 +97,7 @@ class Trace(_Result):
     children: list[Trace] = []
 
 
-Mobility = Literal["actionable", "slow", "fixed"]  # how a fact can move (`model.facts.Change`)
+Mobility = Change  # how a fact can move (`model.facts.Change`)
 
 
 class Gap(_Result):
