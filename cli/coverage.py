@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 
+from ..engine.model.creditcode import region_code
 from ..engine.model.zones import Zone
 from ..engine.reference.results import PolicyResult, Report
 
@@ -28,6 +29,27 @@ def zones_line(zones: Sequence[str], names: Mapping[str, Zone], lang: str) -> st
     return ("适用地区：" if lang == "zh" else "zones applied: ") + " ⊂ ".join(
         _zone_name(z, names, lang) for z in zones
     )
+
+
+def zone_hint(report: Report, applied: Sequence[str], names: Mapping[str, Zone], lang: str) -> str | None:
+    """A profile whose credit code was registered in a zone's region (GB/T 2260, positions
+    3-8) that is not among the zones applied probably belongs there too: say how to see its
+    policies. (A park inside a city is registered by the park's authority.)"""
+    code = report.profile.credit_code
+    if code is None or len(code) != 18:
+        return None
+    region = region_code(code)
+    matches = [z for z in names.values() if z.region_code == region and z.id not in applied]
+    if not matches:
+        return None
+    zone = matches[0]
+    name = _zone_name(zone.id, names, lang)
+    if lang == "zh":
+        return (f"提示：统一社会信用代码的登记机关代码为 {region}，属于 {name}，但本次未适用该地区；"
+                f"若企业位于该地区，请在画像中填写 zone: {zone.id}（或其下属园区）以查看其政策")
+    return (f"hint: the credit code was registered under {region}, the region of {name}, which is "
+            f"not among the zones applied; if the enterprise is there, set zone: {zone.id} (or a "
+            "zone inside it) in the profile to see its policies")  # fmt: skip
 
 
 def left_out(results: Sequence[PolicyResult], report: Report) -> tuple[Counter[str], Counter[str]]:

@@ -19,7 +19,7 @@ from ..engine.policyset import PolicySet
 from ..engine.reference.results import Opportunity, PolicyResult, Report, Trace
 from ..engine.summary import policy_summary as summary_of
 from .advice import alternative_lines, missing_lines, opportunity_lines, reason_lines, review_lines
-from .coverage import left_out_lines, zones_applied, zones_line
+from .coverage import left_out_lines, zone_hint, zones_applied, zones_line
 from .i18n import status_word, word
 
 _MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}
@@ -275,9 +275,13 @@ def summary_lines(report: Report, lang: str, setting: Setting | None, show_all: 
     opportunities ranked by value."""
     yield total_line(report, lang)
     if setting is not None:
-        zones = zones_line(zones_applied(report, setting.chain), setting.zones, lang)
+        applied = zones_applied(report, setting.chain)
+        zones = zones_line(applied, setting.zones, lang)
         if zones:
             yield zones
+        hint = zone_hint(report, applied, setting.zones, lang)
+        if hint:
+            yield hint
     yield from left_out_lines(report, setting.zones if setting else {}, lang, show_all)
     yield from opportunity_lines(report.opportunities, lang)
 

@@ -158,3 +158,13 @@ def test_errors_follow_lang() -> None:
     assert "未知园区 'atlantis'" in error("check", JINZHONG, "--zone", "atlantis", "--lang", "zh")
     assert "此政策集中没有 id 为" in error("explain", JINZHONG, "national.hnte.certificaton", "--lang", "zh")
     assert "政策目录" in error("check", JINZHONG, "--policies", "/nonexistent/dir", "--lang", "zh")
+
+
+def test_a_credit_code_of_another_zone_points_at_the_fix(tmp_path: Path) -> None:
+    # registered by the 综改区 (140171) but stated in Taiyuan: its policies are hidden
+    profile = tmp_path / "p.yaml"
+    profile.write_text("credit_code: 91140171MA0K000214\nzone: taiyuan\n", encoding="utf-8")
+    out = " ".join(ok("check", str(profile), *AS_OF, "--lang", "en").split())
+    assert "hint: the credit code was registered under 140171, the region of Shanxi Transformation" in out
+    assert "set zone: zgq (or a zone inside it)" in out
+    assert "hint:" not in ok("check", JINZHONG, *AS_OF, "--lang", "en")  # its zone is in zgq
