@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from ..compile.plan import FactPlan, StackingPlan
+from ..compile.plan import StackingPlan
 from ..model.facts import CHANGE_ORDER
 from .conditions import CLeaf, CNode
 from .context import Context
 from .evaluate import CompiledPolicy
 from .explain import gap
 from .logic import FALSE, TRUE, UNKNOWN, Truth
-from .results import Alternative, Mobility, Opportunity, PolicyResult, Status, Text
+from .results import Alternative, Gap, Mobility, Opportunity, PolicyResult, Status, Text
 
 MAX_WAYS = 6  # ways kept at each node and per policy, cheapest first
 # Ranking only: a deduction is worth the tax it saves at the standard rate of 25%
@@ -92,11 +92,14 @@ def _cheapest(ctx: Context, candidates: Iterable[Way]) -> list[Way]:
     return sorted(unique, key=lambda way: _cost(ctx, way))[:MAX_WAYS]
 
 
-def _alternative(way: Way, ctx: Context, facts: Mapping[str, FactPlan]) -> Alternative:
-    gaps = sorted(
-        (gap(leaf, negate, ctx, facts) for leaf, negate in way),
-        key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact),
-    )
+def _alternative(way: Way, ctx: Context, made: dict[Flip, Gap]) -> Alternative:
+    """A way as gaps; `made` keeps each flip's gap, since ways share flips."""
+    gaps = []
+    for flip in way:
+        if flip not in made:
+            made[flip] = gap(flip[0], flip[1], ctx, ctx.facts)
+        gaps.append(made[flip])
+    gaps.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
     hardest = max((_rank(leaf) for leaf, _ in way), default=0)
     return Alternative(gaps=gaps, mobility=_MOBILITY[hardest])
 
@@ -162,6 +165,7 @@ def find_opportunities(
             if not worth and amount:
                 continue  # stacking would pay it nothing more than today: no opportunity
         cost = _cost(ctx, reachable[0])
+        made: dict[Flip, Gap] = {}
         opportunity = Opportunity(
             rank=0,
             policy_id=cp.id,
@@ -170,7 +174,7 @@ def find_opportunities(
             amount=amount,
             amount_kind=cp.plan.benefit.amount_kind,
             worth=worth,
-            alternatives=[_alternative(w, ctx, ctx.facts) for w in reachable],
+            alternatives=[_alternative(w, ctx, made) for w in reachable],
             provenance=cp.source.provenance,
             note=note,
         )
