@@ -56,8 +56,9 @@ def alternative_lines(opportunity: Opportunity, lang: str) -> Iterator[str]:
 
 
 def reason_lines(result: PolicyResult, lang: str) -> Iterator[str]:
-    """The failing criteria of an ineligible policy that is no opportunity: gaps on fixed
-    facts are why it does not apply (never advice); any others follow as what it would take."""
+    """The failing criteria of an ineligible policy that is no opportunity: when some are on
+    fixed facts, those are why it does not apply (never advice, and the others are moot);
+    otherwise (stacking would pay it nothing more) what it would take."""
     fixed = [g for g in result.gaps if g.mobility == "fixed"]
     others = [g for g in result.gaps if g.mobility != "fixed"]
     if fixed:

@@ -95,6 +95,8 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 
 
 encoding_option = encoding_option_for("the profile file")
+
+
 def _lang(ctx: click.Context, __: click.Parameter, value: str | None) -> str | None:
     """Kept in the context's shared `meta` too, so that errors follow it (`_Commands.invoke`)."""
     if value is not None:
