@@ -19,20 +19,22 @@ import click
 from rich.console import Console
 
 from ..engine import InputError, PolicySet, load_profile
-from ..engine.model.profile import Profile
+from ..engine.model.profile import Profile, read_profile
 from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.results import Notice
 from .i18n import default_lang
+from .messages import translated
 from .render import (
+    Setting,
     json_text,
     policy_summary,
     print_policy_list,
     print_report,
-    report_markdown,
     safe,
 )
+from .report import report_html, report_markdown
 
 EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -93,9 +95,18 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 
 
 encoding_option = encoding_option_for("the profile file")
+
+
+def _lang(ctx: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    """Kept in the context's shared `meta` too, so that errors follow it (`_Commands.invoke`)."""
+    if value is not None:
+        ctx.meta["lang"] = value
+    return value
+
+
 lang_option = click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default=None,
-    help="Language of the output (default: from the locale).",
+    "--lang", type=click.Choice(["zh", "en"]), default=None, callback=_lang, is_eager=True,
+    help="Language of the output and of error messages (default: from the locale).",
 )  # fmt: skip
 
 
@@ -104,6 +115,9 @@ def _load(policies_dir: Path | None) -> PolicySet:
 
 
 def _profile(path: Path, encoding: str | None) -> Profile:
+    """The profile at `path`, or on standard input for `-` (YAML, or JSON starting with `{`)."""
+    if str(path) == "-":
+        return read_profile(sys.stdin.buffer, encoding=encoding)
     return load_profile(path, encoding=encoding)
 
 
@@ -136,13 +150,16 @@ _EXTRAS = {"screen": "batch", "impact": "batch", "watch": "reactive", "prop": "t
 
 
 class _Commands(click.Group):
-    """The group of subcommands. Those in `LAZY` live in modules that import heavy libraries
-    (polars for `screen`, durable_rules for `watch`, hypothesis for `prop` and `test`): each
-    is imported only when its command runs or help lists it, so that `check` starts fast."""
+    """The group of subcommands. Those in `LAZY` live in modules of their own, some importing
+    heavy libraries (polars for `screen`, durable_rules for `watch`, hypothesis for `prop` and
+    `test`): each is imported only when its command runs or help lists it, so that `check`
+    starts fast."""
 
     LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
         "diff": ("incentives.cli.diff", "diff"),
         "impact": ("incentives.cli.impact", "impact"),
+        "facts": ("incentives.cli.catalogue", "facts"),
+        "zones": ("incentives.cli.catalogue", "zones"),
         "prop": ("incentives.cli.prop", "prop"),
         "screen": ("incentives.cli.screen", "screen"),
         "serve": ("incentives.cli.serve", "serve"),
@@ -157,7 +174,9 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            raise UserError("\n".join(safe(line) for line in exc.render().split("\n"))) from None
+            lang = ctx.meta.get("lang") or default_lang()
+            lines = translated(exc.render(), lang).split("\n")
+            raise UserError("\n".join(safe(line) for line in lines)) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:
@@ -226,7 +245,11 @@ def main() -> None:
 @as_of_option
 @click.option("--zone", help="Evaluate as if the enterprise were in this zone.")
 @policies_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table",
+    help="table for the terminal; json for programs (`incentives schema report`); markdown or "
+    "html (one self-contained file) for a report to hand over.",
+)  # fmt: skip
 @lang_option
 @click.option(
     "--explain/--no-explain",
@@ -242,22 +265,26 @@ def check(
     profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
     fmt: str, lang: str | None, explain: bool, show_all: bool, encoding: str | None,
 ) -> None:  # fmt: skip
-    """Check PROFILE (YAML or JSON) against every policy: verdict, amount, why, what is missing."""
+    """Check PROFILE (YAML or JSON; `-` reads standard input) against every policy: verdict,
+    amount, why, what is missing, and the opportunities ranked by value."""
     policy_set = _load(policies_dir)
     if zone is not None and zone not in policy_set.zones:
         known = ", ".join(sorted(policy_set.zones))
         raise InputError(f"--zone: unknown zone {zone!r}; known zones: {known}")
     stated = _profile(profile, encoding)
-    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain or fmt == "json")
+    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain)
     language = lang or default_lang()
     if fmt == "json":
         click.echo(json_text(report.to_json_dict()))
         return
     _warn(report.warnings)
+    setting = Setting.of(policy_set, report, versioned=fmt in ("markdown", "html"))
     if fmt == "markdown":
-        click.echo(report_markdown(report, language, explain, show_all))
+        click.echo(report_markdown(report, language, explain, show_all, setting))
+    elif fmt == "html":
+        click.echo(report_html(report, language, explain, show_all, setting))
     else:
-        print_report(report, language, explain, _console(), show_all)
+        print_report(report, language, explain, _console(), show_all, setting)
 
 
 @main.command()
@@ -277,19 +304,20 @@ def explain(
     lang: str | None,
     encoding: str | None,
 ) -> None:
-    """Explain one policy's verdict for PROFILE, criterion by criterion."""
+    """Explain one policy's verdict for PROFILE (`-`: standard input), criterion by criterion."""
     policy_set = _load(policies_dir)
     policy_set.get(policy_id)
     stated = _profile(profile, encoding)
     report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
     _warn(report.warnings)
     language = lang or default_lang()
+    setting = Setting.of(policy_set, report, versioned=fmt == "markdown")
     if fmt == "json":
         click.echo(json_text(report.results[0].model_dump(mode="json")))
     elif fmt == "markdown":
-        click.echo(report_markdown(report, language, True, show_all=True))
+        click.echo(report_markdown(report, language, True, True, setting))
     else:
-        print_report(report, language, True, _console(), show_all=True)
+        print_report(report, language, True, _console(), True, setting)
 
 
 @main.command("list")
@@ -345,11 +373,12 @@ def validate(directory: Path | None, as_of: date | None) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["profile", "policy", "cases", "zones"]))
+@click.argument("kind", type=click.Choice(["profile", "policy", "cases", "zones", "report"]))
 @policies_option
 def schema(kind: str, policies_dir: Path | None) -> None:
     """Print the standard JSON Schema (2020-12) of profiles, policy documents, case files or
-    zone files, with the zones, facts and policy ids of the policy set enumerated."""
+    zone files, or of the report `check --format json` prints, with the zones, facts and
+    policy ids of the policy set enumerated."""
     from ..engine.schema import Known, schema_of
 
     known = Known.of(_load(policies_dir))

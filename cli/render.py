@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
 
-from ..engine.compile.plan import PolicyPlan
+from ..engine.compile.plan import FactPlan, PolicyPlan
 from ..engine.model.units import format_money
-from ..engine.reference.results import PolicyResult, Report, Trace
+from ..engine.model.zones import Zone, Zones
+from ..engine.policyset import PolicySet
+from ..engine.reference.results import Opportunity, PolicyResult, Report, Trace
 from ..engine.summary import policy_summary as summary_of
+from .advice import alternative_lines, missing_lines, opportunity_lines, reason_lines, review_lines
+from .scope import left_out_lines, zone_hint, zones_applied, zones_line
 from .i18n import status_word, word
 
 _MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}
@@ -34,13 +39,16 @@ def money(value: object, lang: str) -> str:
 
 
 def amount_text(result: PolicyResult, lang: str) -> str:
+    """The amount cell: what an eligible policy pays, or why it shows none (below the table)."""
     if result.status.value != "eligible":
         return ""
     if result.amount_kind == "none":
         return "非现金" if lang == "zh" else "non-cash"
     if result.amount is None:
-        return "金额待定" if lang == "zh" else "amount unknown"
+        return "金额待定（缺少信息）" if lang == "zh" else "amount unknown (facts missing)"
     text = money(result.amount, lang)
+    if not result.amount and result.stacking:
+        text += "（同组不叠加）" if lang == "zh" else " (not stacked)"
     if result.amount_kind == "tax_saving":
         text += " 减税" if lang == "zh" else " tax saved"
     elif result.amount_kind == "deduction":
@@ -143,28 +151,51 @@ def _calculation_lines(result: PolicyResult, lang: str) -> Iterator[str]:
         yield f"  {step.label(lang)}{shown}"
 
 
-def _missing_line(result: PolicyResult, lang: str) -> str:
-    inputs = ", ".join(result.missing_inputs)
-    return f"{word('missing', lang)}: {', '.join(result.missing)}" + (f" ({inputs})" if inputs else "")
+@dataclass(frozen=True)
+class Setting:
+    """What the renderers read of the policy set beside the report: the facts (labels and the
+    profile fields behind them), the zone chain of the profile, the zones' names and the set's
+    version. Without one, facts are shown by id."""
+
+    facts: Mapping[str, FactPlan]
+    chain: tuple[str, ...] = ()
+    zones: Mapping[str, Zone] = field(default_factory=dict)
+    version: str | None = None
+
+    @classmethod
+    def of(cls, policy_set: PolicySet, report: Report, *, versioned: bool = False) -> Setting:
+        """The setting of `report`; `versioned` adds the set's version (a hash of every
+        document: only the reports to hand over show it)."""
+        from ..engine.version import policy_set_version
+
+        zone = report.profile.zone
+        known = zone is not None and zone in policy_set.zones
+        chain = Zones(dict(policy_set.zones)).chain(zone) if known and zone else ()
+        version = policy_set_version(policy_set) if versioned else None
+        return cls(policy_set.plan.facts, chain, policy_set.zones, version)
 
 
-def _gap_lines(result: PolicyResult, lang: str) -> Iterator[str]:
-    yield f"{word('to_pass', lang)}:"
-    needs = "要求" if lang == "zh" else "needs"
-    for gap in result.gaps:
-        article = f" 〔{gap.article}〕" if gap.article else ""
-        value = f" {gap.value(lang)}" if gap.value else ""
-        change = f" → {gap.change(lang)}" if gap.change else ""
-        yield f"  - {gap.label(lang)}{article}:{value}, {needs} {gap.required(lang)}{change}"
+def detail_lines(
+    result: PolicyResult,
+    lang: str,
+    explain: bool,
+    setting: Setting | None = None,
+    opportunity: Opportunity | None = None,
+) -> Iterator[str]:
+    """The explanation under a policy: reason, calculation, missing facts, the ways to pass
+    (or why not), tree; every line printable as it is (control characters escaped)."""
+    lines = _detail_lines(result, lang, explain, setting, opportunity)
+    return (safe(line) for line in lines)
 
 
-def detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[str]:
-    """The explanation under a policy: reason, calculation, missing facts, gaps, tree; every
-    line printable as it is (control characters escaped)."""
-    return (safe(line) for line in _detail_lines(result, lang, explain))
-
-
-def _detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[str]:
+def _detail_lines(
+    result: PolicyResult,
+    lang: str,
+    explain: bool,
+    setting: Setting | None,
+    opportunity: Opportunity | None,
+) -> Iterator[str]:
+    facts = setting.facts if setting is not None else None
     if result.reason:
         yield result.reason(lang)
     successor = result.source.superseded_by
@@ -174,17 +205,41 @@ def _detail_lines(result: PolicyResult, lang: str, explain: bool) -> Iterator[st
         yield from _calculation_lines(result, lang)
     if result.stacking:
         yield result.stacking(lang)
+    why_amount = _amount_why(result, lang)
+    if why_amount:
+        yield why_amount
     if result.missing:
-        yield _missing_line(result, lang)
+        yield from missing_lines(result, facts, lang)
     if result.review:
-        yield f"{word('review', lang)}: {', '.join(result.review)}"
-    if result.gaps:
-        yield from _gap_lines(result, lang)
+        yield from review_lines(result, facts, lang)
+    if opportunity is not None:
+        yield from alternative_lines(opportunity, lang)
+    elif result.gaps:
+        yield from reason_lines(result, lang)
     if explain and result.trace is not None:
         yield from trace_lines(result.trace, lang)
 
 
-def _header(report: Report, lang: str) -> str:
+def _amount_why(result: PolicyResult, lang: str) -> str | None:
+    """Why an eligible policy shows no amount or ¥0 (a stacking note says it otherwise)."""
+    if result.status.value != "eligible" or result.amount_kind == "none" or result.stacking:
+        return None
+    if result.amount is None:
+        return (
+            "符合条件，但金额取决于下列缺少的信息"
+            if lang == "zh"
+            else "eligible, but the amount depends on the missing facts below"
+        )
+    if not result.amount:
+        return (
+            "符合条件，但按所填数据计算金额为零（见计算）"
+            if lang == "zh"
+            else "eligible, but it pays nothing on the figures given (see the calculation)"
+        )
+    return None
+
+
+def header_text(report: Report, lang: str) -> str:
     p = report.profile
     who = " ".join(x for x in (p.name, p.credit_code, p.zone) if x)
     synthetic = f" ({word('synthetic', lang)})" if p.synthetic else ""
@@ -215,19 +270,32 @@ def total_line(report: Report, lang: str) -> str:
     return line
 
 
-def hidden_line(hidden: int, lang: str) -> str:
-    if lang == "zh":
-        return f"另有 {hidden} 项政策在此日期或此地区不适用（--all 显示）"
-    return (
-        f"{hidden} more policies are not in force on this date or in this zone (--all shows them)"
-    )
+def summary_lines(report: Report, lang: str, setting: Setting | None, show_all: bool) -> Iterator[str]:
+    """Under the table: the total, the zones applied, what was left out and why, and the
+    opportunities ranked by value."""
+    yield total_line(report, lang)
+    if setting is not None:
+        applied = zones_applied(report, setting.chain)
+        zones = zones_line(applied, setting.zones, lang)
+        if zones:
+            yield zones
+        hint = zone_hint(report, applied, setting.zones, lang)
+        if hint:
+            yield hint
+    yield from left_out_lines(report, setting.zones if setting else {}, lang, show_all)
+    yield from opportunity_lines(report.opportunities, lang)
 
 
 def print_report(
-    report: Report, lang: str, explain: bool, console: Console, show_all: bool = False
+    report: Report,
+    lang: str,
+    explain: bool,
+    console: Console,
+    show_all: bool = False,
+    setting: Setting | None = None,
 ) -> None:
-    console.print(RichText(safe(_header(report, lang)), style="bold"))
-    shown, hidden = ordered(report, show_all)
+    console.print(RichText(safe(header_text(report, lang)), style="bold"))
+    shown, _ = ordered(report, show_all)
     table = Table(show_lines=False, expand=False)
     for key in ("status", "policy", "amount", "source"):
         table.add_column(word(key, lang), overflow="fold")
@@ -240,15 +308,17 @@ def print_report(
             RichText(safe(source_text(result, lang))),
         )
     console.print(table)
-    console.print(RichText(total_line(report, lang), style="bold"))
-    if hidden:
-        console.print(RichText(hidden_line(hidden, lang), style="dim"))
+    summary = list(summary_lines(report, lang, setting, show_all))
+    console.print(RichText(safe(summary[0]), style="bold"))
+    for line in summary[1:]:
+        console.print(RichText(safe(line)))
     # All the details in one Text, printed once: the same lines as printing each on its own
     # (rich wraps every line by itself either way), without rich's set-up for each of hundreds
     # of prints, which was a third of a cold `check --explain`.
     details = RichText()
+    chances = {o.policy_id: o for o in report.opportunities}
     for result in shown:
-        lines = list(detail_lines(result, lang, explain))
+        lines = list(detail_lines(result, lang, explain, setting, chances.get(result.policy_id)))
         if not lines:
             continue
         status = result.status.value
@@ -263,38 +333,7 @@ def print_report(
         console.print(details)
 
 
-def report_markdown(report: Report, lang: str, explain: bool, show_all: bool = False) -> str:
-    shown, hidden = ordered(report, show_all)
-    out = [f"# {md_cell(_header(report, lang))}", ""]
-    out.append(f"| {' | '.join(word(k, lang) for k in ('status', 'policy', 'amount', 'source'))} |")
-    out.append("|---|---|---|---|")
-    for r in shown:
-        cells = (
-            status_word(r.status.value, lang),
-            f"{_md_code(r.policy_id)} {md_cell(r.title(lang))}",
-            amount_text(r, lang),
-            md_cell(source_text(r, lang)),
-        )
-        out.append(f"| {' | '.join(cells)} |")
-    out += ["", f"**{total_line(report, lang)}**", ""]
-    if hidden:
-        out += [hidden_line(hidden, lang), ""]
-    for r in shown:
-        lines = list(detail_lines(r, lang, explain))
-        if lines:
-            fence = _fence(lines)
-            heading = f"## {md_cell(r.policy_id)} — {status_word(r.status.value, lang)}"
-            out += [heading, "", fence, *lines, fence, ""]
-    return "\n".join(out)
-
-
-def _md_code(text: str) -> str:
-    """Inline code that no backtick in `text` can close early."""
-    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    return f"{fence}{safe(text).replace(chr(10), ' ')}{fence}"
-
-
-def _fence(lines: list[str]) -> str:
+def fence_for(lines: list[str]) -> str:
     """A code fence longer than any run of backticks in the lines it encloses."""
     longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
     return "`" * max(3, longest + 1)

@@ -38,6 +38,7 @@ from .reference.evaluate import (
     default_as_of,
     evaluate_policy,
 )
+from .reference.opportunities import find_opportunities
 from .reference.results import (
     Notice,
     PolicyResult,
@@ -195,6 +196,10 @@ class PolicySet:
         reactive sessions, agreement checks) pass `gaps=False` and get empty `gaps`; nothing
         else in the report changes.
 
+        With `gaps`, the report also ranks the opportunities (`Report.opportunities`,
+        `reference.opportunities`): the ineligible policies the company could reach, every way
+        to pass them, and what each would bring.
+
         `explain`: add the evaluated condition tree of each policy (`PolicyResult.trace`).
 
         `policy_ids`: only these policies' results. Their amounts are still those of the whole
@@ -233,6 +238,7 @@ class PolicySet:
                 "total": total,
                 "totals": totals,
                 "warnings": [_notice(w) for w in profile_warnings(profile, day)],
+                "opportunities": find_opportunities(self._compiled, results, ctx) if gaps else [],
             },
         )
 

@@ -33,12 +33,14 @@ from .model.facts import FactDef, FactType
 from .model.language import Document
 from .model.profile import Headcount, Money, Profile
 from .model.zones import ZoneFile
+from .reference.results import Report
 
 if TYPE_CHECKING:
     from .policyset import PolicySet
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-KINDS = ("profile", "policy", "cases", "zones")
+KINDS = ("profile", "policy", "cases", "zones")  # the files a user writes
+OUTPUT_KINDS = ("report",)  # what a command prints for programs
 
 # --- values with units -------------------------------------------------------------------------
 
@@ -287,6 +289,20 @@ def zones_schema(known: Known | None = None) -> dict[str, Any]:
     return schema
 
 
+def report_schema(known: Known | None = None) -> dict[str, Any]:
+    """What `check --format json` prints and `POST /v1/check` returns (a `Report`): amounts
+    are decimal strings, `trace` is null unless asked for."""
+    schema = _model_schema(Report, "serialization")
+    schema["description"] = (
+        "The report of one profile against a policy set: every policy's verdict, amount, "
+        "missing facts and gaps, the totals and the opportunities ranked by value."
+    )
+    if known is not None:
+        _enumerate(schema["$defs"]["PolicyResult"]["properties"]["policy_id"], known.policy_ids)
+        _enumerate(schema["$defs"]["Opportunity"]["properties"]["policy_id"], known.policy_ids)
+    return schema
+
+
 def _patchable(schema: dict[str, Any], defs: dict[str, Any], seen: set[str]) -> None:
     """Let every property reachable through mappings (not list items) be null: in a case file
     null removes the field from the merged profile."""
@@ -341,6 +357,7 @@ SCHEMAS: dict[str, Callable[[Known | None], dict[str, Any]]] = {
     "policy": policy_schema,
     "cases": cases_schema,
     "zones": zones_schema,
+    "report": report_schema,
 }
 
 

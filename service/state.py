@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..engine import InputError, PolicySet
 from ..engine.schema import Known
-from .version import policy_set_version
+from ..engine.version import policy_set_version
 
 if TYPE_CHECKING:
     from ..engine.batch.vectorised import VectorisedSet

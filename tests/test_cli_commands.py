@@ -76,8 +76,7 @@ def test_check_json_shape() -> None:
         assert result["status"] in statuses
         assert result["amount"] is None or isinstance(result["amount"], str)
         assert isinstance(result["missing"], list)
-        if result["status"] != "not_in_force":
-            assert result["trace"] is not None  # JSON always carries the explanation
+        assert result["trace"] is None  # the trace only with --explain
     by_id = {r["policy_id"]: r for r in data["results"]}
     rate = by_id["national.hnte.tax-rate"]
     assert rate["status"] == "eligible"
@@ -92,6 +91,12 @@ def test_check_json_shape() -> None:
         if r["status"] == "eligible" and r["amount"] and r["amount_kind"] in ("cash", "tax_saving")
     ]
     assert Decimal(data["total"]) == sum(counted, Decimal(0))
+
+
+def test_check_json_trace_only_with_explain() -> None:
+    data = json.loads(ok("check", JINZHONG, *AS_OF, "--format", "json", "--explain").stdout)
+    shown = [r for r in data["results"] if r["status"] != "not_in_force"]
+    assert shown and all(r["trace"] is not None for r in shown)
 
 
 def test_check_json_is_stable() -> None:

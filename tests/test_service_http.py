@@ -60,7 +60,9 @@ def test_check_answers_what_the_cli_prints(http: Any, example: Path) -> None:
         headers={"content-type": media(example)},
     )
     assert response.status_code == 200, response.text
-    assert response.json() == cli_json("check", str(example), "--as-of", AS_OF, "--format", "json")
+    assert response.json() == cli_json(
+        "check", str(example), "--as-of", AS_OF, "--format", "json", "--explain"
+    )
     assert response.headers["evaluation-date"] == AS_OF
     assert (
         response.headers["policy-set-version"] == http.get("/readyz").json()["policy_set_version"]

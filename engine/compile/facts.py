@@ -22,7 +22,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from ..errors import Problem
-from ..model.facts import FactDef, FactType, PointBand, dependencies
+from ..model.facts import CHANGE_ORDER, Change, FactDef, FactType, PointBand, dependencies
 from ..model.profile import (
     CLASS_I_KINDS,
     CLASS_II_KINDS,
@@ -493,9 +493,15 @@ def _plan(at: Declared, source: Source, done: Mapping[str, FactPlan]) -> FactPla
         review=review,
         may_need_review=review != "never" and may,
         depth=1 + max((p.depth for p in parts), default=-1),
+        change=defn.change or _easiest(p.change for p in parts),
         note=defn.note,
         where=at.where(),
     )
+
+
+def _easiest(changes: Iterable[Change]) -> Change:
+    """A formula moves as its most movable input does (R&D intensity, by R&D spend)."""
+    return min(changes, key=CHANGE_ORDER.__getitem__, default="actionable")
 
 
 def plan_facts(declared: Mapping[str, Declared], problems: list[Problem]) -> dict[str, FactPlan]:

@@ -40,7 +40,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import ClassVar, Literal
 
-from ..model.facts import FactType
+from ..model.facts import Change, FactType
 from ..model.units import Unit, format_quantity, shift_date, shifted
 from ..reference.results import SourceInfo
 from .records import Record, record
@@ -320,6 +320,7 @@ class FactPlan(Record):
     review: ReviewRule = "never"
     may_need_review: bool = False
     depth: int = 0  # 0 for facts read from the profile, else 1 + the deepest input
+    change: Change = "actionable"  # how a company can move it (`model.facts.Change`)
     note: str | None = None
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 

@@ -38,16 +38,33 @@ def credit_code_problem(code: str) -> str | None:
         return f"has characters outside the GB 32100 set (no I, O, S, V, Z): {''.join(bad)}"
     if not code[2:8].isdigit():
         return "positions 3-8 (administrative division code) must be digits"
+    org_check = org_check_character(code[8:16])
+    if code[16] != org_check:
+        return _both_checks(code, org_check)
     expected = check_character(code[:17])
     if code[17] != expected:
-        return f"check character is {code[17]!r} but GB 32100 gives {expected!r}"
-    org = code[8:17]
-    if org_check_character(org[:8]) != org[8]:
         return (
-            f"embedded organisation code {org} fails its GB 11714 check "
-            f"(expected {org_check_character(org[:8])!r})"
+            f"check character is {code[17]!r} but GB 32100 gives {expected!r} "
+            f"(the code would be {code[:17]}{expected})"
         )
     return None
+
+
+def _both_checks(code: str, org_check: str) -> str:
+    """Both corrections at once: the embedded organisation code's check (position 17) and the
+    check character computed over the corrected first 17 (position 18), so that applying the
+    hint gives a valid code rather than a second error."""
+    if org_check not in _VALUE:  # cannot happen for X and digits, but keep the hint honest
+        return f"embedded organisation code {code[8:17]} fails its GB 11714 check"
+    first17 = code[:16] + org_check
+    check = check_character(first17)
+    fix = f"position 17 should be {org_check!r}"
+    if code[17] != check:
+        fix += f" and then the check character (position 18) {check!r}"
+    return (
+        f"embedded organisation code {code[8:17]} fails its GB 11714 check: {fix} "
+        f"(the code would be {first17}{check}), unless another character is mistyped"
+    )
 
 
 def region_code(code: str) -> str:

@@ -43,6 +43,14 @@ class FactType(str, Enum):
     CODES = "codes"
 
 
+Change = Literal["actionable", "slow", "fixed"]
+"""How a company can move a fact: `actionable`, by a decision it can take this year (R&D spend,
+staff hired, IP applied for, a certificate obtained); `slow`, only over years (years of
+operation, the size of the business, past figures); `fixed`, not by its own action (industry,
+zone, past incidents). A gap on a fixed fact is a reason, never advice."""
+CHANGE_ORDER: dict[str, int] = {"actionable": 0, "slow": 1, "fixed": 2}
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -127,6 +135,11 @@ class FactDef(_Spec):
     en: str
     judgement: bool = Field(
         False, description="needs an expert's judgement: when absent the verdict is needs_review"
+    )
+    change: Change | None = Field(
+        None,
+        description="actionable, slow or fixed (see Change); default: a formula's easiest "
+        "input, else actionable",
     )
     note: str | None = None
     field: str | None = None

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,8 +24,10 @@ from ..errors import Problem, ProfileError
 from .creditcode import credit_code_problem
 from .industry import normalise_industry_code
 from .jsonio import JsonError, load_json
+from .textio import DecodeError, decode
 from .units import Day, Unit, UnitError, date_problem, parse_date, parse_quantity
 from .yamlio import (
+    MAX_FILE_BYTES,
     Location,
     YamlError,
     line_of,
@@ -445,23 +447,41 @@ def load_profile(path: str | Path, *, encoding: str | None = None) -> Profile:
         raise ProfileError(f"cannot read profile {file}: {exc.strerror or exc}") from None
     except YamlError as exc:  # not text in the encoding
         raise ProfileError(f"{file}:{exc.line}: {exc}") from None
+    return profile_from_text(text, str(file), json=file.suffix.lower() == ".json")
+
+
+def read_profile(stream: BinaryIO, *, name: str = "<stdin>", encoding: str | None = None) -> Profile:
+    """Read a profile from a binary stream (standard input for `-`), YAML or JSON: JSON when
+    its first character is `{` (a YAML profile never starts so), at most MAX_FILE_BYTES."""
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ProfileError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; not a profile")
+    try:
+        text = decode(data, name, encoding)
+    except DecodeError as exc:
+        raise ProfileError(exc.summary) from None
+    return profile_from_text(text, name, json=text.lstrip("\ufeff \t\r\n").startswith("{"))
+
+
+def profile_from_text(text: str, file: str, *, json: bool) -> Profile:
+    """A profile from its text, JSON or YAML, every problem placed at its line in `file`."""
     lines: dict[Location, int] = {}
     if not text.strip():
-        return parse_profile(None, file=str(file))
-    if file.suffix.lower() == ".json":
+        return parse_profile(None, file=file)
+    if json:
         try:
             data = load_json(text)
         except JsonError as exc:
-            where = f"{file}:{exc.line}" if exc.line else str(file)
+            where = f"{file}:{exc.line}" if exc.line else file
             raise ProfileError(f"{where}: {exc}") from None
         lines = _json_lines(text)
     else:
         try:
             data, lines = load_yaml(text)
         except YamlError as exc:
-            where = f"{file}:{exc.line}" if exc.line else str(file)
+            where = f"{file}:{exc.line}" if exc.line else file
             raise ProfileError(f"{where}: {exc}") from None
-    return parse_profile(data, file=str(file), lines=lines)
+    return parse_profile(data, file=file, lines=lines)
 
 
 def _json_lines(text: str) -> dict[Location, int]:

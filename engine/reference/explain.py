@@ -211,7 +211,50 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
         required=required,
         change=change,
         distance=distance,
+        **gap_data(defn, value, _negated_op(leaf.op, negate), leaf.operand, ctx.as_of),
     )
+
+
+def _negated_op(op: str, negate: bool) -> str:
+    """The operator a value must meet: `op`, its opposite when negated, or `not op`."""
+    if not negate:
+        return op
+    return _FLIP.get(op, f"not {op}")
+
+
+def gap_data(
+    defn: FactPlan, value: Value | Missing, op: str, operand: Any, as_of: date
+) -> dict[str, Any]:
+    """A gap as data for programs: what the fact is (`have`), what it must be (`op`, `need`),
+    the difference for numbers and dates (`delta`, in days for dates), the unit, and how the
+    fact can move."""
+    delta = None
+    if isinstance(value, Decimal) and isinstance(operand, Decimal):
+        delta = str(operand - value)
+    elif isinstance(value, date) and isinstance(operand, DateBound):
+        delta = str((operand.resolve(as_of) - value).days)
+    unit = defn.unit.value if defn.unit is not None else None
+    return {
+        "have": None if isinstance(value, Missing) else _raw(value),
+        "op": op,
+        "need": _operand_data(operand, as_of),
+        "delta": delta,
+        "unit": "day" if unit is None and defn.type is FactType.DATE else unit,
+        "mobility": defn.change,
+        "actionable": defn.change == "actionable",
+    }
+
+
+def _operand_data(operand: Any, as_of: date) -> str:
+    if isinstance(operand, DateBound):
+        return operand.resolve(as_of).isoformat()
+    if isinstance(operand, frozenset):
+        return ",".join(sorted(_operand_data(x, as_of) for x in operand))
+    if isinstance(operand, tuple):  # between's (low, high), prefix_in's prefixes
+        return ",".join(_operand_data(x, as_of) for x in operand)
+    if isinstance(operand, bool | date | Decimal):
+        return _raw(operand)
+    return str(operand)
 
 
 def _numeric_change(

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
+from ..model.facts import Change
+
 Yuan = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 
 
@@ -95,8 +97,15 @@ class Trace(_Result):
     children: list[Trace] = []
 
 
+Mobility = Change  # how a fact can move (`model.facts.Change`)
+
+
 class Gap(_Result):
-    """A failing criterion and what it would take to pass it."""
+    """A failing criterion and what it would take to pass it: in words (`value`, `required`,
+    `change`) and as data for programs (`have`, `op`, `need`, `delta` in `unit`: decimal
+    strings in the fact's unit, ISO dates, `true`/`false`; `delta` is `need − have`, in days
+    for dates). `mobility` says how the fact can move; `actionable` is whether it is a
+    decision the company can take (a gap on a fixed fact is a reason, never advice)."""
 
     fact: str
     label: Text
@@ -105,6 +114,43 @@ class Gap(_Result):
     required: Text
     change: Text | None = None
     distance: Decimal | None = None  # relative, for "closest first"
+    have: str | None = None
+    op: str | None = None
+    need: str | None = None
+    delta: str | None = None
+    unit: str | None = None
+    mobility: Mobility = "actionable"
+    actionable: bool = True
+
+
+class Alternative(_Result):
+    """One way to pass a policy: every gap in it closed together. `mobility` is the hardest
+    move it takes."""
+
+    gaps: list[Gap]
+    mobility: Mobility
+
+
+class Opportunity(_Result):
+    """A policy the company does not get today but could reach by its own changes: the ways
+    to pass (either … or …, cheapest first), what it would bring, and its place by value.
+
+    `amount` is what the policy would pay on the profile's current figures (None: unknown, or
+    a non-cash benefit, `benefit` says which); `worth` what it would add to the report's
+    total after stacking (an exclusive group's member adds only what it pays above the
+    member paying today), with deductions counted at the 25% standard CIT rate for ranking
+    only."""
+
+    rank: int
+    policy_id: str
+    title: Text
+    benefit: Text
+    amount: Yuan | None
+    amount_kind: AmountKind
+    worth: Yuan | None
+    alternatives: list[Alternative]
+    provenance: Literal["verified", "illustrative"]
+    note: Text | None = None
 
 
 class Step(_Result):
@@ -172,6 +218,7 @@ class Report(_Result):
     total: Yuan
     totals: Totals
     warnings: list[Notice] = []
+    opportunities: list[Opportunity] = []
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

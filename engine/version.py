@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..engine import PolicySet
+from .policyset import PolicySet
 
 LENGTH = 16  # hexadecimal digits shown: 64 bits
 

@@ -1,0 +1,184 @@
+"""Opportunities: the policies a company does not get today but could reach by changes of its
+own, each with every way to pass (for an `any`, the alternatives: either … or …), a way being
+all the gaps that must close together; what the policy would bring; and a ranking by value.
+
+A way that needs a fixed fact to move (industry, zone, past incidents) is no way: a policy
+with no other is not an opportunity, and its gaps stay in its result as reasons. Ways that
+need only actionable changes (R&D spend, staff, IP, a certificate) rank before those that
+need slow ones (the size of the business, years of operation), so "reduce total assets by
+¥18,000,000" is never the first suggestion; then by what the policy would add to the total.
+A policy that stacking would pay nothing more than what its group pays today is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from ..compile.plan import StackingPlan
+from ..model.facts import CHANGE_ORDER
+from .conditions import CLeaf, CNode
+from .context import Context
+from .evaluate import CompiledPolicy
+from .explain import gap
+from .logic import FALSE, TRUE, UNKNOWN, Truth
+from .results import Alternative, Gap, Mobility, Opportunity, PolicyResult, Status, Text
+
+MAX_WAYS = 6  # ways kept at each node and per policy, cheapest first
+# Ranking only: a deduction is worth the tax it saves at the standard rate of 25%
+# (中华人民共和国企业所得税法 第四条); the amounts shown stay the deduction itself.
+STANDARD_CIT_RATE = Decimal("0.25")
+
+Flip = tuple[CLeaf, bool]  # a failing leaf, with whether it must become false
+Way = tuple[Flip, ...]
+_MOBILITY: tuple[Mobility, ...] = ("actionable", "slow", "fixed")
+
+
+def ways(node: CNode, ctx: Context, want: Truth = TRUE) -> list[Way]:
+    """The cheapest ways to make `node` `want`, each the leaves to flip together. A node
+    that already is `want`, or is unknown (no change of a known fact decides it), needs
+    nothing: the one empty way."""
+    truth = node.fn(ctx)
+    if truth is want or truth is UNKNOWN:
+        return [()]
+    if isinstance(node, CLeaf):
+        return [((node, want is FALSE),)]
+    kind = node.node.kind
+    if kind == "not":
+        return ways(node.children[0], ctx, want.negate())
+    options = [ways(child, ctx, want) for child in node.children]
+    if (kind == "all") == (want is TRUE):  # every child must change: combine their ways
+        combined: list[Way] = [()]
+        for option in options:
+            combined = _cheapest(ctx, (_merge(a, b) for a in combined for b in option))
+        return combined
+    return _cheapest(ctx, (way for option in options for way in option))  # any one child
+
+
+def policy_ways(cp: CompiledPolicy, ctx: Context) -> list[Way]:
+    """The ways to pass a policy: its condition true and every exclusion false."""
+    combined: list[Way] = [()] if cp.when is None else ways(cp.when, ctx)
+    for exclusion in cp.unless:
+        excluded = ways(exclusion, ctx, FALSE)
+        combined = _cheapest(ctx, (_merge(a, b) for a in combined for b in excluded))
+    return combined
+
+
+def _merge(a: Way, b: Way) -> Way:
+    return a + tuple(flip for flip in b if flip not in a)
+
+
+def _rank(leaf: CLeaf) -> int:
+    return CHANGE_ORDER[leaf.fact_def.change]
+
+
+def _distance(leaf: CLeaf, ctx: Context) -> Decimal:
+    """How far the leaf's value is from its threshold, relative to it; 1 for what is not a
+    number (a certificate to obtain counts as much as doubling a figure)."""
+    value, operand = ctx.get(leaf.fact_def.id), leaf.operand
+    if isinstance(value, Decimal) and isinstance(operand, Decimal) and operand:
+        return abs(operand - value) / abs(operand)
+    return Decimal(1)
+
+
+def _cost(ctx: Context, way: Way) -> tuple[int, int, Decimal]:
+    """The hardest move, then how many moves, then how far they go."""
+    hardest = max((_rank(leaf) for leaf, _ in way), default=0)
+    return hardest, len(way), sum((_distance(leaf, ctx) for leaf, _ in way), Decimal(0))
+
+
+def _cheapest(ctx: Context, candidates: Iterable[Way]) -> list[Way]:
+    unique = list(dict.fromkeys(candidates))
+    return sorted(unique, key=lambda way: _cost(ctx, way))[:MAX_WAYS]
+
+
+def _alternative(way: Way, ctx: Context, made: dict[Flip, Gap]) -> Alternative:
+    """A way as gaps; `made` keeps each flip's gap, since ways share flips."""
+    gaps = []
+    for flip in way:
+        if flip not in made:
+            made[flip] = gap(flip[0], flip[1], ctx, ctx.facts)
+        gaps.append(made[flip])
+    gaps.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
+    hardest = max((_rank(leaf) for leaf, _ in way), default=0)
+    return Alternative(gaps=gaps, mobility=_MOBILITY[hardest])
+
+
+def _worth(
+    cp: CompiledPolicy,
+    amount: Decimal | None,
+    results: list[PolicyResult],
+    compiled: Mapping[str, CompiledPolicy],
+) -> tuple[Decimal | None, Text | None]:
+    """What the policy would add to the report's total after stacking, and why it is less
+    than its amount when it is."""
+    if amount is None:
+        return None, None
+    kind = cp.plan.benefit.amount_kind
+    worth = amount * STANDARD_CIT_RATE if kind == "deduction" else amount
+    stacking = cp.stacking
+    if stacking is None:
+        return worth, None
+    paid = [
+        r.amount or Decimal(0)
+        for r in results
+        if r.status is Status.ELIGIBLE
+        and (theirs := compiled[r.policy_id].stacking) is not None
+        and theirs.group == stacking.group
+    ]
+    return _stacked(stacking, worth, paid)
+
+
+def _stacked(
+    stacking: StackingPlan, worth: Decimal, paid: list[Decimal]
+) -> tuple[Decimal, Text | None]:
+    added = worth
+    if stacking.exclusive and paid:
+        added = max(Decimal(0), worth - max(paid))
+    if stacking.cap is not None:
+        added = max(Decimal(0), min(added, stacking.cap - sum(paid, Decimal(0))))
+    if added == worth:
+        return worth, None
+    return added, Text(
+        zh=f"与已享受的同组（{stacking.group}）政策不可全额叠加，仅增加差额",
+        en=f"stacks with what group {stacking.group} already pays only up to the difference",
+    )
+
+
+def find_opportunities(
+    compiled: Mapping[str, CompiledPolicy], results: list[PolicyResult], ctx: Context
+) -> list[Opportunity]:
+    """The opportunities among the ineligible results, ranked: ways of actionable changes
+    first, then by what the policy would add (unknown last), then by the cheapest way."""
+    found: list[tuple[tuple[int, bool, Decimal, tuple[int, int, Decimal]], Opportunity]] = []
+    for result in results:
+        if result.status is not Status.INELIGIBLE:
+            continue
+        cp = compiled[result.policy_id]
+        reachable = [w for w in policy_ways(cp, ctx) if w and _cost(ctx, w)[0] < 2]
+        if not reachable:
+            continue
+        amount = None if cp.plan.benefit.amount_kind == "none" else cp.compute(ctx).value
+        worth, note = _worth(cp, amount, results, compiled)
+        if worth is not None:
+            worth = cp.plan.benefit.rounding.apply(worth)
+            if not worth and amount:
+                continue  # stacking would pay it nothing more than today: no opportunity
+        cost = _cost(ctx, reachable[0])
+        made: dict[Flip, Gap] = {}
+        opportunity = Opportunity(
+            rank=0,
+            policy_id=cp.id,
+            title=result.title,
+            benefit=result.benefit,
+            amount=amount,
+            amount_kind=cp.plan.benefit.amount_kind,
+            worth=worth,
+            alternatives=[_alternative(w, ctx, made) for w in reachable],
+            provenance=cp.source.provenance,
+            note=note,
+        )
+        value = Decimal(0) if worth is None else -worth
+        found.append(((cost[0], worth is None, value, cost), opportunity))
+    found.sort(key=lambda item: item[0])
+    return [o.model_copy(update={"rank": i}) for i, (_, o) in enumerate(found, 1)]

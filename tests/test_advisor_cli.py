@@ -1,0 +1,170 @@
+"""What the CLI tells a company and its advisor: the ranked opportunities, either … or …,
+fixed facts as reasons, labelled missing facts, the zones applied and what was left out by
+reason; `incentives facts`, `incentives zones` and the report's JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from click.testing import CliRunner
+
+from incentives import PolicySet, load_profile
+from incentives.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+JINZHONG = str(ROOT / "examples" / "jinzhong-hightech.yaml")
+AS_OF = ["--as-of", "2026-11-24"]
+
+
+def ok(*args: str, stdin: str | None = None) -> str:
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_check_text_ranks_opportunities_and_says_what_it_left_out() -> None:
+    out = ok("check", JINZHONG, *AS_OF, "--lang", "en")
+    assert "zones applied: Jinzhong Development Zone (jinzhong-dz) ⊂ Shanxi Transformation" in out
+    assert "left out, 16 policies (--all lists them):" in out
+    assert "13 apply only in other zones:" in out and "Taiyuan (taiyuan) 2" in out
+    assert "3 ended before 2026-11-24" in out
+    # (lines longer than the terminal's 120 columns wrap: compare the words)
+    ranked = " ".join(out[out.index("Opportunities, ranked by value:"):out.index("■")].split())
+    first, second = ranked.split(" 1. ")[1].split(" 2. ")
+    assert first.startswith("national.sme-gradient-2026.specialised") and "(or 1 other way)" in first
+    assert second.startswith("national.small-low-profit.cit") and "[slow to change]" in second
+    specialised = out[out.index("■ national.sme-gradient-2026.specialised"):]
+    assert "what it would take (any one of):\n  either:\n    - holds the tech-and-innovation" in specialised
+    assert "\n  or:\n    - registered technology-based SME" in specialised
+    # a gap on the industry is why not, not advice
+    recycled = out[out.index("■ national.resource-recycling-vat.refund-recycled-metal"):]
+    assert recycled.split("\n")[1] == "why not (nothing the company can change):"
+    # missing facts by label, id and profile field; an unknown eligible amount says why
+    capitalised = out[out.index("■ national.rd-super-deduction.capitalised"):]
+    assert "eligible, but the amount depends on the missing facts below" in capitalised
+    assert "  - cost of intangible assets formed by R&D (rd_intangible_cost ←" in capitalised
+    assert "amount unknown (facts missing)" in out
+
+
+def test_check_chinese_and_markdown_say_the_same() -> None:
+    out = ok("check", JINZHONG, *AS_OF, "--lang", "zh")
+    assert "适用地区：晋中开发区 (jinzhong-dz) ⊂ 山西转型综合改革示范区 (zgq)" in out
+    assert "可争取的政策（按价值排序）：" in out and "原因（企业无法改变）" in out
+    markdown = ok("check", JINZHONG, *AS_OF, "--lang", "en", "--format", "markdown")
+    assert "Opportunities, ranked by value:" in markdown and "left out, 16 policies" in markdown
+
+
+def test_check_json_gaps_are_numbers_and_opportunities_ranked() -> None:
+    data = json.loads(ok("check", JINZHONG, *AS_OF, "--format", "json"))
+    small = next(r for r in data["results"] if r["policy_id"] == "national.small-low-profit.cit")
+    assets = next(g for g in small["gaps"] if g["fact"] == "total_assets")
+    assert {k: assets[k] for k in ("have", "op", "need", "delta", "unit", "mobility", "actionable")} == {
+        "have": "68000000", "op": "le", "need": "50000000", "delta": "-18000000", "unit": "yuan",
+        "mobility": "slow", "actionable": False,
+    }  # fmt: skip
+    assert assets["change"]["en"] == "−¥18,000,000 needed"
+    assert [o["rank"] for o in data["opportunities"]] == list(range(1, len(data["opportunities"]) + 1))
+    assert data["opportunities"][0]["alternatives"][0]["mobility"] == "actionable"
+
+
+def test_report_schema_validates_what_check_prints() -> None:
+    schema = json.loads(ok("schema", "report"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    reports = [json.loads(ok("check", JINZHONG, *AS_OF, "--format", "json", "--explain"))]
+    policies = PolicySet()  # what check --format json prints is the report's JSON
+    reports += [policies.evaluate(load_profile(example), date(2026, 11, 24)).to_json_dict()
+                for example in sorted((ROOT / "examples").iterdir())]  # fmt: skip
+    for report in reports:
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(report)]
+        assert not errors, errors[:3]
+    ids = schema["$defs"]["PolicyResult"]["properties"]["policy_id"]["enum"]
+    assert set(ids) == {p.id for p in policies.policies}
+
+
+def test_facts_lists_every_fact_with_label_type_source_and_example() -> None:
+    facts: list[dict[str, Any]] = json.loads(ok("facts", "--format", "json", *AS_OF))
+    by_id = {f["id"]: f for f in facts}
+    assert set(by_id) == set(PolicySet().plan.facts)
+    revenue = by_id["revenue"]
+    assert revenue["zh"] == "最近一年销售收入" and revenue["unit"] == "yuan"
+    assert revenue["origin"] == "financials.2025.revenue" and revenue["change"] == "slow"
+    assert revenue["example"] == "financials.2025.revenue: 1200万元"
+    assert by_id["rd_intensity"]["example"] is None  # derived: never written
+    assert by_id["rd_intensity"]["inputs"] == ["financials.rd_expense", "financials.revenue"]
+    assert by_id["industry_code"]["change"] == "fixed"
+    assert all(f["zh"] and f["en"] for f in facts)
+    table = ok("facts", "--lang", "zh")
+    assert "最近一年销售收入" in table and "无法改变" in table
+
+
+def test_zones_prints_the_tree() -> None:
+    lines = ok("zones", "--lang", "en").split("\n")
+    assert lines[0] == "national — China (national)"
+    assert lines.index("    zgq — Shanxi Transformation and Comprehensive Reform Demonstration Zone [140171]") < lines.index(
+        "      jinzhong-dz — Jinzhong Development Zone"
+    )
+    zones = json.loads(ok("zones", "--format", "json"))
+    assert {z["id"] for z in zones} == set(PolicySet().zones)
+
+
+def test_dash_reads_the_profile_from_standard_input() -> None:
+    text = Path(JINZHONG).read_text(encoding="utf-8")
+    assert ok("check", "-", *AS_OF, "--format", "json", stdin=text) == ok(
+        "check", JINZHONG, *AS_OF, "--format", "json"
+    )
+    as_json = json.dumps({"employees": 12, "zone": "taiyuan"})
+    data = json.loads(ok("explain", "-", "national.hnte.tax-rate", *AS_OF, "--format", "json", stdin=as_json))
+    assert data["status"] == "undetermined"
+    result = CliRunner().invoke(main, ["check", "-", *AS_OF], input="employees: -3\nrd_staff: 4\n")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "<stdin>:1" in result.output and "<stdin>:2" in result.output and "did you mean tech_staff" in result.output
+
+
+def test_markdown_and_html_reports_to_hand_over(tmp_path: Path) -> None:
+    for fmt in ("markdown", "html"):
+        out = ok("check", JINZHONG, *AS_OF, "--lang", "en", "--format", fmt)
+        for part in ("Summary", "Totals by kind", "Opportunities, ranked by value", "Verdicts",
+                     "Each policy explained", "Sources", "policy-set version", "2026-11-24",
+                     "¥2,600,000", "国科发火〔2016〕32号", "verified", "illustrative (not law)"):  # fmt: skip
+            assert part in out, (fmt, part)
+    page = ok("check", JINZHONG, *AS_OF, "--lang", "zh", "--format", "html")
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in page
+    assert "<script" not in page and "<link" not in page and "src=" not in page  # self-contained
+    assert "可争取的政策（按价值排序）" in page
+    # a hostile name is text, never markup
+    hostile = tmp_path / "p.yaml"
+    hostile.write_text('name: "<script>alert(1)</script>\\u001b"\nzone: taiyuan\n', encoding="utf-8")
+    page = ok("check", str(hostile), *AS_OF, "--format", "html")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_errors_follow_lang() -> None:
+    def error(*args: str, stdin: str | None = None) -> str:
+        result = CliRunner().invoke(main, list(args), input=stdin)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        return result.output
+
+    profile = "employees: -3\nrd_staff: 4\ncredit_code: 91140171MA0K000234\n"
+    zh = error("check", "-", "--lang", "zh", stdin=profile)
+    assert "<stdin>: 3 个字段无效" in zh and "<stdin>:2 rd_staff: 未知字段（画像中没有此字段）；是否应为 tech_staff？" in zh
+    assert "第17位应为 '1'（即 91140171MA0K000214）" in zh and "<stdin>:1 employees: 应大于或等于 0" in zh
+    en = error("check", "-", "--lang", "en", stdin=profile)
+    assert "3 invalid field(s)" in en and "did you mean tech_staff?" in en
+    assert "未知园区 'atlantis'" in error("check", JINZHONG, "--zone", "atlantis", "--lang", "zh")
+    assert "此政策集中没有 id 为" in error("explain", JINZHONG, "national.hnte.certificaton", "--lang", "zh")
+    assert "政策目录" in error("check", JINZHONG, "--policies", "/nonexistent/dir", "--lang", "zh")
+
+
+def test_a_credit_code_of_another_zone_points_at_the_fix(tmp_path: Path) -> None:
+    # registered by the 综改区 (140171) but stated in Taiyuan: its policies are hidden
+    profile = tmp_path / "p.yaml"
+    profile.write_text("credit_code: 91140171MA0K000214\nzone: taiyuan\n", encoding="utf-8")
+    out = " ".join(ok("check", str(profile), *AS_OF, "--lang", "en").split())
+    assert "hint: the credit code was registered under 140171, the region of Shanxi Transformation" in out
+    assert "set zone: zgq (or a zone inside it)" in out
+    assert "hint:" not in ok("check", JINZHONG, *AS_OF, "--lang", "en")  # its zone is in zgq
