@@ -19,8 +19,8 @@ from ..engine.policyset import PolicySet
 from ..engine.reference.results import Opportunity, PolicyResult, Report, Trace
 from ..engine.summary import policy_summary as summary_of
 from .advice import alternative_lines, missing_lines, opportunity_lines, reason_lines, review_lines
-from .scope import left_out_lines, zone_hint, zones_applied, zones_line
 from .i18n import status_word, word
+from .scope import left_out_lines, zone_hint, zones_applied, zones_line
 
 _MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}
 _STYLE = {
