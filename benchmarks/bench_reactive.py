@@ -36,19 +36,21 @@ def rss_mb() -> float:
 
 def profile(rng: random.Random) -> dict[str, Any]:
     revenue = rng.choice([800, 3000, 4000, 6000, 25000]) * 10_000
+    rd_percent = rng.choice([2, 4, 6])
     return {
         "zone": rng.choice(ZONES),
         "registration_date": rng.choice(["2015-03-01", "2019-05-10", "2026-02-01"]),
         "resident_enterprise": True,
         "restricted_industry": rng.random() < 0.1,
-        "employees": rng.randint(5, 500),
+        # No more 科技人员 than 职工 (an impossible profile is refused), even after an update.
+        "employees": rng.randint(80, 500),
         "tech_staff": rng.randint(0, 80),
         "financials": {
             str(y): {
                 "revenue": str(revenue),
                 "total_income": str(revenue),
-                "rd_expense": str(revenue * rng.choice([2, 4, 6]) // 100),
-                "rd_expense_domestic": str(revenue * 3 // 100),
+                "rd_expense": str(revenue * rd_percent // 100),
+                "rd_expense_domestic": str(revenue * rd_percent * 3 // 400),
                 "high_tech_revenue": str(revenue * rng.choice([5, 7]) // 10),
                 "taxable_income": str(rng.randint(0, 5_000_000)),
                 "total_assets": str(rng.randint(1, 100) * 1_000_000),
@@ -65,7 +67,7 @@ def profile(rng: random.Random) -> dict[str, Any]:
 def change(rng: random.Random, eid: str) -> dict[str, Any]:
     roll = rng.random()
     if roll < 0.4:
-        return {"enterprise": eid, "set": {"employees": rng.randint(5, 500)}}
+        return {"enterprise": eid, "set": {"employees": rng.randint(80, 500)}}
     if roll < 0.7:
         value = str(rng.randint(0, 5_000_000))
         return {"enterprise": eid, "set": {"financials": {"2025": {"taxable_income": value}}}}

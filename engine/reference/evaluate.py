@@ -145,6 +145,45 @@ _EXCLUDED = Text(zh="存在排除情形", en="an exclusion applies")
 Outcome = tuple[Status, Decimal | None, list[Step], dict[str, Missing], list[Gap], Text | None]
 
 
+def _outside(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Text | None:
+    """Why the policy is not in force for the profile in `zone`, or None if it is."""
+    if not cp.plan.effective.covers(ctx.as_of):
+        return cp._outside_period
+    applies_in = cp.plan.applies_in
+    if applies_in is not None and zone is not None and zone not in applies_in:
+        return cp._outside_zones
+    return None
+
+
+def _truth(cp: CompiledPolicy, ctx: Context, zone: str | None) -> tuple[Truth, bool, bool]:
+    """The criteria's truth for a policy in force, whether an exclusion applies, and whether
+    the zone is known where it matters."""
+    truth = TRUE if cp.when is None else cp.when.fn(ctx)
+    excluded = False
+    for exclusion in cp.unless:
+        outcome = exclusion.fn(ctx)
+        excluded = excluded or outcome is TRUE
+        truth = min(truth, NEGATED[outcome])
+    zone_known = cp.plan.applies_in is None or zone is not None
+    if not zone_known:
+        # Without the zone even failed criteria decide nothing: a known zone elsewhere would
+        # make the policy not_in_force rather than ineligible (soundness of unknowns).
+        truth = UNKNOWN
+    return truth, excluded, zone_known
+
+
+def verdict(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Status:
+    """The status `evaluate_policy` gives, without building its result."""
+    if _outside(cp, ctx, zone) is not None:
+        return Status.NOT_IN_FORCE
+    truth, _, zone_known = _truth(cp, ctx, zone)
+    if truth is TRUE:
+        return Status.ELIGIBLE
+    if truth is FALSE:
+        return Status.INELIGIBLE
+    return _open(cp, ctx, zone_known)[0]
+
+
 def evaluate_policy(
     cp: CompiledPolicy,
     ctx: Context,
@@ -154,25 +193,10 @@ def evaluate_policy(
 ) -> PolicyResult:
     """One policy's result for the profile in `zone` (None: unknown); `gaps` adds what it would
     take to pass when it is ineligible."""
-    plan = cp.plan
-    if not plan.effective.covers(ctx.as_of):
-        return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_period)
-    applies_in = plan.applies_in
-    if applies_in is not None and zone is not None and zone not in applies_in:
-        return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_zones)
-
-    truth = TRUE if cp.when is None else cp.when.fn(ctx)
-    excluded = False
-    for exclusion in cp.unless:
-        outcome = exclusion.fn(ctx)
-        excluded = excluded or outcome is TRUE
-        truth = min(truth, NEGATED[outcome])
-    zone_known = applies_in is None or zone is not None
-    if not zone_known:
-        # Without the zone even failed criteria decide nothing: a known zone elsewhere would
-        # make the policy not_in_force rather than ineligible (soundness of unknowns).
-        truth = UNKNOWN
-
+    outside = _outside(cp, ctx, zone)
+    if outside is not None:
+        return cp.result(Status.NOT_IN_FORCE, reason=outside)
+    truth, excluded, zone_known = _truth(cp, ctx, zone)
     if truth is TRUE:
         decided = _eligible(cp, ctx)
     elif truth is FALSE:
