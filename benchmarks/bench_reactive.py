@@ -2,9 +2,11 @@
 
 10,000 enterprises (default) × the bundled policy library. Each enterprise first gets a whole
 profile, then a stream of single-field updates (`set` / `retract`) hits random enterprises.
-The same stream is replayed against the reference evaluator: merge the update, validate the
-profile, re-evaluate every policy, diff the verdicts. Both paths produce the same events; the
-durable path is checked against the reference on a sample at the end.
+The baseline, measured in the same run, replays the stream against the reference evaluator:
+merge the update, validate the whole profile, re-evaluate every policy, diff the verdicts. Then
+a reactive session on each back end (`--engines index,durable`) takes the same stream; every
+figure is also a ratio to the baseline's, every session's final verdicts are compared with the
+baseline's for all enterprises, and the load average is printed.
 
     .venv/bin/python benchmarks/bench_reactive.py [--enterprises 10000] [--updates 20000]
 """
@@ -12,9 +14,9 @@ durable path is checked against the reference on a sample at the end.
 from __future__ import annotations
 
 import argparse
-import copy
 import gc
 import json
+import os
 import random
 import time
 from datetime import date
@@ -23,7 +25,7 @@ from typing import Any
 
 from incentives.engine import PolicySet, parse_profile
 from incentives.engine.reactive import ReactiveSession
-from incentives.engine.reactive.session import Update, _forget, _merge
+from incentives.engine.reactive.session import Engine, Update
 
 AS_OF = date(2026, 11, 24)
 ZONES = ["jinzhong-dz", "taiyuan", "guangling-etdz", "pingyao", "linfen-etdz"]
@@ -76,28 +78,33 @@ def change(rng: random.Random, eid: str) -> dict[str, Any]:
     return {"enterprise": eid, "set": {"facts": {"hnte_innovation_score": rng.randint(60, 80)}}}
 
 
-def run(enterprises: int, updates: int, seed: int) -> dict[str, Any]:
+def _stream(enterprises: int, updates: int, seed: int) -> tuple[list[Any], list[Any], list[str]]:
     rng = random.Random(seed)
     ids = [f"E{i:05d}" for i in range(enterprises)]
     profiles = [{"enterprise": eid, "profile": profile(rng)} for eid in ids]
-    stream = [change(rng, rng.choice(ids)) for _ in range(updates)]
-    policies = PolicySet()
+    return profiles, [change(rng, rng.choice(ids)) for _ in range(updates)], ids
 
+
+def run_session(policies: PolicySet, engine: Engine, items: tuple[list[Any], list[Any], list[str]]) -> dict[str, Any]:
+    """Load every enterprise, then apply the stream: rates, memory, the verdicts at the end."""
+    profiles, stream, ids = items
     gc.collect()
     base = rss_mb()
-    session = ReactiveSession(policies, AS_OF)
+    session = ReactiveSession(policies, AS_OF, engine=engine)
     in_durable = [0.0]  # seconds inside durable_rules calls (assert + retract)
-    for method in ("assert_fact", "retract_fact"):
-        inner = getattr(session._engine, method)
+    if engine == "durable":
+        inner_engine = session.backend.engine  # type: ignore[attr-defined]
+        for method in ("assert_fact", "retract_fact"):
+            inner = getattr(inner_engine, method)
 
-        def timed(*args: Any, _inner: Any = inner) -> Any:
-            start = time.perf_counter()
-            try:
-                return _inner(*args)
-            finally:
-                in_durable[0] += time.perf_counter() - start
+            def timed(*args: Any, _inner: Any = inner) -> Any:
+                start = time.perf_counter()
+                try:
+                    return _inner(*args)
+                finally:
+                    in_durable[0] += time.perf_counter() - start
 
-        setattr(session._engine, method, timed)
+            setattr(inner_engine, method, timed)
     t0 = time.perf_counter()
     events = sum(len(session.apply(u)) for u in profiles)
     load_s = time.perf_counter() - t0
@@ -105,61 +112,53 @@ def run(enterprises: int, updates: int, seed: int) -> dict[str, Any]:
     loaded = rss_mb()
     in_durable[0] = 0.0
     t0 = time.perf_counter()
-    events_stream = sum(len(session.apply(u)) for u in stream)
+    events += sum(len(session.apply(u)) for u in stream)
     stream_s = time.perf_counter() - t0
-    durable_share = in_durable[0] / stream_s
-
-    # The reference: re-run the evaluator on the merged profile for every update.
-    raws: dict[str, dict[str, Any]] = {}
-    verdicts: dict[str, dict[str, Any]] = {}
-
-    def reference(item: dict[str, Any]) -> int:
-        update = Update.model_validate(item)
-        raw = raws.get(update.enterprise, {})
-        if update.profile is not None:
-            raw = copy.deepcopy(update.profile)
-        else:
-            raw = copy.deepcopy(raw)
-            _merge(raw, update.set_ or {})
-            for path in update.retract or ():
-                _forget(raw, path)
-        raws[update.enterprise] = raw
-        report = policies.evaluate(parse_profile(raw), AS_OF, gaps=False)
-        now = {r.policy_id: r.status for r in report.results}
-        before = verdicts.get(update.enterprise, session.baseline)
-        verdicts[update.enterprise] = now
-        return sum(before[p] is not now[p] for p in now)
-
-    t0 = time.perf_counter()
-    ref_events = sum(reference(u) for u in profiles)
-    ref_load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ref_events_stream = sum(reference(u) for u in stream)
-    ref_stream_s = time.perf_counter() - t0
-
-    sample = rng.sample(ids, 200)
-    mismatches = sum(session.verdicts(eid) != verdicts[eid] for eid in sample)
-    shards = len(session._shards)
+    verdicts = {eid: session.verdicts(eid) for eid in ids}
     session.close()
     gc.collect()
     closed = rss_mb()
     return {
-        "enterprises": enterprises,
-        "policies": len(policies),
-        "rulesets_per_shard": len(session.program.rulesets),
-        "shards": shards,
-        "updates": updates,
-        "durable_load_per_s": round(enterprises / load_s),
-        "durable_updates_per_s": round(updates / stream_s),
-        "durable_share_of_update_time": round(durable_share, 2),
-        "reference_load_per_s": round(enterprises / ref_load_s),
-        "reference_updates_per_s": round(updates / ref_stream_s),
-        "events": [events + events_stream, ref_events + ref_events_stream],
-        "rss_mb_before": round(base, 1),
+        "load_per_s": round(len(profiles) / load_s),
+        "updates_per_s": round(len(stream) / stream_s),
+        "durable_share_of_update_time": round(in_durable[0] / stream_s, 2),
+        "events": events,
         "rss_mb_loaded": round(loaded, 1),
-        "kb_per_enterprise": round((loaded - base) * 1024 / enterprises, 1),
+        "kb_per_enterprise": round((loaded - base) * 1024 / len(profiles), 1),
         "rss_mb_after_close": round(closed, 1),
-        "sample_mismatches": mismatches,
+        "verdicts": verdicts,
+    }
+
+
+def run_reference(policies: PolicySet, items: tuple[list[Any], list[Any], list[str]]) -> dict[str, Any]:
+    """The baseline: merge the update, validate the whole profile, re-evaluate every policy,
+    diff the verdicts."""
+    profiles, stream, _ = items
+    raws: dict[str, dict[str, Any]] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    empty = {r.policy_id: r.status for r in policies.evaluate(parse_profile({}), AS_OF).results}
+
+    def reference(item: dict[str, Any]) -> int:
+        update = Update.model_validate(item)
+        raw = ReactiveSession._next_raw(update, raws.get(update.enterprise, {}))
+        raws[update.enterprise] = raw
+        report = policies.evaluate(parse_profile(raw), AS_OF, gaps=False)
+        now = {r.policy_id: r.status for r in report.results}
+        before = verdicts.get(update.enterprise, empty)
+        verdicts[update.enterprise] = now
+        return sum(before[p] is not now[p] for p in now)
+
+    t0 = time.perf_counter()
+    events = sum(reference(u) for u in profiles)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    events += sum(reference(u) for u in stream)
+    stream_s = time.perf_counter() - t0
+    return {
+        "load_per_s": round(len(profiles) / load_s),
+        "updates_per_s": round(len(stream) / stream_s),
+        "events": events,
+        "verdicts": verdicts,
     }
 
 
@@ -168,13 +167,35 @@ def main() -> None:
     parser.add_argument("--enterprises", type=int, default=10_000)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--engines", default="index,durable", help="session back ends to measure, in order"
+    )
     args = parser.parse_args()
-    result = run(args.enterprises, args.updates, args.seed)
-    for key, value in result.items():
-        print(f"{key:>26}: {value}")
+    policies = PolicySet()
+    items = _stream(args.enterprises, args.updates, args.seed)
+    print(f"{args.enterprises:,} enterprises × {len(policies)} policies, {args.updates:,} "
+          f"single-field updates; load average {_load()}")  # fmt: skip
+    reference = run_reference(policies, items)
+    rows = {"reference re-evaluation": reference}
+    for engine in args.engines.split(","):
+        rows[f"session, engine={engine}"] = run_session(policies, engine, items)  # type: ignore[arg-type]
+    print("| path | updates/s | × reference | loads/s | KB / enterprise | durable share | events | verdicts = reference |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    base = reference["updates_per_s"]
+    for label, r in rows.items():
+        same = r["verdicts"] == reference["verdicts"]
+        print(f"| {label} | {r['updates_per_s']:,} | {r['updates_per_s'] / base:.2f} | "
+              f"{r['load_per_s']:,} | {r.get('kb_per_enterprise', '')} | "
+              f"{r.get('durable_share_of_update_time', '')} | {r['events']:,} | {same} |")  # fmt: skip
+    print(f"load average after: {_load()}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "reactive.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    summary = {k: {n: v for n, v in r.items() if n != "verdicts"} for k, r in rows.items()}
+    (out / "reactive.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
