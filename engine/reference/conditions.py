@@ -37,6 +37,9 @@ class CNode:
     node: Node
     children: tuple[CNode, ...] = ()
     fn: Fn = field(default=_unknown)
+    # Explanations' texts that depend only on the node and the evaluation date, made once
+    # (`explain._cached`); never part of what the node means.
+    texts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def path(self) -> Path:
@@ -68,7 +71,8 @@ def compile_node(node: Node, facts: Mapping[str, FactPlan]) -> CNode:
     if isinstance(node, Comparison):
         defn = facts[node.fact]
         test = leaf_test(node, defn)
-        return CLeaf(node, (), _leaf_fn(defn, node, test), defn, test, node.op, node.operand)
+        fn = _leaf_fn(defn, node, test)
+        return CLeaf(node, (), fn, fact=defn, test=test, op=node.op, operand=node.operand)
     children = tuple(compile_node(child, facts) for child in node.children)
     return CNode(node, children, _group_fn(node, [c.fn for c in children]))
 

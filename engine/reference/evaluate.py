@@ -19,6 +19,7 @@ from .explain import (
     failing_leaves,
     gap,
     trace,
+    trace_node,
     unknown_leaves,
 )
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
@@ -280,7 +281,7 @@ def _trace(cp: CompiledPolicy, ctx: Context, truth: Truth, status: Status) -> Tr
     outcome_text = {TRUE: "true", FALSE: "false"}.get(
         truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
     )
-    return Trace(kind="all", outcome=outcome_text, children=children)
+    return trace_node(kind="all", outcome=outcome_text, children=children)
 
 
 def apply_stacking(
