@@ -112,6 +112,33 @@ def _any(fns: list[Fn]) -> Fn:
     return any_of
 
 
+class Truths(dict[CNode, Truth]):
+    """The truth of every node of a tree asked for, each computed once, from its children's
+    truths (`all` the least, `any` the greatest, `not` the negation: what the closures
+    compute, without their short cuts). Explanations walk a tree top-down and ask at every
+    node; calling each node's closure would evaluate the subtrees again at every level."""
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def __missing__(self, node: CNode) -> Truth:
+        if isinstance(node, CLeaf):
+            value = node.fn(self.ctx)
+        else:
+            kind = cast(Group, node.node).kind
+            if kind == "not":
+                value = NEGATED[self[node.children[0]]]
+            elif kind == "all":
+                value = min(self[child] for child in node.children)
+            else:
+                value = max(self[child] for child in node.children)
+        self[node] = value
+        return value
+
+
 def _leaf_fn(defn: FactPlan, leaf: Comparison, test: Test) -> Fn:
     """The truth function of a leaf. Leaves are most of what evaluation runs, so the common
     shape, a fact compared with a fixed value, calls the comparison itself (one C call) rather

@@ -13,7 +13,7 @@ from typing import Any
 from ..compile.plan import FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
-from .conditions import CNode, compile_node
+from .conditions import CNode, Truths, compile_node
 from .context import Context, Missing
 from .explain import (
     failing_leaves,
@@ -248,10 +248,11 @@ def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) ->
     reason = _EXCLUDED if excluded else None
     if not gaps:
         return Status.INELIGIBLE, None, [], _NONE, [], reason
-    pairs = [] if cp.when is None else failing_leaves(cp.when, ctx)
+    truths = Truths(ctx)
+    pairs = [] if cp.when is None else failing_leaves(cp.when, ctx, TRUE, truths)
     for exclusion in cp.unless:
-        if exclusion.fn(ctx) is TRUE:
-            pairs.extend(failing_leaves(exclusion, ctx, FALSE))
+        if truths[exclusion] is TRUE:
+            pairs.extend(failing_leaves(exclusion, ctx, FALSE, truths))
     found = sorted(
         (gap(leaf, negate, ctx, ctx.facts) for leaf, negate in pairs),
         key=lambda g: (g.distance is None, g.distance or 0, g.fact),
@@ -262,8 +263,9 @@ def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) ->
 def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     """Undetermined, or awaiting review: the facts whose values could decide it."""
     missing: dict[str, Missing] = {}
+    truths = Truths(ctx)
     for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
-        for leaf in unknown_leaves(node, ctx):
+        for leaf in unknown_leaves(node, ctx, truths):
             value = ctx.get(leaf.fact_def.id)
             assert isinstance(value, Missing)
             missing[leaf.fact_def.id] = value
@@ -276,8 +278,9 @@ def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
 
 def _trace(cp: CompiledPolicy, ctx: Context, truth: Truth, status: Status) -> Trace:
     article = cp.plan.source.article
-    children = [] if cp.when is None else [trace(cp.when, ctx, article)]
-    children += [trace(node, ctx, article, exclusion=True) for node in cp.unless]
+    truths = Truths(ctx)
+    children = [] if cp.when is None else [trace(cp.when, ctx, article, truths=truths)]
+    children += [trace(node, ctx, article, True, truths) for node in cp.unless]
     outcome_text = {TRUE: "true", FALSE: "false"}.get(
         truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
     )

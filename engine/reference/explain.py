@@ -10,7 +10,7 @@ from typing import Any
 
 from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, RatioSource
 from ..model.units import Unit, format_quantity, shift_date
-from .conditions import CLeaf, CNode
+from .conditions import CLeaf, CNode, Truths
 from .context import (
     Context,
     Missing,
@@ -135,9 +135,16 @@ def trace_node(**fields: Any) -> Trace:
     return assemble(Trace, values)
 
 
-def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = False) -> Trace:
+def trace(
+    node: CNode,
+    ctx: Context,
+    article: str | None,
+    exclusion: bool = False,
+    truths: Truths | None = None,
+) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
-    truth = node.fn(ctx)
+    truths = Truths(ctx) if truths is None else truths
+    truth = truths[node]
     source = node.node
     article = source.article or article
     common: dict[str, Any] = {
@@ -162,7 +169,7 @@ def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = Fals
             **common,
         )
     assert isinstance(source, Group)
-    children = [trace(c, ctx, article) for c in node.children]
+    children = [trace(c, ctx, article, truths=truths) for c in node.children]
     return trace_node(kind=source.kind, children=children, **common)
 
 
@@ -201,25 +208,29 @@ def _raw(value: Value) -> str:
     return str(value)
 
 
-def unknown_leaves(node: CNode, ctx: Context) -> list[CLeaf]:
+def unknown_leaves(node: CNode, ctx: Context, truths: Truths | None = None) -> list[CLeaf]:
     """Leaves whose value could still change an UNKNOWN node: the minimal facts to ask for."""
-    if node.fn(ctx) is not UNKNOWN:
+    truths = Truths(ctx) if truths is None else truths
+    if truths[node] is not UNKNOWN:
         return []
     if isinstance(node, CLeaf):
         return [node]
-    return [leaf for child in node.children for leaf in unknown_leaves(child, ctx)]
+    return [leaf for child in node.children for leaf in unknown_leaves(child, ctx, truths)]
 
 
-def failing_leaves(node: CNode, ctx: Context, want: Truth = TRUE) -> list[tuple[CLeaf, bool]]:
+def failing_leaves(
+    node: CNode, ctx: Context, want: Truth = TRUE, truths: Truths | None = None
+) -> list[tuple[CLeaf, bool]]:
     """Leaves that keep `node` from being `want`, each with whether it must become false."""
-    truth = node.fn(ctx)
+    truths = Truths(ctx) if truths is None else truths
+    truth = truths[node]
     if truth is want or truth is UNKNOWN:
         return []
     if isinstance(node, CLeaf):
         return [(node, want is FALSE)]
     if node.node.kind == "not":
-        return failing_leaves(node.children[0], ctx, want.negate())
-    return [pair for child in node.children for pair in failing_leaves(child, ctx, want)]
+        return failing_leaves(node.children[0], ctx, want.negate(), truths)
+    return [pair for child in node.children for pair in failing_leaves(child, ctx, want, truths)]
 
 
 def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
