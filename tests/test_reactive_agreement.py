@@ -96,8 +96,8 @@ def _after(raw: dict[str, Any], step: dict[str, Any]) -> dict[str, Any] | None:
             else:
                 into[str(key)] = copy.deepcopy(value)
 
-    out = {}
-    merge(out, step["profile"] if "profile" in step else raw)
+    out: dict[str, Any] = {}
+    merge(out, step.get("profile", raw))
     merge(out, step.get("set", {}))
     for path in step.get("retract", []):
         *parents, last = path.split(".")
