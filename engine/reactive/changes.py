@@ -115,16 +115,7 @@ def revalidate(
     """The profile of the data `new`, validated by the profile model only where it differs
     from the data `old` that `old_profile` was validated from (`changes`). Raises ProfileError
     as `parse_profile(new)` would: only changed fields can be invalid."""
-    partial: dict[str, Any] = {}
-    for key, keys in changes.items():
-        if key in new:
-            value = new[key]
-            if keys is not None and key in _BY_ENTRY:
-                value = {k: value[k] for k in keys if k in value}
-            partial[key] = value
-    for part, (whole, _) in PROFILE_PARTS.items():  # a part is checked against its whole
-        if part in changes or whole in changes:
-            partial.update({k: new[k] for k in (part, whole) if k in new})
+    partial = _changed_part(new, changes)
     checked = parse_profile(partial, file=file)
     fields: dict[str, Any] = {}
     for key, keys in changes.items():
@@ -142,6 +133,22 @@ def revalidate(
         else:
             fields[key] = getattr(checked, key)
     return old_profile.model_copy(update=fields)
+
+
+def _changed_part(new: Mapping[str, Any], changes: Changes) -> dict[str, Any]:
+    """The part of the data to validate again: the changed fields, of a fiscal-year or facts
+    mapping only the changed entries, and a part with its whole."""
+    partial: dict[str, Any] = {}
+    for key, keys in changes.items():
+        if key in new:
+            value = new[key]
+            if keys is not None and key in _BY_ENTRY:
+                value = {k: value[k] for k in keys if k in value}
+            partial[key] = value
+    for part, (whole, _) in PROFILE_PARTS.items():  # a part is checked against its whole
+        if part in changes or whole in changes:
+            partial.update({k: new[k] for k in (part, whole) if k in new})
+    return partial
 
 
 def _pairs(

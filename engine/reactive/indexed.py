@@ -54,6 +54,18 @@ class InputIndex:
         return facts, policies
 
 
+    def refresh(
+        self, ctx: Context, profile: Profile, inputs: set[str], prefixes: set[str]
+    ) -> set[str]:
+        """Point `ctx` at the changed `profile`, forget the facts computed from the changed
+        inputs; the policies to evaluate again."""
+        facts, policies = self.affected(inputs, prefixes)
+        ctx.profile = profile
+        for fact in facts:
+            ctx.pop(fact, None)
+        return policies
+
+
 class IndexedVerdicts:
     """Verdicts of every policy for one enterprise at a time, from a context kept with it."""
 
@@ -79,10 +91,7 @@ class IndexedVerdicts:
     ) -> dict[str, Status]:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
         (and everything under `prefixes`); `ctx` forgets the facts computed from them."""
-        facts, policies = self.index.affected(inputs, prefixes)
-        ctx.profile = profile
-        for fact in facts:
-            ctx.pop(fact, None)
+        policies = self.index.refresh(ctx, profile, inputs, prefixes)
         now = dict(verdicts)
         for pid in policies:
             now[pid] = self.policies.verdict(ctx, pid)

@@ -147,11 +147,8 @@ class DurableVerdicts:
         inputs: set[str],
         prefixes: set[str],
     ) -> dict[str, Status]:
-        stale, policies = self.index.affected(inputs, prefixes)
         ctx = state.ctx
-        ctx.profile = profile
-        for name in stale:
-            ctx.pop(name, None)
+        policies = self.index.refresh(ctx, profile, inputs, prefixes)
         rulesets = sorted({self._ruleset_of[p] for p in policies if p in self._ruleset_of})
         version = max(state.versions, default=0) + 1
         new = [(i, self.program.fact(i, ctx, profile.zone)) for i in rulesets]

@@ -18,10 +18,10 @@ An enterprise nobody has told the session about has the verdicts of an empty pro
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -36,6 +36,7 @@ from .indexed import IndexedVerdicts
 
 Engine = Literal["index", "durable"]
 ENGINES: tuple[Engine, ...] = ("index", "durable")
+T = TypeVar("T")
 
 
 class UpdateError(InputError):
@@ -215,7 +216,7 @@ class ReactiveSession:
             current.raw, current.profile, current.verdicts = raw, profile, verdicts
         return self._events(eid, before, verdicts, explain)
 
-    def _guarded(self, eid: str, current: _Enterprise | None, call: Any) -> Any:
+    def _guarded(self, eid: str, current: _Enterprise | None, call: Callable[[], T]) -> T:
         """A back end's answer; if durable_rules failed, the enterprise leaves the session."""
         try:
             return call()
