@@ -9,6 +9,11 @@ profiles × policies); the hand-written function and the `-hnte` kinds the HNTE 
 reference and the hand-written function run on at most 20,000 profiles per size (their
 per-profile cost does not depend on the register size); the vectorised back end runs on the
 whole register, built before timing and evaluated 100,000 rows at a time.
+
+Each kind runs in its own process, one after another: on a machine shared with other work the
+wall-clock ratios then move with the load. The CPU seconds of each process (all its threads:
+Polars' count several) are printed beside them, with their ratio to the hand-written
+function's, which the load hardly moves; the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -134,39 +139,42 @@ def _register_frame(n: int, facts: Any) -> Any:
 
 
 def measure(kind: str, n: int) -> dict[str, Any]:
-    """One measurement in this process: seconds, evaluations (profile × policy), peak RSS."""
+    """One measurement in this process: seconds (wall and CPU, all threads), evaluations
+    (profile × policy), peak RSS."""
     from incentives.engine import PolicySet
 
     policies = PolicySet()
     if kind == "hand":
         profiles = _profiles(n)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for p in profiles:
             hnte_by_hand(p, AS_OF.year - 1)
         seconds, evaluations = time.perf_counter() - start, len(profiles)
+        cpu = time.process_time() - cpu
     elif kind == "closures-hnte":  # the reference's compiled condition closures, no result objects
         from incentives.engine.reference.evaluate import compile_policy
 
         profiles = _profiles(n)
         cp = compile_policy(policies.get("national.hnte.certification"), policies.plan.facts)
         assert cp.when is not None
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for p in profiles:
             ctx = policies.context(p, AS_OF)
             cp.when.fn(ctx)
             for node in cp.unless:
                 node.fn(ctx)
         seconds, evaluations = time.perf_counter() - start, len(profiles)
+        cpu = time.process_time() - cpu
     elif kind in ("reference", "reference-hnte", "reference-gaps", "reference-hnte-gaps"):
         # `reference*`: verdicts, amounts and missing facts, as screening asks for them;
         # `*-gaps`: the default evaluation, which adds what it would take to pass.
         profiles = _profiles(n)
         ids = ["national.hnte.certification"] if "hnte" in kind else None
         gaps = kind.endswith("-gaps")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for p in profiles:
             policies.evaluate(p, AS_OF, policy_ids=ids, gaps=gaps)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         evaluations = len(profiles) * (1 if ids else len(policies))
     else:
         from incentives.engine.batch.vectorised import VectorisedSet
@@ -174,14 +182,14 @@ def measure(kind: str, n: int) -> dict[str, Any]:
         frame = _register_frame(n, policies.facts)
         vectorised = VectorisedSet(policies)
         assert not vectorised.fallback, vectorised.fallback  # no row-by-row evaluation here
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         evaluations = 0
         for offset in range(0, frame.height, BATCH):
             evaluations += vectorised.evaluate(frame.slice(offset, BATCH), AS_OF).height
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         assert evaluations == n * len(policies), (evaluations, n, len(policies))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "evaluations": evaluations, "peak_mb": peak}
+    return {"seconds": seconds, "cpu": cpu, "evaluations": evaluations, "peak_mb": peak}
 
 
 def _child(kind: str, n: int) -> dict[str, Any]:
@@ -218,20 +226,29 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
     from incentives.engine import PolicySet
 
-    print(f"Bundled library: {len(PolicySet())} policies.\n")
-    print(
-        "| profiles | back end | evaluations | seconds | µs / profile-policy | × hand-written | peak RSS MB |"
-    )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    print(f"Bundled library: {len(PolicySet())} policies; load average {_load()}.\n")
+    print("| profiles | back end | evaluations | seconds | µs / profile-policy | × hand-written "
+          "| CPU s | × hand-written (CPU) | peak RSS MB |")  # fmt: skip
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in sizes:
         hand = _child("hand", n)
         base = hand["seconds"] / hand["evaluations"]
+        base_cpu = hand["cpu"] / hand["evaluations"]
         for kind in ("hand", "closures-hnte", "reference-hnte", "reference-hnte-gaps", "reference", "reference-gaps", "vectorised"):  # fmt: skip
             r = hand if kind == "hand" else _child(kind, n)
             per = r["seconds"] / r["evaluations"]
             print(f"| {n:,} | {kind} | {r['evaluations']:,} | {r['seconds']:.2f} | {per * 1e6:.2f} "
-                  f"| {per / base:.2f} | {r['peak_mb']:.0f} |", flush=True)  # fmt: skip
+                  f"| {per / base:.2f} | {r['cpu']:.2f} "
+                  f"| {r['cpu'] / r['evaluations'] / base_cpu:.2f} | {r['peak_mb']:.0f} |",
+                  flush=True)  # fmt: skip
     print(f"\n`incentives check --explain`, cold process, median of 3: {_check_cold():.3f} s")
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

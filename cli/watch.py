@@ -18,6 +18,7 @@ from ..engine.reactive import (
     UpdateError,
     unavailable_reason,
 )
+from ..engine.reactive.session import ENGINES, Engine
 from ..engine.reference.evaluate import default_as_of
 from .main import as_of_option, encoding_option_for, main, policies_option
 from .render import json_line, safe
@@ -35,9 +36,16 @@ SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
     default=False,
     help="Attach the reference evaluator's explanation to every event.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="index",
+    show_default=True,
+    help="index: re-evaluate only the policies an update can change; durable: durable_rules.",
+)
 def watch(
     updates: BinaryIO, policies_dir: Path | None, as_of: date | None, encoding: str | None,
-    explain: bool,
+    explain: bool, engine: Engine,
 ) -> None:  # fmt: skip
     """Follow enterprise updates (JSON Lines from UPDATES or stdin) and print an event, as JSON
     Lines, each time a policy's verdict for an enterprise changes.
@@ -52,13 +60,14 @@ def watch(
     number and skipped; the session goes on.
     """
     reason = unavailable_reason()
-    if reason is not None:
+    if engine == "durable" and reason is not None:
         raise InputError(
-            f"incentives watch needs durable_rules, which is unavailable here: {reason}"
+            f"incentives watch --engine durable needs durable_rules, which is unavailable "
+            f"here: {reason}"
         )
     policy_set = PolicySet(policies_dir)
     try:
-        session = ReactiveSession(policy_set, as_of or default_as_of())
+        session = ReactiveSession(policy_set, as_of or default_as_of(), engine=engine)
     except ReactiveCompileError as exc:
         raise InputError(f"the policy set cannot run on durable_rules: {exc}") from None
     with session:

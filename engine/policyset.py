@@ -37,6 +37,7 @@ from .reference.evaluate import (
     compile_policy,
     default_as_of,
     evaluate_policy,
+    verdict,
 )
 from .reference.opportunities import find_opportunities
 from .reference.results import (
@@ -174,6 +175,12 @@ class PolicySet:
 
     def context(self, profile: Profile, as_of: date) -> Context:
         return Context(profile, as_of, self._resolvers, self._plan.facts)
+
+    def verdict(self, ctx: Context, policy_id: str) -> Status:
+        """One policy's status for the context's profile (in its zone), as `evaluate` gives
+        it, without building a result: for callers that keep contexts and ask again when
+        facts change (reactive sessions)."""
+        return verdict(self._compiled[policy_id], ctx, ctx.profile.zone)
 
     def evaluate(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from reactive_support import (
     nest,
 )
 
-from incentives.engine import PolicySet
+from incentives.engine import PolicySet, parse_profile
 from incentives.engine.reactive import ReactiveSession, UpdateError, unavailable_reason
 from incentives.engine.reactive.compiler import MAX_SET_VALUES, groups
+from incentives.engine.reactive.session import Engine
 from incentives.engine.testing import policy_sets, profile_data, write_policy_set
 
 pytestmark = pytest.mark.skipif(
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 ENTERPRISES = ["E1", "E2", "E3", "E4"]
+ENGINES: list[Engine] = ["index"] + ["durable"] * (unavailable_reason() is None)
 # Examples per test under the CI profile, in one place.
 BUNDLED, RANDOM_SETS, NEAR_LIMITS = examples(25), examples(40), examples(10)
 
@@ -78,7 +81,42 @@ def check_agrees(session: ReactiveSession, reference: PolicySet, step: Any) -> N
         assert session.verdicts(eid) == expected, (eid, step, session.profile(eid))
 
 
-def run_steps(session: ReactiveSession, reference: PolicySet, steps: list[dict[str, Any]]) -> None:
+def _after(raw: dict[str, Any], step: dict[str, Any]) -> dict[str, Any] | None:
+    """The test's own account of an enterprise's profile data after `step` (None: removed),
+    merged the plain way: deep copies, nested mappings merged, dotted paths forgotten."""
+    if step.get("remove"):
+        return None
+    def merge(into: dict[str, Any], changes: dict[Any, Any]) -> None:
+        for key, value in changes.items():
+            if isinstance(value, dict):
+                if not isinstance(into.get(str(key)), dict):
+                    into[str(key)] = {}
+                merge(into[str(key)], value)
+            else:
+                into[str(key)] = copy.deepcopy(value)
+
+    out: dict[str, Any] = {}
+    merge(out, step.get("profile", raw))
+    merge(out, step.get("set", {}))
+    for path in step.get("retract", []):
+        *parents, last = path.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return out
+
+
+def run_steps(
+    session: ReactiveSession,
+    reference: PolicySet,
+    steps: list[dict[str, Any]],
+    raws: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Apply `steps`, checking verdicts and events after each; `raws`: the profile data the
+    session was given before."""
+    raws = dict(raws or {})
     for step in steps:
         before = {eid: session.verdicts(eid) for eid in ENTERPRISES}
         try:
@@ -88,6 +126,14 @@ def run_steps(session: ReactiveSession, reference: PolicySet, steps: list[dict[s
             # and changes nothing
             assert {eid: session.verdicts(eid) for eid in ENTERPRISES} == before
             continue
+        # The session validates only what an update changed: its profile is the one a whole
+        # validation of the merged data gives.
+        raw = _after(raws.get(step["enterprise"], {}), step)
+        if raw is None:
+            raws.pop(step["enterprise"], None)
+        else:
+            raws[step["enterprise"]] = raw
+            assert session.profile(step["enterprise"]) == parse_profile(raw), step
         check_agrees(session, reference, step)
         eid = step["enterprise"]
         changed = {e.policy_id: (e.before, e.after) for e in events}
@@ -98,13 +144,15 @@ def run_steps(session: ReactiveSession, reference: PolicySet, steps: list[dict[s
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=BUNDLED)
 @given(data=st.data())
-def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
-        session.apply({"enterprise": "E1", "profile": _jsonable(HNTE_BASE)})
+def test_bundled_library_agrees(policies: PolicySet, engine: Engine, data: st.DataObject) -> None:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
+        base = _jsonable(HNTE_BASE)
+        session.apply({"enterprise": "E1", "profile": base})
         check_agrees(session, policies, "HNTE base")
-        run_steps(session, policies, data.draw(steps(policies)))
+        run_steps(session, policies, data.draw(steps(policies)), {"E1": base})
 
 
 @pytest.mark.slow
@@ -114,16 +162,18 @@ def test_bundled_library_agrees(policies: PolicySet, data: st.DataObject) -> Non
     shard_size=st.sampled_from([1, 2, 1000]),
     data=st.data(),
 )
+@pytest.mark.parametrize("engine", ENGINES)
 def test_random_policy_sets_agree(
     tmp_path_factory: pytest.TempPathFactory,
+    engine: Engine,
     documents: list[dict[str, Any]],
     shard_size: int,
     data: st.DataObject,
 ) -> None:
     """Sets whose documents declare facts of every source kind, judgement facts and formulas
-    over them (scores, sums, maxima, ratios) among them."""
+    over them (scores, sums, maxima, ratios) among them; `shard_size` is durable's."""
     reference = PolicySet(write_policy_set(documents, tmp_path_factory.mktemp("reactive")))
-    with ReactiveSession(reference, AS_OF, shard_size=shard_size) as session:
+    with ReactiveSession(reference, AS_OF, engine=engine, shard_size=shard_size) as session:
         run_steps(session, reference, data.draw(steps(reference)))
 
 
@@ -139,7 +189,7 @@ def near_limits(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
 @settings(max_examples=NEAR_LIMITS)
 @given(data=st.data())
 def test_sets_near_the_limits_agree(near_limits: PolicySet, data: st.DataObject) -> None:
-    with ReactiveSession(near_limits, AS_OF, shard_size=2) as session:
+    with ReactiveSession(near_limits, AS_OF, engine="durable", shard_size=2) as session:
         assert len(session.program.rulesets) > 1
         deepest = max(
             groups(alt)

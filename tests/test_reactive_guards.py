@@ -100,7 +100,7 @@ def test_untagged_pattern_matching_the_state_loops_forever() -> None:
 
 
 def test_every_compiled_pattern_is_tagged(policies: PolicySet) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine="durable") as session:
         for index, ruleset in enumerate(session.program.rulesets):
             for name, body in definition(ruleset, 0).items():
                 (pattern,) = body["all"]
@@ -136,7 +136,7 @@ def test_deleting_a_state_that_never_fired_crashes_durable() -> None:
 
 
 def test_catch_all_makes_removal_safe(policies: PolicySet) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine="durable") as session:
         for ruleset in session.program.rulesets:
             assert CATCH_ALL in definition(ruleset, 0)
         for n in range(200):  # nothing but the catch-all matches an empty profile
@@ -168,7 +168,7 @@ def test_facts_without_ids_are_identified_by_content() -> None:
 
 
 def test_session_reasserts_identical_content_under_new_ids(policies: PolicySet) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine="durable") as session:
         first = session.set_facts("E1", {"employees": 10})
         session.set_facts("E1", {"employees": 20})
         session.set_facts("E1", {"employees": 10})  # the same fact content again
@@ -320,16 +320,16 @@ def test_stock_ruleset_holds_1024_sids_session_shards(tmp_path: Path) -> None:
             benefit: {service: true, zh: 服务, en: service}
         """,
     )
-    with ReactiveSession(PolicySet(tmp_path), AS_OF) as session:
+    with ReactiveSession(PolicySet(tmp_path), AS_OF, engine="durable") as session:
         for n in range(MAX_SIDS + 100):
             session.set_facts(f"E{n}", {"employees": n})
         assert len(session.enterprises) == MAX_SIDS + 100
         assert session.verdicts("E1099")["test.cap.big"].value == "eligible"
         assert session.verdicts("E99")["test.cap.big"].value == "ineligible"
-        assert len(session._shards) == 2
+        assert len(session.backend.shards) == 2
         for n in range(MAX_SIDS + 100):  # removal frees the slots
             session.remove(f"E{n}")
-        assert session._shards == [0, 0]
+        assert session.backend.shards == [0, 0]
 
 
 # --- guard: nothing of the global singleton ---------------------------------------------------
@@ -341,13 +341,14 @@ def test_no_global_singleton_and_sessions_are_isolated(policies: PolicySet) -> N
         from datetime import date
         from incentives.engine import PolicySet, Status
         from incentives.engine.reactive import ReactiveSession
-        with ReactiveSession(PolicySet(), date(2026, 11, 24)) as s:
+        with ReactiveSession(PolicySet(), date(2026, 11, 24), engine="durable") as s:
             s.set_facts("E1", {"employees": 10})
         print("durable.lang" in sys.modules)
         """
     )
     assert result.stdout.strip() == "False", result.stdout + result.stderr
-    one, two = ReactiveSession(policies, AS_OF), ReactiveSession(policies, AS_OF)
+    one = ReactiveSession(policies, AS_OF, engine="durable")
+    two = ReactiveSession(policies, AS_OF, engine="durable")
     one.set_facts("E1", {"employees": 10, "compliance": {"records": []}})
     two.set_facts("E1", {"employees": 1000})
     one.close()  # closing one session leaves the other intact
@@ -400,7 +401,7 @@ def test_too_many_set_values_is_a_compile_error(tmp_path: Path) -> None:
     values = ", ".join(str(n) for n in range(401))
     policies = PolicySet(_one_policy(tmp_path, f"{{fact: employees, in: [{values}]}}"))
     with pytest.raises(ReactiveCompileError, match=r"401 values.*at most 400"):
-        ReactiveSession(policies, AS_OF)
+        ReactiveSession(policies, AS_OF, engine="durable")
 
 
 def test_too_many_groups_is_error_113_ours_splits_or_refuses(tmp_path: Path) -> None:
@@ -424,7 +425,7 @@ def test_too_many_groups_is_error_113_ours_splits_or_refuses(tmp_path: Path) -> 
 
     # 15 `any` groups in one `all`: the eligible rule is split in two, each within the limit
     policies = PolicySet(_one_policy(tmp_path, f"{{all: [{anys(15)}]}}"))
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine="durable") as session:
         (ruleset,) = session.program.rulesets
         assert len(ruleset.policies[0].rules[Status.ELIGIBLE]) == 2
         for employees, tech in ((20, 0), (20, 20), (5, 3)):  # 科技人员 ≤ 职工
@@ -434,7 +435,7 @@ def test_too_many_groups_is_error_113_ours_splits_or_refuses(tmp_path: Path) -> 
     # 20 groups would need 2**6 rules: refused with a message
     policies = PolicySet(_one_policy(tmp_path / "deeper", f"{{all: [{anys(20)}]}}"))
     with pytest.raises(ReactiveCompileError, match="at most 14 nested and/or groups"):
-        ReactiveSession(policies, AS_OF)
+        ReactiveSession(policies, AS_OF, engine="durable")
 
 
 def test_too_many_fields_is_error_302_policies_are_chunked(tmp_path: Path) -> None:
@@ -465,7 +466,7 @@ def test_too_many_fields_is_error_302_policies_are_chunked(tmp_path: Path) -> No
         f"zones: [national]\nfacts:\n{facts}\npolicies:\n{policies}\n",
         encoding="utf-8",
     )
-    with ReactiveSession(PolicySet(tmp_path), AS_OF) as session:
+    with ReactiveSession(PolicySet(tmp_path), AS_OF, engine="durable") as session:
         assert len(session.program.rulesets) >= 2
         for ruleset in session.program.rulesets:
             assert sum(len(c.fields()) for c in ruleset.codecs) + 2 <= 253
@@ -500,14 +501,14 @@ def test_more_than_64_matching_siblings_is_error_303_rulesets_are_capped(
         f"zones: [national]\npolicies:\n{body}\n",
         encoding="utf-8",
     )
-    with ReactiveSession(PolicySet(tmp_path), AS_OF) as session:
+    with ReactiveSession(PolicySet(tmp_path), AS_OF, engine="durable") as session:
         assert all(r.rule_count() <= MAX_RULES_PER_RULESET for r in session.program.rulesets)
         session.set_facts("E1", {"employees": 1000})
         assert all(v.value == "eligible" for v in session.verdicts("E1").values())
 
 
 def test_dates_and_thresholds_are_plain_numbers(policies: PolicySet) -> None:
-    with ReactiveSession(policies, date(2026, 11, 24)) as session:
+    with ReactiveSession(policies, date(2026, 11, 24), engine="durable") as session:
         facts = session.program.facts(
             policies.context(session.profile("nobody"), session.as_of), "jinzhong-dz"
         )
@@ -526,4 +527,4 @@ def test_a_construct_without_a_durable_form_is_refused_by_name(tmp_path: Path) -
         encoding="utf-8",
     )
     with pytest.raises(ReactiveCompileError, match=r"test\.codes\.one.*'contains'"):
-        ReactiveSession(PolicySet(tmp_path), AS_OF)
+        ReactiveSession(PolicySet(tmp_path), AS_OF, engine="durable")

@@ -20,8 +20,9 @@ from incentives.engine.reactive import (
     UpdateError,
     unavailable_reason,
 )
+from incentives.engine.reactive.session import Engine
 
-pytestmark = pytest.mark.skipif(
+needs_durable = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),
     reason="durable-rules does not import on Python >= 3.13",
 )
@@ -33,6 +34,14 @@ SMALL_FIRM = {
     "financials": {"2025": {"taxable_income": "200万元", "total_assets": "3000万元"}},
 }
 CIT = "national.small-low-profit.cit"
+ENGINES = ["index"] + ["durable"] * (unavailable_reason() is None)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each test runs on both back ends (durable only where it imports)."""
+    chosen: Engine = request.param
+    return chosen
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +63,8 @@ def hnte() -> dict[str, Any]:
     return json.loads(json.dumps(HNTE_BASE, default=str))
 
 
-def test_events_follow_verdict_changes_with_explanations(policies: PolicySet) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
+def test_events_follow_verdict_changes_with_explanations(policies: PolicySet, engine: Engine) -> None:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
         events = session.set_profile("E1", SMALL_FIRM)
         assert events == [ChangeEvent("E1", CIT, Status.UNDETERMINED, Status.ELIGIBLE, AS_OF)]
         assert session.set_facts("E1", {"employees": 121}) == []  # still eligible: no event
@@ -74,9 +83,9 @@ def test_events_follow_verdict_changes_with_explanations(policies: PolicySet) ->
         assert (event.before, event.after) == (Status.ELIGIBLE, session.baseline[CIT])
 
 
-def test_needs_review_is_told_apart_from_undetermined(policies: PolicySet) -> None:
+def test_needs_review_is_told_apart_from_undetermined(policies: PolicySet, engine: Engine) -> None:
     cert = "national.hnte.certification"
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
         session.set_profile("E1", hnte())
         assert session.verdicts("E1")[cert] is Status.ELIGIBLE
         session.retract_facts("E1", ["facts.hnte_key_field"])  # an expert's judgement
@@ -85,8 +94,8 @@ def test_needs_review_is_told_apart_from_undetermined(policies: PolicySet) -> No
         assert session.verdicts("E1")[cert] is Status.UNDETERMINED
 
 
-def test_a_bad_update_is_rejected_and_changes_nothing(policies: PolicySet) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
+def test_a_bad_update_is_rejected_and_changes_nothing(policies: PolicySet, engine: Engine) -> None:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
         session.set_profile("E1", SMALL_FIRM)
         session.set_profile("E2", SMALL_FIRM)
         before = session.verdicts("E1"), session.profile("E1")
@@ -105,8 +114,8 @@ def test_a_bad_update_is_rejected_and_changes_nothing(policies: PolicySet) -> No
         assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
 
 
-def test_a_batch_applies_whole_or_not_at_all(policies: PolicySet) -> None:
-    with ReactiveSession(policies, AS_OF) as session:
+def test_a_batch_applies_whole_or_not_at_all(policies: PolicySet, engine: Engine) -> None:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
         good = [
             {"enterprise": "E1", "profile": SMALL_FIRM},
             {"enterprise": "E1", "set": {"employees": 500}},
@@ -128,9 +137,10 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
+@needs_durable
 def test_close_reclaims_memory(policies: PolicySet) -> None:
     def cycle() -> tuple[float, float]:
-        session = ReactiveSession(policies, AS_OF, shard_size=250)
+        session = ReactiveSession(policies, AS_OF, engine="durable", shard_size=250)
         for n in range(600):
             session.set_profile(f"E{n}", SMALL_FIRM)
         loaded = _rss_mb()
@@ -147,8 +157,8 @@ def test_close_reclaims_memory(policies: PolicySet) -> None:
     assert last - start < (loaded - start) / 2
 
 
-def test_a_closed_session_refuses_updates(policies: PolicySet) -> None:
-    session = ReactiveSession(policies, AS_OF)
+def test_a_closed_session_refuses_updates(policies: PolicySet, engine: Engine) -> None:
+    session = ReactiveSession(policies, AS_OF, engine=engine)
     session.set_facts("E1", {"employees": 1})
     session.close()
     session.close()  # idempotent
@@ -156,9 +166,9 @@ def test_a_closed_session_refuses_updates(policies: PolicySet) -> None:
         session.set_facts("E1", {"employees": 2})
 
 
-def test_paths_address_int_and_text_year_keys_alike(policies: PolicySet) -> None:
+def test_paths_address_int_and_text_year_keys_alike(policies: PolicySet, engine: Engine) -> None:
     firm = {**SMALL_FIRM, "financials": {2025: {"taxable_income": "200万元", "total_assets": 1}}}
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
         session.set_profile("E1", firm)
         assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
         (event,) = session.retract_facts("E1", ["financials.2025.taxable_income"])
@@ -167,10 +177,10 @@ def test_paths_address_int_and_text_year_keys_alike(policies: PolicySet) -> None
         assert session.verdicts("E1")[CIT] is Status.INELIGIBLE
 
 
-def test_threads_feeding_one_session_get_consistent_verdicts(policies: PolicySet) -> None:
+def test_threads_feeding_one_session_get_consistent_verdicts(policies: PolicySet, engine: Engine) -> None:
     import threading
 
-    with ReactiveSession(policies, AS_OF) as session:
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
         errors: list[BaseException] = []
 
         def feed(worker: int) -> None:

@@ -28,7 +28,8 @@ FIRM = {
 
 
 @needs_durable
-def test_watch_prints_events_and_skips_malformed_lines() -> None:
+@pytest.mark.parametrize("engine", ["index", "durable"])
+def test_watch_prints_events_and_skips_malformed_lines(engine: str) -> None:
     lines = [
         json.dumps({"enterprise": "E1", "profile": FIRM}),
         "{not json",
@@ -38,7 +39,9 @@ def test_watch_prints_events_and_skips_malformed_lines() -> None:
         json.dumps(["a list"]),
         json.dumps({"enterprise": "E1", "retract": ["employees"]}),
     ]
-    result = CliRunner().invoke(main, ["watch", "--as-of", "2026-11-24"], input="\n".join(lines))
+    result = CliRunner().invoke(
+        main, ["watch", "--engine", engine, "--as-of", "2026-11-24"], input="\n".join(lines)
+    )
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(e["before"], e["after"]) for e in events if e["policy_id"] == CIT] == [
@@ -101,13 +104,15 @@ def test_watch_says_plainly_when_durable_rules_is_unavailable() -> None:
     code = (
         "import sys; sys.modules['durable_rules_engine'] = None\n"
         "from incentives.cli.main import main\n"
-        "main(['watch'])\n"
+        "main(['watch', '--engine', 'durable'])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], input="", capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: incentives watch needs durable_rules")
+    assert result.stderr.startswith(
+        "Error: incentives watch --engine durable needs durable_rules"
+    )
     assert "Traceback" not in result.stderr
     assert "durable-rules" in result.stderr
 
@@ -122,6 +127,8 @@ def test_watch_refuses_a_policy_set_durable_cannot_hold(tmp_path: pytest.TempPat
         "    benefit: {service: true, zh: 服务, en: service}\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(main, ["watch", "--policies", str(tmp_path)], input="")
+    result = CliRunner().invoke(
+        main, ["watch", "--engine", "durable", "--policies", str(tmp_path)], input=""
+    )
     assert result.exit_code == 1
     assert "cannot run on durable_rules" in result.stderr and "Traceback" not in result.output

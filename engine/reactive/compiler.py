@@ -358,15 +358,16 @@ class Program:
 
     def facts(self, ctx: Context, zone: str | None) -> list[dict[str, Any]]:
         """The fact to assert into each ruleset (without sid and id)."""
-        out = []
-        for ruleset in self.rulesets:
-            fact: dict[str, Any] = dict(TAG)
-            if zone is not None:
-                fact[ZONE] = zone
-            for codec in ruleset.codecs:
-                codec.encode(ctx.get(codec.fact.id), fact)
-            out.append(fact)
-        return out
+        return [self.fact(index, ctx, zone) for index in range(len(self.rulesets))]
+
+    def fact(self, index: int, ctx: Context, zone: str | None) -> dict[str, Any]:
+        """The fact to assert into ruleset `index` (without sid and id)."""
+        fact: dict[str, Any] = dict(TAG)
+        if zone is not None:
+            fact[ZONE] = zone
+        for codec in self.rulesets[index].codecs:
+            codec.encode(ctx.get(codec.fact.id), fact)
+        return fact
 
 
 def _encode_numbers(expr: Expr, codecs: dict[str, FieldCodec]) -> Expr:

@@ -1,21 +1,27 @@
-"""Reactive sessions: enterprise facts arrive and change; policy verdicts are kept by
-durable_rules and every change of a verdict comes out as a `ChangeEvent`.
+"""Reactive sessions: enterprise facts arrive and change; policy verdicts are kept up to date
+and every change of a verdict comes out as a `ChangeEvent`.
 
-Each enterprise is one durable session (sid); its computed, normalised facts are one fact per
-ruleset, replaced (retract + assert, with explicit ids) on every update. Enterprises are
-sharded so no ruleset holds more than `durable.MAX_SIDS` of them. An enterprise nobody has told
-the session about has the verdicts of an empty profile (everything unknown).
+An update is merged into the enterprise's profile data, validated where it changed, and handed
+to one of two back ends, which say the verdicts after it:
+
+* `engine="index"` (the default, `indexed`): the enterprise's evaluation context is kept, an
+  update forgets the facts computed from the inputs it changed and re-evaluates only the
+  policies that read them;
+* `engine="durable"` (`ruled`): the policies as durable_rules rulesets, each enterprise's
+  normalised facts asserted into them (needs durable-rules, Python 3.10–3.12).
+
+Both agree with the reference evaluator after every update (tests/test_reactive_agreement.py).
+An enterprise nobody has told the session about has the verdicts of an empty profile
+(everything unknown).
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,15 +30,13 @@ from ..model.profile import Profile, parse_profile
 from ..policyset import PolicySet
 from ..reference.results import PolicyResult, Status
 from . import durable
-from .compiler import (
-    Program,
-    compile_program,
-    definition,
-    rule_name,
-)
+from .changes import Changes, changed, changed_inputs, forgotten, merged, revalidate
+from .compiler import Program, rule_name
+from .indexed import IndexedVerdicts
 
-_SESSION_IDS = itertools.count(1)
-_BASELINE_SID = "baseline"
+Engine = Literal["index", "durable"]
+ENGINES: tuple[Engine, ...] = ("index", "durable")
+T = TypeVar("T")
 
 
 class UpdateError(InputError):
@@ -102,131 +106,76 @@ class ChangeEvent:
         return data
 
 
-@dataclass
+@dataclass(slots=True)
 class _Enterprise:
-    sid: str  # its durable session: never the enterprise id, whose text durable mishandles
-    raw: dict[str, Any]
+    raw: dict[str, Any]  # its profile data: never changed in place (see `changes`)
     profile: Profile
-    shard: int
-    version: int
-    facts: list[dict[str, Any]]
-    verdicts: dict[str, Status] = field(default_factory=dict)
+    state: Any  # the back end's (a context; for durable also its sid, shard and facts)
+    verdicts: dict[str, Status]
 
 
-def _merge(into: dict[str, Any], changes: Mapping[str, Any]) -> None:
-    for key, value in changes.items():
-        key = str(key)  # JSON keys: `financials.2025` is addressed the same way everywhere
-        if isinstance(value, Mapping):
-            if not isinstance(into.get(key), dict):
-                into[key] = {}
-            _merge(into[key], value)
-        else:
-            into[key] = copy.deepcopy(value)
+class Verdicts(Protocol):
+    """What a back end does for the session (`IndexedVerdicts`, `ruled.DurableVerdicts`)."""
 
+    policy_ids: list[str]
+    baseline: dict[str, Status]
 
-def _forget(data: dict[str, Any], path: str) -> None:
-    *parents, last = path.split(".")
-    node: Any = data
-    for step in parents:
-        node = node.get(step) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(last, None)
+    def start(self, profile: Profile) -> tuple[Any, dict[str, Status]]: ...
+
+    def change(
+        self,
+        state: Any,
+        verdicts: dict[str, Status],
+        profile: Profile,
+        inputs: set[str],
+        prefixes: set[str],
+    ) -> dict[str, Status]: ...
+
+    def drop(self, state: Any, quiet: bool = False) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ReactiveSession:
     """Verdicts of a policy set for many enterprises, kept up to date as facts change.
 
-    Calls are serialised by a lock (durable_rules must never see two callers on one session).
+    `engine`: "index" (default) or "durable" (see the module's docstring); `shard_size`: how
+    many enterprises one durable ruleset holds (durable only). Calls are serialised by a lock
+    (durable_rules must never see two callers on one session).
     """
 
     def __init__(
-        self, policies: PolicySet, as_of: date, *, shard_size: int = durable.MAX_SIDS
+        self,
+        policies: PolicySet,
+        as_of: date,
+        *,
+        engine: Engine = "index",
+        shard_size: int = durable.MAX_SIDS,
     ) -> None:
-        durable.require()
-        if not 1 <= shard_size <= durable.MAX_SIDS:
-            raise ValueError(f"shard_size must be within 1..{durable.MAX_SIDS}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.policies = policies
         self.as_of = as_of
-        self.shard_size = shard_size
-        self.program: Program = compile_program(policies.plan, as_of)
-        self._engine = durable.Engine()
-        self._name = f"incentives-{next(_SESSION_IDS)}"
-        self._policy_at: list[str] = []
-        self._offsets: list[int] = []
-        for ruleset in self.program.rulesets:
-            self._offsets.append(len(self._policy_at))
-            self._policy_at.extend(p.policy_id for p in ruleset.policies)
-        self._shards: list[int] = []  # live enterprises per shard
+        self.engine = engine
+        self.backend: Verdicts
+        if engine == "durable":
+            from .ruled import DurableVerdicts
+
+            self.backend = DurableVerdicts(policies, as_of, shard_size)
+        else:
+            self.backend = IndexedVerdicts(policies, as_of)
+        self.baseline = self.backend.baseline
         self._enterprises: dict[str, _Enterprise] = {}
-        # Durable session ids: durable_rules breaks on quotes, backslashes and control
-        # characters in them, so enterprise ids (any text) never reach it.
-        self._sids = itertools.count(1)
         self._closed = False
         self._lock = threading.RLock()  # one caller at a time, also for the Python-side state
-        empty = Profile()
-        self.baseline = self._run(_BASELINE_SID, 0, None, self._facts(empty))
-        self._settle_unknowns(empty, self.baseline)
-        for index in range(len(self.program.rulesets)):
-            self._engine.delete_state(self._ruleset(index, 0), _BASELINE_SID)
 
-    # --- durable plumbing --------------------------------------------------------------------
-
-    def _ruleset(self, index: int, shard: int) -> str:
-        return f"{self._name}-r{index}-s{shard}"
-
-    def _open_shard(self) -> int:
-        for shard, count in enumerate(self._shards):
-            if count < self.shard_size:
-                return shard
-        shard = len(self._shards)
-        self._shards.append(0)
-        for index, ruleset in enumerate(self.program.rulesets):
-            rules = definition(ruleset, self._offsets[index])
-            self._engine.register(
-                self._ruleset(index, shard), {k: {**v, "run": _noop} for k, v in rules.items()}
-            )
-        return shard
-
-    def _facts(self, profile: Profile) -> list[dict[str, Any]]:
-        ctx = self.policies.context(profile, self.as_of)
-        return self.program.facts(ctx, profile.zone)
-
-    def _settle_unknowns(self, profile: Profile, verdicts: dict[str, Status]) -> None:
-        """needs_review vs undetermined for the few policies whose review rule was too large
-        for durable_rules (`Program.review_by_reference`): the reference evaluator decides."""
-        pending = [
-            pid for pid in self.program.review_by_reference if verdicts[pid] is Status.UNDETERMINED
-        ]
-        if pending:
-            report = self.policies.evaluate(
-                profile, self.as_of, policy_ids=sorted(pending), gaps=False
-            )
-            verdicts.update({r.policy_id: r.status for r in report.results})
-
-    def _run(
-        self,
-        sid: str,
-        shard: int,
-        old: tuple[int, list[dict[str, Any]]] | None,
-        new: list[dict[str, Any]],
-        version: int = 0,
-    ) -> dict[str, Status]:
-        """Replace an enterprise's facts (one per ruleset); its verdicts from what fired."""
-        if not self._shards:
-            self._open_shard()
-        verdicts = dict.fromkeys(self.program.policy_ids, Status.UNDETERMINED)
-        verdicts.update(self.program.constant)
-        for index, fact in enumerate(new):
-            name = self._ruleset(index, shard)
-            if old is not None:
-                self._engine.retract_fact(name, sid, f"{sid}#{old[0]}")
-            fired = self._engine.assert_fact(name, {**fact, "sid": sid, "id": f"{sid}#{version}"})
-            for rule in fired:
-                if rule == "__seen":
-                    continue
-                position, verdict, _ = rule.split("|")
-                verdicts[self._policy_at[int(position)]] = Status(verdict)
-        return verdicts
+    @property
+    def program(self) -> Program:
+        """The durable_rules program (engine="durable" only)."""
+        program: Program | None = getattr(self.backend, "program", None)
+        if program is None:
+            raise AttributeError(f"a session on engine {self.engine!r} has no durable program")
+        return program
 
     # --- updates -----------------------------------------------------------------------------
 
@@ -249,30 +198,35 @@ class ReactiveSession:
             if current is not None:
                 self._drop(eid, current)
             return self._events(eid, before, self.baseline, explain)
-        raw = self._next_raw(update, current.raw if current is not None else {})
-        profile = self._validate(eid, raw)
-        facts = self._facts(profile)
         if current is None:
-            shard = self._open_shard()
-            self._shards[shard] += 1
-            current = _Enterprise(f"e{next(self._sids)}", raw, profile, shard, 0, [])
-            self._enterprises[eid] = current
-            old = None
+            raw = self._next_raw(update, {})
+            profile = self._validate(eid, raw)
+            state, verdicts = self._guarded(eid, None, lambda: self.backend.start(profile))
+            self._enterprises[eid] = _Enterprise(raw, profile, state, verdicts)
         else:
-            old = (current.version, current.facts)
-        version = current.version + (old is not None)
+            raw = self._next_raw(update, current.raw)
+            changes = changed(current.raw, raw)
+            if not changes:
+                return []
+            profile = self._revalidate(eid, current, raw, changes)
+            inputs, prefixes = changed_inputs(changes, current.raw, raw)
+            verdicts = self._guarded(eid, current, lambda: self.backend.change(
+                current.state, current.verdicts, profile, inputs, prefixes
+            ))  # fmt: skip
+            current.raw, current.profile, current.verdicts = raw, profile, verdicts
+        return self._events(eid, before, verdicts, explain)
+
+    def _guarded(self, eid: str, current: _Enterprise | None, call: Callable[[], T]) -> T:
+        """A back end's answer; if durable_rules failed, the enterprise leaves the session."""
         try:
-            verdicts = self._run(current.sid, current.shard, old, facts, version)
+            return call()
         except durable.DurableError as exc:
-            self._drop(eid, current, quiet=True)
+            if current is not None:
+                self._drop(eid, current, quiet=True)
             raise UpdateError(
                 f"enterprise {eid}: durable_rules failed ({exc}); the enterprise was removed "
                 "from the session"
             ) from exc
-        self._settle_unknowns(profile, verdicts)
-        current.raw, current.profile, current.version, current.facts = raw, profile, version, facts
-        current.verdicts = verdicts
-        return self._events(eid, before, verdicts, explain)
 
     def apply_batch(
         self, updates: Iterable[Update | Mapping[str, Any]], *, explain: bool = False
@@ -322,13 +276,13 @@ class ReactiveSession:
 
     @staticmethod
     def _next_raw(update: Update, known: dict[str, Any]) -> dict[str, Any]:
-        """The enterprise's profile data after `update`, from what was `known` before."""
-        raw: dict[str, Any] = {}
-        _merge(raw, known if update.profile is None else update.profile)  # a deep copy
+        """The enterprise's profile data after `update`, from what was `known` before (which
+        stays as it was: only the mappings along the changed paths are new)."""
+        raw = merged(known if update.profile is None else {}, update.profile or {})
         if update.set_ is not None:
-            _merge(raw, update.set_)
+            raw = merged(raw, update.set_)
         for path in update.retract or ():
-            _forget(raw, path)
+            raw = forgotten(raw, path)
         return raw
 
     def _validate(self, eid: str, raw: dict[str, Any]) -> Profile:
@@ -339,23 +293,29 @@ class ReactiveSession:
             raise UpdateError(exc.summary, exc.problems) from None
         return profile
 
+    def _revalidate(
+        self, eid: str, current: _Enterprise, raw: dict[str, Any], changes: Changes
+    ) -> Profile:
+        """The profile after a change, validated where it changed (`changes.revalidate`)."""
+        try:
+            profile = revalidate(
+                current.profile, current.raw, raw, changes, file=f"enterprise {eid}"
+            )
+            self.policies.check_profile(profile)
+        except InputError as exc:
+            raise UpdateError(exc.summary, exc.problems) from None
+        return profile
+
     def _drop(self, eid: str, ent: _Enterprise, quiet: bool = False) -> None:
-        """Delete the enterprise's durable sessions (their facts go with them)."""
-        sid = ent.sid
-        for index in range(len(self.program.rulesets)):
-            try:
-                self._engine.delete_state(self._ruleset(index, ent.shard), sid)
-            except durable.DurableError:
-                if not quiet:
-                    raise
-        self._shards[ent.shard] -= 1
+        """Forget the enterprise (and delete its durable sessions)."""
         del self._enterprises[eid]
+        self.backend.drop(ent.state, quiet)
 
     def _events(
         self, eid: str, before: Mapping[str, Status], after: Mapping[str, Status], explain: bool
     ) -> list[ChangeEvent]:
         events = []
-        for pid in self.program.policy_ids:
+        for pid in self.backend.policy_ids:
             if before[pid] is not after[pid]:
                 result = self.explain(eid, pid) if explain and eid in self._enterprises else None
                 events.append(ChangeEvent(eid, pid, before[pid], after[pid], self.as_of, result))
@@ -391,17 +351,13 @@ class ReactiveSession:
             if not self._closed:
                 self._closed = True
                 self._enterprises.clear()
-                self._engine.close()
+                self.backend.close()
 
     def __enter__(self) -> ReactiveSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _noop(c: Any) -> None:
-    return None
 
 
 __all__ = ["ChangeEvent", "ReactiveSession", "Update", "UpdateError", "parse_update", "rule_name"]

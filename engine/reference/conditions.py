@@ -37,6 +37,9 @@ class CNode:
     node: Node
     children: tuple[CNode, ...] = ()
     fn: Fn = field(default=_unknown)
+    # Explanations' texts that depend only on the node and the evaluation date, made once
+    # (`explain._cached`); never part of what the node means.
+    texts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def path(self) -> Path:
@@ -68,7 +71,8 @@ def compile_node(node: Node, facts: Mapping[str, FactPlan]) -> CNode:
     if isinstance(node, Comparison):
         defn = facts[node.fact]
         test = leaf_test(node, defn)
-        return CLeaf(node, (), _leaf_fn(defn, node, test), defn, test, node.op, node.operand)
+        fn = _leaf_fn(defn, node, test)
+        return CLeaf(node, (), fn, fact=defn, test=test, op=node.op, operand=node.operand)
     children = tuple(compile_node(child, facts) for child in node.children)
     return CNode(node, children, _group_fn(node, [c.fn for c in children]))
 
@@ -106,6 +110,33 @@ def _any(fns: list[Fn]) -> Fn:
         return result
 
     return any_of
+
+
+class Truths(dict[CNode, Truth]):
+    """The truth of every node of a tree asked for, each computed once, from its children's
+    truths (`all` the least, `any` the greatest, `not` the negation: what the closures
+    compute, without their short cuts). Explanations walk a tree top-down and ask at every
+    node; calling each node's closure would evaluate the subtrees again at every level."""
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def __missing__(self, node: CNode) -> Truth:
+        if isinstance(node, CLeaf):
+            value = node.fn(self.ctx)
+        else:
+            kind = cast(Group, node.node).kind
+            if kind == "not":
+                value = NEGATED[self[node.children[0]]]
+            elif kind == "all":
+                value = min(self[child] for child in node.children)
+            else:
+                value = max(self[child] for child in node.children)
+        self[node] = value
+        return value
 
 
 def _leaf_fn(defn: FactPlan, leaf: Comparison, test: Test) -> Fn:

@@ -13,12 +13,13 @@ from typing import Any
 from ..compile.plan import FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
-from .conditions import CNode, compile_node
+from .conditions import CNode, Truths, compile_node
 from .context import Context, Missing
 from .explain import (
     failing_leaves,
     gap,
     trace,
+    trace_node,
     unknown_leaves,
 )
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
@@ -145,6 +146,45 @@ _EXCLUDED = Text(zh="存在排除情形", en="an exclusion applies")
 Outcome = tuple[Status, Decimal | None, list[Step], dict[str, Missing], list[Gap], Text | None]
 
 
+def _outside(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Text | None:
+    """Why the policy is not in force for the profile in `zone`, or None if it is."""
+    if not cp.plan.effective.covers(ctx.as_of):
+        return cp._outside_period
+    applies_in = cp.plan.applies_in
+    if applies_in is not None and zone is not None and zone not in applies_in:
+        return cp._outside_zones
+    return None
+
+
+def _truth(cp: CompiledPolicy, ctx: Context, zone: str | None) -> tuple[Truth, bool, bool]:
+    """The criteria's truth for a policy in force, whether an exclusion applies, and whether
+    the zone is known where it matters."""
+    truth = TRUE if cp.when is None else cp.when.fn(ctx)
+    excluded = False
+    for exclusion in cp.unless:
+        outcome = exclusion.fn(ctx)
+        excluded = excluded or outcome is TRUE
+        truth = min(truth, NEGATED[outcome])
+    zone_known = cp.plan.applies_in is None or zone is not None
+    if not zone_known:
+        # Without the zone even failed criteria decide nothing: a known zone elsewhere would
+        # make the policy not_in_force rather than ineligible (soundness of unknowns).
+        truth = UNKNOWN
+    return truth, excluded, zone_known
+
+
+def verdict(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Status:
+    """The status `evaluate_policy` gives, without building its result."""
+    if _outside(cp, ctx, zone) is not None:
+        return Status.NOT_IN_FORCE
+    truth, _, zone_known = _truth(cp, ctx, zone)
+    if truth is TRUE:
+        return Status.ELIGIBLE
+    if truth is FALSE:
+        return Status.INELIGIBLE
+    return _open(cp, ctx, zone_known)[0]
+
+
 def evaluate_policy(
     cp: CompiledPolicy,
     ctx: Context,
@@ -154,25 +194,10 @@ def evaluate_policy(
 ) -> PolicyResult:
     """One policy's result for the profile in `zone` (None: unknown); `gaps` adds what it would
     take to pass when it is ineligible."""
-    plan = cp.plan
-    if not plan.effective.covers(ctx.as_of):
-        return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_period)
-    applies_in = plan.applies_in
-    if applies_in is not None and zone is not None and zone not in applies_in:
-        return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_zones)
-
-    truth = TRUE if cp.when is None else cp.when.fn(ctx)
-    excluded = False
-    for exclusion in cp.unless:
-        outcome = exclusion.fn(ctx)
-        excluded = excluded or outcome is TRUE
-        truth = min(truth, NEGATED[outcome])
-    zone_known = applies_in is None or zone is not None
-    if not zone_known:
-        # Without the zone even failed criteria decide nothing: a known zone elsewhere would
-        # make the policy not_in_force rather than ineligible (soundness of unknowns).
-        truth = UNKNOWN
-
+    outside = _outside(cp, ctx, zone)
+    if outside is not None:
+        return cp.result(Status.NOT_IN_FORCE, reason=outside)
+    truth, excluded, zone_known = _truth(cp, ctx, zone)
     if truth is TRUE:
         decided = _eligible(cp, ctx)
     elif truth is FALSE:
@@ -223,10 +248,11 @@ def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) ->
     reason = _EXCLUDED if excluded else None
     if not gaps:
         return Status.INELIGIBLE, None, [], _NONE, [], reason
-    pairs = [] if cp.when is None else failing_leaves(cp.when, ctx)
+    truths = Truths(ctx)
+    pairs = [] if cp.when is None else failing_leaves(cp.when, ctx, TRUE, truths)
     for exclusion in cp.unless:
-        if exclusion.fn(ctx) is TRUE:
-            pairs.extend(failing_leaves(exclusion, ctx, FALSE))
+        if truths[exclusion] is TRUE:
+            pairs.extend(failing_leaves(exclusion, ctx, FALSE, truths))
     found = sorted(
         (gap(leaf, negate, ctx, ctx.facts) for leaf, negate in pairs),
         key=lambda g: (g.distance is None, g.distance or 0, g.fact),
@@ -237,8 +263,9 @@ def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) ->
 def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     """Undetermined, or awaiting review: the facts whose values could decide it."""
     missing: dict[str, Missing] = {}
+    truths = Truths(ctx)
     for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
-        for leaf in unknown_leaves(node, ctx):
+        for leaf in unknown_leaves(node, ctx, truths):
             value = ctx.get(leaf.fact_def.id)
             assert isinstance(value, Missing)
             missing[leaf.fact_def.id] = value
@@ -251,12 +278,13 @@ def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
 
 def _trace(cp: CompiledPolicy, ctx: Context, truth: Truth, status: Status) -> Trace:
     article = cp.plan.source.article
-    children = [] if cp.when is None else [trace(cp.when, ctx, article)]
-    children += [trace(node, ctx, article, exclusion=True) for node in cp.unless]
+    truths = Truths(ctx)
+    children = [] if cp.when is None else [trace(cp.when, ctx, article, truths=truths)]
+    children += [trace(node, ctx, article, True, truths) for node in cp.unless]
     outcome_text = {TRUE: "true", FALSE: "false"}.get(
         truth, "review" if status is Status.NEEDS_REVIEW else "unknown"
     )
-    return Trace(kind="all", outcome=outcome_text, children=children)
+    return trace_node(kind="all", outcome=outcome_text, children=children)
 
 
 def apply_stacking(

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, RatioSource
 from ..model.units import Unit, format_quantity, shift_date
-from .conditions import CLeaf, CNode
+from .conditions import CLeaf, CNode, Truths
 from .context import (
     Context,
     Missing,
@@ -28,6 +28,9 @@ from .results import (
     Outcome,
     Text,
     Trace,
+    assemble,
+    blank,
+    text,
 )
 
 _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
@@ -37,30 +40,30 @@ _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
 def value_text(defn: FactPlan, value: Any) -> Text:
     if isinstance(value, Missing):
         reason = "待专家判断" if value.review else "未提供"
-        return Text(zh=reason, en="needs expert review" if value.review else "not provided")
+        return text(zh=reason, en="needs expert review" if value.review else "not provided")
     if defn.type is FactType.QUANTITY:
         assert defn.unit is not None
-        return Text(
+        return text(
             zh=format_quantity(value, defn.unit, "zh"), en=format_quantity(value, defn.unit, "en")
         )
     if defn.type is FactType.BOOL:
-        return Text(zh="是" if value else "否", en="yes" if value else "no")
+        return text(zh="是" if value else "否", en="yes" if value else "no")
     if defn.type is FactType.CODES:
         joined = ", ".join(sorted(value))
-        return Text(zh=joined, en=joined)
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    return Text(zh=text, en=text)
+        return text(zh=joined, en=joined)
+    shown = value.isoformat() if isinstance(value, date) else str(value)
+    return text(zh=shown, en=shown)
 
 
 def _date_text(bound: DateBound, as_of: date) -> Text:
     day = bound.resolve(as_of).isoformat()
     if bound.fixed is not None:
-        return Text(zh=day, en=day)
+        return text(zh=day, en=day)
     n, unit = abs(bound.amount), bound.unit
     zh_unit = {Unit.YEAR: "年", Unit.MONTH: "个月", Unit.DAY: "天"}[unit]
     en_unit = unit.value + ("s" if n != 1 else "")
     side_zh, side_en = ("前", "before") if bound.amount < 0 else ("后", "after")
-    return Text(
+    return text(
         zh=f"{day}（评估日{side_zh}{n}{zh_unit}）",
         en=f"{day} ({n} {en_unit} {side_en} the evaluation date)",
     )
@@ -70,13 +73,13 @@ def _operand_text(defn: FactPlan, operand: Any, as_of: date) -> Text:
     if isinstance(operand, DateBound):
         return _date_text(operand, as_of)
     if isinstance(operand, Decimal) and defn.unit is not None:
-        return Text(
+        return text(
             zh=format_quantity(operand, defn.unit, "zh"),
             en=format_quantity(operand, defn.unit, "en"),
         )
     if isinstance(operand, bool):
-        return Text(zh="是" if operand else "否", en="yes" if operand else "no")
-    return Text(zh=str(operand), en=str(operand))
+        return text(zh="是" if operand else "否", en="yes" if operand else "no")
+    return text(zh=str(operand), en=str(operand))
 
 
 def threshold_text(
@@ -87,10 +90,10 @@ def threshold_text(
     operand: Any = leaf.operand
     if op in _SYMBOL:
         shown = _operand_text(defn, operand, as_of)
-        return Text(zh=f"{_SYMBOL[op]} {shown.zh}", en=f"{_SYMBOL[op]} {shown.en}")
+        return text(zh=f"{_SYMBOL[op]} {shown.zh}", en=f"{_SYMBOL[op]} {shown.en}")
     if op == "between":
         low, high = (_operand_text(defn, x, as_of) for x in operand)
-        return Text(
+        return text(
             zh=f"介于 {low.zh} 与 {high.zh} 之间（含）",
             en=f"between {low.en} and {high.en} inclusive",
         )
@@ -99,15 +102,15 @@ def threshold_text(
         texts = [_operand_text(defn, x, as_of) for x in items]
         zh_items, en_items = "、".join(t.zh for t in texts), ", ".join(t.en for t in texts)
         if op == "in":
-            return Text(zh=f"属于 {zh_items}", en=f"one of {en_items}")
+            return text(zh=f"属于 {zh_items}", en=f"one of {en_items}")
         if op == "not_in":
-            return Text(zh=f"不属于 {zh_items}", en=f"none of {en_items}")
-        return Text(zh=f"以 {zh_items} 开头", en=f"starts with {en_items}")
+            return text(zh=f"不属于 {zh_items}", en=f"none of {en_items}")
+        return text(zh=f"以 {zh_items} 开头", en=f"starts with {en_items}")
     if op == "contains":
-        return Text(zh=f"包含 {operand}", en=f"includes {operand}")
+        return text(zh=f"包含 {operand}", en=f"includes {operand}")
     assert op == "within"
     start = _date_text(operand, as_of)
-    return Text(zh=f"晚于 {start.zh}", en=f"after {start.en}")
+    return text(zh=f"晚于 {start.zh}", en=f"after {start.en}")
 
 
 def _outcome(truth: Truth, ctx: Context, node: CNode) -> Outcome:
@@ -122,36 +125,77 @@ def _outcome(truth: Truth, ctx: Context, node: CNode) -> Outcome:
     return "unknown"
 
 
-def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = False) -> Trace:
+_TRACE = {**blank(Trace), "exclusion": False, "children": []}  # the defaults, in order
+
+
+def trace_node(**fields: Any) -> Trace:
+    """A `Trace` of the fields given (the others their defaults), not validated again."""
+    values = _TRACE.copy()
+    values.update(fields)
+    return assemble(Trace, values)
+
+
+def trace(
+    node: CNode,
+    ctx: Context,
+    article: str | None,
+    exclusion: bool = False,
+    truths: Truths | None = None,
+) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
-    truth = node.fn(ctx)
+    truths = Truths(ctx) if truths is None else truths
+    truth = truths[node]
     source = node.node
     article = source.article or article
-    label = Text(zh=source.label, en=source.label_en or source.label) if source.label else None
-    provenance = source.provenance
     common: dict[str, Any] = {
         "outcome": _outcome(truth, ctx, node),
-        "label": label,
+        "label": _label(node),
         "article": article,
-        "provenance": provenance,
+        "provenance": source.provenance,
         "exclusion": exclusion,
     }
     if isinstance(node, CLeaf):
         defn = node.fact_def
         value = ctx.get(defn.id)
-        return Trace(
+        return trace_node(
             kind="leaf",
             fact=defn.id,
-            fact_label=Text(zh=defn.zh, en=defn.en),
+            fact_label=_cached(node, "fact_label", lambda: text(zh=defn.zh, en=defn.en)),
             origin=origin(defn, ctx.as_of, ctx),
             value=None if isinstance(value, Missing) else _raw(value),
             value_text=value_text(defn, value),
             op=node.op,
-            threshold=threshold_text(node.comparison, defn, ctx.as_of),
+            threshold=_threshold(node, ctx.as_of, node.op),
             **common,
         )
     assert isinstance(source, Group)
-    return Trace(kind=source.kind, children=[trace(c, ctx, article) for c in node.children], **common)
+    children = [trace(c, ctx, article, truths=truths) for c in node.children]
+    return trace_node(kind=source.kind, children=children, **common)
+
+
+def _cached(leaf: CNode, key: Any, make: Any) -> Any:
+    """What `make()` gives for this node and `key`, made once (texts fixed by the policy and
+    the evaluation date: thresholds, labels). Results are frozen, so they may share them."""
+    found = leaf.texts.get(key)
+    if found is None:
+        found = leaf.texts[key] = make()
+    return found
+
+
+def _label(node: CNode) -> Text | None:
+    source = node.node
+    if not source.label:
+        return None
+    label = source.label
+    return _cached(node, "label", lambda: text(zh=label, en=source.label_en or label))  # type: ignore[no-any-return]
+
+
+def _threshold(leaf: CLeaf, as_of: date, op: str) -> Text:
+    """`threshold_text` of the leaf, once per operator and evaluation date."""
+    return _cached(  # type: ignore[no-any-return]
+        leaf, ("threshold", op, as_of),
+        lambda: threshold_text(leaf.comparison, leaf.fact_def, as_of, op),
+    )  # fmt: skip
 
 
 def _raw(value: Value) -> str:
@@ -164,36 +208,36 @@ def _raw(value: Value) -> str:
     return str(value)
 
 
-def unknown_leaves(node: CNode, ctx: Context) -> list[CLeaf]:
+def unknown_leaves(node: CNode, ctx: Context, truths: Truths | None = None) -> list[CLeaf]:
     """Leaves whose value could still change an UNKNOWN node: the minimal facts to ask for."""
-    if node.fn(ctx) is not UNKNOWN:
+    truths = Truths(ctx) if truths is None else truths
+    if truths[node] is not UNKNOWN:
         return []
     if isinstance(node, CLeaf):
         return [node]
-    return [leaf for child in node.children for leaf in unknown_leaves(child, ctx)]
+    return [leaf for child in node.children for leaf in unknown_leaves(child, ctx, truths)]
 
 
-def failing_leaves(node: CNode, ctx: Context, want: Truth = TRUE) -> list[tuple[CLeaf, bool]]:
+def failing_leaves(
+    node: CNode, ctx: Context, want: Truth = TRUE, truths: Truths | None = None
+) -> list[tuple[CLeaf, bool]]:
     """Leaves that keep `node` from being `want`, each with whether it must become false."""
-    truth = node.fn(ctx)
+    truths = Truths(ctx) if truths is None else truths
+    truth = truths[node]
     if truth is want or truth is UNKNOWN:
         return []
     if isinstance(node, CLeaf):
         return [(node, want is FALSE)]
     if node.node.kind == "not":
-        return failing_leaves(node.children[0], ctx, want.negate())
-    return [pair for child in node.children for pair in failing_leaves(child, ctx, want)]
+        return failing_leaves(node.children[0], ctx, want.negate(), truths)
+    return [pair for child in node.children for pair in failing_leaves(child, ctx, want, truths)]
 
 
 def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
     op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
-    required = threshold_text(leaf.comparison, defn, ctx.as_of, op)
-    if negate and leaf.op not in _FLIP:
-        required = Text(zh=f"不得 {required.zh}", en=f"must not be {required.en}")
-    label = leaf.node.label
-    gap_label = Text(zh=label or defn.zh, en=leaf.node.label_en or label or defn.en)
+    required = _required(leaf, negate, op, ctx.as_of)
     change, distance = None, None
     if (
         isinstance(value, Decimal)
@@ -203,16 +247,31 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
         change, distance = _numeric_change(defn, value, leaf.operand, op, ctx, facts)
     elif isinstance(value, date) and isinstance(leaf.operand, DateBound) and op in ("le", "lt"):
         change, distance = _date_change(value, leaf.operand, op, ctx.as_of)
-    return Gap(
-        fact=defn.id,
-        label=gap_label,
-        article=leaf.node.article,
-        value=None if isinstance(value, Missing) else value_text(defn, value),
-        required=required,
-        change=change,
-        distance=distance,
+    return assemble(Gap, {
+        "fact": defn.id,
+        "label": _cached(leaf, "gap_label", lambda: _gap_label(leaf)),
+        "article": leaf.node.article,
+        "value": None if isinstance(value, Missing) else value_text(defn, value),
+        "required": required,
+        "change": change,
+        "distance": distance,
         **gap_data(defn, value, _negated_op(leaf.op, negate), leaf.operand, ctx.as_of),
-    )
+    })  # fmt: skip
+
+
+def _required(leaf: CLeaf, negate: bool, op: str, as_of: date) -> Text:
+    def make() -> Text:
+        required = _threshold(leaf, as_of, op)
+        if negate and leaf.op not in _FLIP:
+            return text(zh=f"不得 {required.zh}", en=f"must not be {required.en}")
+        return required
+
+    return _cached(leaf, ("required", negate, as_of), make)  # type: ignore[no-any-return]
+
+
+def _gap_label(leaf: CLeaf) -> Text:
+    defn, label = leaf.fact_def, leaf.node.label
+    return text(zh=label or defn.zh, en=leaf.node.label_en or label or defn.en)
 
 
 def _negated_op(op: str, negate: bool) -> str:
@@ -280,7 +339,7 @@ def _numeric_change(
             amount_zh = format_quantity(abs(need), top_def.unit, "zh")
             amount_en = format_quantity(abs(need), top_def.unit, "en")
             return (
-                Text(
+                text(
                     zh=f"在{facts[bottom_id].zh}不变时，{top_def.zh}需{'增加' if need >= 0 else '减少'}"
                     f"{'超过' if strict else ''}{amount_zh}",
                     en=f"{sign}{more}{amount_en} {top_def.en} at the current {facts[bottom_id].en}",
@@ -291,7 +350,7 @@ def _numeric_change(
     amount_en = format_quantity(abs(delta), defn.unit, "en")
     up = delta >= 0
     return (
-        Text(
+        text(
             zh=f"需{'增加' if up else '减少'}{'超过' if strict else ''}{amount_zh}",
             en=f"{'+' if up else '−'}{more}{amount_en} needed",
         ),
@@ -310,7 +369,7 @@ def _date_change(
         ready = date.fromordinal(ready.toordinal() + 1)
     days = (ready - as_of).days
     return (
-        Text(
+        text(
             zh=f"自 {ready.isoformat()} 起满足（还需 {days} 天）",
             en=f"met from {ready.isoformat()} ({days} days from now)",
         ),

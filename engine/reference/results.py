@@ -66,6 +66,11 @@ class Text(_Result):
         return self.zh if lang == "zh" else self.en
 
 
+def text(*, zh: str, en: str) -> Text:
+    """`Text(zh=…, en=…)` without validating two strings again (explanations build many)."""
+    return assemble(Text, {"zh": zh, "en": en})
+
+
 class SourceInfo(_Result):
     document_id: str
     document: str

@@ -1,0 +1,172 @@
+"""What one update changes in an enterprise's profile data, and the profile after it.
+
+A session keeps each enterprise's profile data as nested dicts that are never changed in place:
+an update copies only the mappings along the paths it writes (`merged`, `forgotten`) and shares
+the rest. Comparing the data before and after is then cheap, and says which parts of the
+profile to validate again (`revalidate`: the rules are the profile model's, applied to the
+changed parts only) and which profile inputs changed (`changed_inputs`, in the vocabulary of
+`FactPlan.profile_inputs`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from ..model.profile import PROFILE_PARTS, Profile, parse_profile
+
+# Top-level fields whose entries are validated one by one (a fiscal year, a declared fact).
+_BY_ENTRY = ("financials", "facts")
+# Top-level fields whose profile inputs are named per entry (`financials.revenue`,
+# `facts.hnte_key_field`, `compliance.records`); every other field is one input.
+_NESTED_INPUTS = ("financials", "facts", "compliance")
+_ABSENT = object()
+
+# A top-level field → the keys of its mapping that changed, or None when it changed as a whole.
+Changes = dict[str, set[str] | None]
+
+
+def merged(known: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`known` with `changes` merged in (nested mappings merge, other values replace), as new
+    dicts along the changed paths; everything else is shared with `known`."""
+    out = dict(known)
+    for key, value in changes.items():
+        key = str(key)  # JSON keys: `financials.2025` is addressed the same way everywhere
+        if isinstance(value, Mapping):
+            inner = out.get(key)
+            out[key] = merged(inner if isinstance(inner, dict) else {}, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def forgotten(data: dict[str, Any], path: str) -> dict[str, Any]:
+    """`data` without the field at the dotted `path` (unchanged if it has none there)."""
+    *parents, last = path.split(".")
+    chain = [data]
+    for step in parents:
+        node = chain[-1].get(step)
+        if not isinstance(node, dict):
+            return data
+        chain.append(node)
+    if last not in chain[-1]:
+        return data
+    new = {k: v for k, v in chain[-1].items() if k != last}
+    for parent, step in zip(reversed(chain[:-1]), reversed(parents), strict=True):
+        new = {**parent, step: new}
+    return new
+
+
+def _differ(a: Any, b: Any) -> bool:
+    return a is not b and a != b
+
+
+def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> Changes:
+    """The top-level fields that differ between two profile data, each with the keys of its
+    mapping that differ (None if it is not a mapping on both sides)."""
+    out: Changes = {}
+    for key in old.keys() | new.keys():
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if not _differ(a, b):
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys = a.keys() | b.keys()
+            out[key] = {k for k in keys if _differ(a.get(k, _ABSENT), b.get(k, _ABSENT))}
+        else:
+            out[key] = None
+    return out
+
+
+def changed_inputs(
+    changes: Changes, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[set[str], set[str]]:
+    """The profile inputs an update changed, and the prefixes (`financials.`) under which
+    every input may have changed."""
+    inputs: set[str] = set()
+    prefixes: set[str] = set()
+    for key, keys in changes.items():
+        if key not in _NESTED_INPUTS:
+            inputs.add(key)
+        elif keys is None:
+            prefixes.add(f"{key}.")
+        elif key != "financials":
+            inputs.update(f"{key}.{k}" for k in keys)
+        else:  # per fiscal year: the lines that differ
+            for year in keys:
+                a, b = old[key].get(year), new[key].get(year)
+                if not (isinstance(a, dict) and isinstance(b, dict)):
+                    a, b = (a if isinstance(a, dict) else {}), (b if isinstance(b, dict) else {})
+                    if not (a or b):
+                        prefixes.add("financials.")
+                        continue
+                inputs.update(f"financials.{line}" for line in changed(a, b))
+    return inputs, prefixes
+
+
+def revalidate(
+    old_profile: Profile,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changes: Changes,
+    *,
+    file: str,
+) -> Profile:
+    """The profile of the data `new`, validated by the profile model only where it differs
+    from the data `old` that `old_profile` was validated from (`changes`). Raises ProfileError
+    as `parse_profile(new)` would: only changed fields can be invalid."""
+    partial = _changed_part(new, changes)
+    checked = parse_profile(partial, file=file)
+    fields: dict[str, Any] = {}
+    for key, keys in changes.items():
+        if key not in new:
+            fields[key] = Profile.model_fields[key].get_default(call_default_factory=True)
+        elif keys is not None and key in _BY_ENTRY:
+            entries = _entries(
+                _pairs(old[key], getattr(old_profile, key)),
+                _pairs(partial[key], getattr(checked, key)),
+                new[key],
+            )
+            if entries is None:  # keys that validate to one (`2025` and `02025`): start over
+                return parse_profile(dict(new), file=file)
+            fields[key] = entries
+        else:
+            fields[key] = getattr(checked, key)
+    return old_profile.model_copy(update=fields)
+
+
+def _changed_part(new: Mapping[str, Any], changes: Changes) -> dict[str, Any]:
+    """The part of the data to validate again: the changed fields, of a fiscal-year or facts
+    mapping only the changed entries, and a part with its whole."""
+    partial: dict[str, Any] = {}
+    for key, keys in changes.items():
+        if key in new:
+            value = new[key]
+            if keys is not None and key in _BY_ENTRY:
+                value = {k: value[k] for k in keys if k in value}
+            partial[key] = value
+    for part, (whole, _) in PROFILE_PARTS.items():  # a part is checked against its whole
+        if part in changes or whole in changes:
+            partial.update({k: new[k] for k in (part, whole) if k in new})
+    return partial
+
+
+def _pairs(
+    raw: Mapping[str, Any], validated: Mapping[Any, Any] | None
+) -> dict[str, tuple[Any, Any]] | None:
+    """Each key of the data → its validated key and value; None unless one to one."""
+    items = list((validated or {}).items())
+    return dict(zip(raw, items, strict=True)) if len(items) == len(raw) else None
+
+
+def _entries(
+    before: dict[str, tuple[Any, Any]] | None,
+    now: dict[str, tuple[Any, Any]] | None,
+    raw: Mapping[str, Any],
+) -> dict[Any, Any] | None:
+    """A validated mapping in the order of its data `raw`: the entries just validated (`now`),
+    the others as before; None if its keys do not map one to one."""
+    if before is None or now is None:
+        return None
+    out = dict((now[k] if k in now else before[k]) for k in raw)
+    return out if len(out) == len(raw) else None

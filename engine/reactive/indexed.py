@@ -1,0 +1,104 @@
+"""The reactive session's default back end: each enterprise keeps its evaluation context (the
+facts computed so far), and an update re-evaluates only the policies that read a fact it
+changed.
+
+The plan says which facts read which profile inputs (`FactPlan.profile_inputs`, through every
+formula) and which policies read which facts (`SetPlan.readers`); an update's changed inputs
+(`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
+ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
+same as a whole evaluation's by construction; the agreement tests check it after every update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from ..model.profile import Profile
+from ..policyset import PolicySet
+from ..reference.context import Context
+from ..reference.results import Status
+
+
+class InputIndex:
+    """For each profile input, the facts computed from it and the policies that read those."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        plan = policies.plan
+        facts: dict[str, set[str]] = {}
+        for fact in plan.facts.values():
+            for name in fact.profile_inputs:
+                facts.setdefault(name, set()).add(fact.id)
+        order = {p.id: i for i, p in enumerate(plan.policies)}
+        self.facts = {name: frozenset(ids) for name, ids in facts.items()}
+        self.policies = {
+            name: tuple(sorted({p for f in ids for p in plan.readers.get(f, ())}, key=order.__getitem__))
+            for name, ids in facts.items()
+        }
+        self.everything = tuple(p.id for p in plan.policies)
+
+    def affected(
+        self, inputs: Iterable[str], prefixes: Iterable[str]
+    ) -> tuple[set[str], set[str]]:
+        """The facts to compute again and the policies to evaluate again."""
+        names = set(inputs)
+        for prefix in prefixes:
+            names.update(n for n in self.facts if n.startswith(prefix))
+        facts: set[str] = set()
+        policies: set[str] = set()
+        for name in names:
+            facts |= self.facts.get(name, frozenset())
+            policies.update(self.policies.get(name, ()))
+        if "zone" in names:  # where a policy applies decides whether it is in force
+            policies.update(self.everything)
+        return facts, policies
+
+
+    def refresh(
+        self, ctx: Context, profile: Profile, inputs: set[str], prefixes: set[str]
+    ) -> set[str]:
+        """Point `ctx` at the changed `profile`, forget the facts computed from the changed
+        inputs; the policies to evaluate again."""
+        facts, policies = self.affected(inputs, prefixes)
+        ctx.profile = profile
+        for fact in facts:
+            ctx.pop(fact, None)
+        return policies
+
+
+class IndexedVerdicts:
+    """Verdicts of every policy for one enterprise at a time, from a context kept with it."""
+
+    def __init__(self, policies: PolicySet, as_of: date) -> None:
+        self.policies = policies
+        self.as_of = as_of
+        self.index = InputIndex(policies)
+        self.policy_ids = list(self.index.everything)
+        _, self.baseline = self.start(Profile())
+
+    def start(self, profile: Profile) -> tuple[Context, dict[str, Status]]:
+        """A new enterprise's context and verdicts."""
+        ctx = self.policies.context(profile, self.as_of)
+        return ctx, {pid: self.policies.verdict(ctx, pid) for pid in self.policy_ids}
+
+    def change(
+        self,
+        ctx: Context,
+        verdicts: dict[str, Status],
+        profile: Profile,
+        inputs: set[str],
+        prefixes: set[str],
+    ) -> dict[str, Status]:
+        """The verdicts after the enterprise's profile became `profile` by changing `inputs`
+        (and everything under `prefixes`); `ctx` forgets the facts computed from them."""
+        policies = self.index.refresh(ctx, profile, inputs, prefixes)
+        now = dict(verdicts)
+        for pid in policies:
+            now[pid] = self.policies.verdict(ctx, pid)
+        return now
+
+    def drop(self, state: Context, quiet: bool = False) -> None:
+        """Nothing to free: the context goes with the enterprise."""
+
+    def close(self) -> None:
+        """Nothing to free."""
