@@ -263,3 +263,38 @@ def test_a_document_that_ends_with_the_calendar_cannot_hand_over(tmp_path: Path)
     assert [f.message for f in findings] == [
         "document ends on 9999-12-31 and overlaps t.new, which is in force from 2026-04-01"
     ]
+
+
+@pytest.mark.parametrize(
+    ("fact", "rule", "label", "flagged"),
+    [
+        ("fixed_asset_investment", "ge: 5000万元", "投资5000万元以上", False),
+        ("fixed_asset_investment", "gt: 5000万元", "投资5000万元以上", True),
+        ("hnte_innovation_score", "gt: 70", "得分70分以上（不含70分）", False),
+        ("hnte_innovation_score", "ge: 70", "得分70分以上（不含70分）", True),
+        ("revenue", "le: 4亿元", "营业收入4亿元（含）以下", False),
+        ("revenue", "le: 5000万元", "销售收入小于5,000万元（含）", False),
+        ("revenue", "lt: 5000万元", "销售收入小于5,000万元（含）", True),
+        ("main_business_share", "gt: 50%", "占比50%（不含）以上", False),
+        ("hnte_innovation_score", "ge: 60", "评价得分达到60分以上", False),
+        ("employees", "lt: 20", "从业人员不满20人", False),
+        ("employees", "le: 20", "从业人员不满20人", True),
+        ("fixed_asset_investment", "ge: 5000元", "投资5000万元以上", True),  # the 万 was dropped
+        ("rd_intensity", "ge: 0.03%", "占比不低于3%", True),
+        ("revenue", "ge: 5000万元", "年产值5000万元", False),  # no boundary word: nothing stated
+        ("registration_date", "le: -1年", "注册成立一年以上", False),  # a date before the evaluation date
+        ("registration_date", "ge: -1年", "注册成立一年以上", True),
+        ("registration_date", "gt: -5年", "成立不满5年", False),
+    ],
+)
+def test_a_label_is_read_back_against_its_rule(
+    tmp_path: Path, fact: str, rule: str, label: str, flagged: bool
+) -> None:
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        f"    when: {{fact: {fact}, {rule}, label: '{label}'}}\n{BENEFIT}"
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.code for f in findings if f.code == "label-mismatch"] == (
+        ["label-mismatch"] if flagged else []
+    ), [str(f) for f in findings]

@@ -37,6 +37,7 @@ from ..compile.plan import (
 )
 from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
+from .labels import benefit_problem, label_problems
 
 Severity = Literal["error", "warning"]
 
@@ -69,6 +70,7 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
         findings += _condition_findings(plan, facts, at)
         findings += _unit_findings(plan, facts, at)
         findings += _cap_findings(plan, at)
+        findings += _label_findings(plan, facts, at)
         # A superseded document is kept on purpose, for evaluations on dates before its end.
         until = plan.effective.until
         if until is not None and until < as_of and at.file not in superseded:
@@ -371,6 +373,22 @@ def _condition_findings(
         if check.impossible(criterion.node) and not criterion.exclusion:
             found.append(at.finding("error", "unreachable",
                 "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
+    return found
+
+
+# --- labels that say otherwise ---------------------------------------------------------------
+
+
+def _label_findings(
+    plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
+) -> list[Finding]:
+    found = [
+        at.finding("error", "label-mismatch", message, leaf.where.path)
+        for leaf, message in label_problems(plan, facts)
+    ]
+    message = benefit_problem(plan.benefit)
+    if message is not None:
+        found.append(at.finding("error", "label-mismatch", message, ("benefit", plan.benefit.kind)))
     return found
 
 
