@@ -298,3 +298,33 @@ def test_a_label_is_read_back_against_its_rule(
     assert [f.code for f in findings if f.code == "label-mismatch"] == (
         ["label-mismatch"] if flagged else []
     ), [str(f) for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("when", "unless", "codes"),
+    [
+        # `not` is pushed to the leaves before bounds are compared
+        ("{all: [{fact: employees, ge: 50}, {not: {fact: employees, ge: 20}}]}", None,
+         ["never-true", "unreachable"]),
+        ("{all: [{fact: employees, ge: 50}, {not: {fact: employees, lt: 20}}]}", None, []),
+        ("{all: [{fact: hnte_valid, eq: true}, {not: {any: [{fact: hnte_valid, eq: true}, "
+         "{fact: tech_sme_valid, eq: true}]}}]}", None, ["never-true", "unreachable"]),
+        # conditions that hold for every known value
+        ("{any: [{fact: revenue, ge: 1万元}, {fact: revenue, lt: 1万元}]}", None, ["always-true"]),
+        ("{any: [{fact: tax_credit_rating, ne: C}, {fact: tax_credit_rating, ne: D}]}", None,
+         ["always-true"]),
+        ("{fact: employees, ge: 0}", None, ["always-true"]),
+        ("{fact: revenue, ge: 0元}", None, []),  # an amount may be negative
+        # an exclusion the condition implies
+        ("{fact: employees, ge: 10}", "{fact: employees, ge: 5}", ["unreachable"]),
+        ("{fact: employees, ge: 10}", "{fact: employees, lt: 5}", []),
+        ("{fact: employees, ge: 10}", "{fact: employees, ge: 50}", []),
+    ],
+)  # fmt: skip
+def test_conditions_through_not_and_exclusions(
+    tmp_path: Path, when: str, unless: str | None, codes: list[str]
+) -> None:
+    excluded = f"    unless: [{unless}]\n" if unless else ""
+    policy = f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n{excluded}{BENEFIT}"
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert sorted(f.code for f in findings) == sorted(codes), [str(f) for f in findings]

@@ -17,12 +17,12 @@ exits 1 when any finding is an error.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from ..compile.loader import LoadedSet, load
 from ..compile.plan import (
@@ -31,13 +31,13 @@ from ..compile.plan import (
     DateBound,
     FactPlan,
     FactType,
-    Node,
     PointsSource,
     PolicyPlan,
 )
 from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
 from .labels import benefit_problem, label_problems
+from .logic import examine, flat, natural_range
 
 Severity = Literal["error", "warning"]
 
@@ -221,158 +221,51 @@ def _points_findings(loaded: LoadedSet) -> list[Finding]:
     return found
 
 
-# --- conditions that can never be true -------------------------------------------------------
+# --- conditions that can never (or always) hold ---------------------------------------------
 
 
-@dataclass
-class _Range:
-    """What an `all` allows for one fact: bounds, allowed values, excluded values."""
+def _leaf_text(leaf: Comparison, facts: Mapping[str, FactPlan]) -> str:
+    from ..reference.explain import threshold_text
 
-    low: Any = None
-    low_in: bool = True
-    high: Any = None
-    high_in: bool = True
-    allowed: frozenset[Any] | None = None
-    excluded: frozenset[Any] = frozenset()
-
-    def add(self, op: str, value: Any) -> None:
-        if op in ("ge", "gt"):
-            self._raise_low(value, op == "ge")
-        elif op in ("le", "lt"):
-            self._lower_high(value, op == "le")
-        elif op == "between":
-            self._raise_low(value[0], True)
-            self._lower_high(value[1], True)
-        elif op in ("eq", "in"):
-            values = frozenset(value) if op == "in" else frozenset({value})
-            self.allowed = values if self.allowed is None else self.allowed & values
-        elif op in ("ne", "not_in"):
-            self.excluded |= frozenset(value) if op == "not_in" else frozenset({value})
-
-    def _raise_low(self, value: Any, inclusive: bool) -> None:
-        if self.low is None or value > self.low or (value == self.low and not inclusive):
-            self.low, self.low_in = value, inclusive
-
-    def _lower_high(self, value: Any, inclusive: bool) -> None:
-        if self.high is None or value < self.high or (value == self.high and not inclusive):
-            self.high, self.high_in = value, inclusive
-
-    def empty(self) -> bool:
-        if (
-            self.low is not None
-            and self.high is not None
-            and (
-                self.low > self.high
-                or (self.low == self.high and not (self.low_in and self.high_in))
-            )
-        ):
-            return True
-        if self.allowed is None:
-            return False
-        return not any(self._admits(v) for v in self.allowed)
-
-    def _admits(self, value: Any) -> bool:
-        if value in self.excluded:
-            return False
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_in)):
-            return False
-        return not (
-            self.high is not None
-            and (value > self.high or (value == self.high and not self.high_in))
-        )
+    relative = [b for b in flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
+    if relative:  # no evaluation date to resolve them on: show them as written
+        return f"{leaf.fact} {leaf.op} {' / '.join(b.text() for b in relative)}"
+    return f"{leaf.fact} {threshold_text(leaf, facts[leaf.fact], date(2024, 6, 15)).en}"
 
 
-_REFERENCE = date(2024, 6, 15)  # relative date bounds keep their order on any evaluation date
-
-
-def _key(leaf: Comparison) -> tuple[str, bool] | None:
-    """Leaves whose operands can be compared: (fact, relative dates?)."""
-    if leaf.op in ("prefix_in", "contains", "within"):
-        return None
-    bounds = [x for x in _flat(leaf.operand) if isinstance(x, DateBound)]
-    if not bounds:
-        return (leaf.fact, False)
-    relative = {b.fixed is None for b in bounds}
-    return None if len(relative) > 1 else (leaf.fact, relative.pop())
-
-
-def _flat(value: Any) -> list[Any]:
-    if isinstance(value, tuple | frozenset):
-        return [x for item in value for x in _flat(item)]
-    return [value]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, DateBound):
-        return value.resolve(_REFERENCE)
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, frozenset):
-        return frozenset(_plain(v) for v in value)
-    return value
-
-
-def _conjuncts(node: Node) -> Iterator[Comparison]:
-    """The leaves an `all` requires together: its leaves and those of nested `all`s."""
-    for child in node.children:
-        if isinstance(child, Comparison):
-            yield child
-        elif child.kind == "all":
-            yield from _conjuncts(child)
-
-
-@dataclass
-class _Contradictions:
-    """Finds the `all`s of a tree whose bounds on one fact contradict."""
-
-    facts: Mapping[str, FactPlan]
-    at: _Locator
-    found: list[Finding]
-
-    def impossible(self, node: Node) -> bool:
-        """Whether `node` can never be true; reports each `all` whose bounds contradict."""
-        if isinstance(node, Comparison):
-            return False
-        children = [self.impossible(child) for child in node.children]
-        if node.kind == "any":
-            return all(children)
-        if node.kind != "all":
-            return False  # `not`: a tautology inside is not detected
-        ranges: dict[tuple[str, bool], _Range] = {}
-        by_fact: dict[tuple[str, bool], list[Comparison]] = {}
-        for leaf in _conjuncts(node):
-            key = _key(leaf)
-            if key is not None:
-                by_fact.setdefault(key, []).append(leaf)
-                ranges.setdefault(key, _Range()).add(leaf.op, _plain(leaf.operand))
-        clash = [
-            " and ".join(self.text(leaf) for leaf in by_fact[key])
-            for key, rng in ranges.items()
-            if rng.empty()
-        ]
-        for text in clash:
-            self.found.append(self.at.finding("error", "never-true",
-                f"this condition can never be true: {text} cannot all hold", node.where.path))  # fmt: skip
-        return bool(clash) or any(children)
-
-    def text(self, leaf: Comparison) -> str:
-        from ..reference.explain import threshold_text
-
-        relative = [b for b in _flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
-        if relative:  # no evaluation date to resolve them on: show them as written
-            return f"{leaf.fact} {leaf.op} {' / '.join(b.text() for b in relative)}"
-        return f"{leaf.fact} {threshold_text(leaf, self.facts[leaf.fact], _REFERENCE).en}"
+def _ceiling_text(leaf: Comparison, facts: Mapping[str, FactPlan]) -> str:
+    fact = facts[leaf.fact]
+    low, high = natural_range(fact, facts)
+    unit = fact.unit or Unit.NUMBER
+    shown = [f"at least {format_quantity(low, unit, 'en')}" if low is not None else "",
+             f"at most {format_quantity(high, unit, 'en')}" if high is not None else ""]  # fmt: skip
+    return f"{leaf.fact} is {' and '.join(s for s in shown if s)} whatever the profile says"
 
 
 def _condition_findings(
     plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
 ) -> list[Finding]:
-    found: list[Finding] = []
-    check = _Contradictions(facts, at, found)
-    for criterion in plan.criteria:
-        if check.impossible(criterion.node) and not criterion.exclusion:
-            found.append(at.finding("error", "unreachable",
-                "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
+    verdict = examine(plan, facts)
+    found = []
+    for node, leaves in verdict.never:
+        if len(leaves) == 1:
+            message = (f"this criterion can never be true: {_leaf_text(leaves[0], facts)}, but "
+                       f"{_ceiling_text(leaves[0], facts)}")  # fmt: skip
+        else:
+            text = " and ".join(_leaf_text(leaf, facts) for leaf in leaves)
+            message = f"this condition can never be true: {text} cannot all hold"
+        found.append(at.finding("error", "never-true", message, node.where.path))
+    for node in verdict.always:
+        found.append(at.finding("warning", "always-true",
+            "this condition is true for every enterprise whose facts it reads are known: it "
+            "selects nothing (a lost part, or `any` where `all` was meant?)", node.where.path))  # fmt: skip
+    if not verdict.condition_possible:
+        found.append(at.finding("error", "unreachable",
+            "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
+    for node in verdict.excluding_all:
+        found.append(at.finding("error", "unreachable",
+            "the policy can never be eligible: every enterprise its condition admits meets this "
+            "exclusion (an exclusion written the wrong way round?)", node.where.path))  # fmt: skip
     return found
 
 
@@ -409,7 +302,7 @@ def _unit_findings(
         defn = facts[leaf.fact]
         if defn.unit is not Unit.RATIO or leaf.op in ("ne", "not_in"):
             continue
-        big = [v for v in _flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
+        big = [v for v in flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
         if big and defn.source.kind != "growth":
             found.append(at.finding("warning", "unit",
                 f"{leaf.fact} is a share, compared with "
