@@ -75,9 +75,6 @@ MISSED_TODAY: dict[str, str] = {
     "code-industry-wrong-section": _NORMALISED + "C51 loads, though division 51 is in section F",
     "unit-points-band-bare-ratio": "issue 11: refused, but the problem names no line for a points band",
     # validate
-    "cap-always-binds-rate": "issue 11: no check for a cap below the least the policy pays",
-    "cap-always-binds-rate-as-wan": "issue 11: no check for a cap below the least the policy pays",
-    "cap-never-binds-bounded-base": "issue 11: cap-unused ignores a rate whose base the condition bounds",
     "code-industry-prefix-without-letter": _NORMALISED + "the prefix 4210 never matches C4210",
     "code-industry-bare-integers": _NORMALISED + "the integers 3975, 3872 never match C3975",
     "code-industry-division-with-in": "issue 11: `in: [C42]` (a division where classes are meant) passes",
@@ -86,12 +83,6 @@ MISSED_TODAY: dict[str, str] = {
     "duplicate-equivalent-conditions": "issue 11: no check for the same measure twice (equivalent conditions)",
     "duplicate-nested-zones": "issue 11: no check for the same measure twice (nested zones)",
     "duplicate-overlapping-editions": "issue 11: no check for the same measure twice (overlapping editions)",
-    "monotone-tier-pays-less": "issue 11: monotone is not checked statically (a higher band pays less)",
-    "monotone-rate-band-lower-bound": "issue 11: monotone is not checked statically (a rate band at its lower bound)",
-    "monotone-condition-caps": "issue 11: monotone is not checked statically (a condition caps the fact)",
-    "pays-nothing-band-above-condition": "issue 11: no check for an eligible benefit that pays nothing",
-    "pays-nothing-tiers-on-unbounded-fact": "issue 11: no check for an eligible benefit that pays nothing",
-    "tier-amount-falls": "issue 11: no warning for tier amounts that fall as bands rise",
     "succession-gap": "issue 11: succession points at `superseded_by`, not at the end date that is off",
     "succession-overlap": "issue 11: succession points at `superseded_by`, not at the end date that is off",
 }

@@ -90,8 +90,12 @@ BENEFIT = "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
         ("[{amount: 1元}, {ge: 12, amount: 2元}]", ["tier-shadowed"]),
         # the usual cascade, first match wins: not an overlap
         ("[{ge: 30, amount: 3元}, {ge: 20, amount: 2元}, {lt: 20, amount: 1元}]", []),
-        ("[{ge: 0, le: 100, amount: 1元}, {ge: 50, le: 200, amount: 2元}]", ["tier-overlap"]),
-        ("[{ge: 30, amount: 3元}, {ge: 40, amount: 4元}]", ["tier-shadowed"]),
+        # …and beyond both, an unbounded number of employees is paid nothing
+        (
+            "[{ge: 0, le: 100, amount: 1元}, {ge: 50, le: 200, amount: 2元}]",
+            ["eligible-pays-nothing", "tier-overlap"],
+        ),
+        ("[{ge: 30, amount: 3元}, {ge: 40, amount: 4元}]", ["eligible-pays-nothing", "tier-shadowed"]),
     ],
 )
 def test_tier_boundaries(tmp_path: Path, bands: str, codes: list[str]) -> None:

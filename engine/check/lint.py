@@ -27,6 +27,7 @@ from typing import Literal
 from ..compile.loader import LoadedSet, load
 from ..compile.plan import (
     Band,
+    BenefitPlan,
     Comparison,
     DateBound,
     FactPlan,
@@ -36,6 +37,7 @@ from ..compile.plan import (
 )
 from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
+from .amounts import admitted, bounded, capping, falls, nearest_band, paid_range, unpaid
 from .labels import benefit_problem, label_problems
 from .logic import examine, flat, natural_range
 
@@ -69,7 +71,9 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
         findings += _tier_findings(plan, facts, at)
         findings += _condition_findings(plan, facts, at)
         findings += _unit_findings(plan, facts, at)
-        findings += _cap_findings(plan, at)
+        findings += _cap_findings(plan, facts, at)
+        findings += _band_findings(plan, facts, at)
+        findings += _monotone_findings(plan, facts, at)
         findings += _label_findings(plan, facts, at)
         # A superseded document is kept on purpose, for evaluations on dates before its end.
         until = plan.effective.until
@@ -311,23 +315,81 @@ def _unit_findings(
     return found
 
 
-# --- caps that never bind --------------------------------------------------------------------
+# --- what the benefit pays ------------------------------------------------------------------
 
 
-def _cap_findings(plan: PolicyPlan, at: _Locator) -> list[Finding]:
-    benefit, cap = plan.benefit, plan.benefit.cap
+def _cap_findings(plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator) -> list[Finding]:
+    """A cap the benefit never reaches, or one at or below the least it pays (it always binds)."""
+    cap = plan.benefit.cap
     if cap is None:
         return []
-    amounts: list[Decimal] = []
-    if benefit.fixed is not None:
-        amounts = [benefit.fixed]
-    elif benefit.bands and all(b.rate is None for b in benefit.bands):
-        amounts = [b.amount for b in benefit.bands if b.amount]
-    if amounts and max(amounts) <= cap:
+    least, most = paid_range(plan, facts)
+    if most is not None and most <= cap:
         return [at.finding("warning", "cap-unused",
-            f"the cap {format_quantity(cap, Unit.YUAN, 'en')} is never applied: the benefit pays "
-            f"at most {format_quantity(max(amounts), Unit.YUAN, 'en')}", ("benefit", "cap"))]  # fmt: skip
+            f"the cap {_yuan(cap)} is never applied: the benefit pays at most {_yuan(most)} to "
+            "the enterprises its condition admits", ("benefit", "cap"))]  # fmt: skip
+    if least is not None and least >= cap:
+        return [at.finding("warning", "cap-always-binds",
+            f"the cap {_yuan(cap)} always applies: the benefit pays at least {_yuan(least)} to "
+            "the enterprises its condition admits, so every award is the cap (a cap typed in the "
+            "wrong unit, or a rate meant as the cap?)", ("benefit", "cap"))]  # fmt: skip
     return []
+
+
+def _yuan(value: Decimal) -> str:
+    return format_quantity(value, Unit.YUAN, "en")
+
+
+def _band_findings(plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator) -> list[Finding]:
+    """Bands that pay less than the band below, and admitted values no band pays."""
+    benefit = plan.benefit
+    if benefit.by is None:
+        return []
+    by = facts[benefit.by]
+    unit = by.unit or Unit.NUMBER
+    rng = admitted(plan, by, facts)
+    path = ("benefit", "tiers", "bands")
+    found = []
+    for fall in falls(benefit, unit, rng):
+        declared = benefit.by in plan.monotone
+        found.append(at.finding("error" if declared else "warning",
+            "monotone" if declared else "tier-falls",
+            f"band {fall.higher + 1} pays less than band {fall.lower + 1} below it: at "
+            f"{format_quantity(fall.value, unit, 'en')} of {benefit.by} it pays {_paid(fall.after, benefit)} "
+            f"where a little less pays {_paid(fall.before, benefit)}"
+            + (f" ({benefit.by} is declared monotone)" if declared else ""),
+            (*path, fall.higher)))  # fmt: skip
+    missed = unpaid(benefit, unit, rng) if benefit.amount_kind != "none" else []
+    if missed:
+        shown = format_quantity(missed[0], unit, "en")
+        if not bounded(plan, benefit.by):
+            where: tuple[str | int, ...] = ("benefit", "tiers", "by")
+            why = f"the condition never bounds {benefit.by}"
+        else:
+            band = nearest_band(benefit.bands, missed[0])
+            where, why = (*path, band), "the condition admits values the bands do not cover"
+        found.append(at.finding("error", "eligible-pays-nothing",
+            f"an enterprise with {benefit.by} = {shown} is eligible but in no band, so it is paid "
+            f"nothing: {why}", where))  # fmt: skip
+    return found
+
+
+def _paid(value: Decimal, benefit: BenefitPlan) -> str:
+    if benefit.bands and all(b.amount is not None for b in benefit.bands):
+        return _yuan(value)
+    return _yuan(value) if benefit.base == benefit.by else f"a rate of {format_quantity(value, Unit.RATIO, 'en')}"
+
+
+def _monotone_findings(plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator) -> list[Finding]:
+    from ..reference.explain import threshold_text
+
+    return [
+        at.finding("error", "monotone",
+            f"{leaf.fact} is declared monotone, but the condition requires "
+            f"{leaf.fact} {threshold_text(leaf, facts[leaf.fact], date(2024, 6, 15)).en}: more of it "
+            "ends the eligibility", leaf.where.path)
+        for leaf in capping(plan)
+    ]
 
 
 # --- stacking groups -------------------------------------------------------------------------
