@@ -98,8 +98,6 @@ PROP_TODAY: dict[str, str] = {
 }
 
 WRONGLY_FLAGGED_TODAY: dict[str, str] = {
-    "clean-cascade-both-bounds": "issue 11: tier-overlap flags a descending cascade with both bounds (first band wins)",
-    "clean-items-whole-number-bands": "issue 11: tier-gap treats a count of items as continuous (2 < x < 3)",
 }
 
 

@@ -78,6 +78,34 @@ def write(tmp_path: Path, policies: str) -> Path:
 BENEFIT = "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
 
 
+def test_tier_boundaries_in_words(tmp_path: Path) -> None:
+    messages = {
+        "[{lt: 3, amount: 1元}, {ge: 4, amount: 2元}]": "exactly 3 persons is in no band",
+        "[{lt: 3, amount: 1元}, {ge: 6, amount: 2元}]": "the values from 3 persons to 5 persons",
+        "[{le: 2, amount: 1元}, {ge: 3, amount: 2元}]": None,  # no one is 2.5 persons
+        # a higher band listed first takes its own lower bound: a cascade
+        "[{ge: 3, amount: 2元}, {ge: 1, le: 3, amount: 1元}, {lt: 1, amount: 0元}]": None,
+    }
+    for bands, expected in messages.items():
+        policy = (
+            "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+            f"    benefit: {{tiers: {{by: employees, bands: {bands}}}, zh: 奖, en: award}}\n"
+        )
+        _, findings = lint(write(tmp_path, policy), TODAY)
+        shown = [f.message for f in findings if f.code in ("tier-gap", "tier-overlap")]
+        assert (expected is None and not shown) or (expected and expected in shown[0]), shown
+    money = "[{lt: 10万元, amount: 1元}, {gt: 10万元, le: 20万元, amount: 2元}, {gt: 30万元, amount: 3元}]"
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        f"    benefit: {{tiers: {{by: revenue, bands: {money}}}, zh: 奖, en: award}}\n"
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.message.split(": a gap: ")[1] for f in findings if f.code == "tier-gap"] == [
+        "exactly ¥100,000 is in no band",
+        "the values above ¥200,000 up to and including ¥300,000 are in no band",
+    ]
+
+
 @pytest.mark.parametrize(
     ("bands", "codes"),
     [

@@ -16,7 +16,6 @@ exits 1 when any finding is an error.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -37,7 +36,8 @@ from ..compile.plan import (
 )
 from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
-from .amounts import admitted, bounded, capping, falls, nearest_band, paid_range, unpaid
+from .amounts import WHOLE, admitted, bounded, capping, falls, nearest_band, paid_range, unpaid
+from .amounts import probes as amount_probes
 from .labels import benefit_problem, label_problems
 from .logic import examine, flat, natural_range
 
@@ -121,35 +121,28 @@ class _Locator:
 # --- tiers and point bands --------------------------------------------------------------------
 
 
-def _probes(bands: list[Band]) -> list[Decimal]:
-    """Values that tell apart every region the bands' bounds delimit: each bound, the midpoints
-    between neighbouring bounds, and one value beyond each end."""
-    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
-    if not bounds:
-        return [Decimal(0)]
-    mids = [(a + b) / 2 for a, b in itertools.pairwise(bounds)]
-    return sorted([bounds[0] - 1, *bounds, *mids, bounds[-1] + 1])
-
-
 Found = list[tuple[str, str, int]]  # (code, message, index of the band)
 
 
 def band_findings(bands: list[Band], by: FactPlan, what: str) -> Found:
     """Problems of a banded table where the first band that holds applies: (code, message,
-    index of the band). A gap (values between bands in no band), a band that earlier bands
-    shadow completely, and two bands that share a boundary value (含/不含 slip) or overlap
-    partly. A band nested in a later one is the usual cascade (`ge: 30%`, then `ge: 25%`)."""
+    index of the band). A gap (values between bands in no band; counts of persons and items
+    have no values between whole numbers), a band that earlier bands shadow completely, and
+    two bands that share values: a boundary value both include (含/不含 slip) or a partial
+    overlap. A band nested in a later one is the usual cascade (`ge: 30%`, then `ge: 25%`), and
+    so is a higher band listed first that takes its own lower bound from the band below
+    (`ge: 3亿元`, then `ge: 1亿元, le: 3亿元`)."""
     assert by.unit is not None
-    probes = _probes(bands)
+    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
+    probes = amount_probes(bounds, by.unit)
     name = f"{what} by {by.id}"
     return _gaps(bands, probes, by.unit, name) + _overlaps(bands, probes, by.unit, name)
 
 
 def _gaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
-    """Each run of probes in no band with covered probes on both sides."""
+    """Each run of probes in no band with covered probes on both sides, as its exact range."""
     found: Found = []
     covered = [any(b.holds(v) for b in bands) for v in probes]
-    bounds = {b.low for b in bands} | {b.high for b in bands}
     k = 0
     while k < len(probes):
         if covered[k] or not any(covered[:k]):
@@ -160,16 +153,29 @@ def _gaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Fo
             end += 1
         if end == len(probes):
             break
-        below, above = probes[k - 1], probes[end]
-        if end == k + 1 and probes[k] in bounds:
-            shown = f"exactly {format_quantity(probes[k], unit, 'en')} is"
-        else:
-            shown = (f"the values between {format_quantity(below, unit, 'en')} and "
-                     f"{format_quantity(above, unit, 'en')} are")  # fmt: skip
-        index = next(i for i, b in enumerate(bands) if b.holds(above))
+        shown = _gap_text(bands, probes[k], probes[end - 1], unit)
+        index = next(i for i, b in enumerate(bands) if b.holds(probes[end]))
         found.append(("tier-gap", f"{name}: a gap: {shown} in no band", index))
         k = end
     return found
+
+
+def _gap_text(bands: list[Band], first: Decimal, last: Decimal, unit: Unit) -> str:
+    """The exact values from the first to the last uncovered probe: whole numbers one by one,
+    else between the bounds around them, each end included or not."""
+    def q(value: Decimal) -> str:
+        return format_quantity(value, unit, "en")
+
+    if unit in WHOLE or first == last:
+        if first == last:
+            return f"exactly {q(first)} is"
+        return f"the values from {q(first)} to {q(last)} are"
+    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
+    low = max(b for b in bounds if b <= first)
+    high = min(b for b in bounds if b >= last)
+    start = f"from {q(low)}" if low == first else f"above {q(low)}"
+    stop = f"up to and including {q(high)}" if high == last else f"and below {q(high)}"
+    return f"the values {start} {stop} are"
 
 
 def _overlaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
@@ -184,6 +190,8 @@ def _overlaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -
             shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
             if not shared or earlier.within(later):
                 continue
+            if len(shared) == 1 and earlier.low == shared[0]:
+                continue  # a higher band listed first takes its own lower bound: a cascade
             if len(shared) == 1:
                 message = (f"{name}: bands {i + 1} and {j + 1} both include "
                            f"{format_quantity(shared[0], unit, 'en')}; band {i + 1}, listed "
