@@ -72,7 +72,6 @@ MISSED_TODAY: dict[str, str] = {
     # load
     "ratio-mixed-units": _AT_LOAD + "a ratio of yuan over persons loads",
     "ratio-of-a-ratio": _AT_LOAD + "a ratio whose numerator is itself a ratio loads",
-    "code-industry-wrong-section": _NORMALISED + "C51 loads, though division 51 is in section F",
     "unit-points-band-bare-ratio": "issue 11: refused, but the problem names no line for a points band",
     # validate
     "code-industry-prefix-without-letter": _NORMALISED + "the prefix 4210 never matches C4210",

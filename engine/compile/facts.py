@@ -493,6 +493,7 @@ def _plan(at: Declared, source: Source, done: Mapping[str, FactPlan]) -> FactPla
         review=review,
         may_need_review=review != "never" and may,
         depth=1 + max((p.depth for p in parts), default=-1),
+        values=None if defn.values is None else frozenset(defn.values),
         note=defn.note,
         where=at.where(),
     )

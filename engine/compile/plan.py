@@ -320,6 +320,7 @@ class FactPlan(Record):
     review: ReviewRule = "never"
     may_need_review: bool = False
     depth: int = 0  # 0 for facts read from the profile, else 1 + the deepest input
+    values: frozenset[str] | None = None  # a code fact's declared values; None: not declared
     note: str | None = None
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 
@@ -367,6 +368,7 @@ class Comparison(Record):
     article: str | None = None
     provenance: str | None = None
     note: str | None = None
+    written: object = field(default=None, compare=False, repr=False)  # the operand as written
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 
     children: ClassVar[tuple[()]] = ()
