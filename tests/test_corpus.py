@@ -67,18 +67,12 @@ def _broken_by(tool: str) -> list[str]:
 # --- where today's tools fall short (one entry per set; the fix removes it) -------------------
 
 _AT_LOAD = "issue 11 (names and fact types checked at load time, issue 10): "
-_NORMALISED = "issue 11: industry codes in rules are not normalised like profile codes: "
 MISSED_TODAY: dict[str, str] = {
     # load
     "ratio-mixed-units": _AT_LOAD + "a ratio of yuan over persons loads",
     "ratio-of-a-ratio": _AT_LOAD + "a ratio whose numerator is itself a ratio loads",
     "unit-points-band-bare-ratio": "issue 11: refused, but the problem names no line for a points band",
     # validate
-    "code-industry-prefix-without-letter": _NORMALISED + "the prefix 4210 never matches C4210",
-    "code-industry-bare-integers": _NORMALISED + "the integers 3975, 3872 never match C3975",
-    "code-industry-division-with-in": "issue 11: `in: [C42]` (a division where classes are meant) passes",
-    "code-rating-with-ji": "issue 11: code facts have no allowed values (`A级` is not A, B, M, C or D)",
-    "code-value-misspelt": "issue 11: code facts have no allowed values (`provincal_specialised`)",
     "duplicate-equivalent-conditions": "issue 11: no check for the same measure twice (equivalent conditions)",
     "duplicate-nested-zones": "issue 11: no check for the same measure twice (nested zones)",
     "duplicate-overlapping-editions": "issue 11: no check for the same measure twice (overlapping editions)",

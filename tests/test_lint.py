@@ -360,3 +360,35 @@ def test_conditions_through_not_and_exclusions(
     policy = f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n{excluded}{BENEFIT}"
     _, findings = lint(write(tmp_path, policy), TODAY)
     assert sorted(f.code for f in findings) == sorted(codes), [str(f) for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("when", "codes"),
+    [
+        ("{fact: tax_credit_rating, in: [A, B]}", []),
+        ("{fact: tax_credit_rating, in: [A级, B]}", ["code-value"]),
+        ("{fact: industry_code, prefix_in: [C42, F]}", []),
+        ("{fact: industry_code, prefix_in: ['4210']}", ["industry-code"]),
+        ("{fact: industry_code, in: [3975]}", ["industry-code"]),
+        ("{fact: industry_code, in: [C42]}", ["industry-code"]),  # a division where classes are meant
+        ("{fact: industry_code, in: [C4210]}", []),
+    ],
+)
+def test_code_values(tmp_path: Path, when: str, codes: list[str]) -> None:
+    policy = f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n{BENEFIT}"
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.code for f in findings] == codes, [str(f) for f in findings]
+
+
+def test_a_rule_industry_code_matches_a_profile_code(tmp_path: Path) -> None:
+    from incentives.engine import PolicySet
+    from incentives.engine.model.profile import parse_profile
+
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    when: {fact: industry_code, prefix_in: ['4210']}\n" + BENEFIT
+    )
+    policies = PolicySet(write(tmp_path, policy))
+    profile = parse_profile({"synthetic": True, "zone": "national", "industry_code": "4210"})
+    (result,) = policies.evaluate(profile, as_of=TODAY).results
+    assert result.status.value == "eligible"

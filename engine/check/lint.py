@@ -38,6 +38,7 @@ from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
 from .amounts import WHOLE, admitted, bounded, capping, falls, nearest_band, paid_range, unpaid
 from .amounts import probes as amount_probes
+from .codes import code_problems
 from .labels import benefit_problem, label_problems
 from .logic import examine, flat, natural_range
 
@@ -75,6 +76,10 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
         findings += _band_findings(plan, facts, at)
         findings += _monotone_findings(plan, facts, at)
         findings += _label_findings(plan, facts, at)
+        findings += [
+            at.finding(severity, code, message, leaf.where.path)
+            for severity, code, message, leaf in code_problems(plan, facts)
+        ]
         # A superseded document is kept on purpose, for evaluations on dates before its end.
         until = plan.effective.until
         if until is not None and until < as_of and at.file not in superseded:

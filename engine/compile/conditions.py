@@ -112,14 +112,14 @@ def _comparison(leaf: Leaf, facts: Facts, path: Path, at: Placer) -> Comparison:
             op_path,
         )
     operand = _operand(defn, op, leaf.operand, op_path)
-    if _industry(defn):
+    if industry_fact(defn):
         operand = _industry_codes(operand, leaf.operand, op_path)
     return Comparison(
         fact=defn.id, op=op, operand=operand, written=leaf.operand, **_wording(leaf, at, path)
     )
 
 
-def _industry(defn: FactPlan) -> bool:
+def industry_fact(defn: FactPlan) -> bool:
     """A fact holding the profile's GB/T 4754 industry code (normalised when read)."""
     return isinstance(defn.source, FieldSource) and defn.source.path == ("industry_code",)
 
