@@ -73,11 +73,6 @@ MISSED_TODAY: dict[str, str] = {
     "ratio-of-a-ratio": _AT_LOAD + "a ratio whose numerator is itself a ratio loads",
     "unit-points-band-bare-ratio": "issue 11: refused, but the problem names no line for a points band",
     # validate
-    "duplicate-equivalent-conditions": "issue 11: no check for the same measure twice (equivalent conditions)",
-    "duplicate-nested-zones": "issue 11: no check for the same measure twice (nested zones)",
-    "duplicate-overlapping-editions": "issue 11: no check for the same measure twice (overlapping editions)",
-    "succession-gap": "issue 11: succession points at `superseded_by`, not at the end date that is off",
-    "succession-overlap": "issue 11: succession points at `superseded_by`, not at the end date that is off",
 }
 
 # Every `caught_by: prop` set is listed with what today's `incentives prop` does with it at its

@@ -253,7 +253,7 @@ def test_a_successor_must_start_the_day_after(tmp_path: Path, new: str, fragment
     old = "effective: {until: 2026-03-31}\nsuperseded_by: t.new\n"
     _, findings = lint(succession(tmp_path, old, new), TODAY)
     assert [(f.severity, f.code, f.file, f.line) for f in findings] == [
-        ("warning", "succession", f"{tmp_path.name}/old.yaml", 8)
+        ("warning", "succession", f"{tmp_path.name}/old.yaml", 7)  # the end date that is off
     ]
     assert fragment in findings[0].message
     assert "should start on 2026-04-01" in findings[0].message
@@ -392,3 +392,22 @@ def test_a_rule_industry_code_matches_a_profile_code(tmp_path: Path) -> None:
     profile = parse_profile({"synthetic": True, "zone": "national", "industry_code": "4210"})
     (result,) = policies.evaluate(profile, as_of=TODAY).results
     assert result.status.value == "eligible"
+
+
+@pytest.mark.parametrize(
+    ("second", "codes"),
+    [
+        ("    when: {not: {fact: employees, lt: 10}}\n", ["duplicate-measure"]),  # ge 10, spelt otherwise
+        ("    when: {fact: employees, ge: 20}\n", []),
+        # a shared group declares how the two stack, exclusive or not
+        ("    when: {fact: employees, ge: 10}\n    stacking: {group: g, exclusive: false}\n", []),
+    ],
+)
+def test_the_same_measure_twice(tmp_path: Path, second: str, codes: list[str]) -> None:
+    grouped = "    stacking: {group: g, exclusive: false}\n" if "stacking" in second else ""
+    policies = (
+        f"  - id: t.doc.a\n    title: t\n    title_en: t\n    when: {{fact: employees, ge: 10}}\n"
+        f"{grouped}{BENEFIT}  - id: t.doc.b\n    title: t\n    title_en: t\n{second}{BENEFIT}"
+    )
+    _, findings = lint(write(tmp_path, policies), TODAY)
+    assert [(f.code, f.policy) for f in findings] == [(c, "t.doc.b") for c in codes]

@@ -39,6 +39,7 @@ from ..model.yamlio import Location, line_of
 from .amounts import WHOLE, admitted, bounded, capping, falls, nearest_band, paid_range, unpaid
 from .amounts import probes as amount_probes
 from .codes import code_problems
+from .duplicates import duplicates
 from .labels import benefit_problem, label_problems
 from .logic import examine, flat, natural_range
 
@@ -93,6 +94,7 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
                 )
             )  # fmt: skip
     findings += _group_findings(loaded)
+    findings += _duplicate_findings(loaded)
     findings += _points_findings(loaded)
     findings += _succession_findings(loaded)
     order = {"error": 0, "warning": 1}
@@ -419,6 +421,21 @@ def _group_findings(loaded: LoadedSet) -> list[Finding]:
     return found
 
 
+# --- the same measure twice ------------------------------------------------------------------
+
+
+def _duplicate_findings(loaded: LoadedSet) -> list[Finding]:
+    found = []
+    for first, second in duplicates(loaded):
+        at = _Locator(loaded, second.id)
+        found.append(at.finding("warning", "duplicate-measure",
+            f"the same measure as {first.id} ({first.where}): equivalent criteria, overlapping "
+            "zones and periods, and no shared stacking group or succession, so an enterprise is "
+            "paid by both; put them in one group (exclusive: 不重复享受; not exclusive: 可叠加) or "
+            "remove the copy", ()))  # fmt: skip
+    return found
+
+
 # --- succession ------------------------------------------------------------------------------
 
 
@@ -445,7 +462,7 @@ def _succession_findings(loaded: LoadedSet) -> list[Finding]:
                 "warning", "succession",
                 f"document ends on {end} and {problem}"
                 + (f"; the successor should start on {handover}" if handover else ""),
-                None, shown, line_of(loaded.lines.get(shown, {}), ("superseded_by",)),
+                None, shown, line_of(loaded.lines.get(shown, {}), ("effective", "until")),
             )
         )  # fmt: skip
     return found
