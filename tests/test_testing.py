@@ -147,6 +147,7 @@ def test_amount_check_rejects_negative_and_unearned_amounts(policies: PolicySet)
 def test_every_invariant_is_named_once() -> None:
     assert list(INVARIANTS) == [
         "determinism", "soundness", "explanation", "amounts", "stacking", "monotone", "in-force",
+        "eligible-pays-nothing",
     ]  # fmt: skip
 
 

@@ -17,11 +17,9 @@ exits 1 when any finding is an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 from ..compile.loader import LoadedSet, load
 from ..compile.plan import (
@@ -40,25 +38,9 @@ from .amounts import WHOLE, admitted, bounded, capping, falls, nearest_band, pai
 from .amounts import probes as amount_probes
 from .codes import code_problems
 from .duplicates import duplicates
+from .findings import Finding, Severity
 from .labels import benefit_problem, label_problems
 from .logic import examine, flat, natural_range
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str
-    message: str
-    policy: str | None = None
-    file: str | None = None
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
-        policy = f" {self.policy}:" if self.policy else ""
-        return f"{where}: {self.severity}:{policy} {self.message} [{self.code}]"
 
 
 def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]:
