@@ -411,3 +411,26 @@ def test_the_same_measure_twice(tmp_path: Path, second: str, codes: list[str]) -
     )
     _, findings = lint(write(tmp_path, policies), TODAY)
     assert [(f.code, f.policy) for f in findings] == [(c, "t.doc.b") for c in codes]
+
+
+def test_validate_and_test_report_json_with_stable_fields() -> None:
+    import json
+
+    corpus = Path(__file__).parent / "corpus" / "broken"
+    runner = CliRunner()
+    labels = str(corpus / "label-yixia-with-lt" / "policies")
+    validated = runner.invoke(main, ["validate", labels, "--as-of", "2026-11-24", "--format", "json"])
+    assert validated.exit_code == 1
+    report = json.loads(validated.output)
+    assert (report["tool"], report["errors"], report["warnings"]) == ("validate", 1, 0)
+    [finding] = report["findings"]
+    assert finding == {
+        "file": "policies/award.yaml", "line": 16, "policy": "corpus.label-yixia-with-lt.small",
+        "code": "label-mismatch", "severity": "error", "message": finding["message"],
+        "counterexample": None,
+    }  # fmt: skip
+    cases = str(corpus / "case-misspelt-policy-id" / "policies")
+    tested = runner.invoke(main, ["test", cases, "--format", "json"])
+    assert tested.exit_code == 1
+    codes = [(f["code"], f["line"]) for f in json.loads(tested.output)["findings"]]
+    assert codes == [("case-unknown-policy", 10), ("case-coverage", None)]

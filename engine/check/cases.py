@@ -201,5 +201,5 @@ def case_findings(policy_set: PolicySet, results: list[CaseResult]) -> list[Find
         message = f"case {outcome.case.name!r}: " + "; ".join(outcome.failures)
         found.append(Finding("error", code, message, outcome.case.policy, outcome.file, outcome.line))
     for problem in coverage_problems(policy_set, results):
-        found.append(Finding("error", "case-coverage", problem))
+        found.append(Finding("error", "case-coverage", problem, problem.split(":", 1)[0]))
     return found
