@@ -65,13 +65,7 @@ def prop(
     caps, exclusive stacking, declared monotonicity, effective dates, an eligible cash benefit
     that pays nothing. The worked cases (*.cases.yaml) run too. Exit status 1 if an invariant
     or a case fails (a warning alone exits 0)."""
-    try:
-        from ..engine.testing import INVARIANTS
-    except ImportError:  # pragma: no cover - depends on the installation
-        click.echo(
-            "Error: `incentives prop` needs hypothesis: pip install 'incentives[testing]'", err=True
-        )
-        sys.exit(EXIT_INPUT)
+    invariants = _invariants()
     if out is not None:  # before the search, not after it found something to write
         _make(out)
     policy_set = PolicySet(directory)
@@ -81,37 +75,54 @@ def prop(
     text = fmt == "text"
     if text:
         click.echo(
-            f"prop: {len(chosen)} policies of {where} × {len(INVARIANTS)} invariants: every bound "
+            f"prop: {len(chosen)} policies of {where} × {invariants} invariants: every bound "
             f"walked, then {examples} random examples each, --seed {run_seed}"
         )
+    workers = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     writer = _Writer(out, directory)
     findings: list[Finding] = []
     unsolved: list[dict[str, str]] = []
-    workers = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     for run in _runs(policy_set, chosen, examples, run_seed, workers):
         own = [writer.finding(policy_set, c) for c in run.counterexamples]
         findings += own
-        if run.unsolved is not None:
-            unsolved.append({"policy": run.policy_id, "reason": run.unsolved})
+        unsolved += [{"policy": run.policy_id, "reason": run.unsolved}] if run.unsolved else []
         if text:
             _print_run(run, own)
     cases = _cases(policy_set, directory, chosen)
-    findings += cases
-    errors = sum(f.severity == "error" for f in findings)
-    if text:
-        for finding in cases:
-            click.echo(safe(f"  FAIL  {finding}"))
-        warned = len(findings) - errors
-        tail = f", {warned} warning(s)" if warned else ""
-        click.echo(f"prop: {errors} failure(s){tail}" if findings else "prop: all invariants hold")
-    else:
-        click.echo(json_text({
-            "tool": "prop", "directory": where, "seed": run_seed, "examples": examples,
-            "policies": len(chosen), "errors": errors, "warnings": len(findings) - errors,
-            "unsolved": unsolved, "findings": [f.to_json() for f in findings],
-        }))  # fmt: skip
-    if errors:
+    summary = {"tool": "prop", "directory": where, "seed": run_seed, "examples": examples,
+               "policies": len(chosen), "unsolved": unsolved}  # fmt: skip
+    if _report([*findings, *cases], cases, summary, text):
         sys.exit(1)
+
+
+def _report(
+    findings: list[Finding], cases: list[Finding], summary: dict[str, Any], text: bool
+) -> int:
+    """The failing worked cases and the counts (text), or the JSON object; the error count."""
+    errors = sum(f.severity == "error" for f in findings)
+    if not text:
+        body = {**summary, "errors": errors, "warnings": len(findings) - errors,
+                "findings": [f.to_json() for f in findings]}  # fmt: skip
+        click.echo(json_text(body))
+        return errors
+    for finding in cases:
+        click.echo(safe(f"  FAIL  {finding}"))
+    warned = len(findings) - errors
+    tail = f", {warned} warning(s)" if warned else ""
+    click.echo(f"prop: {errors} failure(s){tail}" if findings else "prop: all invariants hold")
+    return errors
+
+
+def _invariants() -> int:
+    """How many invariants there are; exits with a message without hypothesis installed."""
+    try:
+        from ..engine.testing import INVARIANTS
+    except ImportError:  # pragma: no cover - depends on the installation
+        click.echo(
+            "Error: `incentives prop` needs hypothesis: pip install 'incentives[testing]'", err=True
+        )
+        sys.exit(EXIT_INPUT)
+    return len(INVARIANTS)
 
 
 def _make(out: Path) -> None:

@@ -122,13 +122,18 @@ def falls(benefit: BenefitPlan, unit: Unit | None, rng: Range) -> list[Fall]:
     return found
 
 
+def admitted_probes(bands: tuple[Band, ...], unit: Unit | None, rng: Range) -> list[Decimal]:
+    """The probes of the bands' bounds and the range's own that the range admits."""
+    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
+    edges = [v for v in (rng.low, rng.high) if isinstance(v, Decimal)]
+    return [v for v in probes(bounds + edges, unit) if within(rng, v)]
+
+
 def unpaid(benefit: BenefitPlan, unit: Unit | None, rng: Range) -> list[Decimal]:
     """Admitted values of the banded fact, below the lowest band or above the highest, that no
     band holds (values between bands are tier gaps, reported as such)."""
     bands = benefit.bands
-    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
-    edges = [v for v in (rng.low, rng.high) if isinstance(v, Decimal)]
-    values = [v for v in probes(bounds + edges, unit) if within(rng, v)]
+    values = admitted_probes(bands, unit, rng)
     covered = [first_band(bands, v) is not None for v in values]
     if not any(covered):
         return values
@@ -177,15 +182,8 @@ def _tier_range(
     if benefit.by is None or any(b.amount is None for b in benefit.bands):
         return None, None  # rate bands: what they pay depends on the base as well
     by = facts[benefit.by]
-    rng = admitted(plan, by, facts)
-    bounds = sorted({b for band in benefit.bands for b in (band.low, band.high) if b is not None})
-    edges = [v for v in (rng.low, rng.high) if isinstance(v, Decimal)]
-    values = [v for v in probes(bounds + edges, by.unit) if within(rng, v)]
-    if rng.low is None:
-        values.append(min(values, default=Decimal(0)) - 1)  # and below every bound
-    if rng.high is None:
-        values.append(max(values, default=Decimal(0)) + 1)
-    held = [first_band(benefit.bands, v) for v in values]
+    held = [first_band(benefit.bands, v)
+            for v in admitted_probes(benefit.bands, by.unit, admitted(plan, by, facts))]  # fmt: skip
     paid = [band.amount or Decimal(0) if band else Decimal(0) for band in held]
     return (min(paid), max(paid)) if paid else (None, None)
 

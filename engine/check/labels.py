@@ -184,13 +184,7 @@ def _compare(
     same_unit = [m for m in said if m.quantity.unit is bound.unit]
     matching = [m for m in same_unit if m.quantity.value == bound.value]
     if not matching:
-        if len(same_unit) != 1 or bound.reversed:
-            return None  # no number to compare, or several and none of them this one
-        label = same_unit[0]
-        return (f"the label {leaf.label!r} says {label.text}, the rule's threshold is "
-                f"{format_quantity(bound.value, bound.unit, 'zh')}: write "
-                f"`{bound.op}: {format_quantity(label.quantity.value, bound.unit, 'zh')}` if the "
-                "label is right")  # fmt: skip
+        return _number_problem(bound, leaf, same_unit)
     mention = matching[0]
     if mention.side is None or (
         mention.side == bound.side and mention.inclusive in (None, bound.inclusive)
@@ -204,6 +198,17 @@ def _compare(
     rule = "" if bound.reversed else f" ({_WORDS[bound.op]})"
     return (f"the label {leaf.label!r} says {_WORDS[stated]} {mention.text}, the rule is "
             f"`{bound.op}`{rule}: write `{wanted}` instead if the label is right")  # fmt: skip
+
+
+def _number_problem(bound: Bound, leaf: Comparison, same_unit: list[Mention]) -> str | None:
+    """The label states one number in the rule's unit, and not the rule's threshold."""
+    if len(same_unit) != 1 or bound.reversed:
+        return None  # no number to compare, or several and none of them this one
+    label = same_unit[0]
+    return (f"the label {leaf.label!r} says {label.text}, the rule's threshold is "
+            f"{format_quantity(bound.value, bound.unit, 'zh')}: write "
+            f"`{bound.op}: {format_quantity(label.quantity.value, bound.unit, 'zh')}` if the "
+            "label is right")  # fmt: skip
 
 
 _REVERSE = {"ge": "le", "le": "ge", "gt": "lt", "lt": "gt"}

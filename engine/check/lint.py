@@ -170,28 +170,38 @@ def _gap_text(bands: list[Band], first: Decimal, last: Decimal, unit: Unit) -> s
 def _overlaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
     found: Found = []
     for j, later in enumerate(bands):
-        inside = [v for v in probes if later.holds(v)]
-        if inside and all(any(b.holds(v) for b in bands[:j]) for v in inside):
+        if _shadowed(bands, probes, j):
             found.append(("tier-shadowed",
                 f"{name}: band {j + 1} never applies, earlier bands take all its values", j))  # fmt: skip
             continue
         for i, earlier in enumerate(bands[:j]):
-            shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
-            if not shared or earlier.within(later):
-                continue
-            if len(shared) == 1 and earlier.low == shared[0]:
-                continue  # a higher band listed first takes its own lower bound: a cascade
-            if len(shared) == 1:
-                message = (f"{name}: bands {i + 1} and {j + 1} both include "
-                           f"{format_quantity(shared[0], unit, 'en')}; band {i + 1}, listed "
-                           "first, takes it")  # fmt: skip
-            else:
-                message = (f"{name}: bands {i + 1} and {j + 1} overlap from "
-                           f"{format_quantity(shared[0], unit, 'en')} to "
-                           f"{format_quantity(shared[-1], unit, 'en')}; band {i + 1}, listed "
-                           "first, takes those values")  # fmt: skip
-            found.append(("tier-overlap", message, j))
+            shared = _shared(earlier, later, probes)
+            if shared:
+                found.append(("tier-overlap", _overlap_text(name, i, j, shared, unit), j))
     return found
+
+
+def _shadowed(bands: list[Band], probes: list[Decimal], j: int) -> bool:
+    inside = [v for v in probes if bands[j].holds(v)]
+    return bool(inside) and all(any(b.holds(v) for b in bands[:j]) for v in inside)
+
+
+def _shared(earlier: Band, later: Band, probes: list[Decimal]) -> list[Decimal]:
+    """The values two bands both take, where that is a mistake: not a band nested in a later
+    one, nor a higher band listed first that takes its own lower bound (a cascade)."""
+    shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
+    if not shared or earlier.within(later) or (len(shared) == 1 and earlier.low == shared[0]):
+        return []
+    return shared
+
+
+def _overlap_text(name: str, i: int, j: int, shared: list[Decimal], unit: Unit) -> str:
+    if len(shared) == 1:
+        return (f"{name}: bands {i + 1} and {j + 1} both include "
+                f"{format_quantity(shared[0], unit, 'en')}; band {i + 1}, listed first, takes it")  # fmt: skip
+    return (f"{name}: bands {i + 1} and {j + 1} overlap from "
+            f"{format_quantity(shared[0], unit, 'en')} to {format_quantity(shared[-1], unit, 'en')}; "
+            f"band {i + 1}, listed first, takes those values")  # fmt: skip
 
 
 def _tier_findings(

@@ -219,6 +219,10 @@ class Solver:
             return any(children)
         if node.kind != "all":
             return True  # a `not` left above a leaf that has no negated operator
+        return all(children) and self._conjunction(node, report)
+
+    def _conjunction(self, node: Node, report: bool) -> bool:
+        """Whether the leaves an `all` requires together can hold together."""
         by_fact: dict[tuple[str, bool], list[Comparison]] = {}
         for leaf in conjuncts(node):
             key = _key(leaf)
@@ -228,7 +232,7 @@ class Solver:
         if report:
             # a leaf that cannot hold even alone is reported where it is written
             self.clashes += [(node, ls) for ls in clashing if all(not self._clash([x]) for x in ls)]
-        return all(children) and not clashing
+        return not clashing
 
     def always(self, node: Node) -> bool:
         """True for every enterprise whose facts it reads are known."""

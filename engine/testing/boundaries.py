@@ -148,15 +148,19 @@ def _witness(fact: FactPlan, rng: Range) -> Any:
     elif fact.type is FactType.CODE:
         choices = [*sorted(fact.values or ()), "X"]
     else:
-        step: Any = _DAY if fact.type is FactType.DATE else resolution(fact.unit)
-        low = rng.low if rng.low_in or rng.low is None else _moved(rng.low, step)
-        high = rng.high if rng.high_in or rng.high is None else _moved(rng.high, -step)
-        # a lower bound when there is one; else half the upper bound, so that facts computed
-        # from this one (a ratio over it, or of it) have room either way
-        half = high / 2 if isinstance(high, Decimal) and high > 0 else None
-        nothing = date(2015, 1, 1) if fact.type is FactType.DATE else Decimal(0)
-        choices = [v for v in (low, half, high) if v is not None] or [nothing]
+        choices = _ordered_choices(fact, rng)
     return next((v for v in choices if _admits(rng, v)), choices[0])
+
+
+def _ordered_choices(fact: FactPlan, rng: Range) -> list[Any]:
+    """A lower bound when there is one; else half the upper bound, so that facts computed from
+    this one (a ratio over it, or of it) have room either way; else the upper bound."""
+    step: Any = _DAY if fact.type is FactType.DATE else resolution(fact.unit)
+    low = rng.low if rng.low_in or rng.low is None else _moved(rng.low, step)
+    high = rng.high if rng.high_in or rng.high is None else _moved(rng.high, -step)
+    half = high / 2 if isinstance(high, Decimal) and high > 0 else None
+    nothing = date(2015, 1, 1) if fact.type is FactType.DATE else Decimal(0)
+    return [v for v in (low, half, high) if v is not None] or [nothing]
 
 
 def _moved(value: Any, step: Any) -> Any:

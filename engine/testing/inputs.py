@@ -10,6 +10,7 @@ from typing import Any
 
 from ..compile.facts import RECORD_KINDS, SEVERITIES, literal_values
 from ..compile.plan import (
+    Band,
     CertifiedSource,
     FactPlan,
     FieldSource,
@@ -140,10 +141,7 @@ class _Assign:
                          key=lambda b: b.amount or 0)  # fmt: skip
         step = Decimal(1) if by.unit in (Unit.PERSON, Unit.ITEM, Unit.POINT) else Decimal("0.0001")
         for band in scoring:
-            inside = [band.low if band.low_inclusive else band.low + step] if band.low is not None else []
-            if band.high is not None:
-                inside.append(band.high if band.high_inclusive else band.high - step)
-            for candidate in inside or [Decimal(0)]:
+            for candidate in _inside(band, step):
                 if first_band(source.bands, candidate) is band:
                     self(by, candidate)
                     return
@@ -157,6 +155,16 @@ class _Assign:
         for part in source.parts:
             if part in self.facts:
                 self(self.facts[part], value)
+
+
+def _inside(band: Band, step: Decimal) -> list[Decimal]:
+    """Values inside a band next to its bounds (0 for a band without bounds)."""
+    inside = []
+    if band.low is not None:
+        inside.append(band.low if band.low_inclusive else band.low + step)
+    if band.high is not None:
+        inside.append(band.high if band.high_inclusive else band.high - step)
+    return inside or [Decimal(0)]
 
 
 def assign(
