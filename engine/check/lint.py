@@ -1,14 +1,18 @@
 """Static checks of a rule set that loads (on its plan): mistakes the loader cannot refuse
-outright.
+outright. This module runs them and places each finding; the reasoning lives beside it.
 
-- tiers whose bands leave a gap or overlap at a boundary;
-- `all` conditions with contradictory bounds on one fact (can never be true), and policies
-  whose condition can never be true (unreachable);
-- exclusive stacking groups with a single member (the exclusivity never applies);
-- values of the wrong unit the loader lets through (monotone facts that are not quantities,
-  percentages above 100% for a ratio);
-- policies whose effective period lies entirely before the evaluation date;
-- caps that can never bind (a fixed grant or every tier below the cap).
+- tiers and point bands that leave a gap (stated exactly), overlap at a boundary or shadow a
+  band (here);
+- conditions that can never hold or always hold, with `not` pushed to the leaves, and
+  policies their own criteria make unreachable (`logic`);
+- labels that disagree with their rule, a benefit's text with its rate (`labels`);
+- code values no profile holds, industry codes not written as profiles hold them (`codes`);
+- what a benefit pays the enterprises its condition admits: nothing (no band), less in a
+  higher band, caps that never or always bind, a condition capping a monotone fact
+  (`amounts`);
+- the same measure twice (`duplicates`); exclusive groups with a single member;
+- values of the wrong unit the loader lets through; periods that ended before the evaluation
+  date; successions that do not hand over on consecutive days.
 
 Every finding names the file, the line, the policy and a severity; `incentives validate`
 exits 1 when any finding is an error.
