@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..engine import PolicySet
-from ..engine.check.cases import CaseResult, coverage_problems, run_cases
+from ..engine.check.cases import CaseResult, case_findings, coverage_problems, run_cases
 from ..engine.check.coverage import Coverage, coverage
 from ..engine.compile.loader import bundled_policies
 from .main import main
@@ -24,8 +24,9 @@ from .render import json_text, safe
                    "false, exclusions fired, deciding any branches, tiers and point bands).")  # fmt: skip
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
               help="With --coverage: exit 1 if the set's coverage is below PCT percent.")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              help="With --coverage: the coverage report as a table or as JSON.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text, or one JSON object: the counts, the findings and (with --coverage) "
+                   "the coverage.")  # fmt: skip
 def test_cases(
     directory: Path | None, verbose: bool, with_coverage: bool, fail_under: float | None,
     fmt: str,
@@ -33,29 +34,40 @@ def test_cases(
     """Run the *.cases.yaml example cases under DIRECTORY (default: the bundled library)
     against its policies; exit 1 if a case fails or a policy lacks an eligible, an
     ineligible or an undetermined case."""
-    if (fail_under is not None or fmt != "table") and not with_coverage:
-        raise click.UsageError("--fail-under and --format go with --coverage")
+    if fail_under is not None and not with_coverage:
+        raise click.UsageError("--fail-under goes with --coverage")
     root = directory if directory is not None else bundled_policies()
     policy_set = PolicySet(directory)
     results = run_cases(policy_set, root)
-    if with_coverage and fmt == "json":
-        _coverage_json(policy_set, results, fail_under)
-        return
-    _print_cases(results, verbose)
-    uncovered = coverage_problems(policy_set, results)
-    for problem in uncovered:
-        click.echo(safe(f"MISSING CASES {problem}"))
     failed = sum(not r.passed for r in results)
-    click.echo(
-        f"{len(results)} cases, {len(results) - failed} passed, {failed} failed; "
-        f"{len(policy_set)} policies, {len(uncovered)} without full case coverage"
-    )
-    low = with_coverage and _coverage_table(policy_set, results, fail_under)
+    uncovered = coverage_problems(policy_set, results)
+    report = coverage(policy_set, results) if with_coverage else None
+    low = report is not None and _under(report, fail_under)
+    if fmt == "json":
+        findings = case_findings(policy_set, results)
+        data = {
+            "tool": "test", "cases": len(results), "passed": len(results) - failed,
+            "failed": failed, "policies": len(policy_set), "uncovered": len(uncovered),
+            "findings": [f.to_json() for f in findings],
+        }  # fmt: skip
+        if report is not None:
+            data["coverage"] = report.to_json()
+        click.echo(json_text(data))
+    else:
+        _print(results, uncovered, verbose)
+        click.echo(
+            f"{len(results)} cases, {len(results) - failed} passed, {failed} failed; "
+            f"{len(policy_set)} policies, {len(uncovered)} without full case coverage"
+        )
+        if report is not None:
+            print_coverage(report)
+            if low:
+                click.echo(f"coverage {report.percent}% is under --fail-under {fail_under:g}%")
     if failed or uncovered or low:
         sys.exit(1)
 
 
-def _print_cases(results: list[CaseResult], verbose: bool) -> None:
+def _print(results: list[CaseResult], uncovered: list[str], verbose: bool) -> None:
     for outcome in results:
         if outcome.passed and not verbose:
             continue
@@ -64,34 +76,12 @@ def _print_cases(results: list[CaseResult], verbose: bool) -> None:
         for failure in outcome.failures:
             for line in failure.splitlines():  # each line escaped, none run together
                 click.echo(safe(f"       {line}"))
+    for problem in uncovered:
+        click.echo(safe(f"MISSING CASES {problem}"))
 
 
 def _under(report: Coverage, fail_under: float | None) -> bool:
     return fail_under is not None and report.percent < Decimal(str(fail_under))
-
-
-def _coverage_json(
-    policy_set: PolicySet, results: list[CaseResult], fail_under: float | None
-) -> None:
-    """The cases' counts and the coverage as one JSON object; exit 1 on a failed case or a
-    coverage under `fail_under`."""
-    report = coverage(policy_set, results)
-    failed = sum(not r.passed for r in results)
-    click.echo(json_text({"cases": len(results), "failed": failed, **report.to_json()}))
-    if failed or _under(report, fail_under):
-        sys.exit(1)
-
-
-def _coverage_table(
-    policy_set: PolicySet, results: list[CaseResult], fail_under: float | None
-) -> bool:
-    """Print the coverage; whether it is under `fail_under`."""
-    report = coverage(policy_set, results)
-    print_coverage(report)
-    if _under(report, fail_under):
-        click.echo(f"coverage {report.percent}% is under --fail-under {fail_under:g}%")
-        return True
-    return False
 
 
 def print_coverage(report: Coverage) -> None:

@@ -355,19 +355,30 @@ def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @as_of_option
-def validate(directory: Path | None, as_of: date | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def validate(directory: Path | None, as_of: date | None, fmt: str) -> None:
     """Load and check a policy directory (default: the bundled library), then run the static
-    checks (tiers, contradictions, unreachable policies, stacking groups, units, expired
-    periods relative to --as-of); exit 1 on any problem or error finding."""
+    checks (tiers, contradictions and tautologies, unreachable policies, labels against their
+    rules, code values, what a benefit pays, the same measure twice, stacking groups, units,
+    expired periods and succession relative to --as-of); exit 1 on any problem or error
+    finding."""
     from ..engine.check.lint import lint
 
     loaded, findings = lint(directory, as_of or date.today())
-    for finding in findings:
-        click.echo(safe(str(finding)))
     errors = sum(f.severity == "error" for f in findings)
-    counts = f"{len(loaded.documents)} document(s), {len(loaded.policies)} policies, {len(loaded.facts)} facts"
-    verdict = f"FAILED: {errors} error(s)" if errors else "OK"
-    click.echo(f"{verdict}: {counts}, {len(findings) - errors} warning(s)")
+    if fmt == "json":
+        click.echo(json_text({
+            "tool": "validate", "documents": len(loaded.documents), "policies": len(loaded.policies),
+            "facts": len(loaded.facts), "errors": errors, "warnings": len(findings) - errors,
+            "findings": [f.to_json() for f in findings],
+        }))  # fmt: skip
+    else:
+        for finding in findings:
+            click.echo(safe(str(finding)))
+        counts = (f"{len(loaded.documents)} document(s), {len(loaded.policies)} policies, "
+                  f"{len(loaded.facts)} facts")  # fmt: skip
+        verdict = f"FAILED: {errors} error(s)" if errors else "OK"
+        click.echo(f"{verdict}: {counts}, {len(findings) - errors} warning(s)")
     if errors:
         sys.exit(EXIT_INPUT)
 

@@ -106,6 +106,6 @@ def test_cli_coverage_table_json_and_fail_under(tmp_path: Path) -> None:
     gated = runner.invoke(main, ["test", str(root), "--coverage", "--fail-under", "50"])
     assert gated.exit_code == 1 and "under --fail-under 50%" in gated.output
     data = json.loads(runner.invoke(main, ["test", str(root), "--coverage", "--format", "json"]).output)
-    assert (data["cases"], data["failed"], data["percent"]) == (3, 0, "46.2")
+    assert (data["cases"], data["failed"], data["coverage"]["percent"]) == (3, 0, "46.2")
     assert runner.invoke(main, ["test", str(root), "--fail-under", "50"]).exit_code == 2
 

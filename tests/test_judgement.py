@@ -31,7 +31,7 @@ facts:
      points: {by: expert_score, bands: [{ge: 60, points: 10}]}}
   - {id: best, type: quantity, unit: point, max_of: [expert_points, bonus], zh: 最优, en: best}
   - {id: total, type: quantity, unit: point, sum_of: [expert_points, bonus], zh: 合计, en: total}
-  - {id: per_head, type: quantity, unit: ratio, ratio: [expert_score, employees], zh: 人均,
+  - {id: per_head, type: quantity, unit: point, ratio: [expert_score, employees], zh: 人均,
      en: per head}
 policies:
   - {id: judged.points, title: 一, title_en: one, when: {fact: expert_points, ge: 10},
@@ -40,7 +40,7 @@ policies:
      benefit: {service: true, zh: 服务, en: service}}
   - {id: judged.total, title: 三, title_en: three, when: {fact: total, ge: 10},
      benefit: {service: true, zh: 服务, en: service}}
-  - {id: judged.ratio, title: 四, title_en: four, when: {fact: per_head, ge: 50%},
+  - {id: judged.ratio, title: 四, title_en: four, when: {fact: per_head, ge: 0.5},
      benefit: {service: true, zh: 服务, en: service}}
 """
 # The expert's score is unknown; everything else is known.

@@ -78,6 +78,34 @@ def write(tmp_path: Path, policies: str) -> Path:
 BENEFIT = "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
 
 
+def test_tier_boundaries_in_words(tmp_path: Path) -> None:
+    messages = {
+        "[{lt: 3, amount: 1元}, {ge: 4, amount: 2元}]": "exactly 3 persons is in no band",
+        "[{lt: 3, amount: 1元}, {ge: 6, amount: 2元}]": "the values from 3 persons to 5 persons",
+        "[{le: 2, amount: 1元}, {ge: 3, amount: 2元}]": None,  # no one is 2.5 persons
+        # a higher band listed first takes its own lower bound: a cascade
+        "[{ge: 3, amount: 2元}, {ge: 1, le: 3, amount: 1元}, {lt: 1, amount: 0元}]": None,
+    }
+    for bands, expected in messages.items():
+        policy = (
+            "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+            f"    benefit: {{tiers: {{by: employees, bands: {bands}}}, zh: 奖, en: award}}\n"
+        )
+        _, findings = lint(write(tmp_path, policy), TODAY)
+        shown = [f.message for f in findings if f.code in ("tier-gap", "tier-overlap")]
+        assert (expected is None and not shown) or (expected and expected in shown[0]), shown
+    money = "[{lt: 10万元, amount: 1元}, {gt: 10万元, le: 20万元, amount: 2元}, {gt: 30万元, amount: 3元}]"
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        f"    benefit: {{tiers: {{by: revenue, bands: {money}}}, zh: 奖, en: award}}\n"
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.message.split(": a gap: ")[1] for f in findings if f.code == "tier-gap"] == [
+        "exactly ¥100,000 is in no band",
+        "the values above ¥200,000 up to and including ¥300,000 are in no band",
+    ]
+
+
 @pytest.mark.parametrize(
     ("bands", "codes"),
     [
@@ -90,8 +118,12 @@ BENEFIT = "    benefit: {grant: {amount: 1万元}, zh: 奖, en: award}\n"
         ("[{amount: 1元}, {ge: 12, amount: 2元}]", ["tier-shadowed"]),
         # the usual cascade, first match wins: not an overlap
         ("[{ge: 30, amount: 3元}, {ge: 20, amount: 2元}, {lt: 20, amount: 1元}]", []),
-        ("[{ge: 0, le: 100, amount: 1元}, {ge: 50, le: 200, amount: 2元}]", ["tier-overlap"]),
-        ("[{ge: 30, amount: 3元}, {ge: 40, amount: 4元}]", ["tier-shadowed"]),
+        # …and beyond both, an unbounded number of employees is paid nothing
+        (
+            "[{ge: 0, le: 100, amount: 1元}, {ge: 50, le: 200, amount: 2元}]",
+            ["eligible-pays-nothing", "tier-overlap"],
+        ),
+        ("[{ge: 30, amount: 3元}, {ge: 40, amount: 4元}]", ["eligible-pays-nothing", "tier-shadowed"]),
     ],
 )
 def test_tier_boundaries(tmp_path: Path, bands: str, codes: list[str]) -> None:
@@ -221,7 +253,7 @@ def test_a_successor_must_start_the_day_after(tmp_path: Path, new: str, fragment
     old = "effective: {until: 2026-03-31}\nsuperseded_by: t.new\n"
     _, findings = lint(succession(tmp_path, old, new), TODAY)
     assert [(f.severity, f.code, f.file, f.line) for f in findings] == [
-        ("warning", "succession", f"{tmp_path.name}/old.yaml", 8)
+        ("warning", "succession", f"{tmp_path.name}/old.yaml", 7)  # the end date that is off
     ]
     assert fragment in findings[0].message
     assert "should start on 2026-04-01" in findings[0].message
@@ -263,3 +295,142 @@ def test_a_document_that_ends_with_the_calendar_cannot_hand_over(tmp_path: Path)
     assert [f.message for f in findings] == [
         "document ends on 9999-12-31 and overlaps t.new, which is in force from 2026-04-01"
     ]
+
+
+@pytest.mark.parametrize(
+    ("fact", "rule", "label", "flagged"),
+    [
+        ("fixed_asset_investment", "ge: 5000万元", "投资5000万元以上", False),
+        ("fixed_asset_investment", "gt: 5000万元", "投资5000万元以上", True),
+        ("hnte_innovation_score", "gt: 70", "得分70分以上（不含70分）", False),
+        ("hnte_innovation_score", "ge: 70", "得分70分以上（不含70分）", True),
+        ("revenue", "le: 4亿元", "营业收入4亿元（含）以下", False),
+        ("revenue", "le: 5000万元", "销售收入小于5,000万元（含）", False),
+        ("revenue", "lt: 5000万元", "销售收入小于5,000万元（含）", True),
+        ("main_business_share", "gt: 50%", "占比50%（不含）以上", False),
+        ("hnte_innovation_score", "ge: 60", "评价得分达到60分以上", False),
+        ("employees", "lt: 20", "从业人员不满20人", False),
+        ("employees", "le: 20", "从业人员不满20人", True),
+        ("fixed_asset_investment", "ge: 5000元", "投资5000万元以上", True),  # the 万 was dropped
+        ("rd_intensity", "ge: 0.03%", "占比不低于3%", True),
+        ("revenue", "ge: 5000万元", "年产值5000万元", False),  # no boundary word: nothing stated
+        ("registration_date", "le: -1年", "注册成立一年以上", False),  # a date before the evaluation date
+        ("registration_date", "ge: -1年", "注册成立一年以上", True),
+        ("registration_date", "gt: -5年", "成立不满5年", False),
+    ],
+)
+def test_a_label_is_read_back_against_its_rule(
+    tmp_path: Path, fact: str, rule: str, label: str, flagged: bool
+) -> None:
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        f"    when: {{fact: {fact}, {rule}, label: '{label}'}}\n{BENEFIT}"
+    )
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.code for f in findings if f.code == "label-mismatch"] == (
+        ["label-mismatch"] if flagged else []
+    ), [str(f) for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("when", "unless", "codes"),
+    [
+        # `not` is pushed to the leaves before bounds are compared
+        ("{all: [{fact: employees, ge: 50}, {not: {fact: employees, ge: 20}}]}", None,
+         ["never-true", "unreachable"]),
+        ("{all: [{fact: employees, ge: 50}, {not: {fact: employees, lt: 20}}]}", None, []),
+        ("{all: [{fact: hnte_valid, eq: true}, {not: {any: [{fact: hnte_valid, eq: true}, "
+         "{fact: tech_sme_valid, eq: true}]}}]}", None, ["never-true", "unreachable"]),
+        # conditions that hold for every known value
+        ("{any: [{fact: revenue, ge: 1万元}, {fact: revenue, lt: 1万元}]}", None, ["always-true"]),
+        ("{any: [{fact: tax_credit_rating, ne: C}, {fact: tax_credit_rating, ne: D}]}", None,
+         ["always-true"]),
+        ("{fact: employees, ge: 0}", None, ["always-true"]),
+        ("{fact: revenue, ge: 0元}", None, []),  # an amount may be negative
+        # an exclusion the condition implies
+        ("{fact: employees, ge: 10}", "{fact: employees, ge: 5}", ["unreachable"]),
+        ("{fact: employees, ge: 10}", "{fact: employees, lt: 5}", []),
+        ("{fact: employees, ge: 10}", "{fact: employees, ge: 50}", []),
+    ],
+)  # fmt: skip
+def test_conditions_through_not_and_exclusions(
+    tmp_path: Path, when: str, unless: str | None, codes: list[str]
+) -> None:
+    excluded = f"    unless: [{unless}]\n" if unless else ""
+    policy = f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n{excluded}{BENEFIT}"
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert sorted(f.code for f in findings) == sorted(codes), [str(f) for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("when", "codes"),
+    [
+        ("{fact: tax_credit_rating, in: [A, B]}", []),
+        ("{fact: tax_credit_rating, in: [A级, B]}", ["code-value"]),
+        ("{fact: industry_code, prefix_in: [C42, F]}", []),
+        ("{fact: industry_code, prefix_in: ['4210']}", ["industry-code"]),
+        ("{fact: industry_code, in: [3975]}", ["industry-code"]),
+        ("{fact: industry_code, in: [C42]}", ["industry-code"]),  # a division where classes are meant
+        ("{fact: industry_code, in: [C4210]}", []),
+    ],
+)
+def test_code_values(tmp_path: Path, when: str, codes: list[str]) -> None:
+    policy = f"  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {when}\n{BENEFIT}"
+    _, findings = lint(write(tmp_path, policy), TODAY)
+    assert [f.code for f in findings] == codes, [str(f) for f in findings]
+
+
+def test_a_rule_industry_code_matches_a_profile_code(tmp_path: Path) -> None:
+    from incentives.engine import PolicySet
+    from incentives.engine.model.profile import parse_profile
+
+    policy = (
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n"
+        "    when: {fact: industry_code, prefix_in: ['4210']}\n" + BENEFIT
+    )
+    policies = PolicySet(write(tmp_path, policy))
+    profile = parse_profile({"synthetic": True, "zone": "national", "industry_code": "4210"})
+    (result,) = policies.evaluate(profile, as_of=TODAY).results
+    assert result.status.value == "eligible"
+
+
+@pytest.mark.parametrize(
+    ("second", "codes"),
+    [
+        ("    when: {not: {fact: employees, lt: 10}}\n", ["duplicate-measure"]),  # ge 10, spelt otherwise
+        ("    when: {fact: employees, ge: 20}\n", []),
+        # a shared group declares how the two stack, exclusive or not
+        ("    when: {fact: employees, ge: 10}\n    stacking: {group: g, exclusive: false}\n", []),
+    ],
+)
+def test_the_same_measure_twice(tmp_path: Path, second: str, codes: list[str]) -> None:
+    grouped = "    stacking: {group: g, exclusive: false}\n" if "stacking" in second else ""
+    policies = (
+        f"  - id: t.doc.a\n    title: t\n    title_en: t\n    when: {{fact: employees, ge: 10}}\n"
+        f"{grouped}{BENEFIT}  - id: t.doc.b\n    title: t\n    title_en: t\n{second}{BENEFIT}"
+    )
+    _, findings = lint(write(tmp_path, policies), TODAY)
+    assert [(f.code, f.policy) for f in findings] == [(c, "t.doc.b") for c in codes]
+
+
+def test_validate_and_test_report_json_with_stable_fields() -> None:
+    import json
+
+    corpus = Path(__file__).parent / "corpus" / "broken"
+    runner = CliRunner()
+    labels = str(corpus / "label-yixia-with-lt" / "policies")
+    validated = runner.invoke(main, ["validate", labels, "--as-of", "2026-11-24", "--format", "json"])
+    assert validated.exit_code == 1
+    report = json.loads(validated.output)
+    assert (report["tool"], report["errors"], report["warnings"]) == ("validate", 1, 0)
+    [finding] = report["findings"]
+    assert finding == {
+        "file": "policies/award.yaml", "line": 16, "policy": "corpus.label-yixia-with-lt.small",
+        "code": "label-mismatch", "severity": "error", "message": finding["message"],
+        "counterexample": None,
+    }  # fmt: skip
+    cases = str(corpus / "case-misspelt-policy-id" / "policies")
+    tested = runner.invoke(main, ["test", cases, "--format", "json"])
+    assert tested.exit_code == 1
+    codes = [(f["code"], f["line"]) for f in json.loads(tested.output)["findings"]]
+    assert codes == [("case-unknown-policy", 10), ("case-coverage", None)]

@@ -201,7 +201,7 @@ def test_fact_declared_twice(tmp_path: Path) -> None:
 
 def test_document_facts_extend_the_catalogue(tmp_path: Path) -> None:
     fact = (
-        "facts:\n  - {id: output_per_staff, type: quantity, unit: ratio,"
+        "facts:\n  - {id: output_per_staff, type: quantity, unit: yuan,"
         " ratio: [output_value, employees], zh: 人均产值, en: output per employee}\n"
         "  - {id: local_flag, type: bool, profile_fact: local_flag, zh: 本地, en: local}\n"
     )

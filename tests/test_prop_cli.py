@@ -15,12 +15,15 @@ BROKEN = Path(__file__).parent / "broken"
 
 @pytest.mark.slow
 def test_the_bundled_library_passes() -> None:
-    result = CliRunner().invoke(main, ["prop", "--examples", "4", "--seed", "7"])
+    # the boundary walk of every policy and the worked cases; no random example (time budget)
+    result = CliRunner().invoke(main, ["prop", "--examples", "0", "--seed", "7", "--jobs", "2"])
     assert result.exit_code == 0, result.output
     assert "--seed 7" in result.output
     for policy_id in ("national.hnte.certification", "national.small-low-profit.cit"):
         assert f"ok    {policy_id}" in result.output
-    assert result.output.rstrip().endswith("prop: all invariants hold")
+    assert "FAIL" not in result.output
+    # what a person must judge: eligible cash awards that pay nothing on a base of zero
+    assert result.output.rstrip().endswith("prop: 0 failure(s), 4 warning(s)")
 
 
 def test_a_seed_repeats_the_run() -> None:
@@ -40,7 +43,9 @@ def test_a_broken_rule_set_fails_with_a_counterexample_check_accepts(tmp_path: P
     assert "FAIL  broken.monotone.award  invariant monotone" in result.output
     assert "counterexample profile:" in result.output and "taxable_income:" in result.output
     assert "prop: 1 failure(s)" in result.output
-    # shrunk to the cliff: just below 300万元 of taxable income, raising it loses the award
+    # found by the boundary walk at the cliff: just below 300万元 of taxable income, raising it
+    # loses the award
+    assert "(found by the boundary)" in result.output
     assert "lowers the award from 3" in result.output
     written = out / "broken.monotone.award.monotone.yaml"
     as_of = next(
@@ -75,3 +80,36 @@ def test_the_engine_and_the_cli_import_without_hypothesis() -> None:
         "assert 'hypothesis' not in sys.modules, 'hypothesis imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_json_findings_and_a_reproduce_command_that_works_as_printed(tmp_path: Path) -> None:
+    import json
+    import shlex
+
+    runner = CliRunner()
+    broken = str(BROKEN / "false-monotone")
+    args = ["prop", broken, "--examples", "0", "--seed", "1", "--format", "json", "--jobs", "1"]
+    result = runner.invoke(main, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert (report["tool"], report["errors"]) == ("prop", 1)
+    [finding] = [f for f in report["findings"] if f["severity"] == "error"]
+    assert list(finding) == [
+        "file", "line", "policy", "code", "severity", "message", "counterexample",
+    ]  # fmt: skip
+    assert (finding["policy"], finding["code"], finding["severity"]) == (
+        "broken.monotone.award", "monotone", "error",
+    )  # fmt: skip
+    assert finding["file"].endswith(".yaml") and isinstance(finding["line"], int)
+    command = shlex.split(finding["counterexample"]["reproduce"])
+    assert command[:2] == ["incentives", "explain"] and Path(command[2]).is_file()
+    explained = runner.invoke(main, command[1:])
+    assert explained.exit_code == 0, explained.output
+    assert "broken.monotone.award" in explained.output
+
+
+def test_prop_runs_the_worked_cases_too() -> None:
+    corpus = Path(__file__).parent / "corpus" / "broken" / "case-boundary-wrong-side" / "policies"
+    result = CliRunner().invoke(main, ["prop", str(corpus), "--examples", "0", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "award.cases.yaml:9: error:" in result.output and "[case-mismatch]" in result.output

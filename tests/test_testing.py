@@ -147,6 +147,7 @@ def test_amount_check_rejects_negative_and_unearned_amounts(policies: PolicySet)
 def test_every_invariant_is_named_once() -> None:
     assert list(INVARIANTS) == [
         "determinism", "soundness", "explanation", "amounts", "stacking", "monotone", "in-force",
+        "eligible-pays-nothing",
     ]  # fmt: skip
 
 
@@ -194,3 +195,39 @@ def test_a_date_bound_at_the_calendars_edge(tmp_path: Path) -> None:
     # `-3000年` resolves to 0001-01-01: the scenario generator once stepped a day past it.
     policies = one_policy(tmp_path, "{fact: registration_date, lt: -3000年}")
     assert find_counterexamples(policies, "t.doc.p", 30, 0) == []
+
+
+def test_the_boundary_walk_finds_a_gap_at_a_single_value(tmp_path: Path) -> None:
+    # `lt: 3` then `ge: 4` persons: exactly 3 is in no band, found without any random example
+    (tmp_path / "doc.yaml").write_text(
+        "id: t.doc\ntitle: t\ntitle_en: t\nissuer: t\nprovenance: illustrative\n"
+        "zones: [national]\npolicies:\n"
+        "  - id: t.doc.p\n    title: t\n    title_en: t\n    when: {fact: employees, ge: 1}\n"
+        "    benefit: {tiers: {by: employees, bands: [{lt: 3, amount: 1万元}, "
+        "{ge: 4, amount: 2万元}]}, zh: 奖, en: award}\n",
+        encoding="utf-8",
+    )
+    from incentives.engine.testing.search import run_policy
+
+    run = run_policy(PolicySet(tmp_path), "t.doc.p", examples=0)
+    [found] = run.counterexamples
+    assert (found.invariant, found.found_by) == ("eligible-pays-nothing", "boundary")
+    assert found.scenario.data["employees"] == 3 and "employees = 3 is in no band" in found.message
+    assert run.unsolved is None
+
+
+def test_the_solver_meets_every_criterion_through_routes_and_ratios() -> None:
+    from incentives.engine.testing.boundaries import boundary_scenarios, solve
+
+    corpus = Path(__file__).parent / "corpus" / "clean"
+    for name, policy_id in [
+        ("clean-partition-routes", "corpus.clean-partition.little-giant"),  # an `any` of routes
+        ("clean-labels-boundary-words", "corpus.clean-words.award"),  # ratios over bounded parts
+        ("clean-points-zero-bands", "corpus.clean-points.pool"),  # a score summed from bands
+    ]:
+        policies = PolicySet(corpus / name / "policies")
+        scenarios_walked, unsolved = boundary_scenarios(policies, policy_id)
+        assert unsolved is None, (name, unsolved)
+        solution = solve(policies, policy_id)
+        first = policies.evaluate(scenarios_walked[0].profile, solution.as_of, policy_ids=[policy_id])
+        assert first.results[0].status is Status.ELIGIBLE, name

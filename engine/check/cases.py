@@ -26,6 +26,7 @@ from ..model.units import Day, UnitError, format_money, parse_quantity
 from ..model.yamlio import YamlError, line_of, load_yaml, read_text
 from ..policyset import PolicySet
 from ..reference.results import PolicyResult, Status
+from .findings import Finding
 
 
 class _Model(BaseModel):
@@ -189,3 +190,20 @@ def coverage_problems(policy_set: PolicySet, results: list[CaseResult]) -> list[
         if lacking:
             problems.append(f"{policy.id}: no {', no '.join(lacking)} case")
     return problems
+
+
+def case_findings(policy_set: PolicySet, results: list[CaseResult]) -> list[Finding]:
+    """Failing cases (a case naming a policy the set lacks: `case-unknown-policy`; a verdict,
+    amount or missing list other than expected: `case-mismatch`) and policies whose cases do not
+    cover every verdict (`case-coverage`), as findings."""
+    known = {plan.id for plan in policy_set.policies}
+    found = []
+    for outcome in results:
+        if outcome.passed:
+            continue
+        code = "case-unknown-policy" if outcome.case.policy not in known else "case-mismatch"
+        message = f"case {outcome.case.name!r}: " + "; ".join(outcome.failures)
+        found.append(Finding("error", code, message, outcome.case.policy, outcome.file, outcome.line))
+    for problem in coverage_problems(policy_set, results):
+        found.append(Finding("error", "case-coverage", problem, problem.split(":", 1)[0]))
+    return found

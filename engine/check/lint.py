@@ -1,14 +1,18 @@
 """Static checks of a rule set that loads (on its plan): mistakes the loader cannot refuse
-outright.
+outright. This module runs them and places each finding; the reasoning lives beside it.
 
-- tiers whose bands leave a gap or overlap at a boundary;
-- `all` conditions with contradictory bounds on one fact (can never be true), and policies
-  whose condition can never be true (unreachable);
-- exclusive stacking groups with a single member (the exclusivity never applies);
-- values of the wrong unit the loader lets through (monotone facts that are not quantities,
-  percentages above 100% for a ratio);
-- policies whose effective period lies entirely before the evaluation date;
-- caps that can never bind (a fixed grant or every tier below the cap).
+- tiers and point bands that leave a gap (stated exactly), overlap at a boundary or shadow a
+  band (here);
+- conditions that can never hold or always hold, with `not` pushed to the leaves, and
+  policies their own criteria make unreachable (`logic`);
+- labels that disagree with their rule, a benefit's text with its rate (`labels`);
+- code values no profile holds, industry codes not written as profiles hold them (`codes`);
+- what a benefit pays the enterprises its condition admits: nothing (no band), less in a
+  higher band, caps that never or always bind, a condition capping a monotone fact
+  (`amounts`);
+- the same measure twice (`duplicates`); exclusive groups with a single member;
+- values of the wrong unit the loader lets through; periods that ended before the evaluation
+  date; successions that do not hand over on consecutive days.
 
 Every finding names the file, the line, the policy and a severity; `incentives validate`
 exits 1 when any finding is an error.
@@ -16,44 +20,31 @@ exits 1 when any finding is an error.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
 
 from ..compile.loader import LoadedSet, load
 from ..compile.plan import (
     Band,
+    BenefitPlan,
     Comparison,
     DateBound,
     FactPlan,
     FactType,
-    Node,
     PointsSource,
     PolicyPlan,
 )
 from ..model.units import Unit, format_quantity
 from ..model.yamlio import Location, line_of
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str
-    message: str
-    policy: str | None = None
-    file: str | None = None
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
-        policy = f" {self.policy}:" if self.policy else ""
-        return f"{where}: {self.severity}:{policy} {self.message} [{self.code}]"
+from .amounts import WHOLE, admitted, bounded, capping, falls, nearest_band, paid_range, unpaid
+from .amounts import probes as amount_probes
+from .codes import code_problems
+from .duplicates import duplicates
+from .findings import Finding, Severity
+from .labels import benefit_problem, label_problems
+from .logic import examine, flat, natural_range
 
 
 def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]:
@@ -68,7 +59,14 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
         findings += _tier_findings(plan, facts, at)
         findings += _condition_findings(plan, facts, at)
         findings += _unit_findings(plan, facts, at)
-        findings += _cap_findings(plan, at)
+        findings += _cap_findings(plan, facts, at)
+        findings += _band_findings(plan, facts, at)
+        findings += _monotone_findings(plan, facts, at)
+        findings += _label_findings(plan, facts, at)
+        findings += [
+            at.finding(severity, code, message, leaf.where.path)
+            for severity, code, message, leaf in code_problems(plan, facts)
+        ]
         # A superseded document is kept on purpose, for evaluations on dates before its end.
         until = plan.effective.until
         if until is not None and until < as_of and at.file not in superseded:
@@ -82,6 +80,7 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
                 )
             )  # fmt: skip
     findings += _group_findings(loaded)
+    findings += _duplicate_findings(loaded)
     findings += _points_findings(loaded)
     findings += _succession_findings(loaded)
     order = {"error": 0, "warning": 1}
@@ -115,35 +114,28 @@ class _Locator:
 # --- tiers and point bands --------------------------------------------------------------------
 
 
-def _probes(bands: list[Band]) -> list[Decimal]:
-    """Values that tell apart every region the bands' bounds delimit: each bound, the midpoints
-    between neighbouring bounds, and one value beyond each end."""
-    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
-    if not bounds:
-        return [Decimal(0)]
-    mids = [(a + b) / 2 for a, b in itertools.pairwise(bounds)]
-    return sorted([bounds[0] - 1, *bounds, *mids, bounds[-1] + 1])
-
-
 Found = list[tuple[str, str, int]]  # (code, message, index of the band)
 
 
 def band_findings(bands: list[Band], by: FactPlan, what: str) -> Found:
     """Problems of a banded table where the first band that holds applies: (code, message,
-    index of the band). A gap (values between bands in no band), a band that earlier bands
-    shadow completely, and two bands that share a boundary value (含/不含 slip) or overlap
-    partly. A band nested in a later one is the usual cascade (`ge: 30%`, then `ge: 25%`)."""
+    index of the band). A gap (values between bands in no band; counts of persons and items
+    have no values between whole numbers), a band that earlier bands shadow completely, and
+    two bands that share values: a boundary value both include (含/不含 slip) or a partial
+    overlap. A band nested in a later one is the usual cascade (`ge: 30%`, then `ge: 25%`), and
+    so is a higher band listed first that takes its own lower bound from the band below
+    (`ge: 3亿元`, then `ge: 1亿元, le: 3亿元`)."""
     assert by.unit is not None
-    probes = _probes(bands)
+    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
+    probes = amount_probes(bounds, by.unit)
     name = f"{what} by {by.id}"
     return _gaps(bands, probes, by.unit, name) + _overlaps(bands, probes, by.unit, name)
 
 
 def _gaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
-    """Each run of probes in no band with covered probes on both sides."""
+    """Each run of probes in no band with covered probes on both sides, as its exact range."""
     found: Found = []
     covered = [any(b.holds(v) for b in bands) for v in probes]
-    bounds = {b.low for b in bands} | {b.high for b in bands}
     k = 0
     while k < len(probes):
         if covered[k] or not any(covered[:k]):
@@ -154,41 +146,66 @@ def _gaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Fo
             end += 1
         if end == len(probes):
             break
-        below, above = probes[k - 1], probes[end]
-        if end == k + 1 and probes[k] in bounds:
-            shown = f"exactly {format_quantity(probes[k], unit, 'en')} is"
-        else:
-            shown = (f"the values between {format_quantity(below, unit, 'en')} and "
-                     f"{format_quantity(above, unit, 'en')} are")  # fmt: skip
-        index = next(i for i, b in enumerate(bands) if b.holds(above))
+        shown = _gap_text(bands, probes[k], probes[end - 1], unit)
+        index = next(i for i, b in enumerate(bands) if b.holds(probes[end]))
         found.append(("tier-gap", f"{name}: a gap: {shown} in no band", index))
         k = end
     return found
 
 
+def _gap_text(bands: list[Band], first: Decimal, last: Decimal, unit: Unit) -> str:
+    """The exact values from the first to the last uncovered probe: whole numbers one by one,
+    else between the bounds around them, each end included or not."""
+    def q(value: Decimal) -> str:
+        return format_quantity(value, unit, "en")
+
+    if unit in WHOLE or first == last:
+        if first == last:
+            return f"exactly {q(first)} is"
+        return f"the values from {q(first)} to {q(last)} are"
+    bounds = sorted({b for band in bands for b in (band.low, band.high) if b is not None})
+    low = max(b for b in bounds if b <= first)
+    high = min(b for b in bounds if b >= last)
+    start = f"from {q(low)}" if low == first else f"above {q(low)}"
+    stop = f"up to and including {q(high)}" if high == last else f"and below {q(high)}"
+    return f"the values {start} {stop} are"
+
+
 def _overlaps(bands: list[Band], probes: list[Decimal], unit: Unit, name: str) -> Found:
     found: Found = []
     for j, later in enumerate(bands):
-        inside = [v for v in probes if later.holds(v)]
-        if inside and all(any(b.holds(v) for b in bands[:j]) for v in inside):
+        if _shadowed(bands, probes, j):
             found.append(("tier-shadowed",
                 f"{name}: band {j + 1} never applies, earlier bands take all its values", j))  # fmt: skip
             continue
         for i, earlier in enumerate(bands[:j]):
-            shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
-            if not shared or earlier.within(later):
-                continue
-            if len(shared) == 1:
-                message = (f"{name}: bands {i + 1} and {j + 1} both include "
-                           f"{format_quantity(shared[0], unit, 'en')}; band {i + 1}, listed "
-                           "first, takes it")  # fmt: skip
-            else:
-                message = (f"{name}: bands {i + 1} and {j + 1} overlap from "
-                           f"{format_quantity(shared[0], unit, 'en')} to "
-                           f"{format_quantity(shared[-1], unit, 'en')}; band {i + 1}, listed "
-                           "first, takes those values")  # fmt: skip
-            found.append(("tier-overlap", message, j))
+            shared = _shared(earlier, later, probes)
+            if shared:
+                found.append(("tier-overlap", _overlap_text(name, i, j, shared, unit), j))
     return found
+
+
+def _shadowed(bands: list[Band], probes: list[Decimal], j: int) -> bool:
+    inside = [v for v in probes if bands[j].holds(v)]
+    return bool(inside) and all(any(b.holds(v) for b in bands[:j]) for v in inside)
+
+
+def _shared(earlier: Band, later: Band, probes: list[Decimal]) -> list[Decimal]:
+    """The values two bands both take, where that is a mistake: not a band nested in a later
+    one, nor a higher band listed first that takes its own lower bound (a cascade)."""
+    shared = [v for v in probes if earlier.holds(v) and later.holds(v)]
+    if not shared or earlier.within(later) or (len(shared) == 1 and earlier.low == shared[0]):
+        return []
+    return shared
+
+
+def _overlap_text(name: str, i: int, j: int, shared: list[Decimal], unit: Unit) -> str:
+    if len(shared) == 1:
+        return (f"{name}: bands {i + 1} and {j + 1} both include "
+                f"{format_quantity(shared[0], unit, 'en')}; band {i + 1}, listed first, takes it")  # fmt: skip
+    return (f"{name}: bands {i + 1} and {j + 1} overlap from "
+            f"{format_quantity(shared[0], unit, 'en')} to {format_quantity(shared[-1], unit, 'en')}; "
+            f"band {i + 1}, listed first, takes those values")  # fmt: skip
 
 
 def _tier_findings(
@@ -219,158 +236,67 @@ def _points_findings(loaded: LoadedSet) -> list[Finding]:
     return found
 
 
-# --- conditions that can never be true -------------------------------------------------------
+# --- conditions that can never (or always) hold ---------------------------------------------
 
 
-@dataclass
-class _Range:
-    """What an `all` allows for one fact: bounds, allowed values, excluded values."""
+def _leaf_text(leaf: Comparison, facts: Mapping[str, FactPlan]) -> str:
+    from ..reference.explain import threshold_text
 
-    low: Any = None
-    low_in: bool = True
-    high: Any = None
-    high_in: bool = True
-    allowed: frozenset[Any] | None = None
-    excluded: frozenset[Any] = frozenset()
-
-    def add(self, op: str, value: Any) -> None:
-        if op in ("ge", "gt"):
-            self._raise_low(value, op == "ge")
-        elif op in ("le", "lt"):
-            self._lower_high(value, op == "le")
-        elif op == "between":
-            self._raise_low(value[0], True)
-            self._lower_high(value[1], True)
-        elif op in ("eq", "in"):
-            values = frozenset(value) if op == "in" else frozenset({value})
-            self.allowed = values if self.allowed is None else self.allowed & values
-        elif op in ("ne", "not_in"):
-            self.excluded |= frozenset(value) if op == "not_in" else frozenset({value})
-
-    def _raise_low(self, value: Any, inclusive: bool) -> None:
-        if self.low is None or value > self.low or (value == self.low and not inclusive):
-            self.low, self.low_in = value, inclusive
-
-    def _lower_high(self, value: Any, inclusive: bool) -> None:
-        if self.high is None or value < self.high or (value == self.high and not inclusive):
-            self.high, self.high_in = value, inclusive
-
-    def empty(self) -> bool:
-        if (
-            self.low is not None
-            and self.high is not None
-            and (
-                self.low > self.high
-                or (self.low == self.high and not (self.low_in and self.high_in))
-            )
-        ):
-            return True
-        if self.allowed is None:
-            return False
-        return not any(self._admits(v) for v in self.allowed)
-
-    def _admits(self, value: Any) -> bool:
-        if value in self.excluded:
-            return False
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_in)):
-            return False
-        return not (
-            self.high is not None
-            and (value > self.high or (value == self.high and not self.high_in))
-        )
+    relative = [b for b in flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
+    if relative:  # no evaluation date to resolve them on: show them as written
+        return f"{leaf.fact} {leaf.op} {' / '.join(b.text() for b in relative)}"
+    return f"{leaf.fact} {threshold_text(leaf, facts[leaf.fact], date(2024, 6, 15)).en}"
 
 
-_REFERENCE = date(2024, 6, 15)  # relative date bounds keep their order on any evaluation date
-
-
-def _key(leaf: Comparison) -> tuple[str, bool] | None:
-    """Leaves whose operands can be compared: (fact, relative dates?)."""
-    if leaf.op in ("prefix_in", "contains", "within"):
-        return None
-    bounds = [x for x in _flat(leaf.operand) if isinstance(x, DateBound)]
-    if not bounds:
-        return (leaf.fact, False)
-    relative = {b.fixed is None for b in bounds}
-    return None if len(relative) > 1 else (leaf.fact, relative.pop())
-
-
-def _flat(value: Any) -> list[Any]:
-    if isinstance(value, tuple | frozenset):
-        return [x for item in value for x in _flat(item)]
-    return [value]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, DateBound):
-        return value.resolve(_REFERENCE)
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, frozenset):
-        return frozenset(_plain(v) for v in value)
-    return value
-
-
-def _conjuncts(node: Node) -> Iterator[Comparison]:
-    """The leaves an `all` requires together: its leaves and those of nested `all`s."""
-    for child in node.children:
-        if isinstance(child, Comparison):
-            yield child
-        elif child.kind == "all":
-            yield from _conjuncts(child)
-
-
-@dataclass
-class _Contradictions:
-    """Finds the `all`s of a tree whose bounds on one fact contradict."""
-
-    facts: Mapping[str, FactPlan]
-    at: _Locator
-    found: list[Finding]
-
-    def impossible(self, node: Node) -> bool:
-        """Whether `node` can never be true; reports each `all` whose bounds contradict."""
-        if isinstance(node, Comparison):
-            return False
-        children = [self.impossible(child) for child in node.children]
-        if node.kind == "any":
-            return all(children)
-        if node.kind != "all":
-            return False  # `not`: a tautology inside is not detected
-        ranges: dict[tuple[str, bool], _Range] = {}
-        by_fact: dict[tuple[str, bool], list[Comparison]] = {}
-        for leaf in _conjuncts(node):
-            key = _key(leaf)
-            if key is not None:
-                by_fact.setdefault(key, []).append(leaf)
-                ranges.setdefault(key, _Range()).add(leaf.op, _plain(leaf.operand))
-        clash = [
-            " and ".join(self.text(leaf) for leaf in by_fact[key])
-            for key, rng in ranges.items()
-            if rng.empty()
-        ]
-        for text in clash:
-            self.found.append(self.at.finding("error", "never-true",
-                f"this condition can never be true: {text} cannot all hold", node.where.path))  # fmt: skip
-        return bool(clash) or any(children)
-
-    def text(self, leaf: Comparison) -> str:
-        from ..reference.explain import threshold_text
-
-        relative = [b for b in _flat(leaf.operand) if isinstance(b, DateBound) and b.fixed is None]
-        if relative:  # no evaluation date to resolve them on: show them as written
-            return f"{leaf.fact} {leaf.op} {' / '.join(b.text() for b in relative)}"
-        return f"{leaf.fact} {threshold_text(leaf, self.facts[leaf.fact], _REFERENCE).en}"
+def _ceiling_text(leaf: Comparison, facts: Mapping[str, FactPlan]) -> str:
+    fact = facts[leaf.fact]
+    low, high = natural_range(fact, facts)
+    unit = fact.unit or Unit.NUMBER
+    shown = [f"at least {format_quantity(low, unit, 'en')}" if low is not None else "",
+             f"at most {format_quantity(high, unit, 'en')}" if high is not None else ""]  # fmt: skip
+    return f"{leaf.fact} is {' and '.join(s for s in shown if s)} whatever the profile says"
 
 
 def _condition_findings(
     plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
 ) -> list[Finding]:
-    found: list[Finding] = []
-    check = _Contradictions(facts, at, found)
-    for criterion in plan.criteria:
-        if check.impossible(criterion.node) and not criterion.exclusion:
-            found.append(at.finding("error", "unreachable",
-                "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
+    verdict = examine(plan, facts)
+    found = []
+    for node, leaves in verdict.never:
+        if len(leaves) == 1:
+            message = (f"this criterion can never be true: {_leaf_text(leaves[0], facts)}, but "
+                       f"{_ceiling_text(leaves[0], facts)}")  # fmt: skip
+        else:
+            text = " and ".join(_leaf_text(leaf, facts) for leaf in leaves)
+            message = f"this condition can never be true: {text} cannot all hold"
+        found.append(at.finding("error", "never-true", message, node.where.path))
+    for node in verdict.always:
+        found.append(at.finding("warning", "always-true",
+            "this condition is true for every enterprise whose facts it reads are known: it "
+            "selects nothing (a lost part, or `any` where `all` was meant?)", node.where.path))  # fmt: skip
+    if not verdict.condition_possible:
+        found.append(at.finding("error", "unreachable",
+            "the policy can never be eligible: its condition can never be true", ()))  # fmt: skip
+    for node in verdict.excluding_all:
+        found.append(at.finding("error", "unreachable",
+            "the policy can never be eligible: every enterprise its condition admits meets this "
+            "exclusion (an exclusion written the wrong way round?)", node.where.path))  # fmt: skip
+    return found
+
+
+# --- labels that say otherwise ---------------------------------------------------------------
+
+
+def _label_findings(
+    plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator
+) -> list[Finding]:
+    found = [
+        at.finding("error", "label-mismatch", message, leaf.where.path)
+        for leaf, message in label_problems(plan, facts)
+    ]
+    message = benefit_problem(plan.benefit)
+    if message is not None:
+        found.append(at.finding("error", "label-mismatch", message, ("benefit", plan.benefit.kind)))
     return found
 
 
@@ -391,7 +317,7 @@ def _unit_findings(
         defn = facts[leaf.fact]
         if defn.unit is not Unit.RATIO or leaf.op in ("ne", "not_in"):
             continue
-        big = [v for v in _flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
+        big = [v for v in flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
         if big and defn.source.kind != "growth":
             found.append(at.finding("warning", "unit",
                 f"{leaf.fact} is a share, compared with "
@@ -400,23 +326,81 @@ def _unit_findings(
     return found
 
 
-# --- caps that never bind --------------------------------------------------------------------
+# --- what the benefit pays ------------------------------------------------------------------
 
 
-def _cap_findings(plan: PolicyPlan, at: _Locator) -> list[Finding]:
-    benefit, cap = plan.benefit, plan.benefit.cap
+def _cap_findings(plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator) -> list[Finding]:
+    """A cap the benefit never reaches, or one at or below the least it pays (it always binds)."""
+    cap = plan.benefit.cap
     if cap is None:
         return []
-    amounts: list[Decimal] = []
-    if benefit.fixed is not None:
-        amounts = [benefit.fixed]
-    elif benefit.bands and all(b.rate is None for b in benefit.bands):
-        amounts = [b.amount for b in benefit.bands if b.amount]
-    if amounts and max(amounts) <= cap:
+    least, most = paid_range(plan, facts)
+    if most is not None and most <= cap:
         return [at.finding("warning", "cap-unused",
-            f"the cap {format_quantity(cap, Unit.YUAN, 'en')} is never applied: the benefit pays "
-            f"at most {format_quantity(max(amounts), Unit.YUAN, 'en')}", ("benefit", "cap"))]  # fmt: skip
+            f"the cap {_yuan(cap)} is never applied: the benefit pays at most {_yuan(most)} to "
+            "the enterprises its condition admits", ("benefit", "cap"))]  # fmt: skip
+    if least is not None and least >= cap:
+        return [at.finding("warning", "cap-always-binds",
+            f"the cap {_yuan(cap)} always applies: the benefit pays at least {_yuan(least)} to "
+            "the enterprises its condition admits, so every award is the cap (a cap typed in the "
+            "wrong unit, or a rate meant as the cap?)", ("benefit", "cap"))]  # fmt: skip
     return []
+
+
+def _yuan(value: Decimal) -> str:
+    return format_quantity(value, Unit.YUAN, "en")
+
+
+def _band_findings(plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator) -> list[Finding]:
+    """Bands that pay less than the band below, and admitted values no band pays."""
+    benefit = plan.benefit
+    if benefit.by is None:
+        return []
+    by = facts[benefit.by]
+    unit = by.unit or Unit.NUMBER
+    rng = admitted(plan, by, facts)
+    path = ("benefit", "tiers", "bands")
+    found = []
+    for fall in falls(benefit, unit, rng):
+        declared = benefit.by in plan.monotone
+        found.append(at.finding("error" if declared else "warning",
+            "monotone" if declared else "tier-falls",
+            f"band {fall.higher + 1} pays less than band {fall.lower + 1} below it: at "
+            f"{format_quantity(fall.value, unit, 'en')} of {benefit.by} it pays {_paid(fall.after, benefit)} "
+            f"where a little less pays {_paid(fall.before, benefit)}"
+            + (f" ({benefit.by} is declared monotone)" if declared else ""),
+            (*path, fall.higher)))  # fmt: skip
+    missed = unpaid(benefit, unit, rng) if benefit.amount_kind != "none" else []
+    if missed:
+        shown = format_quantity(missed[0], unit, "en")
+        if not bounded(plan, benefit.by):
+            where: tuple[str | int, ...] = ("benefit", "tiers", "by")
+            why = f"the condition never bounds {benefit.by}"
+        else:
+            band = nearest_band(benefit.bands, missed[0])
+            where, why = (*path, band), "the condition admits values the bands do not cover"
+        found.append(at.finding("error", "eligible-pays-nothing",
+            f"an enterprise with {benefit.by} = {shown} is eligible but in no band, so it is paid "
+            f"nothing: {why}", where))  # fmt: skip
+    return found
+
+
+def _paid(value: Decimal, benefit: BenefitPlan) -> str:
+    if benefit.bands and all(b.amount is not None for b in benefit.bands):
+        return _yuan(value)
+    return _yuan(value) if benefit.base == benefit.by else f"a rate of {format_quantity(value, Unit.RATIO, 'en')}"
+
+
+def _monotone_findings(plan: PolicyPlan, facts: Mapping[str, FactPlan], at: _Locator) -> list[Finding]:
+    from ..reference.explain import threshold_text
+
+    return [
+        at.finding("error", "monotone",
+            f"{leaf.fact} is declared monotone, but the condition requires "
+            f"{leaf.fact} {threshold_text(leaf, facts[leaf.fact], date(2024, 6, 15)).en}: more of it "
+            "ends the eligibility", leaf.where.path)
+        for leaf in capping(plan)
+    ]
 
 
 # --- stacking groups -------------------------------------------------------------------------
@@ -430,6 +414,21 @@ def _group_findings(loaded: LoadedSet) -> list[Finding]:
             found.append(at.finding("warning", "lonely-group",
                 f"exclusive group {group.id!r} has only this member: exclusivity never applies "
                 "(a misspelt group name?)", ("stacking", "group")))  # fmt: skip
+    return found
+
+
+# --- the same measure twice ------------------------------------------------------------------
+
+
+def _duplicate_findings(loaded: LoadedSet) -> list[Finding]:
+    found = []
+    for first, second in duplicates(loaded):
+        at = _Locator(loaded, second.id)
+        found.append(at.finding("warning", "duplicate-measure",
+            f"the same measure as {first.id} ({first.where}): equivalent criteria, overlapping "
+            "zones and periods, and no shared stacking group or succession, so an enterprise is "
+            "paid by both; put them in one group (exclusive: 不重复享受; not exclusive: 可叠加) or "
+            "remove the copy", ()))  # fmt: skip
     return found
 
 
@@ -459,7 +458,7 @@ def _succession_findings(loaded: LoadedSet) -> list[Finding]:
                 "warning", "succession",
                 f"document ends on {end} and {problem}"
                 + (f"; the successor should start on {handover}" if handover else ""),
-                None, shown, line_of(loaded.lines.get(shown, {}), ("superseded_by",)),
+                None, shown, line_of(loaded.lines.get(shown, {}), ("effective", "until")),
             )
         )  # fmt: skip
     return found

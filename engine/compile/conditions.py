@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ..model.facts import FactType
+from ..model.industry import normalise_industry_code
 from ..model.language import (
     COMPARISONS,
     AllOf,
@@ -26,7 +27,7 @@ from ..model.units import (
     parse_quantity,
 )
 from .facts import suggest
-from .plan import Comparison, DateBound, FactPlan, Group, Node, Path, Where
+from .plan import Comparison, DateBound, FactPlan, FieldSource, Group, Node, Path, Where
 
 Placer = Callable[[Path], Where]  # where a path of the document is written
 
@@ -111,7 +112,33 @@ def _comparison(leaf: Leaf, facts: Facts, path: Path, at: Placer) -> Comparison:
             op_path,
         )
     operand = _operand(defn, op, leaf.operand, op_path)
-    return Comparison(fact=defn.id, op=op, operand=operand, **_wording(leaf, at, path))
+    if industry_fact(defn):
+        operand = _industry_codes(operand, leaf.operand, op_path)
+    return Comparison(
+        fact=defn.id, op=op, operand=operand, written=leaf.operand, **_wording(leaf, at, path)
+    )
+
+
+def industry_fact(defn: FactPlan) -> bool:
+    """A fact holding the profile's GB/T 4754 industry code (normalised when read)."""
+    return isinstance(defn.source, FieldSource) and defn.source.path == ("industry_code",)
+
+
+def _industry_codes(operand: Any, raw: Any, path: Path) -> Any:
+    """Industry codes in a rule, normalised as a profile's are (`4210` → `C4210`), so that they
+    can match; a code that cannot be one (division 51 in section C) is refused."""
+
+    def one(code: str, at: Path) -> str:
+        try:
+            return normalise_industry_code(code)
+        except ValueError as exc:
+            raise CompileError(str(exc), at) from None
+
+    if isinstance(operand, frozenset):
+        return frozenset(one(str(code), (*path, i)) for i, code in enumerate(raw))
+    if isinstance(operand, tuple):
+        return tuple(one(str(code), (*path, i)) for i, code in enumerate(raw))
+    return one(operand, path) if isinstance(operand, str) else operand
 
 
 def _operand(defn: FactPlan, op: str, raw: Any, path: Path) -> Any:

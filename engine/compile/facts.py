@@ -371,35 +371,44 @@ def _graph_problems(declared: Mapping[str, Declared], read: Iterable[str]) -> li
         return problems
     for name in read:
         defn = facts[name]
-        problems += [declared[name].problem(text, "id") for text in _formula_problems(defn, facts)]
+        problems += [
+            declared[name].problem(text, *steps) for text, steps in _formula_problems(defn, facts)
+        ]
         problems += _ratio_problems(declared[name], facts)
     problems += _cycles(declared)
     return problems
 
 
-def _formula_problems(defn: FactDef, facts: Mapping[str, FactDef]) -> list[str]:
+Steps = tuple[str | int, ...]  # where in a declaration a problem is written
+
+
+def _formula_problems(defn: FactDef, facts: Mapping[str, FactDef]) -> list[tuple[str, Steps]]:
     """A points fact bands a quantity, with bounds in that quantity's unit (plain numbers for
     counts); sums and maxima add like with like."""
     if defn.points is not None:
         return _points_problems(defn, facts[defn.points.by])
     wanted = defn.unit.value if defn.unit else defn.type.value
     return [
-        f"fact {defn.id!r} combines {part!r}, which is not a quantity in {wanted}"
+        (f"fact {defn.id!r} combines {part!r}, which is not a quantity in {wanted}", ("id",))
         for part in defn.sum_of or defn.max_of or ()
         if facts[part].type is not FactType.QUANTITY or facts[part].unit is not defn.unit
     ]
 
 
-def _points_problems(defn: FactDef, by: FactDef) -> list[str]:
+def _points_problems(defn: FactDef, by: FactDef) -> list[tuple[str, Steps]]:
     assert defn.points is not None
     if by.type is not FactType.QUANTITY or by.unit is None:
-        return [f"fact {defn.id!r} scores {by.id!r}, which is not a quantity"]
+        return [(f"fact {defn.id!r} scores {by.id!r}, which is not a quantity", ("points", "by"))]
     plain_ok = by.unit not in (Unit.YUAN, Unit.RATIO)
     return [
-        f"fact {defn.id!r} band {index}: bound {raw!r} is not in {by.unit.value} like the fact "
-        f"{by.id!r} it scores"
+        (
+            f"fact {defn.id!r} band {index + 1}: bound {raw!r} is not in {by.unit.value} like the "
+            f"fact {by.id!r} it scores"
+            + (f"; write {raw}% for a percentage" if by.unit is Unit.RATIO else ""),
+            ("points", "bands", index, op),
+        )
         for index, band in enumerate(defn.points.bands)
-        for raw in (band.ge, band.gt, band.le, band.lt)
+        for op, raw in (("ge", band.ge), ("gt", band.gt), ("le", band.le), ("lt", band.lt))
         if raw is not None
         and (unit := parse_quantity(raw).unit) is not by.unit
         and not (unit is Unit.NUMBER and plain_ok)
@@ -408,7 +417,8 @@ def _points_problems(defn: FactDef, by: FactDef) -> list[str]:
 
 def _ratio_problems(at: Declared, facts: Mapping[str, FactDef]) -> list[Problem]:
     """A ratio divides two quantities; of two quantities in one unit it is a ratio (a share,
-    written in %); of unlike ones (yuan per person) it may be declared in any unit."""
+    written in %), and only then: of unlike ones (yuan per person) it is declared in the unit of
+    the numerator, never as a share."""
     defn = at.defn
     if defn.ratio is None:
         return []
@@ -420,6 +430,13 @@ def _ratio_problems(at: Declared, facts: Mapping[str, FactDef]) -> list[Problem]
         if part.type is not FactType.QUANTITY
     ]  # fmt: skip
     same = parts[0].unit is parts[1].unit
+    if not found and not same and defn.unit is Unit.RATIO:
+        units = " and ".join(part.unit.value if part.unit else "?" for part in parts)
+        message = (
+            f"fact {defn.id!r} is declared a ratio (a share, in %) but divides quantities in "
+            f"{units}: a share divides like by like (R&D expense by revenue, staff by staff)"
+        )
+        found.append(at.problem(message, "ratio"))
     if not found and same and defn.unit is not Unit.RATIO and defn.type is FactType.QUANTITY:
         unit = parts[0].unit.value if parts[0].unit else "?"
         message = (
@@ -494,6 +511,7 @@ def _plan(at: Declared, source: Source, done: Mapping[str, FactPlan]) -> FactPla
         may_need_review=review != "never" and may,
         depth=1 + max((p.depth for p in parts), default=-1),
         change=defn.change or _easiest(p.change for p in parts),
+        values=None if defn.values is None else frozenset(defn.values),
         note=defn.note,
         where=at.where(),
     )

@@ -321,6 +321,7 @@ class FactPlan(Record):
     may_need_review: bool = False
     depth: int = 0  # 0 for facts read from the profile, else 1 + the deepest input
     change: Change = "actionable"  # how a company can move it (`model.facts.Change`)
+    values: frozenset[str] | None = None  # a code fact's declared values; None: not declared
     note: str | None = None
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 
@@ -368,6 +369,7 @@ class Comparison(Record):
     article: str | None = None
     provenance: str | None = None
     note: str | None = None
+    written: object = field(default=None, compare=False, repr=False)  # the operand as written
     where: Where = field(default=_UNWRITTEN, compare=False, repr=False)
 
     children: ClassVar[tuple[()]] = ()

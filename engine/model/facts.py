@@ -142,6 +142,11 @@ class FactDef(_Spec):
         "input, else actionable",
     )
     note: str | None = None
+    values: tuple[str, ...] | None = Field(
+        None,
+        min_length=1,
+        description="code facts: every value the fact can take, so a rule naming another is a typo",
+    )
     field: str | None = None
     financial: str | None = None
     year: int = Field(0, ge=0, le=10, description="0 = last fiscal year, 1 = the year before")
@@ -167,6 +172,8 @@ class FactDef(_Spec):
             )
         if (self.type is FactType.QUANTITY) != (self.unit is not None):
             raise ValueError("quantity facts need a unit and other types must not have one")
+        if self.values is not None and self.type not in (FactType.CODE, FactType.CODES):
+            raise ValueError("only code facts declare `values`")
         return self
 
     @property

@@ -253,8 +253,9 @@ def _derived_facts(draw: st.DrawFn) -> list[Data]:
             "financial": draw(st.sampled_from(_LINES)), "years": draw(st.integers(1, 4))}),
         _fact("doc_share", FactType.QUANTITY, Unit.RATIO,
               ratio=[draw(st.sampled_from(yuan)), draw(st.sampled_from(yuan))]),
-        # unlike quantities (points per person): a judged numerator makes it judged too
-        _fact("doc_per_head", FactType.QUANTITY, Unit.RATIO,
+        # unlike quantities (points per person, in the numerator's unit, never a share): a
+        # judged numerator makes it judged too
+        _fact("doc_per_head", FactType.QUANTITY, Unit.POINT,
               ratio=["doc_expert_points", draw(st.sampled_from(["employees", "doc_q2"]))]),
         _fact("doc_growth", FactType.QUANTITY, Unit.RATIO,
               growth={"financial": draw(st.sampled_from(_LINES))}),

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..compile.facts import RECORD_KINDS, SEVERITIES, literal_values
 from ..compile.plan import (
+    Band,
     CertifiedSource,
     FactPlan,
     FieldSource,
@@ -17,12 +18,14 @@ from ..compile.plan import (
     GrowthSource,
     IpCountSource,
     MaxOfSource,
+    PointsSource,
     PolicyPlan,
     ProfileFactSource,
     RatioSource,
     RecordsSource,
     SumOfSource,
     SumYearsSource,
+    first_band,
 )
 from ..model.profile import IntellectualProperty
 from ..model.units import Unit
@@ -128,8 +131,20 @@ class _Assign:
         elif value is False:
             self.data["certifications"] = []
 
-    def points(self, source: Any, value: Any) -> None:
-        return  # a score is reached through its `by` fact's value
+    def points(self, source: PointsSource, value: Any) -> None:
+        """A score is reached through its `by` fact: a value in the band that scores the least
+        at or above `value` (and that no earlier band takes)."""
+        by = self.facts.get(source.by)
+        if by is None or not isinstance(value, Decimal):
+            return
+        scoring = sorted((b for b in source.bands if (b.amount or 0) >= value),
+                         key=lambda b: b.amount or 0)  # fmt: skip
+        step = Decimal(1) if by.unit in (Unit.PERSON, Unit.ITEM, Unit.POINT) else Decimal("0.0001")
+        for band in scoring:
+            for candidate in _inside(band, step):
+                if first_band(source.bands, candidate) is band:
+                    self(by, candidate)
+                    return
 
     def sum_of(self, source: SumOfSource, value: Decimal) -> None:
         for index, part in enumerate(source.parts):
@@ -140,6 +155,16 @@ class _Assign:
         for part in source.parts:
             if part in self.facts:
                 self(self.facts[part], value)
+
+
+def _inside(band: Band, step: Decimal) -> list[Decimal]:
+    """Values inside a band next to its bounds (0 for a band without bounds)."""
+    inside = []
+    if band.low is not None:
+        inside.append(band.low if band.low_inclusive else band.low + step)
+    if band.high is not None:
+        inside.append(band.high if band.high_inclusive else band.high - step)
+    return inside or [Decimal(0)]
 
 
 def assign(

@@ -32,24 +32,43 @@ def _result(report: Report, policy_id: str) -> PolicyResult:
 
 
 def _evaluate(
-    policy_set: PolicySet, data: Data, as_of: date, explain: bool = False, gaps: bool = False
+    policy_set: PolicySet,
+    data: Data,
+    as_of: date,
+    policy_id: str,
+    explain: bool = False,
+    gaps: bool = False,
 ) -> Report:
-    return policy_set.evaluate(parse_profile(data), as_of, explain=explain, gaps=gaps)
+    """The policy and the other members of its stacking group (what its invariants read), not
+    the whole set: the engine evaluates only those (`evaluate(policy_ids=...)`)."""
+    return policy_set.evaluate(
+        parse_profile(data), as_of, explain=explain, gaps=gaps,
+        policy_ids=_with_group(policy_set, policy_id),
+    )  # fmt: skip
+
+
+def _with_group(policy_set: PolicySet, policy_id: str) -> list[str]:
+    stacking = policy_set.get(policy_id).stacking
+    if stacking is None:
+        return [policy_id]
+    members = policy_set.plan.groups[stacking.group].members
+    return [policy_id, *(m for m in members if m != policy_id)]
 
 
 def check_determinism(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
     """Same inputs, same date → same report; and a policy evaluated alone gets the verdict and
     amount (before stacking) it gets among the whole set."""
-    first = _evaluate(policy_set, scenario.data, scenario.as_of, explain=True, gaps=True)
+    first = _evaluate(policy_set, scenario.data, scenario.as_of, policy_id, explain=True, gaps=True)
     second = _evaluate(
-        policy_set, copy.deepcopy(scenario.data), scenario.as_of, explain=True, gaps=True
+        policy_set, copy.deepcopy(scenario.data), scenario.as_of, policy_id, explain=True, gaps=True
     )
     if first.to_json_dict() != second.to_json_dict():
         raise InvariantFailure("determinism", policy_id, "two evaluations gave different reports")
     alone = policy_set.evaluate(
         scenario.profile, scenario.as_of, policy_ids=[policy_id], gaps=False
     )
-    a, b = alone.results[0], _result(first, policy_id)
+    whole = policy_set.evaluate(scenario.profile, scenario.as_of, gaps=False)
+    a, b = alone.results[0], _result(whole, policy_id)
     if (a.status, a.amount_alone, a.missing, a.review) != (
         b.status,
         b.amount_alone,
@@ -67,11 +86,11 @@ def check_soundness(policy_set: PolicySet, policy_id: str, scenario: Scenario) -
     """A decided verdict (eligible / ineligible) never changes when unknown facts are filled
     in, and a known amount stays the same. (Ineligible may become not_in_force when the zone
     becomes known and lies outside the policy's zones: both decide that nothing is due.)"""
-    before = _result(_evaluate(policy_set, scenario.data, scenario.as_of), policy_id)
+    before = _result(_evaluate(policy_set, scenario.data, scenario.as_of, policy_id), policy_id)
     if before.status not in (Status.ELIGIBLE, Status.INELIGIBLE):
         return
     filled, _ = valid_data(fill_in(scenario.data, scenario.filler))
-    after = _result(_evaluate(policy_set, filled, scenario.as_of), policy_id)
+    after = _result(_evaluate(policy_set, filled, scenario.as_of, policy_id), policy_id)
     added = sorted(k for k in _leaf_keys(filled) if k not in _leaf_keys(scenario.data))
     shown = ", ".join(added[:8]) + (" …" if len(added) > 8 else "")
     zone_filled = "zone" not in scenario.data and "zone" in filled
@@ -112,7 +131,8 @@ def check_explanation(policy_set: PolicySet, policy_id: str, scenario: Scenario)
     the Kleene combination of its children, a leaf is unknown exactly when its value is, and
     the failing, missing and review facts named in the result appear in the tree as such."""
     result = _result(
-        _evaluate(policy_set, scenario.data, scenario.as_of, explain=True, gaps=True), policy_id
+        _evaluate(policy_set, scenario.data, scenario.as_of, policy_id, explain=True, gaps=True),
+        policy_id,
     )
     if result.status is Status.NOT_IN_FORCE:
         if result.trace is not None:
@@ -199,7 +219,7 @@ def _check_trace(node: Trace, fail: Callable[[str], None]) -> None:
 def check_amounts(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
     """Amounts are never negative, never above the policy's cap, only paid when eligible, and
     a stacking group never pays more than its cap."""
-    report = _evaluate(policy_set, scenario.data, scenario.as_of)
+    report = _evaluate(policy_set, scenario.data, scenario.as_of, policy_id)
     check_report_amounts(policy_set, report, policy_id)
 
 
@@ -251,7 +271,7 @@ def _group_paid(policy_set: PolicySet, report: Report, group: str) -> list[Polic
 
 def check_stacking(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
     """An exclusive group pays at most one member: the one that pays most (就高)."""
-    report = _evaluate(policy_set, scenario.data, scenario.as_of)
+    report = _evaluate(policy_set, scenario.data, scenario.as_of, policy_id)
     check_report_stacking(policy_set, report, policy_id)
 
 
@@ -281,7 +301,8 @@ def check_monotone(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
     if not plan.monotone:
         return
     profile = scenario.profile
-    before = _result(policy_set.evaluate(profile, scenario.as_of, gaps=False), policy_id)
+    only = _with_group(policy_set, policy_id)
+    before = _result(policy_set.evaluate(profile, scenario.as_of, gaps=False, policy_ids=only), policy_id)
     award = _award(before)
     if award is None:
         return
@@ -304,7 +325,9 @@ def check_monotone(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
             continue
         if new_value <= old_value:
             continue
-        after = _result(policy_set.evaluate(raised, scenario.as_of, gaps=False), policy_id)
+        after = _result(
+            policy_set.evaluate(raised, scenario.as_of, gaps=False, policy_ids=only), policy_id
+        )
         new_award = _award(after)
         if new_award is not None and new_award < award:
             raise InvariantFailure(
@@ -328,7 +351,9 @@ def check_in_force(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
     zone is outside the policy's zones."""
     plan = policy_set.get(policy_id)
     profile = scenario.profile
-    result = _result(policy_set.evaluate(profile, scenario.as_of, gaps=False), policy_id)
+    result = _result(
+        policy_set.evaluate(profile, scenario.as_of, gaps=False, policy_ids=[policy_id]), policy_id
+    )
     start, until = plan.effective.start, plan.effective.until
     outside_dates = (start is not None and scenario.as_of < start) or (
         until is not None and scenario.as_of > until
@@ -349,6 +374,42 @@ def check_in_force(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
         )
 
 
+# Benefits that must pay something when eligible: cash, and tax benefits of a fixed or banded
+# amount. A reduced rate or a deduction on a base of zero saves nothing in an ordinary year.
+_MUST_PAY = frozenset({"grant", "rate_of", "tiers", "per_unit"})
+
+
+def check_pays_something(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
+    """An eligible cash or tax benefit pays more than nothing: an eligible enterprise paid 0
+    because its base is zero or a loss, or its banded fact lies in no band (a rate of exports
+    the condition lets be zero, tiers on a fact the condition never bounds) is a condition that
+    lost a part ("有出口实绩", "盈利"). A tiny base that rounds to 0 is not counted."""
+    plan = policy_set.get(policy_id)
+    benefit = plan.benefit
+    if benefit.amount_kind == "none" or benefit.kind not in _MUST_PAY:
+        return
+    report = _evaluate(policy_set, scenario.data, scenario.as_of, policy_id)
+    result = _result(report, policy_id)
+    if result.status is not Status.ELIGIBLE or result.amount_alone != 0:
+        return
+    ctx = policy_set.context(scenario.profile, scenario.as_of)
+    why = []
+    if benefit.base is not None:
+        base = ctx.get(benefit.base)
+        if isinstance(base, Decimal) and base <= 0:
+            why.append(f"its base {benefit.base} is {base}")
+    if benefit.by is not None:
+        value = ctx.get(benefit.by)
+        if isinstance(value, Decimal) and not any(band.holds(value) for band in benefit.bands):
+            why.append(f"{benefit.by} = {value} is in no band")
+    if why:
+        raise InvariantFailure(
+            "eligible-pays-nothing", policy_id,
+            f"eligible but paid 0: {'; '.join(why)} (does the condition lack a part such as "
+            "有出口实绩 or 盈利?)",
+        )  # fmt: skip
+
+
 Invariant = Callable[[PolicySet, str, Scenario], None]
 
 INVARIANTS: dict[str, Invariant] = {
@@ -359,7 +420,9 @@ INVARIANTS: dict[str, Invariant] = {
     "stacking": check_stacking,
     "monotone": check_monotone,
     "in-force": check_in_force,
+    "eligible-pays-nothing": check_pays_something,
 }
+SEVERITY: dict[str, str] = {"eligible-pays-nothing": "warning"}  # every other one: error
 
 
 Invariants: TypeAlias = Iterable[str] | Mapping[str, Invariant]

@@ -66,12 +66,23 @@ def dates_around(day: date, years: int = 12) -> st.SearchStrategy[date]:
     return st.dates(day - timedelta(days=366 * years), day + timedelta(days=366))
 
 
-def _financial_year() -> st.SearchStrategy[Data]:
+def _financial_year(lines: frozenset[str] | None = None) -> st.SearchStrategy[Data]:
     optional = {
         line: (st.one_of(money, money.map(lambda v: -v)) if line in _SIGNED_LINES else money)
         for line in FinancialYear.model_fields
+        if lines is None or line in lines
     }
     return st.fixed_dictionaries({}, optional=optional)
+
+
+def _read_by(policy_set: PolicySet, policy_id: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The financial lines and the profile facts a policy reads (directly or through formulas)."""
+    plan = policy_set.get(policy_id)
+    facts = policy_set.plan.facts
+    inputs = {path for name in plan.depends_on | plan.reads for path in facts[name].profile_inputs}
+    lines = frozenset(p.split(".", 1)[1] for p in inputs if p.startswith("financials."))
+    named = frozenset(p.split(".", 1)[1] for p in inputs if p.startswith("facts."))
+    return lines, named
 
 
 @functools.lru_cache(maxsize=16)
@@ -97,10 +108,15 @@ def _extra_fact(defn: FactPlan, codes: list[str], as_of: date) -> st.SearchStrat
     return pool if defn.type is FactType.CODE else st.lists(pool, max_size=3, unique=True)
 
 
-def profile_data(policy_set: PolicySet, as_of: date) -> st.SearchStrategy[Data]:
+def profile_data(
+    policy_set: PolicySet, as_of: date, policy_id: str | None = None
+) -> st.SearchStrategy[Data]:
     """Profiles in general, as data: any subset of the schema's fields, each field absent
-    (unknown) or with a value of its type; financials for the four years before `as_of`."""
+    (unknown) or with a value of its type; financials for the four years before `as_of`. For
+    one policy (`policy_id`), only the financial lines and stated facts it reads are drawn
+    (the others cannot change its verdict, and drawing them is most of the cost)."""
     last = as_of.year - 1
+    lines, named = _read_by(policy_set, policy_id) if policy_id is not None else (None, None)
     codes = _code_values(policy_set)
     certification = st.fixed_dictionaries(
         {"kind": st.sampled_from(CERTIFICATE_KINDS), "issued": dates_around(as_of, 5)},
@@ -132,7 +148,7 @@ def profile_data(policy_set: PolicySet, as_of: date) -> st.SearchStrategy[Data]:
     extra = {
         defn.profile_fact: _extra_fact(defn, codes.get(defn.id, []), as_of)
         for defn in policy_set.plan.facts.values()
-        if defn.profile_fact is not None
+        if defn.profile_fact is not None and (named is None or defn.profile_fact in named)
     }
     optional: dict[str, st.SearchStrategy[Any]] = {
         "zone": st.sampled_from(sorted(policy_set.zones)),
@@ -143,7 +159,9 @@ def profile_data(policy_set: PolicySet, as_of: date) -> st.SearchStrategy[Data]:
         "restricted_industry": st.booleans(),
         "employees": st.integers(0, 2_000).map(Decimal),
         "tech_staff": st.integers(0, 500).map(Decimal),
-        "financials": st.dictionaries(st.integers(last - 3, last), _financial_year(), max_size=4),
+        "financials": st.dictionaries(
+            st.integers(last - 3, last), _financial_year(lines), max_size=4
+        ),
         "certifications": st.lists(certification, max_size=3),
         "intellectual_property": st.lists(ip, max_size=3),
         "compliance": compliance,
@@ -302,7 +320,7 @@ def threshold_profile_data(
     or above their threshold (mostly on the passing side, exclusions mostly not applying, so
     that every verdict occurs), further targets (tier bounds, caps, formula edges) hit, and
     some of the inputs the policy reads removed (made unknown)."""
-    data = draw(profile_data(policy_set, as_of))
+    data = draw(profile_data(policy_set, as_of, policy_id))
     plan = policy_set.get(policy_id)
     facts = policy_set.plan.facts
     pushed: list[Target] = []
@@ -350,7 +368,7 @@ def scenarios(
             data = draw(profile_data(policy_set, day))
         else:
             data = draw(threshold_profile_data(policy_set, policy_id, day))
-        filler = draw(profile_data(policy_set, day))
+        filler = draw(profile_data(policy_set, day, policy_id))
         return Scenario(data=data, as_of=day, filler=filler, step=draw(st.integers(0, 6)))
 
     return build()

@@ -1,11 +1,14 @@
-"""Searching a policy's scenarios for broken invariants: what `incentives prop` runs."""
+"""Searching a policy's scenarios for broken invariants: what `incentives prop` runs. First
+the boundary enumeration (`boundaries`: deterministic, every bound walked), then a random
+search for what enumeration does not reach."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..policyset import PolicySet
-from .invariants import Invariants, _checks
+from .boundaries import boundary_scenarios
+from .invariants import Invariant, Invariants, _checks
 from .profiles import scenarios
 from .scenarios import InvariantFailure, Scenario
 
@@ -18,6 +21,61 @@ class Counterexample:
     policy_id: str
     message: str
     scenario: Scenario
+    found_by: str = "search"  # or "boundary": the enumeration of bounds found it
+
+
+@dataclass(frozen=True)
+class PolicyRun:
+    """What `prop` did for one policy: the counterexamples, how many boundary scenarios it
+    checked, and why the condition could not be solved for a scenario that meets it (None when
+    it could)."""
+
+    policy_id: str
+    counterexamples: list[Counterexample]
+    boundary_scenarios: int
+    unsolved: str | None
+
+
+def run_policy(
+    policy_set: PolicySet,
+    policy_id: str,
+    examples: int = 100,
+    seed: int = 0,
+    invariants: Invariants | None = None,
+) -> PolicyRun:
+    """The boundary enumeration, then `examples` random scenarios for the invariants it did not
+    break: one counterexample per broken invariant."""
+    checks = _checks(invariants)
+    cases, unsolved = boundary_scenarios(policy_set, policy_id)
+    found: list[Counterexample] = []
+    broken: set[str] = set()  # the checks that failed (or crashed), by name
+    for scenario in cases:
+        for name in [n for n in checks if n not in broken]:
+            failure = _check(checks[name], name, policy_set, policy_id, scenario)
+            if failure is not None:
+                broken.add(name)
+                found.append(Counterexample(failure.invariant, policy_id, failure.message,
+                                            scenario, "boundary"))  # fmt: skip
+    rest = {name: check for name, check in checks.items() if name not in broken}
+    if rest and examples > 0:
+        found += find_counterexamples(policy_set, policy_id, examples, seed, rest, boundaries=False)
+    return PolicyRun(policy_id, found, len(cases), unsolved)
+
+
+def _check(
+    check: Invariant, name: str, policy_set: PolicySet, policy_id: str, scenario: Scenario
+) -> InvariantFailure | None:
+    try:
+        check(policy_set, policy_id, scenario)
+    except InvariantFailure as exc:
+        return exc
+    except Exception as exc:  # a crash of the engine is a finding too
+        failure = InvariantFailure(
+            "no-crash", policy_id, f"{type(exc).__name__}: {exc} (while checking {name})"
+        )
+        failure.during = name
+        return failure
+    return None
 
 
 def find_counterexamples(
@@ -26,12 +84,16 @@ def find_counterexamples(
     examples: int = 100,
     seed: int = 0,
     invariants: Invariants | None = None,
+    boundaries: bool = True,
 ) -> list[Counterexample]:
     """Search for scenarios that break the invariants of one policy; return one shrunk
     counterexample per broken invariant (same `seed`, same result). `invariants` are names of
     built-in ones or a mapping of names to checks, so a policy's own rules can be searched too.
     An exception escaping a check (the engine's or the check's own) is reported as the
-    invariant `no-crash`."""
+    invariant `no-crash`. With `boundaries` (the default) the boundary enumeration runs first
+    (`run_policy`)."""
+    if boundaries:
+        return run_policy(policy_set, policy_id, examples, seed, invariants).counterexamples
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
