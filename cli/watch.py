@@ -19,7 +19,7 @@ from ..engine.reactive import (
     unavailable_reason,
 )
 from ..engine.reference.evaluate import default_as_of
-from .main import as_of_option, encoding_option_for, main, policies_option
+from .main import as_of_option, encoding_option_for, main, policies_option, tax_year_option
 from .render import json_line, safe
 
 SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
@@ -29,6 +29,7 @@ SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
 @click.argument("updates", type=click.File("rb"), default="-")
 @policies_option
 @as_of_option
+@tax_year_option
 @encoding_option_for("the updates")
 @click.option(
     "--explain/--no-explain",
@@ -36,8 +37,8 @@ SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
     help="Attach the reference evaluator's explanation to every event.",
 )
 def watch(
-    updates: BinaryIO, policies_dir: Path | None, as_of: date | None, encoding: str | None,
-    explain: bool,
+    updates: BinaryIO, policies_dir: Path | None, as_of: date | None, tax_year: int | None,
+    encoding: str | None, explain: bool,
 ) -> None:  # fmt: skip
     """Follow enterprise updates (JSON Lines from UPDATES or stdin) and print an event, as JSON
     Lines, each time a policy's verdict for an enterprise changes.
@@ -58,7 +59,7 @@ def watch(
         )
     policy_set = PolicySet(policies_dir)
     try:
-        session = ReactiveSession(policy_set, as_of or default_as_of())
+        session = ReactiveSession(policy_set, as_of or default_as_of(), tax_year=tax_year)
     except ReactiveCompileError as exc:
         raise InputError(f"the policy set cannot run on durable_rules: {exc}") from None
     with session:

@@ -97,7 +97,8 @@ ExtraFactValue = Annotated[
 ]
 # A plausible fiscal year, checked per key so that a bad year is reported alongside every
 # other invalid field (a validator on the whole mapping would only run once the rest is valid).
-FiscalYear = Annotated[int, Field(ge=1949, le=2200)]
+FISCAL_YEARS = (1949, 2200)  # the years a profile's financials (and a tax year asked for) may be
+FiscalYear = Annotated[int, Field(ge=FISCAL_YEARS[0], le=FISCAL_YEARS[1])]
 
 
 class _Strict(BaseModel):

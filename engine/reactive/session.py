@@ -88,6 +88,9 @@ class ChangeEvent:
     after: Status
     as_of: date
     explanation: PolicyResult | None = None
+    # The tax year of the session's tax-year preferences; shown, not compared (one per session).
+    tax_year: int | None = field(default=None, compare=False)
+
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -96,6 +99,7 @@ class ChangeEvent:
             "before": self.before.value,
             "after": self.after.value,
             "as_of": self.as_of.isoformat(),
+            "tax_year": self.tax_year,
         }
         if self.explanation is not None:
             data["explanation"] = self.explanation.model_dump(mode="json")
@@ -140,15 +144,17 @@ class ReactiveSession:
     """
 
     def __init__(
-        self, policies: PolicySet, as_of: date, *, shard_size: int = durable.MAX_SIDS
-    ) -> None:
+        self, policies: PolicySet, as_of: date, *, shard_size: int = durable.MAX_SIDS,
+        tax_year: int | None = None,
+    ) -> None:  # fmt: skip
         durable.require()
         if not 1 <= shard_size <= durable.MAX_SIDS:
             raise ValueError(f"shard_size must be within 1..{durable.MAX_SIDS}")
         self.policies = policies
         self.as_of = as_of
         self.shard_size = shard_size
-        self.program: Program = compile_program(policies.plan, as_of)
+        self.program: Program = compile_program(policies.plan, as_of, tax_year)
+        self.tax_year = self.program.dates.tax_year  # of tax-year preferences (`plan.Dates`)
         self._engine = durable.Engine()
         self._name = f"incentives-{next(_SESSION_IDS)}"
         self._policy_at: list[str] = []
@@ -188,8 +194,8 @@ class ReactiveSession:
         return shard
 
     def _facts(self, profile: Profile) -> list[dict[str, Any]]:
-        ctx = self.policies.context(profile, self.as_of)
-        return self.program.facts(ctx, profile.zone)
+        contexts = self.policies.contexts(profile, self.program.dates)
+        return self.program.facts(contexts, profile.zone)
 
     def _settle_unknowns(self, profile: Profile, verdicts: dict[str, Status]) -> None:
         """needs_review vs undetermined for the few policies whose review rule was too large
@@ -199,7 +205,7 @@ class ReactiveSession:
         ]
         if pending:
             report = self.policies.evaluate(
-                profile, self.as_of, policy_ids=sorted(pending), gaps=False
+                profile, self.as_of, tax_year=self.tax_year, policy_ids=sorted(pending), gaps=False
             )
             verdicts.update({r.policy_id: r.status for r in report.results})
 
@@ -358,7 +364,8 @@ class ReactiveSession:
         for pid in self.program.policy_ids:
             if before[pid] is not after[pid]:
                 result = self.explain(eid, pid) if explain and eid in self._enterprises else None
-                events.append(ChangeEvent(eid, pid, before[pid], after[pid], self.as_of, result))
+                events.append(ChangeEvent(eid, pid, before[pid], after[pid], self.as_of, result,
+                                          self.tax_year))  # fmt: skip
         return events
 
     # --- reading -----------------------------------------------------------------------------
@@ -377,7 +384,9 @@ class ReactiveSession:
 
     def explain(self, enterprise: str, policy_id: str) -> PolicyResult:
         """The reference evaluator's explanation of one verdict."""
-        return self.policies.explain(self.profile(enterprise), policy_id, self.as_of)
+        return self.policies.explain(
+            self.profile(enterprise), policy_id, self.as_of, self.tax_year
+        )
 
     # --- lifetime ----------------------------------------------------------------------------
 

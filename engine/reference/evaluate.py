@@ -10,7 +10,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from ..compile.plan import FactPlan, Period, PolicyPlan, StackingPlan
+from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
 from .conditions import CNode, compile_node
@@ -67,15 +67,21 @@ class CompiledPolicy:
             source=plan.source,
             effective_from=plan.effective.start,
             effective_until=plan.effective.until,
+            attaches=plan.attaches,
         )
         period = _period(plan.effective)
+        outside = (
+            Text(zh=f"该纳税年度不在有效期内（{period.zh}）",
+                 en=f"not in force for this tax year ({period.en})")
+            if plan.attaches == "tax_year"
+            else Text(zh=f"不在有效期内（{period.zh}）", en=f"not in force on this date ({period.en})")
+        )  # fmt: skip
         where = ", ".join(sorted(plan.zones))
         for name, value in (
             ("_template", MappingProxyType(template)),
             ("_zone_list", tuple(sorted(plan.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
-            ("_outside_period", Text(zh=f"不在有效期内（{period.zh}）",
-                                     en=f"not in force on this date ({period.en})")),
+            ("_outside_period", outside),
             ("_outside_zones", Text(zh=f"仅适用于 {where}", en=f"applies only in {where}")),
         ):  # fmt: skip
             object.__setattr__(self, name, value)
@@ -95,6 +101,7 @@ class CompiledPolicy:
     def result(
         self,
         status: Status,
+        basis: Basis,
         *,
         reason: Text | None = None,
         amount: Decimal | None = None,
@@ -118,6 +125,9 @@ class CompiledPolicy:
         values["gaps"] = gaps or []
         values["reason"] = reason
         values["requires"] = [*self._requires]
+        values["evaluated_on"] = basis.on
+        values["fiscal_year"] = basis.fiscal_year
+        values["tax_year"] = basis.tax_year
         values["trace"] = trace
         return assemble(PolicyResult, values)
 
@@ -154,12 +164,12 @@ def evaluate_policy(
 ) -> PolicyResult:
     """One policy's result for the profile in `zone` (None: unknown); `gaps` adds what it would
     take to pass when it is ineligible."""
-    plan = cp.plan
-    if not plan.effective.covers(ctx.as_of):
-        return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_period)
+    plan, basis = cp.plan, ctx.basis
+    if not plan.effective.covers(basis.on):
+        return cp.result(Status.NOT_IN_FORCE, basis, reason=cp._outside_period)
     applies_in = plan.applies_in
     if applies_in is not None and zone is not None and zone not in applies_in:
-        return cp.result(Status.NOT_IN_FORCE, reason=cp._outside_zones)
+        return cp.result(Status.NOT_IN_FORCE, basis, reason=cp._outside_zones)
 
     truth = TRUE if cp.when is None else cp.when.fn(ctx)
     excluded = False
@@ -182,17 +192,20 @@ def evaluate_policy(
     status, amount, steps, missing, found, reason = decided
     trace_result = _trace(cp, ctx, truth, status) if explain else None
     if not missing:  # most results: nothing to sort
-        return cp.result(status, amount=amount, calculation=steps, gaps=found, reason=reason,
-                         trace=trace_result)  # fmt: skip
-    return _with_missing(cp, decided, trace_result)
+        return cp.result(status, basis, amount=amount, calculation=steps, gaps=found,
+                         reason=reason, trace=trace_result)  # fmt: skip
+    return _with_missing(cp, basis, decided, trace_result)
 
 
-def _with_missing(cp: CompiledPolicy, outcome: Outcome, trace: Trace | None) -> PolicyResult:
+def _with_missing(
+    cp: CompiledPolicy, basis: Basis, outcome: Outcome, trace: Trace | None
+) -> PolicyResult:
     """A result that lists facts: those it lacks, the profile inputs behind them, and those
     awaiting an expert."""
     status, amount, steps, missing, found, reason = outcome
     return cp.result(
         status,
+        basis,
         amount=amount,
         calculation=steps,
         missing=sorted(f for f, m in missing.items() if not m.review),

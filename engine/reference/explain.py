@@ -143,7 +143,7 @@ def trace(node: CNode, ctx: Context, article: str | None, exclusion: bool = Fals
             kind="leaf",
             fact=defn.id,
             fact_label=Text(zh=defn.zh, en=defn.en),
-            origin=origin(defn, ctx.as_of, ctx),
+            origin=origin(defn, ctx.last_year, ctx),
             value=None if isinstance(value, Missing) else _raw(value),
             value_text=value_text(defn, value),
             op=node.op,
