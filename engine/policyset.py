@@ -88,8 +88,9 @@ class PolicySet:
         )
         # The reference evaluator's closures, compiled from the plan; a plain dict, never
         # handed out and never changed.
+        below = self._zones.below()
         self._compiled: dict[str, CompiledPolicy] = {
-            p.id: compile_policy(p, facts) for p in self._plan.policies
+            p.id: compile_policy(p, facts, below) for p in self._plan.policies
         }
         self._stacking: Mapping[str, StackingPlan | None] = MappingProxyType(
             {p.id: p.stacking for p in self._plan.policies}

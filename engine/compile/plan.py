@@ -77,13 +77,19 @@ _UNWRITTEN = Where("")  # where a plan built in code (not loaded) is "written"
 
 @record
 class Duration(Record):
-    """A whole number of years, months or days (`3年`, `6个月`)."""
+    """A whole number of years, months or days (`3年`, `6个月`), or `calendar` years: the
+    current calendar year and the `amount − 1` before it (`上一年及当年`: two calendar years)."""
 
     amount: int
     unit: Unit
+    calendar: bool = False
 
     def before(self, day: date) -> date:
-        """`day` minus this period, calendar-wise (29 February minus one year: 28 February)."""
+        """The start of the period ending on `day` (exclusive): `day` minus this period,
+        calendar-wise (29 February minus one year: 28 February); for calendar years, 31
+        December before the first of them (上一年及当年 on 2026-06-01: after 2024-12-31)."""
+        if self.calendar:
+            return date(day.year - self.amount, 12, 31)
         return shifted(day, -self.amount, self.unit)
 
     def after(self, day: date) -> date:

@@ -46,6 +46,9 @@ class CompiledPolicy:
     when: CNode | None
     unless: tuple[CNode, ...]
     compute: Compute
+    # For a zone the policy does not apply in but some zones inside it do (`zgq`, whose Taiyuan
+    # parks get Taiyuan's policies): those zones, named in the reason.
+    inside: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # What every result of this policy shows whatever the profile, built once here rather than
     # per evaluation: the result's fields in order, those that vary left None. Read-only; each
     # result gets a copy, and its own lists.
@@ -132,14 +135,40 @@ class CompiledPolicy:
         return assemble(PolicyResult, values)
 
 
-def compile_policy(plan: PolicyPlan, facts: Mapping[str, FactPlan]) -> CompiledPolicy:
+def compile_policy(
+    plan: PolicyPlan,
+    facts: Mapping[str, FactPlan],
+    below: Mapping[str, frozenset[str]] | None = None,
+) -> CompiledPolicy:
+    """`below`: each zone's zones inside it (at any depth), for the reasons of `inside`."""
     required = [compile_node(c.node, facts) for c in plan.criteria if not c.exclusion]
     assert len(required) <= 1, "the loader writes a policy's condition as one criterion"
+    applies_in = plan.applies_in
+    inside = {
+        zone: tuple(sorted(inner & applies_in))
+        for zone, inner in (below or {}).items()
+        if applies_in is not None and zone not in applies_in and inner & applies_in
+    }
     return CompiledPolicy(
         plan=plan,
         when=required[0] if required else None,
         unless=tuple(compile_node(c.node, facts) for c in plan.criteria if c.exclusion),
         compute=compile_amount(plan.benefit, facts),
+        inside=inside,
+    )
+
+
+def _outside(cp: CompiledPolicy, zone: str) -> Text:
+    """Why a policy is not in force in `zone`: the zones it applies in, and the zones inside
+    `zone` that it applies in, if any (a more precise location might place the profile there)."""
+    inner = cp.inside.get(zone)
+    if not inner:
+        return cp._outside_zones
+    shown = ", ".join(inner[:6]) + (", …" if len(inner) > 6 else "")
+    return Text(
+        zh=f"{cp._outside_zones.zh}；{zone} 仅部分位于其中：如企业位于 {shown}，请填写该区域",
+        en=f"{cp._outside_zones.en}; {zone} lies only partly in it: if the enterprise is in "
+        f"{shown}, give that zone",
     )
 
 
@@ -169,7 +198,7 @@ def evaluate_policy(
         return cp.result(Status.NOT_IN_FORCE, basis, reason=cp._outside_period)
     applies_in = plan.applies_in
     if applies_in is not None and zone is not None and zone not in applies_in:
-        return cp.result(Status.NOT_IN_FORCE, basis, reason=cp._outside_zones)
+        return cp.result(Status.NOT_IN_FORCE, basis, reason=_outside(cp, zone))
 
     truth = TRUE if cp.when is None else cp.when.fn(ctx)
     excluded = False
