@@ -207,7 +207,7 @@ class _Facts:
         self.stages: dict[Stage, dict[str, pl.Expr]] = {} if stages is None else stages
         self._count = itertools.count(1) if count is None else count
 
-    def on(self, basis: Basis) -> _Facts:
+    def at(self, basis: Basis) -> _Facts:
         """The same frame's facts on another basis (a tax year's), computed in the same
         stages: one plan for both, each fact once per basis."""
         return _Facts(self.facts, self.columns, basis, self.stages, self._count)
@@ -954,7 +954,7 @@ class VectorisedSet:
         plan = self.policy_set.plan
         dates = Dates.of(as_of, tax_year)
         facts = _Facts(plan.facts, dict(frame.schema), dates.basis("application"))
-        on = {"application": facts, "tax_year": facts.on(dates.basis("tax_year"))}
+        on = {"application": facts, "tax_year": facts.at(dates.basis("tax_year"))}
         columns = {p.id: _policy(p, on[p.attaches]) for p in self.vectorised}
         amounts = {pid: c.amount for pid, c in columns.items()}
         eligible = {pid: c.status == _CODE[Status.ELIGIBLE] for pid, c in columns.items()}
