@@ -75,10 +75,7 @@ def zones(policies_dir: Path | None, fmt: str, lang: str | None) -> None:
 
 def _parents(zone: Zone) -> list[str]:
     """The zones it lies in directly (a zone may lie in several)."""
-    several = getattr(zone, "parents", None)
-    if several:
-        return list(several)
-    return [zone.parent] if zone.parent else []
+    return list(zone.parents)
 
 
 def zone_tree(known: Mapping[str, Zone], lang: str) -> Iterator[str]:

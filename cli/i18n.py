@@ -29,6 +29,7 @@ WORDS = {
     "verified": ("已核实", "verified"),
     "synthetic": ("示例企业（虚构）", "synthetic example profile"),
     "as_of": ("评估日", "as of"),
+    "tax_year": ("纳税年度", "tax year"),
     "requires": ("申报材料", "documents to provide"),
     "excluded": ("排除情形", "exclusion"),
     "effective": ("有效期", "in force"),

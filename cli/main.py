@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 
 from ..engine import InputError, PolicySet, load_profile
-from ..engine.model.profile import Profile, read_profile
+from ..engine.model.profile import FISCAL_YEARS, Profile, read_profile
 from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
@@ -78,6 +78,12 @@ def _encoding(_: click.Context, __: click.Parameter, value: str | None) -> str |
 as_of_option = click.option(
     "--as-of", callback=_as_of, metavar="YYYY-MM-DD",
     help="Evaluation date: decides which policies are in force and which year is 'last year' (default: today).",
+)  # fmt: skip
+tax_year_option = click.option(
+    "--tax-year", type=click.IntRange(FISCAL_YEARS[0], FISCAL_YEARS[1]), metavar="YYYY",
+    help="Tax year (纳税年度) for tax-year preferences (rates, 小型微利, 加计扣除): in force for "
+    "it, its figures, certificates valid in it (default: the year before --as-of, the last "
+    "tax year that has ended).",
 )  # fmt: skip
 policies_option = click.option(
     "--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -243,6 +249,7 @@ def main() -> None:
 @main.command()
 @click.argument("profile", type=click.Path(path_type=Path))
 @as_of_option
+@tax_year_option
 @click.option("--zone", help="Evaluate as if the enterprise were in this zone.")
 @policies_option
 @click.option(
@@ -262,8 +269,9 @@ def main() -> None:
 )  # fmt: skip
 @encoding_option
 def check(
-    profile: Path, as_of: date | None, zone: str | None, policies_dir: Path | None,
-    fmt: str, lang: str | None, explain: bool, show_all: bool, encoding: str | None,
+    profile: Path, as_of: date | None, tax_year: int | None, zone: str | None,
+    policies_dir: Path | None, fmt: str, lang: str | None, explain: bool, show_all: bool,
+    encoding: str | None,
 ) -> None:  # fmt: skip
     """Check PROFILE (YAML or JSON; `-` reads standard input) against every policy: verdict,
     amount, why, what is missing, and the opportunities ranked by value."""
@@ -272,7 +280,7 @@ def check(
         known = ", ".join(sorted(policy_set.zones))
         raise InputError(f"--zone: unknown zone {zone!r}; known zones: {known}")
     stated = _profile(profile, encoding)
-    report = policy_set.evaluate(stated, as_of, zone=zone, explain=explain)
+    report = policy_set.evaluate(stated, as_of, zone=zone, tax_year=tax_year, explain=explain)
     language = lang or default_lang()
     if fmt == "json":
         click.echo(json_text(report.to_json_dict()))
@@ -291,6 +299,7 @@ def check(
 @click.argument("profile", type=click.Path(path_type=Path))
 @click.argument("policy_id")
 @as_of_option
+@tax_year_option
 @policies_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
 @lang_option
@@ -299,6 +308,7 @@ def explain(
     profile: Path,
     policy_id: str,
     as_of: date | None,
+    tax_year: int | None,
     policies_dir: Path | None,
     fmt: str,
     lang: str | None,
@@ -308,7 +318,9 @@ def explain(
     policy_set = _load(policies_dir)
     policy_set.get(policy_id)
     stated = _profile(profile, encoding)
-    report = policy_set.evaluate(stated, as_of, policy_ids=[policy_id], explain=True)
+    report = policy_set.evaluate(
+        stated, as_of, tax_year=tax_year, policy_ids=[policy_id], explain=True
+    )
     _warn(report.warnings)
     language = lang or default_lang()
     setting = Setting.of(policy_set, report, versioned=fmt == "markdown")

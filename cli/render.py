@@ -243,7 +243,8 @@ def header_text(report: Report, lang: str) -> str:
     p = report.profile
     who = " ".join(x for x in (p.name, p.credit_code, p.zone) if x)
     synthetic = f" ({word('synthetic', lang)})" if p.synthetic else ""
-    return f"{who}{synthetic} — {word('as_of', lang)} {report.as_of.isoformat()}"
+    year = "" if report.tax_year is None else f", {word('tax_year', lang)} {report.tax_year}"
+    return f"{who}{synthetic} — {word('as_of', lang)} {report.as_of.isoformat()}{year}"
 
 
 _ORDER = {"eligible": 0, "needs_review": 1, "undetermined": 2, "ineligible": 3, "not_in_force": 4}

@@ -21,7 +21,7 @@ from rich.table import Table
 from ..engine import PolicySet
 from ..engine.batch.results import money_text
 from ..engine.batch.screening import screen_register  # needs the batch extra (Polars)
-from .main import as_of_option, encoding_option_for, main, policies_option
+from .main import as_of_option, encoding_option_for, main, policies_option, tax_year_option
 from .render import safe
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
 @main.command()
 @click.argument("register", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @as_of_option
+@tax_year_option
 @policies_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the results here, replaced only when the run completes (default: "
@@ -95,8 +96,8 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
 @click.option("--explain", "explain_rows", multiple=True, type=int, metavar="ROW",
               help="Explain the verdicts of this register row (reference evaluator); repeatable.")  # fmt: skip
 def screen(
-    register: Path, as_of: date | None, policies_dir: Path | None, out: Path | None,
-    fmt: str, encoding: str | None, explain_rows: tuple[int, ...],
+    register: Path, as_of: date | None, tax_year: int | None, policies_dir: Path | None,
+    out: Path | None, fmt: str, encoding: str | None, explain_rows: tuple[int, ...],
 ) -> None:  # fmt: skip
     """Screen every enterprise of REGISTER (.jsonl, .csv or .parquet) against every policy."""
     if fmt == "parquet" and out is None:
@@ -107,7 +108,7 @@ def screen(
     with _progress_bar() as progress:
         summary = screen_register(
             policy_set, register, day, out=out or sys.stdout.buffer, fmt=fmt,
-            encoding=encoding, explain=explain_rows, progress=progress,
+            encoding=encoding, explain=explain_rows, progress=progress, tax_year=tax_year,
         )  # fmt: skip
     console = _console()
     print_summary(summary, policy_set, console)
@@ -121,5 +122,5 @@ def screen(
                 console.print(f"row {number}: not a valid row of the register; nothing to explain")
                 continue
             console.print(f"\n[bold]row {number}[/bold]")
-            report = policy_set.evaluate(profile, day, explain=True)
+            report = policy_set.evaluate(profile, day, tax_year=tax_year, explain=True)
             print_report(report, default_lang(), True, console)

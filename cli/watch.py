@@ -20,7 +20,7 @@ from ..engine.reactive import (
 )
 from ..engine.reactive.session import ENGINES, Engine
 from ..engine.reference.evaluate import default_as_of
-from .main import as_of_option, encoding_option_for, main, policies_option
+from .main import as_of_option, encoding_option_for, main, policies_option, tax_year_option
 from .render import json_line, safe
 
 SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
@@ -30,6 +30,7 @@ SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
 @click.argument("updates", type=click.File("rb"), default="-")
 @policies_option
 @as_of_option
+@tax_year_option
 @encoding_option_for("the updates")
 @click.option(
     "--explain/--no-explain",
@@ -44,8 +45,8 @@ SHOWN_MESSAGE = 2_000  # characters of a skipped line's message shown on stderr
     help="index: re-evaluate only the policies an update can change; durable: durable_rules.",
 )
 def watch(
-    updates: BinaryIO, policies_dir: Path | None, as_of: date | None, encoding: str | None,
-    explain: bool, engine: Engine,
+    updates: BinaryIO, policies_dir: Path | None, as_of: date | None, tax_year: int | None,
+    encoding: str | None, explain: bool, engine: Engine,
 ) -> None:  # fmt: skip
     """Follow enterprise updates (JSON Lines from UPDATES or stdin) and print an event, as JSON
     Lines, each time a policy's verdict for an enterprise changes.
@@ -67,7 +68,9 @@ def watch(
         )
     policy_set = PolicySet(policies_dir)
     try:
-        session = ReactiveSession(policy_set, as_of or default_as_of(), engine=engine)
+        session = ReactiveSession(
+            policy_set, as_of or default_as_of(), tax_year=tax_year, engine=engine
+        )
     except ReactiveCompileError as exc:
         raise InputError(f"the policy set cannot run on durable_rules: {exc}") from None
     with session:

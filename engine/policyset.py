@@ -17,12 +17,21 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .compile.loader import load
-from .compile.plan import FactPlan, PolicyPlan, SetPlan, StackingPlan
+from .compile.plan import (
+    ATTACHES,
+    Attaches,
+    Basis,
+    Dates,
+    FactPlan,
+    PolicyPlan,
+    SetPlan,
+    StackingPlan,
+)
 from .errors import InputError, Problem, ProfileError
 from .model.facts import FactDef
 from .model.language import Document, Policy
 from .model.plausibility import profile_warnings
-from .model.profile import Profile, profile_problem
+from .model.profile import FISCAL_YEARS, Profile, profile_problem
 from .model.zones import Zone, Zones
 from .reference.context import (
     Context,
@@ -81,8 +90,9 @@ class PolicySet:
         )
         # The reference evaluator's closures, compiled from the plan; a plain dict, never
         # handed out and never changed.
+        below = self._zones.below()
         self._compiled: dict[str, CompiledPolicy] = {
-            p.id: compile_policy(p, facts) for p in self._plan.policies
+            p.id: compile_policy(p, facts, below) for p in self._plan.policies
         }
         self._stacking: Mapping[str, StackingPlan | None] = MappingProxyType(
             {p.id: p.stacking for p in self._plan.policies}
@@ -173,14 +183,28 @@ class PolicySet:
                 problems,
             )
 
-    def context(self, profile: Profile, as_of: date) -> Context:
-        return Context(profile, as_of, self._resolvers, self._plan.facts)
+    def context(self, profile: Profile, on: date | Basis) -> Context:
+        """A fresh evaluation context: on a day (an application's basis: that day and the
+        fiscal year before it), or on a `Basis` (`Dates.basis`, e.g. a tax year's)."""
+        return Context(profile, on, self._resolvers, self._plan.facts)
 
-    def verdict(self, ctx: Context, policy_id: str) -> Status:
-        """One policy's status for the context's profile (in its zone), as `evaluate` gives
-        it, without building a result: for callers that keep contexts and ask again when
-        facts change (reactive sessions)."""
-        return verdict(self._compiled[policy_id], ctx, ctx.profile.zone)
+    def contexts(self, profile: Profile, dates: Dates) -> dict[Attaches, Context]:
+        """One context per kind of attachment (`plan.Attaches`): the evaluation date's for
+        applications, the tax year's for tax-year preferences."""
+        return {kind: self.context(profile, dates.basis(kind)) for kind in ATTACHES}
+
+    def zones_of(self, zone: str | None) -> tuple[str, ...]:
+        """The zones a profile in `zone` is placed in: the zone and every zone containing it
+        (through each of its parents), innermost first; none for an unknown zone."""
+        return () if zone is None else self._zones.chain(zone)
+
+    def verdict(self, contexts: Mapping[Attaches, Context], policy_id: str) -> Status:
+        """One policy's status for the contexts' profile (in its zone), as `evaluate` gives
+        it, without building a result: for callers that keep contexts (one per basis,
+        `contexts`) and ask again when facts change (reactive sessions)."""
+        cp = self._compiled[policy_id]
+        ctx = contexts[cp.plan.attaches]
+        return verdict(cp, ctx, ctx.profile.zone)
 
     def evaluate(
         self,
@@ -188,11 +212,17 @@ class PolicySet:
         as_of: date | None = None,
         *,
         zone: str | None = None,
+        tax_year: int | None = None,
         policy_ids: Iterable[str] | None = None,
         explain: bool = False,
         gaps: bool = True,
     ) -> Report:
         """Evaluate every policy (or those named) for one profile on one date.
+
+        Applications are evaluated on `as_of` (default today) with the fiscal year before it;
+        tax-year preferences for `tax_year` (default: the year before `as_of`, the last tax
+        year that has ended), on its 31 December with that year's figures (`plan.Dates`).
+        Each result says which (`attaches`, `evaluated_on`, `fiscal_year`, `tax_year`).
 
         `zone` overrides the profile's zone. Verdicts, amounts (after stacking), missing facts
         and facts awaiting review are always present.
@@ -214,14 +244,18 @@ class PolicySet:
         left out of the report), so that `explain` of one policy pays what `check` pays.
         """
         day = as_of or default_as_of()
+        if tax_year is not None and not FISCAL_YEARS[0] <= tax_year <= FISCAL_YEARS[1]:
+            raise InputError(f"tax year {tax_year} is outside {FISCAL_YEARS[0]}–{FISCAL_YEARS[1]}")
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
-        ctx = self.context(profile, day)
+        dates = Dates.of(day, tax_year)
+        ctx = self.contexts(profile, dates)
         zone_id = profile.zone
         if policy_ids is None:
             results = [
-                evaluate_policy(cp, ctx, zone_id, explain, gaps) for cp in self._compiled.values()
+                evaluate_policy(cp, ctx[cp.plan.attaches], zone_id, explain, gaps)
+                for cp in self._compiled.values()
             ]
             results = apply_stacking(results, self._stacking)
         else:
@@ -240,6 +274,8 @@ class PolicySet:
             Report,
             {
                 "as_of": day,
+                "tax_year": dates.tax_year,
+                "zones_applied": list(self.zones_of(zone_id)),
                 "profile": profile_ref,
                 "results": results,
                 "total": total,
@@ -250,22 +286,32 @@ class PolicySet:
         )
 
     def _some(
-        self, ctx: Context, zone: str | None, ids: list[str], explain: bool, gaps: bool
-    ) -> list[PolicyResult]:
+        self, ctx: Mapping[Attaches, Context], zone: str | None, ids: list[str], explain: bool,
+        gaps: bool,
+    ) -> list[PolicyResult]:  # fmt: skip
         """The named policies' results, stacked with the other members of their groups."""
         compiled, stacking = self._compiled, self._stacking
-        results = [evaluate_policy(compiled[pid], ctx, zone, explain, gaps) for pid in ids]
+        results = [
+            evaluate_policy(compiled[pid], ctx[compiled[pid].plan.attaches], zone, explain, gaps)
+            for pid in ids
+        ]
         grouped = [s.group for pid in ids if (s := stacking[pid]) is not None]
         if not grouped:
             return results
         named = set(ids)
         groups = self._plan.groups
         peers = dict.fromkeys(m for g in grouped for m in groups[g].members if m not in named)
-        results += [evaluate_policy(compiled[pid], ctx, zone, False, False) for pid in peers]
+        results += [
+            evaluate_policy(compiled[pid], ctx[compiled[pid].plan.attaches], zone, False, False)
+            for pid in peers
+        ]
         return apply_stacking(results, stacking)[: len(ids)]
 
-    def explain(self, profile: Profile, policy_id: str, as_of: date | None = None) -> PolicyResult:
-        report = self.evaluate(profile, as_of, policy_ids=[policy_id], explain=True)
+    def explain(
+        self, profile: Profile, policy_id: str, as_of: date | None = None,
+        tax_year: int | None = None,
+    ) -> PolicyResult:  # fmt: skip
+        report = self.evaluate(profile, as_of, tax_year=tax_year, policy_ids=[policy_id], explain=True)
         return report.results[0]
 
 

@@ -82,7 +82,7 @@ def _example(plan: FactPlan) -> str | None:
         value = _EXAMPLE_CODE[plan.source.path[-1]]
     else:
         value = _EXAMPLE_OTHER[plan.type]
-    return f"{origin(plan, as_of=_EXAMPLE_DAY)}: {value}"
+    return f"{origin(plan, _EXAMPLE_DAY.year - 1)}: {value}"
 
 
 _EXAMPLE_DAY = date(2026, 1, 1)  # examples name the fiscal year 2025
@@ -97,7 +97,7 @@ def fact_summary(plan: FactPlan, as_of: date) -> FactSummary:
         type=plan.type.value,
         unit=None if plan.unit is None else plan.unit.value,
         source=plan.source.kind,
-        origin=origin(plan, as_of),
+        origin=origin(plan, as_of.year - 1),
         inputs=sorted(plan.profile_inputs),
         change=plan.change,
         judgement=plan.judgement,

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import InputError, PolicyResult, Profile, Report
 from ..engine.model.facts import FactDef
+from ..engine.model.profile import FISCAL_YEARS
 from ..engine.model.zones import Zone
 from ..engine.reference.evaluate import default_as_of
 from ..engine.schema import KINDS, profile_schema, schema_of, standardise
@@ -54,6 +55,11 @@ Lang = Annotated[
 AsOf = Annotated[
     date | None,
     Query(description="evaluation date: which policies are in force and which year is 'last year' (default: today)"),
+]  # fmt: skip
+TaxYear = Annotated[
+    int | None,
+    Query(ge=FISCAL_YEARS[0], le=FISCAL_YEARS[1],
+          description="tax year (纳税年度) of tax-year preferences (default: the year before as_of)"),
 ]  # fmt: skip
 
 
@@ -180,7 +186,7 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
     @app.post("/v1/check", response_model=Report, tags=["evaluate"], openapi_extra=PROFILE_BODY,
               responses=documented(400, 413, 415, 422))  # fmt: skip
     async def check(
-        request: Request, as_of: AsOf = None, lang: Lang = None,
+        request: Request, as_of: AsOf = None, tax_year: TaxYear = None, lang: Lang = None,
         zone: Annotated[str | None, Query(description="evaluate as if the enterprise were in this zone")] = None,
         explain: Annotated[bool, Query(description="add each policy's evaluated condition tree (trace)")] = False,
         gaps: Annotated[bool, Query(description="for ineligible policies, what it would take to pass")] = True,
@@ -191,7 +197,8 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
         profile = await bodies.read_profile(request, settings.max_body)
         day = as_of or default_as_of()
         report = await run_in_threadpool(
-            loaded.policy_set.evaluate, profile, day, zone=zone, explain=explain, gaps=gaps
+            loaded.policy_set.evaluate, profile, day, zone=zone, tax_year=tax_year,
+            explain=explain, gaps=gaps,
         )
         _record(decisions, request, loaded, day, profile, report.results, report.total)
         return _json(report.model_dump_json(), request, day)
@@ -200,14 +207,16 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
               openapi_extra=PROFILE_BODY, responses=documented(400, 404, 413, 415, 422))  # fmt: skip
     async def explain(
         request: Request, policy_id: Annotated[str, Path(description="e.g. national.hnte.certification")],
-        as_of: AsOf = None, lang: Lang = None,
+        as_of: AsOf = None, tax_year: TaxYear = None, lang: Lang = None,
     ) -> Response:  # fmt: skip
         """One policy for one profile, criterion by criterion (`incentives explain --format json`)."""
         loaded = _loaded(request)
         catalogue.known_policy(loaded.policy_set, policy_id)
         profile = await bodies.read_profile(request, settings.max_body)
         day = as_of or default_as_of()
-        result = await run_in_threadpool(loaded.policy_set.explain, profile, policy_id, day)
+        result = await run_in_threadpool(
+            loaded.policy_set.explain, profile, policy_id, day, tax_year
+        )
         _record(decisions, request, loaded, day, profile, [result])
         return _json(result.model_dump_json(), request, day)
 

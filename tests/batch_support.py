@@ -69,13 +69,17 @@ def assert_scores_agree(
 
 
 def assert_agree(
-    policies: PolicySet, profiles: list[Profile], as_of: date, vectorised: VectorisedSet
+    policies: PolicySet,
+    profiles: list[Profile],
+    as_of: date,
+    vectorised: VectorisedSet,
+    tax_year: int | None = None,
 ) -> None:
-    out = vectorised.evaluate(frame_of(policies, profiles), as_of, profiles)
+    out = vectorised.evaluate(frame_of(policies, profiles), as_of, profiles, tax_year)
     got = {(r[ROW], r["policy_id"]): r for r in out.iter_rows(named=True)}
     assert len(got) == len(profiles) * len(policies)
     for index, profile in enumerate(profiles):
-        report = policies.evaluate(profile, as_of)
+        report = policies.evaluate(profile, as_of, tax_year=tax_year)
         for result in report.results:
             row = got[(index, result.policy_id)]
             amount = None if row["amount"] is None else from_micro(row["amount"])

@@ -52,23 +52,31 @@ def registers(draw: st.DrawFn, policies: PolicySet, as_of: date) -> list[Profile
 
 @pytest.mark.slow
 @settings(max_examples=RANDOM_SETS)
-@given(documents=policy_sets(zones=ZONES), as_of=st.sampled_from(AS_OF_CHOICES), data=st.data())
+@given(
+    documents=policy_sets(zones=ZONES),
+    as_of=st.sampled_from(AS_OF_CHOICES),
+    back=st.sampled_from([None, 0, 2]),
+    data=st.data(),
+)
 def test_vectorised_agrees_with_reference_on_random_sets(
     tmp_path_factory: pytest.TempPathFactory,
     documents: list[dict[str, Any]],
     as_of: date,
+    back: int | None,
     data: st.DataObject,
 ) -> None:
     """Random sets with facts of every source kind declared by their documents (judgement
-    facts and formulas over them among them), every operator and benefit kind, zones, periods
-    and stacking groups, on registers concentrated on their thresholds."""
+    facts and formulas over them among them), every operator and benefit kind, zones, periods,
+    stacking groups and attachments (applications and tax years: the default tax year, the
+    evaluation year, one further back), on registers concentrated on their thresholds."""
     policies = PolicySet(write_policy_set(documents, tmp_path_factory.mktemp("policies")))
     vectorised = VectorisedSet(policies)
     assert vectorised.fallback == {}  # every generated construct is translated
     profiles = data.draw(registers(policies, as_of))
     if not profiles:
         return
-    assert_agree(policies, profiles, as_of, vectorised)
+    tax_year = None if back is None else as_of.year - back
+    assert_agree(policies, profiles, as_of, vectorised, tax_year)
     assert_scores_agree(policies, profiles, as_of, vectorised)
 
 

@@ -105,10 +105,14 @@ def test_policies_in_a_zone_are_the_engine_s_answer(policies: PolicySet) -> None
 
 
 def _chain(policies: PolicySet, zone: str) -> set[str]:
-    """The zone and the zones it lies in, walked here from the parents (the test's own oracle)."""
+    """The zone and the zones it lies in, walked here from the parents (the test's own oracle;
+    a zone may have several)."""
     found: set[str] = set()
-    current: str | None = zone
-    while current is not None and current not in found:
-        found.add(current)
-        current = policies.zones[current].parent
+    todo = [zone]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            parent = policies.zones[current].parent
+            todo += [] if parent is None else [parent] if isinstance(parent, str) else list(parent)
     return found

@@ -30,30 +30,51 @@ SMALL_FIRM = {
 
 
 @pytest.mark.parametrize(
-    ("as_of", "expected"),
+    ("tax_year", "expected"),
     [
-        (date(2022, 12, 31), Status.NOT_IN_FORCE),
-        (date(2023, 1, 1), Status.ELIGIBLE),
-        (date(2027, 12, 31), Status.ELIGIBLE),  # 执行至2027年12月31日: the last day counts
-        (date(2028, 1, 1), Status.NOT_IN_FORCE),
+        (2022, Status.NOT_IN_FORCE),
+        (2023, Status.ELIGIBLE),
+        (2027, Status.ELIGIBLE),  # 执行至2027年12月31日: tax year 2027 is the last one covered
+        (2028, Status.NOT_IN_FORCE),
     ],
 )
-def test_small_low_profit_in_force_until_2027_12_31(
-    policies: PolicySet, as_of: date, expected: Status
+def test_small_low_profit_in_force_for_tax_years_2023_to_2027(
+    policies: PolicySet, tax_year: int, expected: Status
 ) -> None:
-    result = policies.evaluate(parse_profile(SMALL_FIRM), as_of, policy_ids=[SMALL]).results[0]
-    assert result.status is expected
-    assert result.effective_until == date(2027, 12, 31)
-    if expected is Status.NOT_IN_FORCE:
-        assert result.amount is None and result.reason is not None
-        assert "2027-12-31" in result.reason.en
-    else:
-        # 100万元 taxed at an effective 5% instead of 25%: 20万元 saved.
-        assert result.amount == Decimal("200000")
+    as_of = date(tax_year + 1, 3, 1)  # the settlement season: the default tax year
+    for asked in (None, tax_year):
+        report = policies.evaluate(parse_profile(SMALL_FIRM), as_of, tax_year=asked,
+                                   policy_ids=[SMALL])  # fmt: skip
+        result = report.results[0]
+        assert report.tax_year == tax_year
+        assert (result.status, result.tax_year, result.evaluated_on) == (
+            expected, tax_year, date(tax_year, 12, 31)
+        )
+        assert result.effective_until == date(2027, 12, 31)
+        if expected is Status.NOT_IN_FORCE:
+            assert result.amount is None and result.reason is not None
+            assert "2027-12-31" in result.reason.en and "tax year" in result.reason.en
+        else:
+            # 100万元 taxed at an effective 5% instead of 25%: 20万元 saved.
+            assert result.amount == Decimal("200000")
+
+
+def test_a_tax_year_is_asked_for_apart_from_the_evaluation_date(policies: PolicySet) -> None:
+    """Checked on 2028-03-01 (the FY2027 settlement) the preference is in force; asked for
+    tax year 2028 on the same day it is not; an application on that day is evaluated on it."""
+    firm = parse_profile(SMALL_FIRM)
+    day = date(2028, 3, 1)
+    assert status_of(policies, firm, SMALL, day) is Status.ELIGIBLE
+    later = policies.evaluate(firm, day, tax_year=2028, policy_ids=[SMALL, "national.hnte.certification"])
+    small, hnte = later.results
+    assert small.status is Status.NOT_IN_FORCE and small.tax_year == 2028
+    assert (hnte.attaches, hnte.evaluated_on, hnte.fiscal_year, hnte.tax_year) == (
+        "application", day, 2027, None
+    )
 
 
 def test_not_in_force_takes_precedence_over_missing_data(policies: PolicySet) -> None:
-    result = policies.evaluate(parse_profile({}), date(2028, 1, 1), policy_ids=[SMALL]).results[0]
+    result = policies.evaluate(parse_profile({}), date(2029, 1, 1), policy_ids=[SMALL]).results[0]
     assert result.status is Status.NOT_IN_FORCE
     assert result.missing == []
 
@@ -141,24 +162,50 @@ def _with_certificate(**certificate: object) -> Profile:
     return build(HNTE_BASE, certifications=[{"kind": "hnte", **certificate}])
 
 
+def valid_on(policies: PolicySet, profile: Profile, day: date) -> object:
+    """`hnte_valid` on a day: the certificate fact as an application reads it."""
+    return policies.context(profile, day)["hnte_valid"]
+
+
 @pytest.mark.parametrize(
-    ("as_of", "expected"),
+    ("day", "expected"),
     [
-        (date(2023, 11, 23), Status.INELIGIBLE),  # before the certificate is issued
-        (date(2023, 11, 24), Status.ELIGIBLE),  # the issue date
-        (date(2026, 11, 23), Status.ELIGIBLE),  # last day of the three years
-        (date(2026, 11, 24), Status.INELIGIBLE),  # the third anniversary starts a new period
+        (date(2023, 11, 23), False),  # before the certificate is issued
+        (date(2023, 11, 24), True),  # the issue date
+        (date(2026, 11, 23), True),  # last day of the three years
+        (date(2026, 11, 24), False),  # the third anniversary starts a new period
     ],
 )
-def test_hnte_certificate_valid_three_years(as_of: date, expected: Status, policies: PolicySet) -> None:
+def test_hnte_certificate_valid_three_years(day: date, expected: bool, policies: PolicySet) -> None:
     profile = _with_certificate(issued=date(2023, 11, 24))
-    assert status_of(policies, profile, HNTE_RATE, as_of) is expected
+    assert valid_on(policies, profile, day) is expected
+
+
+@pytest.mark.parametrize(
+    ("tax_year", "expected"),
+    [
+        (2022, Status.INELIGIBLE),  # issued in 2023
+        (2023, Status.ELIGIBLE),  # the year of issue counts whole (2017年第24号)
+        (2025, Status.ELIGIBLE),
+        (2026, Status.INELIGIBLE),  # it lapses on 2026-11-24: 期满当年 without a new one
+    ],
+)
+def test_hnte_rate_counts_certificates_by_tax_year(
+    tax_year: int, expected: Status, policies: PolicySet
+) -> None:
+    profile = build(HNTE_BASE, certifications=[{"kind": "hnte", "issued": date(2023, 11, 24)}],
+                    **{f"financials__{tax_year}__taxable_income": "500万元"})  # fmt: skip
+    result = policies.evaluate(profile, date(2027, 1, 5), tax_year=tax_year,
+                               policy_ids=[HNTE_RATE]).results[0]  # fmt: skip
+    assert (result.status, result.fiscal_year) == (expected, tax_year)
 
 
 def test_explicit_expiry_is_inclusive(policies: PolicySet) -> None:
     profile = _with_certificate(issued=date(2024, 1, 10), expires=date(2025, 6, 30))
-    assert status_of(policies, profile, HNTE_RATE, date(2025, 6, 30)) is Status.ELIGIBLE
-    assert status_of(policies, profile, HNTE_RATE, date(2025, 7, 1)) is Status.INELIGIBLE
+    assert valid_on(policies, profile, date(2025, 6, 30)) is True
+    assert valid_on(policies, profile, date(2025, 7, 1)) is False
+    assert status_of(policies, profile, HNTE_RATE, date(2025, 3, 1)) is Status.ELIGIBLE  # FY2024
+    assert status_of(policies, profile, HNTE_RATE, date(2026, 3, 1)) is Status.INELIGIBLE  # FY2025
 
 
 def test_renewed_certificate_counts(policies: PolicySet) -> None:
@@ -171,7 +218,8 @@ def test_renewed_certificate_counts(policies: PolicySet) -> None:
         ],
     )
     assert status_of(policies, profile, HNTE_RATE, AS_OF) is Status.ELIGIBLE
-    assert status_of(policies, profile, HNTE_RATE, date(2026, 12, 1)) is Status.INELIGIBLE
+    assert valid_on(policies, profile, date(2026, 12, 1)) is False
+    assert status_of(policies, profile, HNTE_RATE, date(2027, 3, 1)) is Status.INELIGIBLE  # FY2026
 
 
 def test_hnte_rate_saves_ten_points_of_taxable_income(policies: PolicySet) -> None:

@@ -497,4 +497,4 @@ def test_fuzz_damaged_update_streams(policies: Path, data: bytes) -> None:
     skipped = [int(line.split()[1].rstrip(":")) for line in run.stderr.splitlines()]
     assert skipped == sorted(set(skipped)) and terminal_safe(run.stderr)
     for line in run.stdout.decode("utf-8").split("\n")[:-1]:
-        assert set(json.loads(line)) == {"enterprise", "policy_id", "before", "after", "as_of"}
+        assert set(json.loads(line)) == {"enterprise", "policy_id", "before", "after", "as_of", "tax_year"}

@@ -510,7 +510,7 @@ def test_more_than_64_matching_siblings_is_error_303_rulesets_are_capped(
 def test_dates_and_thresholds_are_plain_numbers(policies: PolicySet) -> None:
     with ReactiveSession(policies, date(2026, 11, 24), engine="durable") as session:
         facts = session.program.facts(
-            policies.context(session.profile("nobody"), session.as_of), "jinzhong-dz"
+            policies.contexts(session.profile("nobody"), session.program.dates), "jinzhong-dz"
         )
         for fact in facts:
             assert all(isinstance(v, bool | int | float | str) for v in fact.values())

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from ..compile.plan import Dates
 from ..errors import ProfileError
 from ..model.profile import Profile
 from ..policyset import PolicySet
@@ -54,6 +55,7 @@ def screen_batch(
     flat: bool,
     explain: Iterable[int] = (),
     checker: CellChecker | None = None,
+    tax_year: int | None = None,
 ) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile]]:
     """Results (see `VectorisedSet.evaluate`), bad rows, and validated profiles by row number.
 
@@ -62,7 +64,7 @@ def screen_batch(
     some policy falls back to the reference evaluator, else only for the rows in `explain`.
     """
     batch = record_cells(numbered) if flat else nested_cells(numbered)
-    return screen_cells(vectorised, batch, as_of, explain, checker)
+    return screen_cells(vectorised, batch, as_of, explain, checker, tax_year)
 
 
 def record_cells(numbered: Sequence[tuple[int, Any]]) -> CellBatch:
@@ -87,11 +89,14 @@ def screen_cells(
     as_of: date,
     explain: Iterable[int] = (),
     checker: CellChecker | None = None,
+    tax_year: int | None = None,
 ) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile]]:
     """`screen_batch` on a batch already cut into columns (see `cells`)."""
     policy_set = vectorised.policy_set
     checker = checker or CellChecker(policy_set)
-    years = [as_of.year - 1 - back for back in range(4)]
+    dates = Dates.of(as_of, tax_year)
+    last = {as_of.year - 1, dates.tax_year}  # the fiscal years applications and tax years read
+    years = sorted({year - back for year in last for back in range(4)})
     frame, bad, profiles, suspects = validated_frame(checker, batch, years)
     # Profiles cost a model validation per row: only the reference evaluator and --explain need them
     wanted = set(frame[ROW].to_list()) if vectorised.fallback else set(explain)
@@ -101,7 +106,7 @@ def screen_cells(
         if where is not None and where not in suspects:
             profiles[number] = read_row(batch.record(where), batch.flat, policy_set)
     ordered = [profiles[n] for n in frame[ROW].to_list()] if vectorised.fallback else None
-    result = vectorised.evaluate(frame, as_of, ordered)
+    result = vectorised.evaluate(frame, as_of, ordered, dates.tax_year)
     return result, bad, profiles
 
 

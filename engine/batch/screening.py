@@ -41,8 +41,10 @@ def screen_register(
     progress: Progress | None = None,
     batch_size: int = BATCH,
     name: str | None = None,
+    tax_year: int | None = None,
 ) -> Summary:
-    """Screen the register `source` (a path, or a binary file with `register_fmt`) on `as_of`.
+    """Screen the register `source` (a path, or a binary file with `register_fmt`) on `as_of`,
+    tax-year preferences for `tax_year` (default: the year before `as_of`).
 
     `out`: a path (written atomically, never over an input: see `output`), a binary file (a
     service's response, standard output), or None to tally only. `fmt`: csv, jsonl or parquet.
@@ -63,7 +65,9 @@ def screen_register(
     with _results(out, fmt, source, policy_set) as writer:
         for batch in batches:
             summary.rows += len(batch.cells.numbers) + len(batch.bad)
-            result, bad, profiles = screen_cells(vectorised, batch.cells, as_of, wanted, checker)
+            result, bad, profiles = screen_cells(
+                vectorised, batch.cells, as_of, wanted, checker, tax_year
+            )
             summary.add_bad([*batch.bad, *bad])
             summary.add_results(result)
             summary.explained.update({n: p for n, p in profiles.items() if n in wanted})

@@ -27,7 +27,9 @@ the reference evaluator for the rows you want explained.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -37,10 +39,12 @@ import polars as pl
 
 from ..compile.plan import (
     Band,
+    Basis,
     BenefitPlan,
     CertifiedSource,
     Comparison,
     DateBound,
+    Dates,
     FactPlan,
     FactType,
     FieldSource,
@@ -184,22 +188,32 @@ class _Facts:
     """Fact columns over one frame for one evaluation date, built on first use."""
 
     def __init__(
-        self, facts: Mapping[str, FactPlan], columns: Mapping[str, pl.DataType], as_of: date
+        self,
+        facts: Mapping[str, FactPlan],
+        columns: Mapping[str, pl.DataType],
+        on: date | Basis,
+        stages: dict[Stage, dict[str, pl.Expr]] | None = None,
+        count: Iterator[int] | None = None,
     ):
+        basis = on if isinstance(on, Basis) else Basis(on, on.year - 1)
         self.facts = facts
         self.columns = columns
-        self.as_of = as_of
-        self.last_year = as_of.year - 1
+        self.as_of = basis.on  # as the reference's `Context`: the day, and the year read as last
+        self.last_year = basis.fiscal_year
         self._built: dict[str, Fact] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
         # small however often a fact or a node is used. A stage is (phase, depth): facts by
         # formula depth, then condition nodes by height, then policies, then stacking.
-        self.stages: dict[Stage, dict[str, pl.Expr]] = {}
-        self._count = 0
+        self.stages: dict[Stage, dict[str, pl.Expr]] = {} if stages is None else stages
+        self._count = itertools.count(1) if count is None else count
+
+    def at(self, basis: Basis) -> _Facts:
+        """The same frame's facts on another basis (a tax year's), computed in the same
+        stages: one plan for both, each fact once per basis."""
+        return _Facts(self.facts, self.columns, basis, self.stages, self._count)
 
     def put(self, stage: Stage, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
-        self._count += 1
-        name = f"__{prefix}{self._count}"
+        name = f"__{prefix}{next(self._count)}"
         self.stages.setdefault(stage, {})[name] = expr
         return pl.col(name)
 
@@ -577,6 +591,30 @@ def _rate_amount(base: Fact, rate: Decimal, benefit: BenefitPlan) -> tuple[pl.Ex
     return cents * _int(SCALE // 100), base.size * top // bottom + SCALE
 
 
+def _progressive(base: Fact, benefit: BenefitPlan) -> tuple[pl.Expr, int]:
+    """`BenefitPlan.saving` in millionths of a yuan: Σ part × (standard − rate) over a common
+    denominator, rounded half up to the fen once; and a bound on its size."""
+    rounding = benefit.rounding
+    if (rounding.quantum, rounding.mode) != (Decimal("0.01"), "ROUND_HALF_UP"):
+        raise Unsupported(f"amounts rounded to {rounding.quantum} {rounding.mode}")
+    assert benefit.factor is not None and benefit.factor.standard is not None
+    factors = [_ratio(benefit.factor.standard - (band.rate or Decimal(0))) for band in benefit.bands]
+    common = math.lcm(*(bottom for _, bottom in factors))
+    weights = [top * (common // bottom) for top, bottom in factors]
+    _fits(base.size * 2 * 100 * sum(weights) + common * SCALE, f"{base.defn.id!r} by parts")
+    value = pl.when(base.value < 0).then(_int(0)).otherwise(base.value)
+    total: pl.Expr = _int(0)
+    for band, weight in zip(benefit.bands, weights, strict=True):
+        low = _micro(band.low or Decimal(0), "part bound")
+        width = None if band.high is None else _micro(band.high, "part bound") - low
+        part = pl.when(value <= _int(low)).then(_int(0)).otherwise(value - _int(low))
+        if width is not None:
+            part = pl.when(part > _int(width)).then(_int(width)).otherwise(part)
+        total = total + part * _int(weight)
+    cents = (total * _int(2 * 100) + _int(common * SCALE)) // _int(2 * common * SCALE)
+    return cents * _int(SCALE // 100), base.size * sum(weights) // common + SCALE
+
+
 @dataclass(frozen=True)
 class _Amount:
     value: pl.Expr  # null when unknown (or for a service)
@@ -599,7 +637,10 @@ def _amount(benefit: BenefitPlan, facts: _Facts) -> _Amount:
         return _capped(_tiers(benefit, facts), benefit)
     assert benefit.base is not None and benefit.factor is not None
     base = _plain(facts.get(benefit.base), "base")
-    value, size = _rate_amount(base, benefit.factor.value, benefit)
+    if benefit.progressive:
+        value, size = _progressive(base, benefit)
+    else:
+        value, size = _rate_amount(base, benefit.factor.value, benefit)
     return _capped(_Amount(value, base.missing, base.review, (base,), size), benefit)
 
 
@@ -877,11 +918,13 @@ class VectorisedSet:
         self.fallback: dict[str, str] = reasons  # policy id → why the reference evaluates it
         self.vectorised = tuple(p for p in plan.policies if p.id not in reasons)
 
-    def fact_frame(self, frame: pl.DataFrame, as_of: date, fact_ids: Sequence[str]) -> pl.DataFrame:
-        """The named facts as the compiler computes them, to check them against the reference:
-        per fact `id` (null when unknown; Int128 millionths, or a numerator), `id.den` (a
-        ratio's denominator, else null) and `id.review`."""
-        facts = _Facts(self.policy_set.plan.facts, dict(frame.schema), as_of)
+    def fact_frame(
+        self, frame: pl.DataFrame, on: date | Basis, fact_ids: Sequence[str]
+    ) -> pl.DataFrame:
+        """The named facts as the compiler computes them on a day (or a `Basis`), to check
+        them against the reference: per fact `id` (null when unknown; Int128 millionths, or a
+        numerator), `id.den` (a ratio's denominator, else null) and `id.review`."""
+        facts = _Facts(self.policy_set.plan.facts, dict(frame.schema), on)
         columns: list[pl.Expr] = []
         for fact_id in fact_ids:
             fact = facts.get(fact_id)
@@ -894,18 +937,25 @@ class VectorisedSet:
         return facts.run(frame.lazy()).select(columns).collect()
 
     def evaluate(
-        self, frame: pl.DataFrame, as_of: date, profiles: Sequence[Profile] | None = None
+        self,
+        frame: pl.DataFrame,
+        as_of: date,
+        profiles: Sequence[Profile] | None = None,
+        tax_year: int | None = None,
     ) -> pl.DataFrame:
         """One row per enterprise × policy: row, credit_code, zone, policy_id, status, amount
         (Int128 millionths of a yuan), amount_kind, missing, review; ordered by row, then by
-        the policies' order in the set.
+        the policies' order in the set. Applications are evaluated on `as_of`, tax-year
+        preferences for `tax_year` (default the year before), as `PolicySet.evaluate`.
 
         `profiles` (the validated profiles of the frame's rows, in order) are needed only when
         some policy falls back to the reference evaluator.
         """
         plan = self.policy_set.plan
-        facts = _Facts(plan.facts, dict(frame.schema), as_of)
-        columns = {p.id: _policy(p, facts) for p in self.vectorised}
+        dates = Dates.of(as_of, tax_year)
+        facts = _Facts(plan.facts, dict(frame.schema), dates.basis("application"))
+        on = {"application": facts, "tax_year": facts.at(dates.basis("tax_year"))}
+        columns = {p.id: _policy(p, on[p.attaches]) for p in self.vectorised}
         amounts = {pid: c.amount for pid, c in columns.items()}
         eligible = {pid: c.status == _CODE[Status.ELIGIBLE] for pid, c in columns.items()}
         for group in plan.groups.values():
@@ -941,7 +991,7 @@ class VectorisedSet:
         if not self.fallback:
             return out
         order = {p.id: i for i, p in enumerate(self.policy_set.policies)}
-        out = pl.concat([out, self._reference(frame, as_of, profiles)], how="vertical")
+        out = pl.concat([out, self._reference(frame, dates, profiles)], how="vertical")
         return out.sort(
             pl.col(ROW), pl.col("policy_id").replace_strict(order, return_dtype=pl.Int64)
         )
@@ -985,14 +1035,16 @@ class VectorisedSet:
         )
 
     def _reference(
-        self, frame: pl.DataFrame, as_of: date, profiles: Sequence[Profile] | None
+        self, frame: pl.DataFrame, dates: Dates, profiles: Sequence[Profile] | None
     ) -> pl.DataFrame:
         if profiles is None or len(profiles) != frame.height:
             raise ValueError("policies that fall back to the reference evaluator need profiles")
         ids = [p.id for p in self.policy_set.policies if p.id in self.fallback]
         data: dict[str, list[Any]] = {name: [] for name in OUTPUT}
         for row, profile in zip(frame[ROW].to_list(), profiles, strict=True):
-            report = self.policy_set.evaluate(profile, as_of, policy_ids=ids, gaps=False)
+            report = self.policy_set.evaluate(
+                profile, dates.as_of, tax_year=dates.tax_year, policy_ids=ids, gaps=False
+            )
             for result in report.results:
                 data[ROW].append(row)
                 data["credit_code"].append(profile.credit_code)

@@ -1,7 +1,9 @@
 """Example cases next to the policies: `<document>.cases.yaml` files, run against a policy set.
 
-A case file holds optional `defaults` (an `as_of` date and a base `profile`) and a list of
-`cases`; each case names a policy, an evaluation date, an inline profile (deep-merged over the
+A case file holds optional `defaults` (an `as_of` date, a `tax_year`, and a base `profile`) and a
+list of `cases`; each case names a policy, an evaluation date (and a tax year for tax-year
+preferences: by default the year before the date; a case's own `as_of` drops the default
+`tax_year`), an inline profile (deep-merged over the
 default one: mappings merge, lists and scalars replace, `null` removes a field) and the
 expected verdict, and where relevant the expected amount in yuan (`10万元`) and the facts an
 undetermined verdict must ask for. Every policy of the set should have at least one eligible,
@@ -15,13 +17,13 @@ import copy
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..compile.loader import CASES_SUFFIX
 from ..errors import InputError, Problem
-from ..model.profile import Profile, parse_profile
+from ..model.profile import FISCAL_YEARS, Profile, parse_profile
 from ..model.units import Day, UnitError, format_money, parse_quantity
 from ..model.yamlio import YamlError, line_of, load_yaml, read_text
 from ..policyset import PolicySet
@@ -39,16 +41,21 @@ class Expect(_Model):
     missing: list[str] | None = Field(None, description="facts an undetermined verdict names")
 
 
+TaxYear = Annotated[int, Field(ge=FISCAL_YEARS[0], le=FISCAL_YEARS[1])]
+
+
 class Case(_Model):
     name: str
     policy: str
     as_of: Day | None = None
+    tax_year: TaxYear | None = Field(None, description="default: the year before as_of")
     profile: dict[str, Any] = Field(default_factory=dict)
     expect: Expect
 
 
 class Defaults(_Model):
     as_of: Day | None = None
+    tax_year: TaxYear | None = None
     profile: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -133,7 +140,10 @@ def _run(
     try:
         profile = parse_profile(merge(defaults.profile, case.profile), file=file)
         policy_set.get(case.policy)
-        report = policy_set.evaluate(profile, as_of, policy_ids=[case.policy], explain=True)
+        tax_year = case.tax_year or (defaults.tax_year if case.as_of is None else None)
+        report = policy_set.evaluate(
+            profile, as_of, tax_year=tax_year, policy_ids=[case.policy], explain=True
+        )
     except InputError as exc:
         return CaseResult(file, line, case, (exc.render(),))
     result = report.results[0]

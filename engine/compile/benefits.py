@@ -93,12 +93,35 @@ def _tax_rate(benefit: Benefit, facts: Facts, path: Path, at: Placer) -> Parts:
     spec = benefit.tax_rate
     assert spec is not None
     base = _fact(facts, spec.base, (Unit.YUAN,), (*path, "base"))
-    rate = _quantity(spec.rate, Unit.RATIO, (*path, "rate"), "rate")
     standard = _quantity(spec.standard, Unit.RATIO, (*path, "standard"), "standard")
-    if rate > standard:
-        raise CompileError(f"reduced rate {spec.rate} is above the standard rate", path)
+    bands = () if spec.parts is None else _tax_parts(spec, standard, (*path, "parts"), at)
+    if spec.rate is not None:
+        rate = _quantity(spec.rate, Unit.RATIO, (*path, "rate"), "rate")
+        if rate > standard:
+            raise CompileError(f"reduced rate {spec.rate} is above the standard rate", path)
+    else:
+        assert bands and bands[0].rate is not None
+        rate = bands[0].rate
     return {"base": base, "factor": Factor(standard - rate, rate, standard=standard),
-            "reads": (base,)}  # fmt: skip
+            "bands": bands, "reads": (base,)}  # fmt: skip
+
+
+def _tax_parts(spec: Any, standard: Decimal, path: Path, at: Placer) -> tuple[Band, ...]:
+    """Progressive parts as bands of the base: (previous bound, up_to], each with its rate."""
+    bands: list[Band] = []
+    low: Decimal | None = None
+    for i, part in enumerate(spec.parts):
+        here = (*path, i)
+        high = _quantity(part.up_to, Unit.YUAN, (*here, "up_to"), "up_to")
+        rate = _quantity(part.rate, Unit.RATIO, (*here, "rate"), "rate")
+        if rate > standard:
+            raise CompileError(f"reduced rate {part.rate} is above the standard rate", here)
+        if low is not None and high <= low:
+            raise CompileError(f"part bound {part.up_to} is not above the previous one", here)
+        bands.append(Band(low, False, high, True, rate=rate, written=f"≤ {part.up_to}",
+                          where=at(here)))  # fmt: skip
+        low = high
+    return tuple(bands)
 
 
 def _per_unit(benefit: Benefit, facts: Facts, path: Path, at: Placer) -> Parts:

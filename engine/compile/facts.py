@@ -54,6 +54,8 @@ from .plan import (
     Where,
 )
 
+# Periods in calendar years, as the documents write them: the current year and those before.
+CALENDAR_PERIODS = {"当年": 1, "上一年及当年": 2}
 
 class Declared:
     """A fact declaration and where it is written: `label` names the file in messages about
@@ -195,6 +197,8 @@ class _Reader:
         )
 
     def duration(self, raw: str, *steps: str | int) -> Duration:
+        if raw in CALENDAR_PERIODS:
+            return Duration(CALENDAR_PERIODS[raw], Unit.YEAR, calendar=True)
         try:
             quantity = parse_quantity(raw)
         except UnitError as exc:

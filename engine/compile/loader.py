@@ -57,6 +57,7 @@ from .benefits import plan_benefit
 from .conditions import CompileError, Placer, RefusedFact, plan_condition
 from .facts import Declared, plan_facts
 from .plan import (
+    Attaches,
     BenefitPlan,
     Criterion,
     FactPlan,
@@ -463,6 +464,7 @@ class _Policies:
             benefit=benefit,
             stacking=_stacking(policy),
             requires=tuple(Requirement(r.zh, r.en or r.zh) for r in policy.requires),
+            attaches=_attaches(d.doc, policy),
             monotone=policy.monotone,
             reads=frozenset(reads),
             depends_on=frozenset(depends),
@@ -488,6 +490,19 @@ def _stacking(policy: Policy) -> StackingPlan | None:
         return None
     cap = None if stacking.cap is None else parse_quantity(stacking.cap).value  # in yuan: checked
     return StackingPlan(stacking.group, stacking.exclusive, cap)
+
+
+_TAX_KINDS = frozenset({"tax_rate", "deduction"})
+
+
+def _attaches(doc: Document, policy: Policy) -> Attaches:
+    """The policy's own `attaches`, else its document's, else by what it grants: a reduced tax
+    rate or a deduction is a tax-year preference, anything else an application."""
+    if policy.attaches is not None:
+        return policy.attaches
+    if doc.attaches is not None:
+        return doc.attaches
+    return "tax_year" if policy.benefit.kind in _TAX_KINDS else "application"
 
 
 def _effective(doc: Document, own: Effective | None) -> Period | None:

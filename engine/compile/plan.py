@@ -18,6 +18,13 @@ reactive back end into durable_rules patterns; lint and `engine.testing` walk it
   not apply everywhere;
 - **when it is in force** (`PolicyPlan.effective`): the policy's own dates over its
   document's;
+- **what it attaches to** (`PolicyPlan.attaches`): an `application` (a recognition, an award,
+  a service) is evaluated on the evaluation date and reads the fiscal year before it; a
+  `tax_year` preference is evaluated for a tax year (纳税年度): in force when its period covers
+  31 December of that year, reading that year's financials, with certificates valid on that
+  day (so a certificate issued in the year counts for the whole year, as 国家税务总局公告2017年
+  第24号 says of the HNTE certificate, and one that lapsed during the year does not) and date
+  thresholds counted from it (`Basis`, `Dates`);
 - **what it pays** (`BenefitPlan`): a fixed amount, a base fact times a factor, or bands of a
   fact (the first band that holds pays, a value in no band pays 0), then the cap; a negative
   base pays nothing; products are exact and rounded once (`Rounding`: half up to the fen);
@@ -70,13 +77,19 @@ _UNWRITTEN = Where("")  # where a plan built in code (not loaded) is "written"
 
 @record
 class Duration(Record):
-    """A whole number of years, months or days (`3年`, `6个月`)."""
+    """A whole number of years, months or days (`3年`, `6个月`), or `calendar` years: the
+    current calendar year and the `amount − 1` before it (`上一年及当年`: two calendar years)."""
 
     amount: int
     unit: Unit
+    calendar: bool = False
 
     def before(self, day: date) -> date:
-        """`day` minus this period, calendar-wise (29 February minus one year: 28 February)."""
+        """The start of the period ending on `day` (exclusive): `day` minus this period,
+        calendar-wise (29 February minus one year: 28 February); for calendar years, 31
+        December before the first of them (上一年及当年 on 2026-06-01: after 2024-12-31)."""
+        if self.calendar:
+            return date(day.year - self.amount, 12, 31)
         return shifted(day, -self.amount, self.unit)
 
     def after(self, day: date) -> date:
@@ -98,6 +111,41 @@ class DateBound(Record):
         if self.fixed is not None:
             return self.fixed.isoformat()
         return f"as_of {'-' if self.amount < 0 else '+'} {abs(self.amount)} {self.unit.value}(s)"
+
+
+Attaches = Literal["application", "tax_year"]
+ATTACHES: tuple[Attaches, ...] = ("application", "tax_year")
+
+
+@record
+class Basis(Record):
+    """What one policy's evaluation looks at: the day `on` (in force, certificates valid,
+    compliance records, date thresholds) and the fiscal year whose financials are "the last
+    year" (`fiscal_year`; earlier years count back from it); `tax_year` for a tax-year
+    preference, None for an application."""
+
+    on: date
+    fiscal_year: int
+    tax_year: int | None = None
+
+
+@record
+class Dates(Record):
+    """The two dates of one evaluation: the evaluation date (applications) and the tax year
+    (tax-year preferences; by default the year before the evaluation date, the last tax year
+    that has ended, whose 汇算清缴 runs to 31 May of the evaluation year)."""
+
+    as_of: date
+    tax_year: int
+
+    @staticmethod
+    def of(as_of: date, tax_year: int | None = None) -> Dates:
+        return Dates(as_of, as_of.year - 1 if tax_year is None else tax_year)
+
+    def basis(self, attaches: Attaches) -> Basis:
+        if attaches == "tax_year":
+            return Basis(date(self.tax_year, 12, 31), self.tax_year, self.tax_year)
+        return Basis(self.as_of, self.as_of.year - 1)
 
 
 @record
@@ -429,7 +477,10 @@ class BenefitPlan(Record):
 
     `grant`: `fixed` yuan. `rate_of`, `deduction`, `per_unit`, `tax_rate`: the `base` fact times
     `factor`. `tiers`: the first of `bands` of the `by` fact that holds pays its amount, or its
-    rate of `base`; a value in no band pays 0. Then `cap`, if any. `service`: nothing to pay
+    rate of `base`; a value in no band pays 0. A `tax_rate` with `bands` is progressive
+    (超额累进): each band is a part of the base (above `low`, up to `high`) taxed at the band's
+    reduced `rate`, so it saves Σ part × (standard − rate), exact and rounded once; the base
+    above the last band saves nothing. Then `cap`, if any. `service`: nothing to pay
     (`amount_kind` none).
     """
 
@@ -452,6 +503,31 @@ class BenefitPlan(Record):
     def times(self, base: Decimal, factor: Decimal) -> Decimal:
         """`base × factor` as paid: a negative base pays nothing; exact, then rounded once."""
         return self.rounding.apply(_EXACT.multiply(max(base, Decimal(0)), factor))
+
+    @property
+    def progressive(self) -> bool:
+        return self.kind == "tax_rate" and bool(self.bands)
+
+    def parts(self, base: Decimal) -> list[tuple[Band, Decimal]]:
+        """A progressive tax rate's parts of `base` (negative: none), each with its band."""
+        out = []
+        for band in self.bands:
+            low = band.low or Decimal(0)
+            if base <= low:
+                break
+            out.append((band, min(base, band.high if band.high is not None else base) - low))
+        return out
+
+    def saving(self, base: Decimal) -> Decimal:
+        """What a progressive tax rate saves on `base`: Σ part × (standard − rate), rounded once."""
+        assert self.factor is not None and self.factor.standard is not None
+        standard = self.factor.standard
+        exact = sum(
+            (_EXACT.multiply(part, standard - (band.rate or Decimal(0)))
+             for band, part in self.parts(base)),
+            Decimal(0),
+        )  # fmt: skip
+        return self.rounding.apply(exact)
 
 
 # --- policies and the set --------------------------------------------------------------------
@@ -502,6 +578,7 @@ class PolicyPlan(Record):
     benefit: BenefitPlan
     stacking: StackingPlan | None = None
     requires: tuple[Requirement, ...] = ()
+    attaches: Attaches = "application"
     monotone: tuple[str, ...] = ()  # facts that, when larger, never lower what it pays
     reads: frozenset[str] = frozenset()  # the facts its criteria and benefit name
     depends_on: frozenset[str] = frozenset()  # …and every fact those are computed from
@@ -531,15 +608,19 @@ class SetPlan(Record):
     readers: Mapping[str, tuple[str, ...]]
 
 __all__ = [
+    "ATTACHES",
     "FORMULA_KINDS",
     "READ_KINDS",
     "AmountKind",
+    "Attaches",
     "Band",
+    "Basis",
     "BenefitPlan",
     "CertifiedSource",
     "Comparison",
     "Criterion",
     "DateBound",
+    "Dates",
     "Duration",
     "FactPlan",
     "FactType",

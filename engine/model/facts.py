@@ -80,7 +80,10 @@ class Certified(_Spec):
 class Records(_Spec):
     kinds: tuple[str, ...]
     severities: tuple[str, ...]
-    within: str = Field(description="period before the evaluation date, e.g. '1年'")
+    within: str = Field(
+        description="period before the evaluation date, e.g. '1年', '6个月'; or calendar years: "
+        "'当年' (since 1 January), '上一年及当年' (since 1 January of the year before)"
+    )
 
 
 Bound = str | int | Decimal

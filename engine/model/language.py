@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -23,6 +23,14 @@ POLICY_ID = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)+$"
 ZONE_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 Scalar = bool | int | Decimal | str | date
+
+
+Attaches = Literal["application", "tax_year"]
+ATTACHES_HELP = (
+    "what the measure attaches to: an `application` (recognition, award, service) evaluated on "
+    "the evaluation date, or a `tax_year` (纳税年度) preference evaluated for a tax year; default: "
+    "the document's, else tax_year for tax_rate and deduction benefits and application otherwise"
+)
 
 
 class Provenance(str, Enum):
@@ -199,10 +207,29 @@ class PerUnit(_Model):
     rate: str | int | Decimal
 
 
+class TaxPart(_Model):
+    """One part of the base in a progressive reduced rate (超额累进): the base up to `up_to`
+    (above the previous part's bound) is taxed at `rate`."""
+
+    up_to: str | int | Decimal = Field(description="upper bound of this part, e.g. '100万元'")
+    rate: str | int | Decimal
+
+
 class TaxRate(_Model):
     base: str = Field(description="the taxable amount the reduced rate applies to")
-    rate: str | int | Decimal
+    rate: str | int | Decimal | None = None
+    parts: tuple[TaxPart, ...] | None = Field(
+        None,
+        description="instead of one rate: reduced rates by part of the base, each part up to "
+        "its bound (the part above the last bound saves nothing)",
+    )
     standard: str | int | Decimal = "25%"
+
+    @model_validator(mode="after")
+    def _rate_or_parts(self) -> TaxRate:
+        if (self.rate is None) == (not self.parts):
+            raise ValueError("a tax_rate needs either `rate` or a non-empty list of `parts`")
+        return self
 
 
 class Deduction(_Model):
@@ -286,6 +313,7 @@ class Policy(_Model):
     benefit: Benefit
     stacking: Stacking | None = None
     requires: tuple[Requirement, ...] = ()
+    attaches: Attaches | None = Field(None, description=ATTACHES_HELP)
     monotone: tuple[str, ...] = Field(
         (), description="facts that, when larger, never lower the amount"
     )
@@ -310,6 +338,7 @@ class Document(_Model):
         "effective end date and stays in the set for evaluations on earlier dates",
     )
     zones: NonEmpty[str]
+    attaches: Attaches | None = Field(None, description=ATTACHES_HELP)
     note: str | None = None
     facts: tuple[FactDef, ...] = ()
     policies: NonEmpty[Policy]

@@ -99,7 +99,8 @@ ExtraFactValue = Annotated[
 ]
 # A plausible fiscal year, checked per key so that a bad year is reported alongside every
 # other invalid field (a validator on the whole mapping would only run once the rest is valid).
-FiscalYear = Annotated[int, Field(ge=1949, le=2200)]
+FISCAL_YEARS = (1949, 2200)  # the years a profile's financials (and a tax year asked for) may be
+FiscalYear = Annotated[int, Field(ge=FISCAL_YEARS[0], le=FISCAL_YEARS[1])]
 
 
 class _Strict(BaseModel):
@@ -133,6 +134,11 @@ class FinancialYear(_Strict):
     main_business_revenue: NonNegativeMoney | None = Field(None, description="主营业务收入")
     rd_expense: NonNegativeMoney | None = Field(None, description="研究开发费用总额")
     rd_expense_domestic: NonNegativeMoney | None = Field(None, description="境内研究开发费用")
+    rd_amortisation: NonNegativeMoney | None = Field(
+        None,
+        description="本年度研发形成的无形资产的摊销额 / the year's amortisation of intangible assets "
+        "formed by R&D (the base of their super-deduction; the year's R&D expensed is rd_expense)",
+    )
     high_tech_revenue: NonNegativeMoney | None = Field(None, description="高新技术产品(服务)收入")
     total_cost: NonNegativeMoney | None = Field(None, description="成本费用支出总额")
     taxable_income: Money | None = Field(None, description="应纳税所得额 (may be negative)")

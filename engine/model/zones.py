@@ -1,4 +1,6 @@
-"""Zones and their nesting: a profile in a zone is also in every zone above it."""
+"""Zones and their nesting: a profile in a zone is also in every zone above it. A zone may have
+several parents (a park of the 综改区 that lies in Taiyuan is in both), and a profile in it is
+in every zone above each of them."""
 
 from __future__ import annotations
 
@@ -15,9 +17,17 @@ class Zone(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
     zh: str
     en: str
-    parent: str | None = None
+    parent: str | tuple[str, ...] | None = Field(
+        None, description="the zone (or zones, as a list) this one lies in"
+    )
     region_code: str | None = Field(None, pattern=r"^\d{6}$")
     region_code_verified: bool = False
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        if self.parent is None:
+            return ()
+        return (self.parent,) if isinstance(self.parent, str) else self.parent
 
 
 class ZoneFile(BaseModel):
@@ -31,20 +41,30 @@ class Zones:
     by_id: dict[str, Zone]
 
     def chain(self, zone: str) -> tuple[str, ...]:
-        """The zone and all zones above it, innermost first."""
-        chain: list[str] = []
-        current: str | None = zone
-        while current is not None and current not in chain:
-            chain.append(current)
+        """The zone and all zones above it (through every parent), innermost first: breadth
+        first, each zone once."""
+        chain: list[str] = [zone]
+        for current in chain:  # grows as it is walked
             found = self.by_id.get(current)
-            current = found.parent if found else None
+            for parent in found.parents if found else ():
+                if parent not in chain:
+                    chain.append(parent)
         return tuple(chain)
+
+    def below(self) -> dict[str, frozenset[str]]:
+        """Each zone's zones inside it, at any depth (through any of their parents)."""
+        inside: dict[str, set[str]] = {zone: set() for zone in self.by_id}
+        for zone in self.by_id:
+            for above in self.chain(zone)[1:]:
+                inside.setdefault(above, set()).add(zone)
+        return {zone: frozenset(inner) for zone, inner in inside.items()}
 
     def problems(self) -> list[str]:
         found = []
         for zone in self.by_id.values():
-            if zone.parent is not None and zone.parent not in self.by_id:
-                found.append(f"zone {zone.id!r} has unknown parent {zone.parent!r}")
-            if zone.id in self.chain(zone.parent or "")[0:]:
+            for parent in zone.parents:
+                if parent not in self.by_id:
+                    found.append(f"zone {zone.id!r} has unknown parent {parent!r}")
+            if any(zone.id in self.chain(parent) for parent in zone.parents):
                 found.append(f"zone {zone.id!r} is its own ancestor")
         return found

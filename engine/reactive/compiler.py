@@ -10,7 +10,9 @@ leaves, `in` as equalities, a leaf true or false only when its fact is present):
 * `not_in_force`  the enterprise's zone lies outside the policy's zones;
 * none firing     undetermined.
 
-Policies not in force on `as_of` get no rules. Facts are asserted already computed and
+Policies not in force get no rules (applications on `as_of`, tax-year preferences for the tax
+year: `plan.Dates`). A fact read by tax-year preferences is asserted as its own field (`fact__ty`)
+with its value for the tax year, beside the field of its value on the evaluation date. Facts are asserted already computed and
 normalised by the engine (one flat fact per enterprise and ruleset): quantities as floats in an
 order-preserving encoding against the thresholds of the same fact, dates as day numbers,
 booleans, and codes as text. durable's limits are enforced here, with a clear error.
@@ -28,8 +30,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..compile.plan import (
+    Attaches,
     Comparison,
     DateBound,
+    Dates,
     FactPlan,
     FactType,
     Node,
@@ -120,18 +124,19 @@ class FieldCodec:
     thresholds: list[Decimal] = field(default_factory=list)
     review: bool = False  # a missing value may mean "an expert must judge"
     upper: bool = False  # prefix tests need the upper-cased code
+    attaches: Attaches = "application"  # which basis its value is computed on
 
     @property
     def name(self) -> str:
-        return self.fact.id
+        return codec_name(self.fact.id, self.attaches)
 
     @property
     def review_name(self) -> str:
-        return f"{self.fact.id}__review"
+        return f"{self.name}__review"
 
     @property
     def upper_name(self) -> str:
-        return f"{self.fact.id}__upper"
+        return f"{self.name}__upper"
 
     def fields(self) -> list[str]:
         return [self.name] + [self.review_name] * self.review + [self.upper_name] * self.upper
@@ -195,22 +200,31 @@ _SIMPLE = {"eq": "$eq", "ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "g
 _FLIP = {"$eq": "$neq", "$neq": "$eq", "$lt": "$gte", "$gte": "$lt", "$gt": "$lte", "$lte": "$gt"}
 
 
+def codec_name(fact: str, attaches: Attaches) -> str:
+    """The field a fact's value on a basis is asserted as."""
+    return fact if attaches == "application" else f"{fact}__ty"
+
+
 @dataclass
 class _Tree:
     """Compiles one tree in the context of one policy, filling the codecs it needs."""
 
     policy_id: str
-    as_of: date
+    as_of: date  # the day of the policy's basis (`plan.Basis.on`)
     codecs: dict[str, FieldCodec]
     facts: Mapping[str, FactPlan]
+    attaches: Attaches = "application"
 
     def codec(self, defn: FactPlan) -> FieldCodec:
-        found = self.codecs.get(defn.id)
+        name = codec_name(defn.id, self.attaches)
+        found = self.codecs.get(name)
         if found is None:
             # A review field for every fact whose unknown may need an expert (the plan's
             # `may_need_review`: judgement facts and formulas over them); the engine's value
             # says whether this unknown does.
-            found = self.codecs[defn.id] = FieldCodec(defn, review=defn.may_need_review)
+            found = self.codecs[name] = FieldCodec(
+                defn, review=defn.may_need_review, attaches=self.attaches
+            )
         return found
 
     def fail(self, leaf: Comparison, why: str) -> ReactiveCompileError:
@@ -348,25 +362,30 @@ class Ruleset:
 class Program:
     """Everything a reactive session asserts and matches for one policy set on one date."""
 
-    as_of: date
+    dates: Dates
     rulesets: list[Ruleset]
-    constant: dict[str, Status]  # policies not in force on as_of
+    constant: dict[str, Status]  # policies not in force on their basis
     policy_ids: list[str]
     # Policies whose needs-review condition is too large for durable_rules: when none of their
     # rules fires, needs_review vs undetermined is decided by the reference evaluator.
     review_by_reference: set[str] = field(default_factory=set)
 
-    def facts(self, ctx: Context, zone: str | None) -> list[dict[str, Any]]:
-        """The fact to assert into each ruleset (without sid and id)."""
+    @property
+    def as_of(self) -> date:
+        return self.dates.as_of
+
+    def facts(self, ctx: Mapping[Attaches, Context], zone: str | None) -> list[dict[str, Any]]:
+        """The fact to assert into each ruleset (without sid and id), from the contexts of
+        both bases (`PolicySet.contexts`)."""
         return [self.fact(index, ctx, zone) for index in range(len(self.rulesets))]
 
-    def fact(self, index: int, ctx: Context, zone: str | None) -> dict[str, Any]:
+    def fact(self, index: int, ctx: Mapping[Attaches, Context], zone: str | None) -> dict[str, Any]:
         """The fact to assert into ruleset `index` (without sid and id)."""
         fact: dict[str, Any] = dict(TAG)
         if zone is not None:
             fact[ZONE] = zone
         for codec in self.rulesets[index].codecs:
-            codec.encode(ctx.get(codec.fact.id), fact)
+            codec.encode(ctx[codec.attaches].get(codec.fact.id), fact)
         return fact
 
 
@@ -460,23 +479,28 @@ def _fields(expr: Any, out: set[str]) -> set[str]:
 Compiled = tuple[str, dict[Status, Expr], set[str]]  # policy id, rules by verdict, fields
 
 
-def compile_program(plan: SetPlan, as_of: date) -> Program:
-    """Compile a policy set's plan for evaluation on `as_of`."""
+def compile_program(plan: SetPlan, as_of: date, tax_year: int | None = None) -> Program:
+    """Compile a policy set's plan for evaluation on `as_of` (tax-year preferences for
+    `tax_year`, default the year before)."""
+    dates = Dates.of(as_of, tax_year)
     codecs: dict[str, FieldCodec] = {}
     compiled: list[Compiled] = []
     constant: dict[str, Status] = {}
     for policy in plan.policies:
-        if not policy.effective.covers(as_of):
+        on = dates.basis(policy.attaches).on
+        if not policy.effective.covers(on):
             constant[policy.id] = Status.NOT_IN_FORCE
         else:
-            compiled.append(_policy_rules(policy, _Tree(policy.id, as_of, codecs, plan.facts)))
+            tree = _Tree(policy.id, on, codecs, plan.facts, policy.attaches)
+            compiled.append(_policy_rules(policy, tree))
     for codec in codecs.values():
-        if codec.upper_name in plan.facts or codec.review_name in plan.facts:
+        names = (codec.upper_name, codec.review_name, codec_name(codec.fact.id, "tax_year"))
+        if any(name in plan.facts for name in names):
             raise ReactiveCompileError(f"fact names clash with the fields of fact {codec.name!r}")
         codec.finish()
     rulesets, review_by_reference = _rulesets(compiled, codecs)
     ids = [policy.id for policy in plan.policies]
-    return Program(as_of, rulesets, constant, ids, review_by_reference)
+    return Program(dates, rulesets, constant, ids, review_by_reference)
 
 
 def _policy_rules(policy: PolicyPlan, tree: _Tree) -> Compiled:

@@ -11,13 +11,16 @@ same as a whole evaluation's by construction; the agreement tests check it after
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
+from ..compile.plan import Attaches, Dates
 from ..model.profile import Profile
 from ..policyset import PolicySet
 from ..reference.context import Context
 from ..reference.results import Status
+
+Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
 
 
 class InputIndex:
@@ -55,49 +58,51 @@ class InputIndex:
 
 
     def refresh(
-        self, ctx: Context, profile: Profile, inputs: set[str], prefixes: set[str]
+        self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
     ) -> set[str]:
         """Point `ctx` at the changed `profile`, forget the facts computed from the changed
         inputs; the policies to evaluate again."""
         facts, policies = self.affected(inputs, prefixes)
-        ctx.profile = profile
-        for fact in facts:
-            ctx.pop(fact, None)
+        for ctx in contexts.values():
+            ctx.profile = profile
+            for fact in facts:
+                ctx.pop(fact, None)
         return policies
 
 
 class IndexedVerdicts:
     """Verdicts of every policy for one enterprise at a time, from a context kept with it."""
 
-    def __init__(self, policies: PolicySet, as_of: date) -> None:
+    def __init__(self, policies: PolicySet, as_of: date, tax_year: int | None = None) -> None:
         self.policies = policies
         self.as_of = as_of
+        self.dates = Dates.of(as_of, tax_year)
         self.index = InputIndex(policies)
         self.policy_ids = list(self.index.everything)
         _, self.baseline = self.start(Profile())
 
-    def start(self, profile: Profile) -> tuple[Context, dict[str, Status]]:
-        """A new enterprise's context and verdicts."""
-        ctx = self.policies.context(profile, self.as_of)
-        return ctx, {pid: self.policies.verdict(ctx, pid) for pid in self.policy_ids}
+    def start(self, profile: Profile) -> tuple[Contexts, dict[str, Status]]:
+        """A new enterprise's contexts and verdicts."""
+        contexts = self.policies.contexts(profile, self.dates)
+        return contexts, {pid: self.policies.verdict(contexts, pid) for pid in self.policy_ids}
 
     def change(
         self,
-        ctx: Context,
+        contexts: Contexts,
         verdicts: dict[str, Status],
         profile: Profile,
         inputs: set[str],
         prefixes: set[str],
     ) -> dict[str, Status]:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
-        (and everything under `prefixes`); `ctx` forgets the facts computed from them."""
-        policies = self.index.refresh(ctx, profile, inputs, prefixes)
+        (and everything under `prefixes`); the contexts forget the facts computed from them."""
+        policies = self.index.refresh(contexts, profile, inputs, prefixes)
         now = dict(verdicts)
         for pid in policies:
-            now[pid] = self.policies.verdict(ctx, pid)
+            now[pid] = self.policies.verdict(contexts, pid)
         return now
 
-    def drop(self, state: Context, quiet: bool = False) -> None:
+    def drop(self, state: Contexts, quiet: bool = False) -> None:
         """Nothing to free: the context goes with the enterprise."""
 
     def close(self) -> None:

@@ -18,11 +18,10 @@ from typing import Any
 
 from ..model.profile import Profile
 from ..policyset import PolicySet
-from ..reference.context import Context
 from ..reference.results import Status
 from . import durable
 from .compiler import Program, compile_program, definition
-from .indexed import InputIndex
+from .indexed import Contexts, InputIndex
 
 _SESSION_IDS = itertools.count(1)
 _BASELINE_SID = "baseline"
@@ -35,20 +34,23 @@ class DurableState:
 
     sid: str
     shard: int
-    ctx: Context
+    ctx: Contexts
     versions: list[int]
     facts: list[dict[str, Any]]
 
 
 class DurableVerdicts:
-    def __init__(self, policies: PolicySet, as_of: date, shard_size: int) -> None:
+    def __init__(
+        self, policies: PolicySet, as_of: date, shard_size: int, tax_year: int | None = None
+    ) -> None:
         durable.require()
         if not 1 <= shard_size <= durable.MAX_SIDS:
             raise ValueError(f"shard_size must be within 1..{durable.MAX_SIDS}")
         self.policies = policies
         self.as_of = as_of
         self.shard_size = shard_size
-        self.program: Program = compile_program(policies.plan, as_of)
+        self.program: Program = compile_program(policies.plan, as_of, tax_year)
+        self.dates = self.program.dates
         self.index = InputIndex(policies)
         self.policy_ids = self.program.policy_ids
         self.engine = durable.Engine()
@@ -62,7 +64,7 @@ class DurableVerdicts:
             self._ruleset_of.update((p.policy_id, ruleset.index) for p in ruleset.policies)
         self.shards: list[int] = []  # live enterprises per shard
         self._sids = itertools.count(1)
-        ctx = policies.context(Profile(), as_of)
+        ctx = policies.contexts(Profile(), self.dates)
         self.baseline = self._verdicts()
         facts = self.program.facts(ctx, None)
         self._assert(_BASELINE_SID, 0, None, list(enumerate(facts)), 0, self.baseline)
@@ -91,7 +93,7 @@ class DurableVerdicts:
         verdicts.update(self.program.constant)
         return verdicts
 
-    def _settle_unknowns(self, ctx: Context, verdicts: dict[str, Status], among: Any) -> None:
+    def _settle_unknowns(self, ctx: Contexts, verdicts: dict[str, Status], among: Any) -> None:
         """needs_review vs undetermined for the few policies whose review rule was too large
         for durable_rules (`Program.review_by_reference`): the reference evaluator decides."""
         for pid in self.program.review_by_reference & set(among):
@@ -124,7 +126,7 @@ class DurableVerdicts:
                 verdicts[self._policy_at[int(position)]] = Status(verdict)
 
     def start(self, profile: Profile) -> tuple[DurableState, dict[str, Status]]:
-        ctx = self.policies.context(profile, self.as_of)
+        ctx = self.policies.contexts(profile, self.dates)
         shard = self._open_shard()
         self.shards[shard] += 1
         state = DurableState(f"e{next(self._sids)}", shard, ctx, [], [])

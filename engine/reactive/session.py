@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -92,6 +92,9 @@ class ChangeEvent:
     after: Status
     as_of: date
     explanation: PolicyResult | None = None
+    # The tax year of the session's tax-year preferences; shown, not compared (one per session).
+    tax_year: int | None = field(default=None, compare=False)
+
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -100,6 +103,7 @@ class ChangeEvent:
             "before": self.before.value,
             "after": self.after.value,
             "as_of": self.as_of.isoformat(),
+            "tax_year": self.tax_year,
         }
         if self.explanation is not None:
             data["explanation"] = self.explanation.model_dump(mode="json")
@@ -151,6 +155,7 @@ class ReactiveSession:
         *,
         engine: Engine = "index",
         shard_size: int = durable.MAX_SIDS,
+        tax_year: int | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -161,9 +166,10 @@ class ReactiveSession:
         if engine == "durable":
             from .ruled import DurableVerdicts
 
-            self.backend = DurableVerdicts(policies, as_of, shard_size)
+            self.backend = DurableVerdicts(policies, as_of, shard_size, tax_year)
         else:
-            self.backend = IndexedVerdicts(policies, as_of)
+            self.backend = IndexedVerdicts(policies, as_of, tax_year)
+        self.tax_year = self.backend.dates.tax_year  # of tax-year preferences (`plan.Dates`)
         self.baseline = self.backend.baseline
         self._enterprises: dict[str, _Enterprise] = {}
         self._closed = False
@@ -318,7 +324,8 @@ class ReactiveSession:
         for pid in self.backend.policy_ids:
             if before[pid] is not after[pid]:
                 result = self.explain(eid, pid) if explain and eid in self._enterprises else None
-                events.append(ChangeEvent(eid, pid, before[pid], after[pid], self.as_of, result))
+                events.append(ChangeEvent(eid, pid, before[pid], after[pid], self.as_of, result,
+                                          self.tax_year))  # fmt: skip
         return events
 
     # --- reading -----------------------------------------------------------------------------
@@ -337,7 +344,9 @@ class ReactiveSession:
 
     def explain(self, enterprise: str, policy_id: str) -> PolicyResult:
         """The reference evaluator's explanation of one verdict."""
-        return self.policies.explain(self.profile(enterprise), policy_id, self.as_of)
+        return self.policies.explain(
+            self.profile(enterprise), policy_id, self.as_of, self.tax_year
+        )
 
     # --- lifetime ----------------------------------------------------------------------------
 

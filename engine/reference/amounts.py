@@ -33,6 +33,9 @@ def compile_amount(benefit: BenefitPlan, facts: Mapping[str, FactPlan]) -> Compu
         raw = _grant(benefit.fixed)
     elif benefit.kind == "tiers":
         raw = _tiers(benefit, facts)
+    elif benefit.progressive:
+        assert benefit.base is not None
+        raw = _progressive(benefit, facts[benefit.base])
     else:
         assert benefit.base is not None and benefit.factor is not None
         raw = _product(benefit, facts[benefit.base], benefit.factor)
@@ -104,6 +107,32 @@ def _product(benefit: BenefitPlan, base: FactPlan, factor: Factor) -> Compute:
         result = times(value, multiplier)
         label = Text(zh=f"{base.zh} {describe(value, 'zh')}", en=f"{base.en} {describe(value, 'en')}")
         return Amount(result, [Step(label=label, amount=result)])
+
+    return compute
+
+
+def _progressive(benefit: BenefitPlan, base: FactPlan) -> Compute:
+    """A reduced rate by part of the base: one step per part, then the saving rounded once."""
+    assert benefit.factor is not None and benefit.factor.standard is not None
+    standard = _pct(benefit.factor.standard)
+
+    def compute(ctx: Context) -> Amount:
+        value = ctx.get(base.id)
+        if isinstance(value, Missing):
+            return Amount(None, [], value)
+        assert isinstance(value, Decimal)
+        steps = []
+        for band, part in benefit.parts(value):
+            rate = _pct(band.rate or Decimal(0))
+            upper = format_money(band.high, "zh") if band.high is not None else "…"
+            upper_en = format_money(band.high, "en") if band.high is not None else "…"
+            steps.append(Step(label=Text(
+                zh=f"{base.zh} {upper}以内部分 {format_money(part, 'zh')} × （{standard} − {rate}）",
+                en=f"{base.en} up to {upper_en}: {format_money(part, 'en')} × ({standard} − {rate})",
+            )))  # fmt: skip
+        result = benefit.saving(value)
+        total = Text(zh="合计节税", en="tax saved in total")
+        return Amount(result, [*steps, Step(label=total, amount=result)])
 
     return compute
 

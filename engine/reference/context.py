@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from ..compile.plan import (
     FORMULA_KINDS,
+    Basis,
     CertifiedSource,
     FactPlan,
     FieldSource,
@@ -64,20 +65,22 @@ class Context(dict[str, Resolved]):
     rather than a Python call. An unknown fact id raises KeyError.
     """
 
-    __slots__ = ("_resolvers", "as_of", "facts", "last_year", "profile")
+    __slots__ = ("_resolvers", "as_of", "basis", "facts", "last_year", "profile")
 
     def __init__(
         self,
         profile: Profile,
-        as_of: date,
+        on: date | Basis,
         resolvers: Mapping[str, Callable[[Context], Resolved]],
         facts: Mapping[str, FactPlan] | None = None,
     ) -> None:
         super().__init__()
+        basis = on if isinstance(on, Basis) else Basis(on, on.year - 1)
         self.profile = profile
-        self.as_of = as_of
+        self.basis = basis  # the day and fiscal year (`plan.Basis`): an application's or a tax year's
+        self.as_of = basis.on  # the day certificates, records and date thresholds are read on
         self.facts = facts or {}  # the definitions, for explanations of formulas
-        self.last_year = as_of.year - 1  # the last completed fiscal (calendar) year
+        self.last_year = basis.fiscal_year  # the fiscal (calendar) year whose figures it reads
         self._resolvers = resolvers  # read only: shared by every context of a policy set
 
     def __missing__(self, fact: str) -> Resolved:
@@ -497,14 +500,14 @@ _ORIGINS: dict[str, Callable[[Any, int], str]] = {
 }
 
 
-def origin(defn: FactPlan, as_of: date, ctx: Context | None = None) -> str:
-    """Where a fact's value comes from, for explanations: `financials.2025.revenue`. Given the
-    evaluation context, formulas show their parts' values, the band that scored and, for
-    `max_of`, which option was taken."""
+def origin(defn: FactPlan, last_year: int, ctx: Context | None = None) -> str:
+    """Where a fact's value comes from, for explanations: `financials.2025.revenue` (2025 the
+    fiscal year read as the last). Given the evaluation context, formulas show their parts'
+    values, the band that scored and, for `max_of`, which option was taken."""
     kind = defn.source.kind
     if ctx is not None and kind in FORMULA_KINDS:
         return _formula_text(defn, ctx)
-    return _ORIGINS[kind](defn.source, as_of.year - 1)
+    return _ORIGINS[kind](defn.source, last_year)
 
 
 def _shown(ctx: Context, fact: str) -> str:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from ..compile.plan import FactPlan, Period, PolicyPlan, StackingPlan
+from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
 from .conditions import CNode, Truths, compile_node
@@ -47,6 +47,9 @@ class CompiledPolicy:
     when: CNode | None
     unless: tuple[CNode, ...]
     compute: Compute
+    # For a zone the policy does not apply in but some zones inside it do (`zgq`, whose Taiyuan
+    # parks get Taiyuan's policies): those zones, named in the reason.
+    inside: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # What every result of this policy shows whatever the profile, built once here rather than
     # per evaluation: the result's fields in order, those that vary left None. Read-only; each
     # result gets a copy, and its own lists.
@@ -68,15 +71,21 @@ class CompiledPolicy:
             source=plan.source,
             effective_from=plan.effective.start,
             effective_until=plan.effective.until,
+            attaches=plan.attaches,
         )
         period = _period(plan.effective)
+        outside = (
+            Text(zh=f"该纳税年度不在有效期内（{period.zh}）",
+                 en=f"not in force for this tax year ({period.en})")
+            if plan.attaches == "tax_year"
+            else Text(zh=f"不在有效期内（{period.zh}）", en=f"not in force on this date ({period.en})")
+        )  # fmt: skip
         where = ", ".join(sorted(plan.zones))
         for name, value in (
             ("_template", MappingProxyType(template)),
             ("_zone_list", tuple(sorted(plan.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
-            ("_outside_period", Text(zh=f"不在有效期内（{period.zh}）",
-                                     en=f"not in force on this date ({period.en})")),
+            ("_outside_period", outside),
             ("_outside_zones", Text(zh=f"仅适用于 {where}", en=f"applies only in {where}")),
         ):  # fmt: skip
             object.__setattr__(self, name, value)
@@ -96,6 +105,7 @@ class CompiledPolicy:
     def result(
         self,
         status: Status,
+        basis: Basis,
         *,
         reason: Text | None = None,
         amount: Decimal | None = None,
@@ -119,18 +129,47 @@ class CompiledPolicy:
         values["gaps"] = gaps or []
         values["reason"] = reason
         values["requires"] = [*self._requires]
+        values["evaluated_on"] = basis.on
+        values["fiscal_year"] = basis.fiscal_year
+        values["tax_year"] = basis.tax_year
         values["trace"] = trace
         return assemble(PolicyResult, values)
 
 
-def compile_policy(plan: PolicyPlan, facts: Mapping[str, FactPlan]) -> CompiledPolicy:
+def compile_policy(
+    plan: PolicyPlan,
+    facts: Mapping[str, FactPlan],
+    below: Mapping[str, frozenset[str]] | None = None,
+) -> CompiledPolicy:
+    """`below`: each zone's zones inside it (at any depth), for the reasons of `inside`."""
     required = [compile_node(c.node, facts) for c in plan.criteria if not c.exclusion]
     assert len(required) <= 1, "the loader writes a policy's condition as one criterion"
+    applies_in = plan.applies_in
+    inside = {
+        zone: tuple(sorted(inner & applies_in))
+        for zone, inner in (below or {}).items()
+        if applies_in is not None and zone not in applies_in and inner & applies_in
+    }
     return CompiledPolicy(
         plan=plan,
         when=required[0] if required else None,
         unless=tuple(compile_node(c.node, facts) for c in plan.criteria if c.exclusion),
         compute=compile_amount(plan.benefit, facts),
+        inside=inside,
+    )
+
+
+def _outside_zone(cp: CompiledPolicy, zone: str) -> Text:
+    """Why a policy is not in force in `zone`: the zones it applies in, and the zones inside
+    `zone` that it applies in, if any (a more precise location might place the profile there)."""
+    inner = cp.inside.get(zone)
+    if not inner:
+        return cp._outside_zones
+    shown = ", ".join(inner[:6]) + (", …" if len(inner) > 6 else "")
+    return Text(
+        zh=f"{cp._outside_zones.zh}；{zone} 仅部分位于其中：如企业位于 {shown}，请填写该区域",
+        en=f"{cp._outside_zones.en}; {zone} lies only partly in it: if the enterprise is in "
+        f"{shown}, give that zone",
     )
 
 
@@ -147,12 +186,13 @@ Outcome = tuple[Status, Decimal | None, list[Step], dict[str, Missing], list[Gap
 
 
 def _outside(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Text | None:
-    """Why the policy is not in force for the profile in `zone`, or None if it is."""
-    if not cp.plan.effective.covers(ctx.as_of):
+    """Why the policy is not in force for the profile in `zone` on the context's basis (the
+    evaluation date, or the tax year's last day), or None if it is."""
+    if not cp.plan.effective.covers(ctx.basis.on):
         return cp._outside_period
     applies_in = cp.plan.applies_in
     if applies_in is not None and zone is not None and zone not in applies_in:
-        return cp._outside_zones
+        return _outside_zone(cp, zone)
     return None
 
 
@@ -194,9 +234,10 @@ def evaluate_policy(
 ) -> PolicyResult:
     """One policy's result for the profile in `zone` (None: unknown); `gaps` adds what it would
     take to pass when it is ineligible."""
+    basis = ctx.basis
     outside = _outside(cp, ctx, zone)
     if outside is not None:
-        return cp.result(Status.NOT_IN_FORCE, reason=outside)
+        return cp.result(Status.NOT_IN_FORCE, basis, reason=outside)
     truth, excluded, zone_known = _truth(cp, ctx, zone)
     if truth is TRUE:
         decided = _eligible(cp, ctx)
@@ -207,17 +248,20 @@ def evaluate_policy(
     status, amount, steps, missing, found, reason = decided
     trace_result = _trace(cp, ctx, truth, status) if explain else None
     if not missing:  # most results: nothing to sort
-        return cp.result(status, amount=amount, calculation=steps, gaps=found, reason=reason,
-                         trace=trace_result)  # fmt: skip
-    return _with_missing(cp, decided, trace_result)
+        return cp.result(status, basis, amount=amount, calculation=steps, gaps=found,
+                         reason=reason, trace=trace_result)  # fmt: skip
+    return _with_missing(cp, basis, decided, trace_result)
 
 
-def _with_missing(cp: CompiledPolicy, outcome: Outcome, trace: Trace | None) -> PolicyResult:
+def _with_missing(
+    cp: CompiledPolicy, basis: Basis, outcome: Outcome, trace: Trace | None
+) -> PolicyResult:
     """A result that lists facts: those it lacks, the profile inputs behind them, and those
     awaiting an expert."""
     status, amount, steps, missing, found, reason = outcome
     return cp.result(
         status,
+        basis,
         amount=amount,
         calculation=steps,
         missing=sorted(f for f, m in missing.items() if not m.review),

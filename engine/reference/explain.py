@@ -161,7 +161,7 @@ def trace(
             kind="leaf",
             fact=defn.id,
             fact_label=_cached(node, "fact_label", lambda: text(zh=defn.zh, en=defn.en)),
-            origin=origin(defn, ctx.as_of, ctx),
+            origin=origin(defn, ctx.last_year, ctx),
             value=None if isinstance(value, Missing) else _raw(value),
             value_text=value_text(defn, value),
             op=node.op,

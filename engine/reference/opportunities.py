@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from ..compile.plan import StackingPlan
+from ..compile.plan import Attaches, StackingPlan
 from ..model.facts import CHANGE_ORDER
 from .conditions import CLeaf, CNode
 from .context import Context
@@ -146,15 +146,19 @@ def _stacked(
 
 
 def find_opportunities(
-    compiled: Mapping[str, CompiledPolicy], results: list[PolicyResult], ctx: Context
+    compiled: Mapping[str, CompiledPolicy],
+    results: list[PolicyResult],
+    contexts: Mapping[Attaches, Context],
 ) -> list[Opportunity]:
     """The opportunities among the ineligible results, ranked: ways of actionable changes
-    first, then by what the policy would add (unknown last), then by the cheapest way."""
+    first, then by what the policy would add (unknown last), then by the cheapest way. Each
+    policy is read on its own basis (`contexts`: the evaluation date's, the tax year's)."""
     found: list[tuple[tuple[int, bool, Decimal, tuple[int, int, Decimal]], Opportunity]] = []
     for result in results:
         if result.status is not Status.INELIGIBLE:
             continue
         cp = compiled[result.policy_id]
+        ctx = contexts[cp.plan.attaches]
         reachable = [w for w in policy_ways(cp, ctx) if w and _cost(ctx, w)[0] < 2]
         if not reachable:
             continue

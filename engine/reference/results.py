@@ -183,6 +183,12 @@ class PolicyResult(_Result):
     source: SourceInfo
     effective_from: date | None = None
     effective_until: date | None = None
+    # What it was evaluated for (`plan.Basis`): an application on the day `evaluated_on`, or a
+    # tax-year preference for `tax_year` (evaluated on its 31 December, with its figures).
+    attaches: Literal["application", "tax_year"] = "application"
+    evaluated_on: date | None = None
+    fiscal_year: int | None = None
+    tax_year: int | None = None
     requires: list[Text] = []
     trace: Trace | None = None
 
@@ -218,6 +224,10 @@ class Notice(_Result):
 
 class Report(_Result):
     as_of: date
+    tax_year: int | None = None  # the tax year of tax-year preferences (default: as_of's year − 1)
+    # The zones the profile was placed in (its zone and every zone containing it, innermost
+    # first); policies of other zones are not_in_force with the zones they apply in as reason.
+    zones_applied: list[str] = []
     profile: ProfileRef
     results: list[PolicyResult]
     total: Yuan

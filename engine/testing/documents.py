@@ -266,7 +266,7 @@ def _derived_facts(draw: st.DrawFn) -> list[Data]:
         _fact("doc_records", FactType.QUANTITY, Unit.ITEM, records={
             "kinds": draw(st.lists(st.sampled_from(RECORD_KINDS), min_size=1, max_size=3, unique=True)),
             "severities": draw(st.lists(st.sampled_from(SEVERITIES), min_size=1, unique=True)),
-            "within": draw(st.sampled_from(["1年", "6个月", "2年"]))}),
+            "within": draw(st.sampled_from(["1年", "6个月", "2年", "上一年及当年"]))}),
     ]  # fmt: skip
     scored = [("doc_share", Unit.RATIO), ("employees", Unit.PERSON), ("revenue", Unit.YUAN),
               ("doc_expert_points", Unit.POINT), ("doc_growth", Unit.RATIO)]  # fmt: skip
@@ -342,6 +342,10 @@ def _benefit(draw: st.DrawFn, facts: Mapping[str, FactPlan]) -> Data:
     elif kind == "tax_rate":
         reduced = draw(st.sampled_from(["0%", "5%", "15%", "20%"]))
         benefit["tax_rate"] = {"base": draw(st.sampled_from(yuan)), "rate": reduced}
+        if draw(st.booleans()):  # progressive: a rate by part of the base (超额累进)
+            del benefit["tax_rate"]["rate"]
+            benefit["tax_rate"]["parts"] = [{"up_to": "100万元", "rate": "2.5%"},
+                                            {"up_to": "300.005万元", "rate": reduced}]  # fmt: skip
     elif kind == "per_unit":
         quantity = facts[draw(st.sampled_from(per_unit))]
         rate = "333.33元/吨" if quantity.unit is Unit.TONNE else "12元/平方米"
@@ -436,6 +440,9 @@ def _policy(
         start = draw(st.dates(date(2015, 1, 1), date(2030, 12, 31)))
         until = start + timedelta(days=draw(st.integers(0, 3000)))
         policy["effective"] = {"from": start, "until": until}
+    attaches = draw(st.sampled_from([None, "application", "tax_year"]))
+    if attaches is not None:
+        policy["attaches"] = attaches
     group = draw(st.sampled_from([None, *_GROUPS]))
     if group is not None:
         policy["stacking"] = {"group": group, **_GROUPS[group]}

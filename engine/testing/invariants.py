@@ -348,16 +348,18 @@ def _award(result: PolicyResult) -> Decimal | None:
 
 def check_in_force(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> None:
     """`not_in_force` exactly when the date is outside the effective period or the (known)
-    zone is outside the policy's zones."""
+    zone is outside the policy's zones. The date of a tax-year preference is the last day of
+    its (default) tax year, the year before the evaluation date."""
     plan = policy_set.get(policy_id)
     profile = scenario.profile
     result = _result(
         policy_set.evaluate(profile, scenario.as_of, gaps=False, policy_ids=[policy_id]), policy_id
     )
     start, until = plan.effective.start, plan.effective.until
-    outside_dates = (start is not None and scenario.as_of < start) or (
-        until is not None and scenario.as_of > until
-    )
+    day = scenario.as_of
+    if plan.attaches == "tax_year":
+        day = date(day.year - 1, 12, 31)
+    outside_dates = (start is not None and day < start) or (until is not None and day > until)
     outside_zone = False
     if profile.zone is not None and NATIONAL not in plan.zones:
         # the zones as written, against the profile's zone and every zone above it
@@ -368,7 +370,7 @@ def check_in_force(policy_set: PolicySet, policy_id: str, scenario: Scenario) ->
         raise InvariantFailure(
             "in-force",
             policy_id,
-            f"status {result.status.value} on {scenario.as_of} for effective period "
+            f"status {result.status.value} on {day} ({plan.attaches}) for effective period "
             f"{start or '…'} to {until or '…'}, zones {sorted(plan.zones)}, profile zone "
             f"{profile.zone}",
         )

@@ -296,13 +296,19 @@ def _cap_targets(plan: PolicyPlan) -> list[Target]:
 
 
 def evaluation_dates(plan: PolicyPlan | None = None) -> st.SearchStrategy[date]:
-    """Evaluation dates: the day before, on and after each edge of the effective period, dates
+    """Evaluation dates: the day before, on and after each edge of the effective period (for a
+    tax-year preference, evaluated by default for the year before the date: the first and last
+    day of the year after the tax year each edge falls in, and of the year after that), dates
     inside it, and any date from 2010 to 2035."""
     edges: list[date] = []
     if plan is not None:
         for edge in (plan.effective.start, plan.effective.until):
-            if edge is not None:
-                edges += [edge - _DAY, edge, edge + _DAY]
+            if edge is None:
+                continue
+            edges += [edge - _DAY, edge, edge + _DAY]
+            if plan.attaches == "tax_year":
+                edges += [date(y, m, d) for y in (edge.year + 1, edge.year + 2)
+                          for m, d in ((1, 1), (12, 31)) if y <= 2200]  # fmt: skip
     low, high = date(2010, 1, 1), date(2035, 12, 31)
     anywhere = st.dates(low, high)
     if plan is None or not edges:
