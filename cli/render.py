@@ -295,7 +295,8 @@ def print_report(
     show_all: bool = False,
     setting: Setting | None = None,
 ) -> None:
-    console.print(RichText(safe(header_text(report, lang)), style="bold"))
+    # one line however long (a terminal wraps it; output to a file stays one line)
+    console.print(RichText(safe(header_text(report, lang)), style="bold"), soft_wrap=True)
     shown, _ = ordered(report, show_all)
     table = Table(show_lines=False, expand=False)
     for key in ("status", "policy", "amount", "source"):
