@@ -66,8 +66,11 @@ def unavailable_reason() -> str | None:
             "PyEval_CallObject, which Python 3.13 removed (fixed upstream, never released)"
         )
     else:
-        why = "durable-rules is not installed (pip install 'durable-rules==2.0.28')"
-    return f"{why}; the reactive mode needs it and Python 3.10–3.12. ({IMPORT_ERROR})"
+        why = "durable-rules is not installed: pip install 'incentives[reactive]'"
+    return (
+        f"{why}; the durable back end needs it and Python 3.10–3.12 (the default indexed "
+        f"engine does not). ({IMPORT_ERROR})"
+    )
 
 
 def require() -> None:
