@@ -12,7 +12,6 @@ count eligible results only, after stacking, as `screen` reports them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ import polars as pl
 
 from ..check.diff import ChangeKind, SetDiff
 from .columns import ROW, SCALE
-from .results import KEEP_BAD, money_text
+from .results import BadRows, money_text
 
 if TYPE_CHECKING:
     from ..policyset import PolicySet
@@ -53,7 +52,7 @@ class Example:
 
 
 @dataclass
-class ImpactReport:
+class ImpactReport(BadRows):
     """What changing the base set into the candidate does to a register."""
 
     diff: SetDiff
@@ -80,15 +79,6 @@ class ImpactReport:
                 marked = plan.source.provenance == "illustrative"
                 illustrative[plan.id] = illustrative.get(plan.id, False) or marked
         return cls(diff, illustrative, examples)
-
-    @property
-    def screened(self) -> int:
-        return self.rows - self.bad_count
-
-    def add_bad(self, bad: Iterable[tuple[int, str]]) -> None:
-        rows = sorted(bad)
-        self.bad_count += len(rows)
-        self.bad.extend(rows[: max(0, KEEP_BAD - len(self.bad))])
 
     def add(self, side_by_side: pl.DataFrame, changed: pl.DataFrame) -> list[Example]:
         """Tally a batch (`impact.impact_cells`) and its changed rows; return the examples

@@ -111,8 +111,26 @@ def amount_text_expr(micro: pl.Expr) -> pl.Expr:
 KEEP_BAD = 1_000  # bad rows a summary keeps (with their messages); all are counted
 
 
+class BadRows:
+    """What a run's tally (`Summary`, impact's report) does with its rows: all counted, the
+    bad ones counted and the first `KEEP_BAD` kept with their message, in row order."""
+
+    rows: int
+    bad_count: int
+    bad: list[tuple[int, str]]
+
+    @property
+    def screened(self) -> int:
+        return self.rows - self.bad_count
+
+    def add_bad(self, bad: Iterable[tuple[int, str]]) -> None:
+        rows = sorted(bad)
+        self.bad_count += len(rows)
+        self.bad.extend(rows[: max(0, KEEP_BAD - len(self.bad))])
+
+
 @dataclass
-class Summary:
+class Summary(BadRows):
     """What a screening run found, tallied batch by batch (memory does not grow with the
     register): counts by policy and verdict, amounts of eligible results by policy and by
     zone (yuan), the bad rows (the first `KEEP_BAD` with their message, all counted), and the
@@ -127,15 +145,6 @@ class Summary:
     zone_eligible: dict[str, int] = field(default_factory=dict)
     zone_amounts: dict[str, Decimal] = field(default_factory=dict)
     explained: dict[int, Profile] = field(default_factory=dict)
-
-    @property
-    def screened(self) -> int:
-        return self.rows - self.bad_count
-
-    def add_bad(self, bad: Iterable[tuple[int, str]]) -> None:
-        rows = sorted(bad)
-        self.bad_count += len(rows)
-        self.bad.extend(rows[: max(0, KEEP_BAD - len(self.bad))])
 
     def add_results(self, result: pl.DataFrame) -> None:
         """Tally a batch of results as the vectorised back end gives them."""

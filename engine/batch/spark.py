@@ -27,6 +27,23 @@ def _vectorised(policies: str | None) -> Any:
     return VectorisedSet(PolicySet(policies))
 
 
+def _parsed_rows(batch: Any) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
+    """An Arrow batch of (`row`, `value` JSON text) read as `screen` reads JSON Lines
+    (`registers.parse_row`): the rows read, and those that could not be, with why."""
+    from .columns import RowError
+    from .registers import parse_row
+
+    numbered: list[tuple[int, Any]] = []
+    unreadable: list[tuple[int, str]] = []
+    rows, texts = batch.column("row").to_pylist(), batch.column("value").to_pylist()
+    for row, text in zip(rows, texts, strict=True):
+        try:
+            numbered.append((row, parse_row(text)))
+        except RowError as exc:
+            unreadable.append((row, str(exc)))
+    return numbered, unreadable
+
+
 def screen_arrow_batches(
     batches: Iterator[Any], as_of: date, policies: str | None = None
 ) -> Iterator[Any]:
@@ -36,22 +53,12 @@ def screen_arrow_batches(
     """
     import pyarrow as pa
 
-    from .columns import RowError
     from .pipeline import screen_batch
-    from .registers import parse_row
     from .results import arrow_schema, presented
 
     vectorised = _vectorised(policies)
     for batch in batches:
-        numbered: list[tuple[int, Any]] = []
-        unreadable: list[tuple[int, str]] = []
-        for row, text in zip(
-            batch.column("row").to_pylist(), batch.column("value").to_pylist(), strict=True
-        ):
-            try:
-                numbered.append((row, parse_row(text)))
-            except RowError as exc:
-                unreadable.append((row, str(exc)))
+        numbered, unreadable = _parsed_rows(batch)
         result, bad, _ = screen_batch(vectorised, numbered, as_of, flat=False)
         records = presented(result).with_columns(error=None).to_dicts()
         records += [
@@ -97,23 +104,13 @@ def impact_arrow_batches(
     import polars as pl
     import pyarrow as pa
 
-    from .columns import RowError
     from .impact import IMPACT_WRITTEN, impact_batch, presented_impact
-    from .registers import parse_row
     from .results import ERROR_COLUMN, arrow_schema_of
 
     pair = _pair(base, candidate)
     schema = arrow_schema_of({**IMPACT_WRITTEN, ERROR_COLUMN: pl.String()})
     for batch in batches:
-        numbered: list[tuple[int, Any]] = []
-        unreadable: list[tuple[int, str]] = []
-        for row, text in zip(
-            batch.column("row").to_pylist(), batch.column("value").to_pylist(), strict=True
-        ):
-            try:
-                numbered.append((row, parse_row(text)))
-            except RowError as exc:
-                unreadable.append((row, str(exc)))
+        numbered, unreadable = _parsed_rows(batch)
         side_by_side, bad = impact_batch(pair, numbered, as_of, flat=False)
         records = presented_impact(side_by_side).with_columns(error=None).to_dicts()
         records += [
