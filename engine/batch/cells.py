@@ -38,7 +38,7 @@ import polars as pl
 from ..errors import ProfileError
 from ..model.creditcode import credit_code_problem
 from ..model.facts import FactDef, FactType
-from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, _money, _number
+from ..model.profile import FINANCIAL_PARTS, FINANCIAL_SHARES, PROFILE_PARTS, _money, _number
 from ..policyset import PolicySet
 from ..reference.context import _coerce
 from .columns import (
@@ -184,7 +184,7 @@ def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
 
 
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
-    if name in ("employees", "tech_staff"):
+    if name in ("employees", "tech_staff", "workforce"):
         return _Kind(_sure_quantity(_number, signed=False), plain=False)
     if name.startswith("financials."):
         parts = name.split(".")
@@ -434,6 +434,19 @@ def _parts_above_wholes(converted: Mapping[str, list[Any]]) -> Iterator[int]:
             for i, (a, b) in enumerate(zip(converted[part], converted[whole], strict=True)):
                 if a is not None and b is not None and a > b:
                     yield i
+    yield from _shares_above_wholes(converted, years)
+
+
+def _shares_above_wholes(converted: Mapping[str, list[Any]], years: set[str]) -> Iterator[int]:
+    """Rows whose stated parts of a financial line add up to more than it (`FINANCIAL_SHARES`)."""
+    for year in years:
+        for whole, (parts, _) in FINANCIAL_SHARES.items():
+            names = [f"financials.{year}.{name}" for name in (whole, *parts)]
+            if all(name in converted for name in names):
+                rows = zip(*(converted[name] for name in names), strict=True)
+                for i, (total, *stated) in enumerate(rows):
+                    if total is not None and None not in stated and sum(stated) > total:
+                        yield i
 
 
 def _decode_lists(name: str, texts: list[str | None], dtype: pl.DataType) -> pl.Series:

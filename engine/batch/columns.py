@@ -46,6 +46,7 @@ SCALARS: dict[str, pl.DataType] = {
     "restricted_industry": pl.Boolean(),
     "employees": QUANTITY(),
     "tech_staff": QUANTITY(),
+    "workforce": QUANTITY(),
     "compliance.tax_credit_rating": pl.String(),
     "compliance.abnormal_operations_list": pl.Boolean(),
     "compliance.serious_dishonesty_list": pl.Boolean(),

@@ -18,6 +18,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from ..errors import Problem, ProfileError
@@ -113,6 +114,19 @@ PROFILE_PARTS = {"tech_staff": ("employees", "科技人员 are counted among 职
 FINANCIAL_PARTS = {
     "main_business_revenue": ("revenue", "主营业务收入 is part of 销售收入"),
     "rd_expense_domestic": ("rd_expense", "境内研究开发费用 is part of 研究开发费用总额"),
+    "rd_expensed": ("rd_expense", "the R&D expensed in the year is part of the year's 研究开发费用总额"),
+    "rd_capitalised": (
+        "rd_expense", "the R&D capitalised in the year is part of the year's 研究开发费用总额"
+    ),
+    "rd_expensed_q4": ("rd_expensed", "the fourth quarter's expensed R&D is part of the year's"),
+}
+# Parts that together cannot exceed their whole: whole → (parts, why). A yuan of the year's R&D
+# is either expensed or capitalised, never both (domain: 2023年第7号's two bases).
+FINANCIAL_SHARES = {
+    "rd_expense": (
+        ("rd_expensed", "rd_capitalised"),
+        "R&D expensed and R&D capitalised in the year are two parts of its 研究开发费用总额",
+    ),
 }
 
 
@@ -132,12 +146,33 @@ class FinancialYear(_Strict):
         None, description="收入总额 / total income (HNTE 总收入)"
     )
     main_business_revenue: NonNegativeMoney | None = Field(None, description="主营业务收入")
-    rd_expense: NonNegativeMoney | None = Field(None, description="研究开发费用总额")
+    # The year's R&D lines (see "R&D lines" in the README). rd_expense is the year's whole R&D
+    # expense, 研究开发费用总额 as the HNTE and 科小 rules count it; the super-deduction reads its
+    # parts: rd_expensed (未形成无形资产计入当期损益) now, rd_capitalised (形成无形资产) later, as
+    # rd_amortisation of the years that amortise it. rd_expensed + rd_capitalised ≤ rd_expense.
+    rd_expense: NonNegativeMoney | None = Field(
+        None, description="研究开发费用总额 / the year's whole R&D expense (HNTE, 科小)"
+    )
     rd_expense_domestic: NonNegativeMoney | None = Field(None, description="境内研究开发费用")
+    rd_expensed: NonNegativeMoney | None = Field(
+        None,
+        description="未形成无形资产计入当期损益的研发费用 / R&D expensed in the year, on the "
+        "super-deduction basis (the base of its additional deduction)",
+    )
+    rd_capitalised: NonNegativeMoney | None = Field(
+        None,
+        description="形成无形资产的研发费用 / R&D capitalised into intangible assets in the year "
+        "(deducted through rd_amortisation, never in the year itself)",
+    )
+    rd_expensed_q4: NonNegativeMoney | None = Field(
+        None,
+        description="2022年10月1日至12月31日发生的费用化研发费用 / R&D expensed in the fourth "
+        "quarter (read for tax year 2022 only: 2022年第28号)",
+    )
     rd_amortisation: NonNegativeMoney | None = Field(
         None,
         description="本年度研发形成的无形资产的摊销额 / the year's amortisation of intangible assets "
-        "formed by R&D (the base of their super-deduction; the year's R&D expensed is rd_expense)",
+        "formed by R&D in this or earlier years (the other base of the super-deduction)",
     )
     high_tech_revenue: NonNegativeMoney | None = Field(None, description="高新技术产品(服务)收入")
     total_cost: NonNegativeMoney | None = Field(None, description="成本费用支出总额")
@@ -154,6 +189,15 @@ class FinancialYear(_Strict):
     @classmethod
     def _within_whole(cls, value: Decimal | None, info: Any) -> Decimal | None:
         return _part_of(value, info, *FINANCIAL_PARTS[info.field_name])
+
+    @model_validator(mode="after")
+    def _shares_within_whole(self) -> FinancialYear:
+        for whole, (parts, why) in FINANCIAL_SHARES.items():
+            total, stated = getattr(self, whole), [getattr(self, p) for p in parts]
+            if total is not None and None not in stated and sum(stated) > total:
+                written = " + ".join(f"{p} {v}" for p, v in zip(parts, stated, strict=True))
+                raise ValueError(f"{written} is more than {whole} ({total}); {why}: correct one of the figures")
+        return self
 
 
 CertificationKind = Literal[
@@ -313,7 +357,16 @@ class Profile(_Strict):
     restricted_industry: bool | None = Field(
         None, description="in a restricted or prohibited industry (限制和禁止行业)"
     )
-    employees: Headcount | None = Field(None, description="职工总数 (annual average)")
+    employees: Headcount | None = Field(
+        None,
+        description="职工总数: in post, part-time and temporary staff, as a monthly average over the "
+        "year (HNTE, 科小)",
+    )
+    workforce: Headcount | None = Field(
+        None,
+        description="从业人数: staff under labour contracts plus dispatched workers (劳务派遣), as a "
+        "quarterly average over the year (小型微利企业); not the same count as employees",
+    )
     tech_staff: Headcount | None = Field(None, description="科技人员 (annual average)")
     financials: dict[FiscalYear, FinancialYear] | None = None
     certifications: list[Certification] | None = None

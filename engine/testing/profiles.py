@@ -159,6 +159,7 @@ def profile_data(
         "restricted_industry": st.booleans(),
         "employees": st.integers(0, 2_000).map(Decimal),
         "tech_staff": st.integers(0, 500).map(Decimal),
+        "workforce": st.integers(0, 2_000).map(Decimal),
         "financials": st.dictionaries(
             st.integers(last - 3, last), _financial_year(lines), max_size=4
         ),
