@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..compile.plan import BenefitPlan, Factor, FactPlan, first_band
+from ..compile.plan import BenefitPlan, Factor, FactPlan, SumOfSource, first_band
 from ..model.units import Unit, format_money, format_quantity
 from .context import Context, Missing
 from .results import Step, Text
@@ -38,7 +38,9 @@ def compile_amount(benefit: BenefitPlan, facts: Mapping[str, FactPlan]) -> Compu
         raw = _progressive(benefit, facts[benefit.base])
     else:
         assert benefit.base is not None and benefit.factor is not None
-        raw = _product(benefit, facts[benefit.base], benefit.factor)
+        base = facts[benefit.base]
+        parts = [facts[p] for p in base.source.parts] if isinstance(base.source, SumOfSource) else []
+        raw = _product(benefit, base, benefit.factor, parts)
     return _capped(raw, benefit.cap)
 
 
@@ -95,8 +97,11 @@ def _describe(benefit: BenefitPlan, factor: Factor) -> Callable[[Decimal, str], 
     return lambda value, lang: f"{format_money(value, lang)} × {_pct(rate)}"
 
 
-def _product(benefit: BenefitPlan, base: FactPlan, factor: Factor) -> Compute:
-    """base × factor, with the step described in both languages."""
+def _product(
+    benefit: BenefitPlan, base: FactPlan, factor: Factor, parts: list[FactPlan]
+) -> Compute:
+    """base × factor, with the step described in both languages; a base that is a sum of facts
+    (`sum_of`, e.g. the super-deduction's expensed R&D + amortisation) shows its parts first."""
     describe, times, by, multiplier = _describe(benefit, factor), benefit.times, base.id, factor.value
 
     def compute(ctx: Context) -> Amount:
@@ -106,9 +111,20 @@ def _product(benefit: BenefitPlan, base: FactPlan, factor: Factor) -> Compute:
         assert isinstance(value, Decimal)
         result = times(value, multiplier)
         label = Text(zh=f"{base.zh} {describe(value, 'zh')}", en=f"{base.en} {describe(value, 'en')}")
-        return Amount(result, [Step(label=label, amount=result)])
+        return Amount(result, [*_summed(ctx, base, parts, value), Step(label=label, amount=result)])
 
     return compute
+
+
+def _summed(ctx: Context, base: FactPlan, parts: list[FactPlan], total: Decimal) -> list[Step]:
+    """`base = part ¥a + part ¥b = ¥c`: the step that says what a summed base is made of."""
+    if not parts:
+        return []
+    shown = [(p, ctx.get(p.id)) for p in parts]
+    zh = " ＋ ".join(f"{p.zh} {format_money(v, 'zh')}" for p, v in shown if isinstance(v, Decimal))
+    en = " + ".join(f"{p.en} {format_money(v, 'en')}" for p, v in shown if isinstance(v, Decimal))
+    return [Step(label=Text(zh=f"{base.zh} ＝ {zh} ＝ {format_money(total, 'zh')}",
+                            en=f"{base.en} = {en} = {format_money(total, 'en')}"))]  # fmt: skip
 
 
 def _progressive(benefit: BenefitPlan, base: FactPlan) -> Compute:
