@@ -22,7 +22,7 @@ HNTE_RATE = "national.hnte.tax-rate"
 
 SMALL_FIRM = {
     "restricted_industry": False,
-    "employees": 50,
+    "workforce": 50,
     "financials": {
         year: {"taxable_income": "100万元", "total_assets": "2000万元"} for year in range(2021, 2031)
     },
@@ -147,7 +147,7 @@ def test_small_low_profit_reads_the_last_fiscal_year(policies: PolicySet) -> Non
     profile = parse_profile(
         {
             "restricted_industry": False,
-            "employees": 50,
+            "workforce": 50,
             "financials": {
                 2024: {"taxable_income": "100万元", "total_assets": "2000万元"},
                 2025: {"taxable_income": "400万元", "total_assets": "2000万元"},

@@ -69,7 +69,7 @@ def test_hnte_rate_and_small_low_profit_rate_are_not_both_counted(policies: Poli
     profile = build(
         {
             "restricted_industry": False,
-            "employees": 50,
+            "workforce": 50,
             "financials": {2025: {"taxable_income": "200万元", "total_assets": "3000万元"}},
             "certifications": [{"kind": "hnte", "issued": date(2025, 3, 1)}],
         }
@@ -131,7 +131,7 @@ def test_list_shows_every_bundled_policy_with_zone_dates_provenance_and_kind() -
         (
             "guangling-recycled-aluminium.yaml",
             "guangling-etdz",
-            {"national.rd-super-deduction.expensed": "eligible"},
+            {"national.rd-super-deduction.rate-100": "eligible"},
         ),
         (
             "jinzhong-hightech.yaml",

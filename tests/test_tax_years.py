@@ -26,16 +26,17 @@ from incentives.engine.reactive import ReactiveSession, unavailable_reason
 HNTE_RATE = "national.hnte.tax-rate"
 SMALL = "national.small-low-profit.cit"
 SMALL_2022 = "national.small-low-profit.cit-2022"
-RD_75, RD_100 = "national.rd-super-deduction.expensed-75", "national.rd-super-deduction.expensed"
+RD_75, RD_100 = "national.rd-super-deduction.rate-75", "national.rd-super-deduction.rate-100"
 
 SMALL_FIRM = {
     "restricted_industry": False,
-    "employees": 80,
+    "workforce": 80,
     "resident_enterprise": True,
     "audit_collection": True,
     "industry_code": "I6511",  # software development
     "financials": {
-        2022: {"taxable_income": "80万元", "total_assets": "3000万元", "rd_expense": "100万元"},
+        2022: {"taxable_income": "80万元", "total_assets": "3000万元", "rd_expense": "100万元",
+               "rd_expensed": "100万元", "rd_amortisation": "0"},
         2027: {"taxable_income": "200万元", "total_assets": "3000万元"},
     },
 }
