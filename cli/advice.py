@@ -121,7 +121,8 @@ def missing_lines(
         )
         return
     yield f"{word('missing', lang)}:"
-    yield from (f"  - {_labelled(fact, facts, lang)}" for fact in result.missing)
+    used = result.missing_inputs
+    yield from (f"  - {_labelled(fact, facts, lang, used)}" for fact in result.missing)
 
 
 def review_lines(
@@ -134,9 +135,23 @@ def review_lines(
     yield from (f"  - {_labelled(fact, facts, lang)}" for fact in result.review)
 
 
-def _labelled(fact: str, facts: Mapping[str, FactPlan], lang: str) -> str:
+def _labelled(
+    fact: str, facts: Mapping[str, FactPlan], lang: str, used: Sequence[str] = ()
+) -> str:
+    """`label (fact ← inputs)`: the profile inputs it lacked as the evaluation read them, with
+    the year of a financial line (`financials.2025.rd_amortisation`), from `used` (the result's
+    missing inputs); the fact's own inputs, yearless, when the result names none of them."""
     plan = facts.get(fact)
     if plan is None:  # `zone`, when the profile has none
         return fact
-    inputs = ", ".join(sorted(plan.profile_inputs))
+    mine = [i for i in used if _yearless(i) in plan.profile_inputs]
+    inputs = ", ".join(mine or sorted(plan.profile_inputs))
     return f"{plan.zh if lang == 'zh' else plan.en} ({fact}{' ← ' + inputs if inputs else ''})"
+
+
+def _yearless(path: str) -> str:
+    """`financials.2025.revenue` → `financials.revenue`, the form a fact's plan names it in."""
+    steps = path.split(".")
+    if len(steps) == 3 and steps[0] == "financials" and steps[1].isdigit():
+        return f"financials.{steps[2]}"
+    return path

@@ -52,11 +52,27 @@ def test_check_text_ranks_opportunities_and_says_what_it_left_out() -> None:
     # a gap on the industry is why not, not advice
     recycled = out[out.index("■ national.resource-recycling-vat.refund-recycled-metal"):]
     assert recycled.split("\n")[1] == "why not (nothing the company can change):"
-    # missing facts by label, id and profile field; an unknown eligible amount says why
-    capitalised = out[out.index("■ national.rd-super-deduction.capitalised"):]
-    assert "eligible, but the amount depends on the missing facts below" in capitalised
-    assert "  - amortisation of intangible assets formed by R&D (last fiscal year) (rd_amortisation ←" in capitalised
+    # the super-deduction's calculation shows both of its bases
+    deduction = " ".join(out[out.index("■ national.rd-super-deduction.rate-100"):].split())
+    assert ("super-deduction base = R&D expensed (last fiscal year) ¥2,600,000 + amortisation of "
+            "intangible assets formed by R&D (last fiscal year) ¥40,000 = ¥2,640,000") in deduction  # fmt: skip
+    assert "super-deduction base ¥2,640,000 × 100% additional deduction = ¥2,640,000" in deduction
+
+
+def test_a_missing_input_is_named_with_the_year_read() -> None:
+    """An unknown eligible amount says why, naming the fact, its id and the profile field with
+    the fiscal year the evaluation read (`financials.2025.…`), in text and JSON alike."""
+    profile = Path(JINZHONG).read_text(encoding="utf-8").replace("    rd_amortisation: 4万元\n", "")
+    out = ok("check", "-", *AS_OF, "--lang", "en", stdin=profile)
+    deduction = out[out.index("■ national.rd-super-deduction.rate-100"):]
+    assert "eligible, but the amount depends on the missing facts below" in deduction
+    assert "  - super-deduction base (rd_deduction_base ← financials.2025.rd_amortisation)" in deduction
     assert "amount unknown (facts missing)" in out
+    report = json.loads(ok("check", "-", *AS_OF, "--format", "json", stdin=profile))
+    result = next(r for r in report["results"] if r["policy_id"] == "national.rd-super-deduction.rate-100")
+    assert result["missing_inputs"] == ["financials.2025.rd_amortisation"]
+    asked = ok("check", "-", "--as-of", "2026-11-24", "--tax-year", "2024", "--lang", "en", stdin=profile)
+    assert "rd_deduction_base ← financials.2024.rd_amortisation, financials.2024.rd_expensed" in asked
 
 
 def test_check_chinese_and_markdown_say_the_same() -> None:
