@@ -237,9 +237,13 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
                                    {"$ref": f"#/components/schemas/{name}"}
                                    for name in ("ScreenedRow", "BadRow", "ScreenEnd")]}}}},
                          **documented(400, 413, 415)})  # fmt: skip
-    async def screen(request: Request, as_of: AsOf = None, lang: Lang = None) -> Response:
+    async def screen(
+        request: Request, as_of: AsOf = None, tax_year: TaxYear = None, lang: Lang = None
+    ) -> Response:
         """Screen a small register (bounded in bytes and rows) against every policy, streamed
-        back as JSON Lines in the columns of `incentives screen --format jsonl`."""
+        back as JSON Lines in the columns of `incentives screen --format jsonl` (`tax_year` as
+        `screen --tax-year`: the tax-year preferences of that year, default the year before
+        `as_of`)."""
         try:
             import polars  # noqa: F401
         except ImportError:
@@ -257,7 +261,7 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
         numbered, flat = register.read_rows(text, fmt, settings.max_register_rows)
         day = as_of or default_as_of()
         lines = register.screened_lines(_loaded(request), numbered, flat, day, decisions,
-                                        request.state.request_id)  # fmt: skip
+                                        request.state.request_id, tax_year)  # fmt: skip
         return StreamingResponse(lines, media_type=register.MEDIA_TYPE,
                                  headers={DATE_HEADER: day.isoformat()})  # fmt: skip
 

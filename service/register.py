@@ -100,9 +100,10 @@ def _bounded(rows: int, max_rows: int) -> None:
 
 def screened_lines(
     loaded: Loaded, numbered: list[tuple[int, Any]], flat: bool, as_of: date,
-    log: DecisionLog | None = None, request_id: str = "",
+    log: DecisionLog | None = None, request_id: str = "", tax_year: int | None = None,
 ) -> Iterator[bytes]:  # fmt: skip
-    """The response body, batch by batch."""
+    """The response body, batch by batch; tax-year preferences for `tax_year` (default: the
+    year before `as_of`)."""
     from ..engine.batch.pipeline import screen_batch
     from ..engine.batch.results import presented  # the result columns, in their order
 
@@ -110,7 +111,7 @@ def screened_lines(
     bad_rows = results = 0
     for start in range(0, len(numbered), BATCH):
         batch = numbered[start : start + BATCH]
-        result, bad, _ = screen_batch(vectorised, batch, as_of, flat)
+        result, bad, _ = screen_batch(vectorised, batch, as_of, flat, tax_year=tax_year)
         for number, message in bad:
             yield _line(BadRow(row=number, error=message).model_dump())
         bad_rows += len(bad)

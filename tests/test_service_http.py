@@ -330,10 +330,11 @@ def _register(tmp_path: Path) -> Path:
     return path
 
 
-def _screen_cli(register: Path, tmp_path: Path) -> list[dict[str, Any]]:
+def _screen_cli(register: Path, tmp_path: Path, *options: str) -> list[dict[str, Any]]:
     out = tmp_path / "cli.jsonl"
     result = CliRunner().invoke(
-        main, ["screen", str(register), "--as-of", AS_OF, "--format", "jsonl", "--out", str(out)]
+        main,
+        ["screen", str(register), "--as-of", AS_OF, "--format", "jsonl", "--out", str(out), *options],
     )
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -352,6 +353,32 @@ def test_a_register_upload_is_screened_as_the_cli_screens_it(http: Any, tmp_path
     results = [line for line in lines if "policy_id" in line]
     assert results == _screen_cli(register, tmp_path)
     assert lines[-1] == {"rows": len(EXAMPLES) + 2, "bad": 2, "results": len(results)}
+
+
+def test_a_register_is_screened_for_the_tax_year_asked_as_the_cli_screens_it(
+    http: Any, tmp_path: Path
+) -> None:
+    register = _register(tmp_path)
+
+    def screened(query: str) -> dict[tuple[int, str], str]:
+        response = http.post(f"/v1/screen?as_of={AS_OF}{query}", content=register.read_bytes(),
+                             headers={"content-type": "application/x-ndjson"})  # fmt: skip
+        assert response.status_code == 200, response.text
+        rows = [json.loads(line) for line in response.text.splitlines()]
+        if query:
+            assert [r for r in rows if "policy_id" in r] == _screen_cli(
+                register, tmp_path, "--tax-year", query.rsplit("=", 1)[1]
+            )
+        return {(r["row"], r["policy_id"]): r["status"] for r in rows if "policy_id" in r}
+
+    default, fy2022 = screened(""), screened("&tax_year=2022")
+    assert default == screened("&tax_year=2025")  # the year before as_of
+    rate_100, rate_75 = "national.rd-super-deduction.rate-100", "national.rd-super-deduction.rate-75"
+    assert {s for (_, p), s in fy2022.items() if p == rate_100} == {"not_in_force"}
+    assert {s for (_, p), s in default.items() if p == rate_75} == {"not_in_force"}
+    assert {s for (_, p), s in fy2022.items() if p == rate_75} != {"not_in_force"}
+    problem(http.post(f"/v1/screen?as_of={AS_OF}&tax_year=1800", content=register.read_bytes(),
+                      headers={"content-type": "application/x-ndjson"}), 400, "invalid-parameter")  # fmt: skip
 
 
 def test_a_csv_register_and_its_limits(http: Any, tmp_path: Path) -> None:
