@@ -192,6 +192,13 @@ IMPOSSIBLE = [
     ({"employees": -1}, "employees", "greater than or equal to 0"),
     ({"financials": {2025: {"rd_expense": 10, "rd_expense_domestic": 11}}},
      "financials.2025.rd_expense_domestic", "part of 研究开发费用总额"),
+    ({"financials": {2025: {"rd_expense": 10, "rd_expensed": 11}}},
+     "financials.2025.rd_expensed", "part of the year's 研究开发费用总额"),
+    ({"financials": {2025: {"rd_expense": 10, "rd_expensed": 6, "rd_capitalised": 5}}},
+     "financials.2025", "rd_expensed 6 + rd_capitalised 5 is more than rd_expense (10)"),
+    ({"financials": {2022: {"rd_expensed": 10, "rd_expensed_q4": 11}}},
+     "financials.2022.rd_expensed_q4", "the fourth quarter's expensed R&D is part of the year's"),
+    ({"workforce": -1}, "workforce", "greater than or equal to 0"),
     ({"financials": {2025: {"revenue": 10, "main_business_revenue": 11}}},
      "financials.2025.main_business_revenue", "part of 销售收入"),
     ({"financials": {2025: {"revenue": -1}}}, "financials.2025.revenue", "greater than or equal"),
@@ -216,9 +223,18 @@ def test_impossible_profiles_are_refused(data: dict[str, object], field: str, fr
 def test_a_part_equal_to_its_whole_is_possible() -> None:
     profile = parse_profile(
         {"employees": 10, "tech_staff": 10,
-         "financials": {2025: {"revenue": 5, "total_income": 5, "main_business_revenue": 5}}}
+         "financials": {2025: {"revenue": 5, "total_income": 5, "main_business_revenue": 5,
+                               "rd_expense": 9, "rd_expensed": 6, "rd_capitalised": 3}}}
     )  # fmt: skip
     assert profile.tech_staff == profile.employees
+
+
+def test_workforce_and_employees_are_different_counts() -> None:
+    """从业人数 (dispatched workers included) may be above or below 职工总数 (part-time staff
+    included): neither bounds the other."""
+    for employees, workforce in ((10, 12), (12, 10)):
+        profile = parse_profile({"employees": employees, "workforce": workforce})
+        assert (profile.employees, profile.workforce) == (employees, workforce)
 
 
 IMPLAUSIBLE = [
@@ -300,8 +316,9 @@ def test_screen_refuses_the_same_impossible_rows(tmp_path: Path) -> None:
 
     register = tmp_path / "register.csv"
     register.write_text(
-        "employees,tech_staff,financials.2025.rd_expense,financials.2025.rd_expense_domestic\n"
-        "10,5,,\n5,10,,\n10,5,100,200\n10,10,200,200\n",
+        "employees,tech_staff,financials.2025.rd_expense,financials.2025.rd_expense_domestic,"
+        "financials.2025.rd_expensed,financials.2025.rd_capitalised\n"
+        "10,5,,,,\n5,10,,,,\n10,5,100,200,,\n10,10,200,200,150,50\n10,10,200,200,150,60\n",
         encoding="utf-8",
     )
     result = CliRunner().invoke(
@@ -310,7 +327,9 @@ def test_screen_refuses_the_same_impossible_rows(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "bad row 3: tech_staff: 10 is more than employees (5)" in result.output
     assert "bad row 4: financials.2025.rd_expense_domestic: 200 is more than rd_expense" in result.output
-    assert "2 enterprises screened, 2 bad rows" in " ".join(result.output.split())
+    assert ("bad row 6: financials.2025: rd_expensed 150 + rd_capitalised 60 is more than "
+            "rd_expense (200)") in " ".join(result.output.split())  # fmt: skip
+    assert "2 enterprises screened, 3 bad rows" in " ".join(result.output.split())
 
 
 def test_codes_written_as_numbers_are_their_digits(tmp_path: Path) -> None:
