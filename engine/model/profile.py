@@ -121,7 +121,7 @@ FINANCIAL_PARTS = {
     "rd_expensed_q4": ("rd_expensed", "the fourth quarter's expensed R&D is part of the year's"),
 }
 # Parts that together cannot exceed their whole: whole → (parts, why). A yuan of the year's R&D
-# is either expensed or capitalised, never both (domain: 2023年第7号's two bases).
+# is either expensed or capitalised, never both (2023年第7号's two bases).
 FINANCIAL_SHARES = {
     "rd_expense": (
         ("rd_expensed", "rd_capitalised"),

@@ -39,7 +39,9 @@ def compile_amount(benefit: BenefitPlan, facts: Mapping[str, FactPlan]) -> Compu
     else:
         assert benefit.base is not None and benefit.factor is not None
         base = facts[benefit.base]
-        parts = [facts[p] for p in base.source.parts] if isinstance(base.source, SumOfSource) else []
+        parts: list[FactPlan] = []
+        if isinstance(base.source, SumOfSource) and base.unit is Unit.YUAN:  # parts shown in yuan
+            parts = [facts[p] for p in base.source.parts]
         raw = _product(benefit, base, benefit.factor, parts)
     return _capped(raw, benefit.cap)
 
