@@ -8,10 +8,12 @@ const T = {
     title: "政策计算器", lead: "填写企业信息，查看可享受的政策、金额及依据。",
     basics: "企业基本信息", name: "企业名称", credit_code: "统一社会信用代码", zone: "所在地区/园区",
     industry_code: "行业代码（GB/T 4754）", registration_date: "注册日期", employees: "职工总数（人）",
+    workforce: "从业人数（含劳务派遣，人）",
     tech_staff: "科技人员（人）", resident_enterprise: "居民企业", audit_collection: "查账征收",
     restricted_industry: "属限制或禁止类行业", unknown: "未知", yes: "是", no: "否",
     financials: "近三年财务数据（元，可写“1200万元”）", line: "项目", year: "年度",
     revenue: "销售收入", total_income: "收入总额", rd_expense: "研发费用总额",
+    rd_expensed: "费用化研发费用", rd_amortisation: "研发无形资产本年摊销额",
     rd_expense_domestic: "境内研发费用", high_tech_revenue: "高新技术产品（服务）收入",
     taxable_income: "应纳税所得额", total_assets: "资产总额",
     certificates: "资质证书（发证日期）", all_certificates: "以上为企业全部资质（未填即没有）",
@@ -45,10 +47,12 @@ const T = {
     title: "Policy calculator", lead: "Describe the enterprise and see which policies it qualifies for, how much, and why.",
     basics: "The enterprise", name: "Name", credit_code: "Unified social credit code", zone: "Zone",
     industry_code: "Industry code (GB/T 4754)", registration_date: "Registered on", employees: "Employees",
+    workforce: "Workforce (dispatched workers included)",
     tech_staff: "Technical staff", resident_enterprise: "Resident enterprise", audit_collection: "Tax assessed on accounts",
     restricted_industry: "Restricted or prohibited industry", unknown: "unknown", yes: "yes", no: "no",
     financials: "Financials, last three years (yuan; '1200万元' works)", line: "Line", year: "Year",
     revenue: "Sales revenue", total_income: "Total income", rd_expense: "R&D expense",
+    rd_expensed: "R&D expensed", rd_amortisation: "Amortisation of capitalised R&D",
     rd_expense_domestic: "R&D expense in China", high_tech_revenue: "High-tech product revenue",
     taxable_income: "Taxable income", total_assets: "Total assets",
     certificates: "Certificates (date issued)", all_certificates: "These are all the certificates (blank means none)",
@@ -80,7 +84,7 @@ const T = {
   },
 };
 
-const LINES = ["revenue", "total_income", "rd_expense", "rd_expense_domestic", "high_tech_revenue",
+const LINES = ["revenue", "total_income", "rd_expense", "rd_expensed", "rd_amortisation", "rd_expense_domestic", "high_tech_revenue",
   "taxable_income", "total_assets"];
 const CERTS = ["hnte", "tech_sme", "innovative_sme", "specialised_sme", "little_giant", "provincial_rd_centre"];
 const IPS = ["invention_patent", "utility_model", "design_patent", "software_copyright"];
