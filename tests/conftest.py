@@ -85,6 +85,7 @@ HNTE_BASE: dict[str, Any] = {
     "resident_enterprise": True,
     "restricted_industry": False,
     "employees": 100,
+    "workforce": 104,  # 从业人数: employees under contract plus dispatched workers
     "tech_staff": 20,
     "financials": {
         2025: {

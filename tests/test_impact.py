@@ -120,7 +120,7 @@ def test_cli_impact_and_diff(sets: tuple[PolicySet, PolicySet, Path], tmp_path: 
     _, _, candidate = sets
     register = tmp_path / "register.csv"
     register.write_text(
-        "zone,employees,financials.2025.taxable_income,financials.2025.total_assets,"
+        "zone,workforce,financials.2025.taxable_income,financials.2025.total_assets,"
         "restricted_industry\ntaiyuan,50,350万元,3000万元,false\n", encoding="utf-8"
     )  # fmt: skip
     runner = CliRunner()

@@ -350,10 +350,10 @@ def test_no_global_singleton_and_sessions_are_isolated(policies: PolicySet) -> N
     one = ReactiveSession(policies, AS_OF, engine="durable")
     two = ReactiveSession(policies, AS_OF, engine="durable")
     one.set_facts("E1", {"employees": 10, "compliance": {"records": []}})
-    two.set_facts("E1", {"employees": 1000})
+    two.set_facts("E1", {"workforce": 1000})
     one.close()  # closing one session leaves the other intact
     events = two.set_facts("E1", {"restricted_industry": False, "financials": {2025: {}}})
-    assert two.profile("E1").employees == 1000
+    assert two.profile("E1").workforce == 1000
     assert two.verdicts("E1")["national.small-low-profit.cit"].value == "ineligible"
     assert events == [] or all(e.enterprise == "E1" for e in events)
     two.close()

@@ -30,7 +30,7 @@ needs_durable = pytest.mark.skipif(
 SMALL_FIRM = {
     "zone": "taiyuan",
     "restricted_industry": False,
-    "employees": 120,
+    "workforce": 120,
     "financials": {"2025": {"taxable_income": "200万元", "total_assets": "3000万元"}},
 }
 CIT = "national.small-low-profit.cit"
@@ -67,15 +67,15 @@ def test_events_follow_verdict_changes_with_explanations(policies: PolicySet, en
     with ReactiveSession(policies, AS_OF, engine=engine) as session:
         events = session.set_profile("E1", SMALL_FIRM)
         assert events == [ChangeEvent("E1", CIT, Status.UNDETERMINED, Status.ELIGIBLE, AS_OF)]
-        assert session.set_facts("E1", {"employees": 121}) == []  # still eligible: no event
-        (event,) = session.apply({"enterprise": "E1", "set": {"employees": 301}}, explain=True)
+        assert session.set_facts("E1", {"workforce": 121}) == []  # still eligible: no event
+        (event,) = session.apply({"enterprise": "E1", "set": {"workforce": 301}}, explain=True)
         assert (event.before, event.after) == (Status.ELIGIBLE, Status.INELIGIBLE)
         assert event.explanation is not None and event.explanation.status is Status.INELIGIBLE
         assert event.explanation.trace is not None
         assert event.to_json()["explanation"]["policy_id"] == CIT
-        (event,) = session.retract_facts("E1", ["employees"])
+        (event,) = session.retract_facts("E1", ["workforce"])
         assert event.after is Status.UNDETERMINED
-        assert session.explain("E1", CIT).missing == ["employees"]
+        assert session.explain("E1", CIT).missing == ["workforce"]
         assert session.remove("E1") == []  # undetermined is also where an unknown one starts
         assert session.enterprises == [] and session.verdicts("E1") == session.baseline
         session.set_profile("E1", SMALL_FIRM)
@@ -100,17 +100,17 @@ def test_a_bad_update_is_rejected_and_changes_nothing(policies: PolicySet, engin
         session.set_profile("E2", SMALL_FIRM)
         before = session.verdicts("E1"), session.profile("E1")
         for bad in (
-            {"enterprise": "E1", "set": {"employees": -3}},
+            {"enterprise": "E1", "set": {"workforce": -3}},
             {"enterprise": "E1", "set": {"zone": "atlantis"}},
             {"enterprise": "E1", "set": {"facts": {"undeclared": 1}}},
-            {"enterprise": "E1", "set": {"employees": 1}, "remove": True},
+            {"enterprise": "E1", "set": {"workforce": 1}, "remove": True},
             {"enterprise": "", "remove": True},
-            {"set": {"employees": 1}},
+            {"set": {"workforce": 1}},
         ):
             with pytest.raises(UpdateError):
                 session.apply(bad)
         assert (session.verdicts("E1"), session.profile("E1")) == before
-        assert session.set_facts("E2", {"employees": 400})[0].after is Status.INELIGIBLE
+        assert session.set_facts("E2", {"workforce": 400})[0].after is Status.INELIGIBLE
         assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
 
 
@@ -118,11 +118,11 @@ def test_a_batch_applies_whole_or_not_at_all(policies: PolicySet, engine: Engine
     with ReactiveSession(policies, AS_OF, engine=engine) as session:
         good = [
             {"enterprise": "E1", "profile": SMALL_FIRM},
-            {"enterprise": "E1", "set": {"employees": 500}},
+            {"enterprise": "E1", "set": {"workforce": 500}},
             {"enterprise": "E2", "profile": SMALL_FIRM},
         ]
         with pytest.raises(UpdateError, match="nothing applied"):
-            session.apply_batch([*good, {"enterprise": "E3", "set": {"employees": "many"}}])
+            session.apply_batch([*good, {"enterprise": "E3", "set": {"workforce": "many"}}])
         assert session.enterprises == []
         events = session.apply_batch(good)
         assert [(e.enterprise, e.after) for e in events] == [
@@ -159,11 +159,11 @@ def test_close_reclaims_memory(policies: PolicySet) -> None:
 
 def test_a_closed_session_refuses_updates(policies: PolicySet, engine: Engine) -> None:
     session = ReactiveSession(policies, AS_OF, engine=engine)
-    session.set_facts("E1", {"employees": 1})
+    session.set_facts("E1", {"workforce": 1})
     session.close()
     session.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
-        session.set_facts("E1", {"employees": 2})
+        session.set_facts("E1", {"workforce": 2})
 
 
 def test_paths_address_int_and_text_year_keys_alike(policies: PolicySet, engine: Engine) -> None:
@@ -186,7 +186,7 @@ def test_threads_feeding_one_session_get_consistent_verdicts(policies: PolicySet
         def feed(worker: int) -> None:
             try:
                 for n in range(60):
-                    session.set_profile(f"W{worker}-{n % 5}", {**SMALL_FIRM, "employees": n * 7})
+                    session.set_profile(f"W{worker}-{n % 5}", {**SMALL_FIRM, "workforce": n * 7})
             except BaseException as exc:
                 errors.append(exc)
 

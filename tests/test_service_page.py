@@ -113,6 +113,7 @@ def fill_taiyuan(tab: Any) -> None:
     tab.fill("#f-industry_code", "I6513")
     tab.fill("#f-registration_date", "2020-09-01")
     tab.fill("#f-employees", "45")
+    tab.fill("#f-workforce", "48")
     tab.fill("#f-tech_staff", "30")
     tab.select_option("#f-resident_enterprise", "true")
     tab.select_option("#f-restricted_industry", "false")
@@ -120,6 +121,8 @@ def fill_taiyuan(tab: Any) -> None:
     tab.fill("#f-financials-0-taxable_income", "180万元")
     tab.fill("#f-financials-0-total_assets", "2100万元")
     tab.fill("#f-financials-0-rd_expense", "210万元")
+    tab.fill("#f-financials-0-rd_expensed", "210万元")
+    tab.fill("#f-financials-0-rd_amortisation", "0")
     tab.check("#f-no-records")
     tab.fill("#f-rest", "synthetic: true\n")
 

@@ -51,7 +51,7 @@ def test_targets_sit_at_and_beside_every_threshold(policies: PolicySet) -> None:
     assert {("taxable_income", Decimal(v)) for v in ("2999999.99", "3000000", "3000000.01")} <= set(
         found
     )
-    assert {("employees", Decimal(v)) for v in (299, 300, 301)} <= set(found)
+    assert {("workforce", Decimal(v)) for v in (299, 300, 301)} <= set(found)
     hnte = targets(policies, "national.hnte.certification", AS_OF)
     one_year_before = date(2025, 11, 24)
     assert {

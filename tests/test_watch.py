@@ -22,7 +22,7 @@ CIT = "national.small-low-profit.cit"
 FIRM = {
     "zone": "taiyuan",
     "restricted_industry": False,
-    "employees": 120,
+    "workforce": 120,
     "financials": {"2025": {"taxable_income": "200万元", "total_assets": "3000万元"}},
 }
 
@@ -33,11 +33,11 @@ def test_watch_prints_events_and_skips_malformed_lines(engine: str) -> None:
     lines = [
         json.dumps({"enterprise": "E1", "profile": FIRM}),
         "{not json",
-        json.dumps({"enterprise": "E1", "set": {"employees": -1}}),
+        json.dumps({"enterprise": "E1", "set": {"workforce": -1}}),
         "",
-        json.dumps({"enterprise": "E1", "set": {"employees": 400}}),
+        json.dumps({"enterprise": "E1", "set": {"workforce": 400}}),
         json.dumps(["a list"]),
-        json.dumps({"enterprise": "E1", "retract": ["employees"]}),
+        json.dumps({"enterprise": "E1", "retract": ["workforce"]}),
     ]
     result = CliRunner().invoke(
         main, ["watch", "--engine", engine, "--as-of", "2026-11-24"], input="\n".join(lines)
@@ -74,7 +74,7 @@ def test_watch_flushes_each_event_before_the_next_line_arrives() -> None:
     process.stdin.write(json.dumps({"enterprise": "E1", "profile": FIRM}) + "\n")
     process.stdin.flush()
     assert next_event(process.stdout, CIT)["after"] == "eligible"  # while stdin is still open
-    process.stdin.write(json.dumps({"enterprise": "E1", "set": {"employees": 999}}) + "\n")
+    process.stdin.write(json.dumps({"enterprise": "E1", "set": {"workforce": 999}}) + "\n")
     process.stdin.close()
     assert next_event(process.stdout, CIT)["after"] == "ineligible"
     assert process.wait(timeout=30) == 0
