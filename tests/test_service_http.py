@@ -360,19 +360,18 @@ def test_a_register_is_screened_for_the_tax_year_asked_as_the_cli_screens_it(
 ) -> None:
     register = _register(tmp_path)
 
-    def screened(query: str) -> dict[tuple[int, str], str]:
+    def screened(query: str) -> list[dict[str, Any]]:
         response = http.post(f"/v1/screen?as_of={AS_OF}{query}", content=register.read_bytes(),
                              headers={"content-type": "application/x-ndjson"})  # fmt: skip
         assert response.status_code == 200, response.text
-        rows = [json.loads(line) for line in response.text.splitlines()]
-        if query:
-            assert [r for r in rows if "policy_id" in r] == _screen_cli(
-                register, tmp_path, "--tax-year", query.rsplit("=", 1)[1]
-            )
-        return {(r["row"], r["policy_id"]): r["status"] for r in rows if "policy_id" in r}
+        return [row for line in response.text.splitlines() if "policy_id" in (row := json.loads(line))]
 
-    default, fy2022 = screened(""), screened("&tax_year=2022")
-    assert default == screened("&tax_year=2025")  # the year before as_of
+    rows = screened("&tax_year=2022")
+    assert rows == _screen_cli(register, tmp_path, "--tax-year", "2022")
+    fy2022 = {(r["row"], r["policy_id"]): r["status"] for r in rows}
+    unasked = screened("")
+    assert unasked == screened("&tax_year=2025")  # the year before as_of
+    default = {(r["row"], r["policy_id"]): r["status"] for r in unasked}
     rate_100, rate_75 = "national.rd-super-deduction.rate-100", "national.rd-super-deduction.rate-75"
     assert {s for (_, p), s in fy2022.items() if p == rate_100} == {"not_in_force"}
     assert {s for (_, p), s in default.items() if p == rate_75} == {"not_in_force"}
