@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -50,6 +51,7 @@ from .reference.evaluate import (
 )
 from .reference.opportunities import find_opportunities
 from .reference.results import (
+    Later,
     Notice,
     PolicyResult,
     ProfileRef,
@@ -57,6 +59,7 @@ from .reference.results import (
     Status,
     Totals,
     assemble,
+    assemble_later,
 )
 
 
@@ -270,7 +273,9 @@ class PolicySet:
             },
         )
         total, totals = _totals(results)
-        return assemble(
+        # The warnings and opportunities are computed when the report is read
+        # (`results.assemble_later`): screening, sessions and agreement checks never read them.
+        return assemble_later(
             Report,
             {
                 "as_of": day,
@@ -280,8 +285,10 @@ class PolicySet:
                 "results": results,
                 "total": total,
                 "totals": totals,
-                "warnings": [_notice(w) for w in profile_warnings(profile, day)],
-                "opportunities": find_opportunities(self._compiled, results, ctx) if gaps else [],
+                "warnings": Later(partial(_warnings, profile, day)),
+                "opportunities": (
+                    Later(partial(find_opportunities, self._compiled, results, ctx)) if gaps else []
+                ),
             },
         )
 
@@ -313,6 +320,10 @@ class PolicySet:
     ) -> PolicyResult:  # fmt: skip
         report = self.evaluate(profile, as_of, tax_year=tax_year, policy_ids=[policy_id], explain=True)
         return report.results[0]
+
+
+def _warnings(profile: Profile, day: date) -> list[Notice]:
+    return [_notice(w) for w in profile_warnings(profile, day)]
 
 
 def _notice(problem: Problem) -> Notice:

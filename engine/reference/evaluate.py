@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -25,6 +26,7 @@ from .explain import (
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
 from .results import (
     Gap,
+    Later,
     PolicyResult,
     SourceInfo,
     Status,
@@ -32,6 +34,7 @@ from .results import (
     Text,
     Trace,
     assemble,
+    assemble_later,
     blank,
 )
 
@@ -113,10 +116,11 @@ class CompiledPolicy:
         missing: list[str] | None = None,
         missing_inputs: list[str] | None = None,
         review: list[str] | None = None,
-        gaps: list[Gap] | None = None,
-        trace: Trace | None = None,
+        gaps: list[Gap] | Later | None = None,
+        trace: Trace | Later | None = None,
     ) -> PolicyResult:
-        """A result of this policy, before stacking (so `amount_alone` is `amount`)."""
+        """A result of this policy, before stacking (so `amount_alone` is `amount`); gaps and
+        trace may be `Later`, computed when read."""
         values = self._template.copy()
         values["status"] = status
         values["zones"] = [*self._zone_list]
@@ -133,6 +137,8 @@ class CompiledPolicy:
         values["fiscal_year"] = basis.fiscal_year
         values["tax_year"] = basis.tax_year
         values["trace"] = trace
+        if trace.__class__ is Later or gaps.__class__ is Later:
+            return assemble_later(PolicyResult, values)
         return assemble(PolicyResult, values)
 
 
@@ -182,7 +188,9 @@ def _period(effective: Period) -> Text:
 _EXCLUDED = Text(zh="存在排除情形", en="an exclusion applies")
 
 
-Outcome = tuple[Status, Decimal | None, list[Step], dict[str, Missing], list[Gap], Text | None]
+Outcome = tuple[
+    Status, Decimal | None, list[Step], dict[str, Missing], list[Gap] | Later, Text | None
+]
 
 
 def _outside(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Text | None:
@@ -246,7 +254,7 @@ def evaluate_policy(
     else:
         decided = _open(cp, ctx, zone_known)
     status, amount, steps, missing, found, reason = decided
-    trace_result = _trace(cp, ctx, truth, status) if explain else None
+    trace_result = Later(partial(_trace, cp, ctx, truth, status)) if explain else None
     if not missing:  # most results: nothing to sort
         return cp.result(status, basis, amount=amount, calculation=steps, gaps=found,
                          reason=reason, trace=trace_result)  # fmt: skip
@@ -254,7 +262,7 @@ def evaluate_policy(
 
 
 def _with_missing(
-    cp: CompiledPolicy, basis: Basis, outcome: Outcome, trace: Trace | None
+    cp: CompiledPolicy, basis: Basis, outcome: Outcome, trace: Trace | Later | None
 ) -> PolicyResult:
     """A result that lists facts: those it lacks, the profile inputs behind them, and those
     awaiting an expert."""
@@ -290,18 +298,21 @@ def _eligible(cp: CompiledPolicy, ctx: Context) -> Outcome:
 
 def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) -> Outcome:
     reason = _EXCLUDED if excluded else None
-    if not gaps:
-        return Status.INELIGIBLE, None, [], _NONE, [], reason
+    found: list[Gap] | Later = Later(partial(_gaps, cp, ctx)) if gaps else []
+    return Status.INELIGIBLE, None, [], _NONE, found, reason
+
+
+def _gaps(cp: CompiledPolicy, ctx: Context) -> list[Gap]:
+    """What it would take to pass an ineligible policy: its failing leaves, closest first."""
     truths = Truths(ctx)
     pairs = [] if cp.when is None else failing_leaves(cp.when, ctx, TRUE, truths)
     for exclusion in cp.unless:
         if truths[exclusion] is TRUE:
             pairs.extend(failing_leaves(exclusion, ctx, FALSE, truths))
-    found = sorted(
+    return sorted(
         (gap(leaf, negate, ctx, ctx.facts) for leaf, negate in pairs),
         key=lambda g: (g.distance is None, g.distance or 0, g.fact),
     )
-    return Status.INELIGIBLE, None, [], _NONE, found, reason
 
 
 def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
