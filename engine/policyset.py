@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -35,11 +35,14 @@ from .model.plausibility import profile_warnings
 from .model.profile import FISCAL_YEARS, Profile, profile_problem
 from .model.zones import Zone, Zones
 from .reference.context import (
+    BASIS_PARTS,
     Context,
     Resolver,
+    basis_reads,
     check_profile_facts,
     compile_resolver,
     profile_fact_defs,
+    sharing_resolvers,
 )
 from .reference.evaluate import (
     CompiledPolicy,
@@ -75,6 +78,7 @@ class PolicySet:
         "_plan",
         "_profile_facts",
         "_resolvers",
+        "_sharing",
         "_stacking",
         "_zones",
         "directory",
@@ -104,6 +108,13 @@ class PolicySet:
         # without a copy (a read-only proxy would cost a lookup on each fact resolved).
         self._resolvers: dict[str, Resolver] = {
             name: compile_resolver(defn) for name, defn in facts.items()
+        }
+        # The resolvers of a tax year's context beside the application's, by the parts of
+        # their bases that agree (`context.sharing_resolvers`). Plain dicts, as `_resolvers`.
+        reads = basis_reads(facts)
+        self._sharing: dict[frozenset[str], dict[str, Resolver]] = {
+            agree: sharing_resolvers(self._resolvers, reads, agree)
+            for agree in (frozenset(), *(frozenset({p}) for p in BASIS_PARTS), BASIS_PARTS)
         }
         self._profile_facts: Mapping[str, FactPlan] = MappingProxyType(profile_fact_defs(facts))
         self._frozen = True
@@ -193,8 +204,14 @@ class PolicySet:
 
     def contexts(self, profile: Profile, dates: Dates) -> dict[Attaches, Context]:
         """One context per kind of attachment (`plan.Attaches`): the evaluation date's for
-        applications, the tax year's for tax-year preferences."""
-        return {kind: self.context(profile, dates.basis(kind)) for kind in ATTACHES}
+        applications, the tax year's for tax-year preferences. A fact whose value is the same
+        on both bases (read from the profile alone, or from the same fiscal year) is resolved
+        once, in the first. A caller that changes the profile of one changes both's and
+        forgets the facts it changed in both (as reactive sessions do)."""
+        (first_kind, first_basis), (other_kind, other_basis), agree = _bases(dates)
+        first = Context(profile, first_basis, self._resolvers, self._plan.facts)
+        other = Context(profile, other_basis, self._sharing[agree], self._plan.facts, first)
+        return {first_kind: first, other_kind: other}
 
     def zones_of(self, zone: str | None) -> tuple[str, ...]:
         """The zones a profile in `zone` is placed in: the zone and every zone containing it
@@ -252,8 +269,10 @@ class PolicySet:
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
-        dates = Dates.of(day, tax_year)
+        dates = _dates(day, tax_year)
         ctx = self.contexts(profile, dates)
+        for own in ctx.values():
+            own.memo = {}  # this evaluation's alone, and its facts never change
         zone_id = profile.zone
         if policy_ids is None:
             results = [
@@ -320,6 +339,22 @@ class PolicySet:
     ) -> PolicyResult:  # fmt: skip
         report = self.evaluate(profile, as_of, tax_year=tax_year, policy_ids=[policy_id], explain=True)
         return report.results[0]
+
+
+@lru_cache(maxsize=256)
+def _dates(day: date, tax_year: int | None) -> Dates:
+    return Dates.of(day, tax_year)
+
+
+@lru_cache(maxsize=256)
+def _bases(dates: Dates) -> tuple[tuple[Attaches, Basis], tuple[Attaches, Basis], frozenset[str]]:
+    """The two bases of an evaluation (`Dates.basis`), the application's first, and the parts
+    of them that agree (`context.BASIS_PARTS`): computed once per evaluation date and tax
+    year, since every profile evaluated on them asks (the records are immutable)."""
+    assert ATTACHES == ("application", "tax_year")
+    first, other = (dates.basis(kind) for kind in ATTACHES)
+    agree = frozenset(part for part in BASIS_PARTS if getattr(first, part) == getattr(other, part))
+    return (ATTACHES[0], first), (ATTACHES[1], other), agree
 
 
 def _warnings(profile: Profile, day: date) -> list[Notice]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from types import MappingProxyType
 from typing import Any
 
 from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
@@ -54,9 +53,10 @@ class CompiledPolicy:
     # parks get Taiyuan's policies): those zones, named in the reason.
     inside: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # What every result of this policy shows whatever the profile, built once here rather than
-    # per evaluation: the result's fields in order, those that vary left None. Read-only; each
-    # result gets a copy, and its own lists.
-    _template: MappingProxyType[str, Any] = field(init=False, repr=False)
+    # per evaluation: the result's fields in order, those that vary left None. Never changed
+    # (a plain dict, since a read-only proxy's copy costs more); each result gets a copy, and
+    # its own lists.
+    _template: dict[str, Any] = field(init=False, repr=False)
     _zone_list: tuple[str, ...] = field(init=False, repr=False)
     _requires: tuple[Text, ...] = field(init=False, repr=False)
     _outside_period: Text = field(init=False, repr=False)
@@ -85,7 +85,7 @@ class CompiledPolicy:
         )  # fmt: skip
         where = ", ".join(sorted(plan.zones))
         for name, value in (
-            ("_template", MappingProxyType(template)),
+            ("_template", template),
             ("_zone_list", tuple(sorted(plan.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
             ("_outside_period", outside),

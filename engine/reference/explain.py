@@ -234,6 +234,20 @@ def failing_leaves(
 
 
 def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
+    """What it would take for `leaf` to become true (false if `negate`) on the context's
+    values: once per evaluation where the context keeps a `memo` (a result's gaps and its
+    opportunity's ways ask for the same leaves)."""
+    memo = ctx.memo
+    if memo is None:
+        return _gap(leaf, negate, ctx, facts)
+    key = (leaf, negate)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _gap(leaf, negate, ctx, facts)
+    return found
+
+
+def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
     op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
