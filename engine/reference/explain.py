@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, RatioSource
-from ..model.units import Unit, format_quantity, shift_date
+from ..model.units import Unit, format_quantities, shift_date
 from .conditions import CLeaf, CNode, Truths
 from .context import (
     Context,
@@ -43,9 +43,8 @@ def value_text(defn: FactPlan, value: Any) -> Text:
         return text(zh=reason, en="needs expert review" if value.review else "not provided")
     if defn.type is FactType.QUANTITY:
         assert defn.unit is not None
-        return text(
-            zh=format_quantity(value, defn.unit, "zh"), en=format_quantity(value, defn.unit, "en")
-        )
+        zh, en = format_quantities(value, defn.unit)
+        return text(zh=zh, en=en)
     if defn.type is FactType.BOOL:
         return text(zh="是" if value else "否", en="yes" if value else "no")
     if defn.type is FactType.CODES:
@@ -73,10 +72,8 @@ def _operand_text(defn: FactPlan, operand: Any, as_of: date) -> Text:
     if isinstance(operand, DateBound):
         return _date_text(operand, as_of)
     if isinstance(operand, Decimal) and defn.unit is not None:
-        return text(
-            zh=format_quantity(operand, defn.unit, "zh"),
-            en=format_quantity(operand, defn.unit, "en"),
-        )
+        zh, en = format_quantities(operand, defn.unit)
+        return text(zh=zh, en=en)
     if isinstance(operand, bool):
         return text(zh="是" if operand else "否", en="yes" if operand else "no")
     return text(zh=str(operand), en=str(operand))
@@ -350,8 +347,7 @@ def _numeric_change(
         if isinstance(top, Decimal) and isinstance(bottom, Decimal) and top_def.unit is not None:
             need = threshold * bottom - top
             sign = "+" if need >= 0 else "−"
-            amount_zh = format_quantity(abs(need), top_def.unit, "zh")
-            amount_en = format_quantity(abs(need), top_def.unit, "en")
+            amount_zh, amount_en = format_quantities(abs(need), top_def.unit)
             return (
                 text(
                     zh=f"在{facts[bottom_id].zh}不变时，{top_def.zh}需{'增加' if need >= 0 else '减少'}"
@@ -360,8 +356,7 @@ def _numeric_change(
                 ),
                 distance,
             )
-    amount_zh = format_quantity(abs(delta), defn.unit, "zh")
-    amount_en = format_quantity(abs(delta), defn.unit, "en")
+    amount_zh, amount_en = format_quantities(abs(delta), defn.unit)
     up = delta >= 0
     return (
         text(
