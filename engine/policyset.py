@@ -208,7 +208,10 @@ class PolicySet:
         on both bases (read from the profile alone, or from the same fiscal year) is resolved
         once, in the first. A caller that changes the profile of one changes both's and
         forgets the facts it changed in both (as reactive sessions do)."""
-        (first_kind, first_basis), (other_kind, other_basis), agree = _bases(dates)
+        return self._contexts(profile, _bases(dates.as_of, dates.tax_year))
+
+    def _contexts(self, profile: Profile, bases: _Bases) -> dict[Attaches, Context]:
+        _, (first_kind, first_basis), (other_kind, other_basis), agree = bases
         first = Context(profile, first_basis, self._resolvers, self._plan.facts)
         other = Context(profile, other_basis, self._sharing[agree], self._plan.facts, first)
         return {first_kind: first, other_kind: other}
@@ -269,8 +272,8 @@ class PolicySet:
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
-        dates = _dates(day, tax_year)
-        ctx = self.contexts(profile, dates)
+        bases = _bases(day, tax_year)
+        ctx = self._contexts(profile, bases)
         for own in ctx.values():
             own.memo = {}  # this evaluation's alone, and its facts never change
         zone_id = profile.zone
@@ -298,7 +301,7 @@ class PolicySet:
             Report,
             {
                 "as_of": day,
-                "tax_year": dates.tax_year,
+                "tax_year": bases[0].tax_year,
                 "zones_applied": list(self.zones_of(zone_id)),
                 "profile": profile_ref,
                 "results": results,
@@ -341,20 +344,19 @@ class PolicySet:
         return report.results[0]
 
 
-@lru_cache(maxsize=256)
-def _dates(day: date, tax_year: int | None) -> Dates:
-    return Dates.of(day, tax_year)
+_Bases = tuple[Dates, tuple[Attaches, Basis], tuple[Attaches, Basis], frozenset[str]]
 
 
 @lru_cache(maxsize=256)
-def _bases(dates: Dates) -> tuple[tuple[Attaches, Basis], tuple[Attaches, Basis], frozenset[str]]:
-    """The two bases of an evaluation (`Dates.basis`), the application's first, and the parts
-    of them that agree (`context.BASIS_PARTS`): computed once per evaluation date and tax
-    year, since every profile evaluated on them asks (the records are immutable)."""
+def _bases(day: date, tax_year: int | None) -> _Bases:
+    """An evaluation's dates (`Dates.of`), its two bases (`Dates.basis`), the application's
+    first, and the parts of them that agree (`context.BASIS_PARTS`): made once per day and
+    tax year, since every profile evaluated on them asks (the records are immutable)."""
+    dates = Dates.of(day, tax_year)
     assert ATTACHES == ("application", "tax_year")
     first, other = (dates.basis(kind) for kind in ATTACHES)
     agree = frozenset(part for part in BASIS_PARTS if getattr(first, part) == getattr(other, part))
-    return (ATTACHES[0], first), (ATTACHES[1], other), agree
+    return dates, (ATTACHES[0], first), (ATTACHES[1], other), agree
 
 
 def _warnings(profile: Profile, day: date) -> list[Notice]:
