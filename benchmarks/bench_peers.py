@@ -5,8 +5,9 @@ same process.
     python -m benchmarks.bench_peers [--profiles 2000] [--rounds 5] [--venv .venv-peers]
 
 The peers (zen-engine's decision table, json-logic, rule-engine) are installed, pinned, into
-a virtual environment of their own (`--venv`, made on the first run; needs the package
-index), never into the project's: `make bench-peers`. Optional, and not part of the tests.
+a virtual environment of their own (`--venv`, made on the first run with the engine beside
+them; needs the package index), never into the project's, and every row runs there, in one
+process: `make bench-peers`. Optional, and not part of the tests.
 
 Every engine gets the same seeded profiles, complete (no unknown fields, since the peers are
 two-valued), and must give the same verdicts as the engine's `evaluate` (mismatches are
@@ -22,8 +23,7 @@ rows:
 - the peers, each on its own encoding of the rule, written below.
 
 Times are CPU time, best of `--rounds` per chunk of profiles with the rows interleaved (as in
-`bench_evaluator`); the peers run in a second process (their environment), with their own
-plain-float floor, so each ratio is within one process.
+`bench_evaluator`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -192,22 +191,7 @@ def timed(rows: Mapping[str, Callable[[Any], object]], inputs: Mapping[str, list
     return {name: total / count for name, total in seconds.items()}
 
 
-def peer_run(path: Path, rounds: int) -> None:
-    """In the peers' environment: each peer's verdict mismatches and time, as JSON."""
-    data = json.loads(path.read_text())
-    records, expected = data["records"], data["eligible"]
-    rows: dict[str, Callable[[Any], object]] = {"plain floats": plain_floats}
-    for name, make in ENCODINGS.items():
-        rows[name] = make()
-    mismatches = {
-        name: sum(bool(run(r)) != want for r, want in zip(records, expected, strict=True))
-        for name, run in rows.items()
-    }
-    times = timed(rows, dict.fromkeys(rows, records), rounds)
-    print(json.dumps({"times": times, "mismatches": mismatches}))
-
-
-# --- the engine's side: profiles, records, its rows and the table -----------------------------
+# --- profiles, records, the run and the table ------------------------------------------------
 
 
 def flat_record(profile: Any, as_of: Any) -> Record:
@@ -247,13 +231,18 @@ def flat_record(profile: Any, as_of: Any) -> Record:
     }  # fmt: skip
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def peer_python(venv: Path) -> Path:
-    """The peers' environment's interpreter, made and filled on the first run."""
+    """The peers' environment's interpreter, made on the first run: the peers, pinned, and
+    this project without its extras (so that every row runs in one process)."""
     python = venv / "bin" / "python"
     if not python.exists():
-        print(f"installing {', '.join(PEERS)} into {venv} …", file=sys.stderr)
+        print(f"installing {', '.join(PEERS)} and the engine into {venv} …", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEERS], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEERS, "-e", str(ROOT)],
+                       check=True)  # fmt: skip
     return python
 
 
@@ -263,12 +252,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--venv", type=Path, default=Path(".venv-peers"))
-    parser.add_argument("--peer-run", type=Path, help=argparse.SUPPRESS)  # in the peers' venv
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)  # in the venv
     args = parser.parse_args()
-    if args.peer_run is not None:
-        peer_run(args.peer_run, args.rounds)
+    if args.inside:
+        run(args.profiles, args.seed, args.rounds)
         return
+    python = peer_python(args.venv)
+    subprocess.run(
+        [str(python), "-m", "benchmarks.bench_peers", "--inside", "--profiles",
+         str(args.profiles), "--seed", str(args.seed), "--rounds", str(args.rounds)],
+        check=True, cwd=ROOT,
+    )  # fmt: skip
 
+
+def run(count: int, seed: int, rounds: int) -> None:
+    """Every row in this process (the peers' environment), interleaved, and the table."""
     from benchmarks.bench_evaluator import AS_OF, POLICY, hand_written_hnte, synthetic_profiles
     from incentives.engine import PolicySet, Status
 
@@ -277,7 +275,7 @@ def main() -> None:
     # for the others (its ratios would divide by zero).
     profiles = [
         p
-        for p in synthetic_profiles(args.profiles, args.seed, unknown=0.0)
+        for p in synthetic_profiles(count, seed, unknown=0.0)
         if p.registration_date is not None and p.registration_date.year < AS_OF.year
     ]
     records = [flat_record(p, AS_OF) for p in profiles]
@@ -286,48 +284,29 @@ def main() -> None:
         report = policies.evaluate(profile, AS_OF, policy_ids=[POLICY], gaps=False)
         return report.results[0].status is Status.ELIGIBLE
 
-    eligible = [engine(p) for p in profiles]
     rows: dict[str, Callable[[Any], object]] = {
         "plain floats": plain_floats,
-        "hand-written three-valued Decimal": lambda p: hand_written_hnte(p, AS_OF),
+        "hand-written three-valued Decimal": lambda p: hand_written_hnte(p, AS_OF) == 2,
         "evaluate(gaps=False)": engine,
     }
-    inputs = {"plain floats": records} | dict.fromkeys(list(rows)[1:], profiles)
+    rows |= {name: make() for name, make in ENCODINGS.items()}
+    on_profiles = ("hand-written three-valued Decimal", "evaluate(gaps=False)")
+    inputs = {name: profiles if name in on_profiles else records for name in rows}
+    eligible = [engine(p) for p in profiles]  # what every row must say
     mismatches = {
-        "plain floats": sum(plain_floats(r) != e for r, e in zip(records, eligible, strict=True)),
-        "hand-written three-valued Decimal": sum(
-            (hand_written_hnte(p, AS_OF) == 2) != e for p, e in zip(profiles, eligible, strict=True)
-        ),
-        "evaluate(gaps=False)": 0,  # the verdicts the others are checked against
+        name: sum(bool(row(x)) != e for x, e in zip(inputs[name], eligible, strict=True))
+        for name, row in rows.items()
     }
-    ours = timed(rows, inputs, args.rounds)
-    load_ours = os.getloadavg()
-    python = peer_python(args.venv)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "records.json"
-        data.write_text(json.dumps({"records": records, "eligible": eligible}))
-        out = subprocess.run(
-            [str(python), "-m", "benchmarks.bench_peers", "--peer-run", str(data),
-             "--rounds", str(args.rounds)],
-            check=True, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
-        ).stdout  # fmt: skip
-    theirs = json.loads(out)
-    load_theirs = os.getloadavg()
-    share = sum(eligible) / len(eligible)
-    print(f"{len(profiles)} of {args.profiles} complete synthetic profiles (registered before "
-          f"{AS_OF.year}), seed {args.seed}, {AS_OF}, {POLICY} "
-          f"({share:.0%} eligible); best of {args.rounds} per chunk of {CHUNK}; load average "
-          f"{' '.join(f'{x:.2f}' for x in load_ours)} (engine), "
-          f"{' '.join(f'{x:.2f}' for x in load_theirs)} (peers)")  # fmt: skip
-    print("| evaluator | process | µs / profile | × plain floats | verdict mismatches |")
-    print("| --- | --- | ---: | ---: | ---: |")
-    for name, seconds in ours.items():
-        ratio = seconds / ours["plain floats"]
-        print(f"| {name} | engine | {seconds * 1e6:.1f} | {ratio:.1f} | {mismatches[name]} |")
-    for name, seconds in theirs["times"].items():
-        ratio = seconds / theirs["times"]["plain floats"]
-        print(f"| {name} | peers | {seconds * 1e6:.1f} | {ratio:.1f} | "
-              f"{theirs['mismatches'][name]} |")  # fmt: skip
+    times = timed(rows, inputs, rounds)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{len(profiles)} of {count} complete synthetic profiles (registered before "
+          f"{AS_OF.year}), seed {seed}, {AS_OF}, {POLICY} ({sum(eligible) / len(eligible):.0%} "
+          f"eligible); best of {rounds} per chunk of {CHUNK}; load average {load}")  # fmt: skip
+    print("| evaluator | µs / profile | × plain floats | verdict mismatches |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, seconds in times.items():
+        ratio = seconds / times["plain floats"]
+        print(f"| {name} | {seconds * 1e6:.1f} | {ratio:.1f} | {mismatches[name]} |")
 
 
 if __name__ == "__main__":
