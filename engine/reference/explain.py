@@ -8,7 +8,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, RatioSource
+from ..compile.plan import (
+    FORMULA_KINDS,
+    Comparison,
+    DateBound,
+    FactPlan,
+    FactType,
+    Group,
+    RatioSource,
+)
 from ..model.units import Unit, format_quantities, shift_date
 from .conditions import CLeaf, CNode, Truths
 from .context import (
@@ -141,33 +149,40 @@ def trace(
 ) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
     truths = Truths(ctx) if truths is None else truths
-    truth = truths[node]
     source = node.node
     article = source.article or article
-    common: dict[str, Any] = {
-        "outcome": _outcome(truth, ctx, node),
-        "label": _label(node),
-        "article": article,
-        "provenance": source.provenance,
-        "exclusion": exclusion,
-    }
+    outcome = _outcome(truths[node], ctx, node)
+    # Each node's fields written in `Trace`'s order (`assemble` checks it).
     if isinstance(node, CLeaf):
         defn = node.fact_def
         value = ctx.get(defn.id)
-        return trace_node(
-            kind="leaf",
-            fact=defn.id,
-            fact_label=_cached(node, "fact_label", lambda: text(zh=defn.zh, en=defn.en)),
-            origin=origin(defn, ctx.last_year, ctx),
-            value=None if isinstance(value, Missing) else _raw(value),
-            value_text=value_text(defn, value),
-            op=node.op,
-            threshold=_threshold(node, ctx.as_of, node.op),
-            **common,
-        )
+        return assemble(Trace, {
+            "kind": "leaf", "outcome": outcome, "label": _label(node), "article": article,
+            "provenance": source.provenance, "fact": defn.id,
+            "fact_label": _cached(node, "fact_label", lambda: text(zh=defn.zh, en=defn.en)),
+            "origin": _origin(node, ctx),
+            "value": None if isinstance(value, Missing) else _raw(value),
+            "value_text": value_text(defn, value), "op": node.op,
+            "threshold": _threshold(node, ctx.as_of, node.op), "exclusion": exclusion,
+            "children": [],
+        })  # fmt: skip
     assert isinstance(source, Group)
     children = [trace(c, ctx, article, truths=truths) for c in node.children]
-    return trace_node(kind=source.kind, children=children, **common)
+    return assemble(Trace, {
+        "kind": source.kind, "outcome": outcome, "label": _label(node), "article": article,
+        "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
+        "value": None, "value_text": None, "op": None, "threshold": None,
+        "exclusion": exclusion, "children": children,
+    })  # fmt: skip
+
+
+def _origin(leaf: CLeaf, ctx: Context) -> str:
+    """`origin` of the leaf's fact: once per fiscal year for a fact read as it is, since only
+    a formula's text shows the values of its parts."""
+    defn = leaf.fact_def
+    if defn.source.kind in FORMULA_KINDS:
+        return origin(defn, ctx.last_year, ctx)
+    return _cached(leaf, ("origin", ctx.last_year), lambda: origin(defn, ctx.last_year))  # type: ignore[no-any-return]
 
 
 def _cached(leaf: CNode, key: Any, make: Any) -> Any:
