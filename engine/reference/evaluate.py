@@ -230,7 +230,7 @@ def verdict(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Status:
         return Status.ELIGIBLE
     if truth is FALSE:
         return Status.INELIGIBLE
-    return _open(cp, ctx, zone_known)[0]
+    return _open(cp, ctx, zone_known, Truths(ctx))[0]
 
 
 def evaluate_policy(
@@ -247,14 +247,21 @@ def evaluate_policy(
     if outside is not None:
         return cp.result(Status.NOT_IN_FORCE, basis, reason=outside)
     truth, excluded, zone_known = _truth(cp, ctx, zone)
+    # Every node's truth, for what reads the tree (the facts an open verdict needs, the gaps,
+    # the trace): one for all of them, each node computed once.
+    truths = Truths(ctx) if explain or truth is UNKNOWN or (gaps and truth is FALSE) else None
     if truth is TRUE:
         decided = _eligible(cp, ctx)
     elif truth is FALSE:
-        decided = _ineligible(cp, ctx, excluded, gaps)
+        decided = _ineligible(cp, ctx, excluded, truths if gaps else None)
     else:
-        decided = _open(cp, ctx, zone_known)
+        assert truths is not None
+        decided = _open(cp, ctx, zone_known, truths)
     status, amount, steps, missing, found, reason = decided
-    trace_result = Later(partial(_trace, cp, ctx, truth, status)) if explain else None
+    trace_result = None
+    if explain:
+        assert truths is not None
+        trace_result = Later(partial(_trace, cp, truths, truth, status))
     if not missing:  # most results: nothing to sort
         return cp.result(status, basis, amount=amount, calculation=steps, gaps=found,
                          reason=reason, trace=trace_result)  # fmt: skip
@@ -296,15 +303,16 @@ def _eligible(cp: CompiledPolicy, ctx: Context) -> Outcome:
     return Status.ELIGIBLE, amount.value, amount.steps, missing, [], None
 
 
-def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) -> Outcome:
+def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, truths: Truths | None) -> Outcome:
+    """`truths` given: with the gaps (computed when read)."""
     reason = _EXCLUDED if excluded else None
-    found: list[Gap] | Later = Later(partial(_gaps, cp, ctx)) if gaps else []
+    found: list[Gap] | Later = [] if truths is None else Later(partial(_gaps, cp, truths))
     return Status.INELIGIBLE, None, [], _NONE, found, reason
 
 
-def _gaps(cp: CompiledPolicy, ctx: Context) -> list[Gap]:
+def _gaps(cp: CompiledPolicy, truths: Truths) -> list[Gap]:
     """What it would take to pass an ineligible policy: its failing leaves, closest first."""
-    truths = Truths(ctx)
+    ctx = truths.ctx
     pairs = [] if cp.when is None else failing_leaves(cp.when, ctx, TRUE, truths)
     for exclusion in cp.unless:
         if truths[exclusion] is TRUE:
@@ -315,10 +323,9 @@ def _gaps(cp: CompiledPolicy, ctx: Context) -> list[Gap]:
     )
 
 
-def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
+def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool, truths: Truths) -> Outcome:
     """Undetermined, or awaiting review: the facts whose values could decide it."""
     missing: dict[str, Missing] = {}
-    truths = Truths(ctx)
     for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
         for leaf in unknown_leaves(node, ctx, truths):
             value = ctx.get(leaf.fact_def.id)
@@ -331,9 +338,8 @@ def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     return status, None, [], missing, [], None
 
 
-def _trace(cp: CompiledPolicy, ctx: Context, truth: Truth, status: Status) -> Trace:
-    article = cp.plan.source.article
-    truths = Truths(ctx)
+def _trace(cp: CompiledPolicy, truths: Truths, truth: Truth, status: Status) -> Trace:
+    article, ctx = cp.plan.source.article, truths.ctx
     children = [] if cp.when is None else [trace(cp.when, ctx, article, truths=truths)]
     children += [trace(node, ctx, article, True, truths) for node in cp.unless]
     outcome_text = {TRUE: "true", FALSE: "false"}.get(

@@ -45,16 +45,21 @@ _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥
 _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
 
 
+# The texts of values that are the same for every fact (results are frozen: they may share).
+_REVIEW = text(zh="待专家判断", en="needs expert review")
+_NOT_PROVIDED = text(zh="未提供", en="not provided")
+_YES, _NO = text(zh="是", en="yes"), text(zh="否", en="no")
+
+
 def value_text(defn: FactPlan, value: Any) -> Text:
     if isinstance(value, Missing):
-        reason = "待专家判断" if value.review else "未提供"
-        return text(zh=reason, en="needs expert review" if value.review else "not provided")
+        return _REVIEW if value.review else _NOT_PROVIDED
     if defn.type is FactType.QUANTITY:
         assert defn.unit is not None
         zh, en = format_quantities(value, defn.unit)
         return text(zh=zh, en=en)
     if defn.type is FactType.BOOL:
-        return text(zh="是" if value else "否", en="yes" if value else "no")
+        return _YES if value else _NO
     if defn.type is FactType.CODES:
         joined = ", ".join(sorted(value))
         return text(zh=joined, en=joined)
@@ -156,15 +161,14 @@ def trace(
     if isinstance(node, CLeaf):
         defn = node.fact_def
         value = ctx.get(defn.id)
+        label, fact_label, where, threshold = _leaf_texts(node, ctx)
         return assemble(Trace, {
-            "kind": "leaf", "outcome": outcome, "label": _label(node), "article": article,
-            "provenance": source.provenance, "fact": defn.id,
-            "fact_label": _cached(node, "fact_label", lambda: text(zh=defn.zh, en=defn.en)),
-            "origin": _origin(node, ctx),
+            "kind": "leaf", "outcome": outcome, "label": label, "article": article,
+            "provenance": source.provenance, "fact": defn.id, "fact_label": fact_label,
+            "origin": where if where is not None else origin(defn, ctx.last_year, ctx),
             "value": None if isinstance(value, Missing) else _raw(value),
-            "value_text": value_text(defn, value), "op": node.op,
-            "threshold": _threshold(node, ctx.as_of, node.op), "exclusion": exclusion,
-            "children": [],
+            "value_text": value_text(defn, value), "op": node.op, "threshold": threshold,
+            "exclusion": exclusion, "children": [],
         })  # fmt: skip
     assert isinstance(source, Group)
     children = [trace(c, ctx, article, truths=truths) for c in node.children]
@@ -176,13 +180,21 @@ def trace(
     })  # fmt: skip
 
 
-def _origin(leaf: CLeaf, ctx: Context) -> str:
-    """`origin` of the leaf's fact: once per fiscal year for a fact read as it is, since only
-    a formula's text shows the values of its parts."""
-    defn = leaf.fact_def
-    if defn.source.kind in FORMULA_KINDS:
-        return origin(defn, ctx.last_year, ctx)
-    return _cached(leaf, ("origin", ctx.last_year), lambda: origin(defn, ctx.last_year))  # type: ignore[no-any-return]
+LeafTexts = tuple[Text | None, Text, str | None, Text]
+
+
+def _leaf_texts(leaf: CLeaf, ctx: Context) -> LeafTexts:
+    """A leaf's texts that the evaluation's day and fiscal year fix, made once for them: its
+    label, its fact's, where the value comes from (None for a formula, whose text shows the
+    values of its parts) and the threshold."""
+
+    def make() -> LeafTexts:
+        defn = leaf.fact_def
+        fixed = None if defn.source.kind in FORMULA_KINDS else origin(defn, ctx.last_year)
+        fact_label = text(zh=defn.zh, en=defn.en)
+        return _label(leaf), fact_label, fixed, _threshold(leaf, ctx.as_of, leaf.op)
+
+    return _cached(leaf, ("leaf", ctx.as_of, ctx.last_year), make)  # type: ignore[no-any-return]
 
 
 def _cached(leaf: CNode, key: Any, make: Any) -> Any:

@@ -46,6 +46,11 @@ def assemble(cls: type[R], values: dict[str, Any]) -> R:
     """
     if tuple(values) != _FIELD_ORDER[cls]:
         raise ValueError(f"{cls.__name__} needs the fields {', '.join(_FIELD_ORDER[cls])}")
+    return _new(cls, values)
+
+
+def _new(cls: type[R], values: dict[str, Any]) -> R:
+    """`assemble` without the check of the fields' order."""
     result = cls.__new__(cls)
     object.__setattr__(result, "__dict__", values)
     object.__setattr__(result, "__pydantic_fields_set__", set(values))
@@ -122,7 +127,7 @@ class Text(_Result):
 
 def text(*, zh: str, en: str) -> Text:
     """`Text(zh=…, en=…)` without validating two strings again (explanations build many)."""
-    return assemble(Text, {"zh": zh, "en": en})
+    return _new(Text, {"zh": zh, "en": en})
 
 
 class SourceInfo(_Result):
