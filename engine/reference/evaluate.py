@@ -32,7 +32,7 @@ from .results import (
     Step,
     Text,
     Trace,
-    assemble,
+    assemble_filled,
     assemble_later,
     blank,
 )
@@ -61,6 +61,7 @@ class CompiledPolicy:
     _requires: tuple[Text, ...] = field(init=False, repr=False)
     _outside_period: Text = field(init=False, repr=False)
     _outside_zones: Text = field(init=False, repr=False)
+    _trees: tuple[CNode, ...] = field(init=False, repr=False)  # `when` (if any), then `unless`
 
     def __post_init__(self) -> None:
         plan = self.plan
@@ -90,6 +91,7 @@ class CompiledPolicy:
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
             ("_outside_period", outside),
             ("_outside_zones", Text(zh=f"仅适用于 {where}", en=f"applies only in {where}")),
+            ("_trees", (*([] if self.when is None else [self.when]), *self.unless)),
         ):  # fmt: skip
             object.__setattr__(self, name, value)
 
@@ -139,7 +141,7 @@ class CompiledPolicy:
         values["trace"] = trace
         if trace.__class__ is Later or gaps.__class__ is Later:
             return assemble_later(PolicyResult, values)
-        return assemble(PolicyResult, values)
+        return assemble_filled(PolicyResult, values)
 
 
 def compile_policy(
@@ -230,7 +232,7 @@ def verdict(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Status:
         return Status.ELIGIBLE
     if truth is FALSE:
         return Status.INELIGIBLE
-    return _open(cp, ctx, zone_known, Truths(ctx))[0]
+    return _open(cp, ctx, zone_known)[0]
 
 
 def evaluate_policy(
@@ -247,16 +249,15 @@ def evaluate_policy(
     if outside is not None:
         return cp.result(Status.NOT_IN_FORCE, basis, reason=outside)
     truth, excluded, zone_known = _truth(cp, ctx, zone)
-    # Every node's truth, for what reads the tree (the facts an open verdict needs, the gaps,
-    # the trace): one for all of them, each node computed once.
-    truths = Truths(ctx) if explain or truth is UNKNOWN or (gaps and truth is FALSE) else None
+    # Every node's truth, for what reads the whole tree (the gaps, the trace): one for both,
+    # each node computed once.
+    truths = Truths(ctx) if explain or (gaps and truth is FALSE) else None
     if truth is TRUE:
         decided = _eligible(cp, ctx)
     elif truth is FALSE:
         decided = _ineligible(cp, ctx, excluded, truths if gaps else None)
     else:
-        assert truths is not None
-        decided = _open(cp, ctx, zone_known, truths)
+        decided = _open(cp, ctx, zone_known)
     status, amount, steps, missing, found, reason = decided
     trace_result = None
     if explain:
@@ -274,14 +275,25 @@ def _with_missing(
     """A result that lists facts: those it lacks, the profile inputs behind them, and those
     awaiting an expert."""
     status, amount, steps, missing, found, reason = outcome
+    lacking: list[str] = []
+    review: list[str] = []
+    inputs: set[str] = set()
+    for fact, why in missing.items():
+        if why.review:
+            review.append(fact)
+        else:
+            lacking.append(fact)
+            inputs.update(why.inputs)
+    lacking.sort()
+    review.sort()
     return cp.result(
         status,
         basis,
         amount=amount,
         calculation=steps,
-        missing=sorted(f for f, m in missing.items() if not m.review),
-        missing_inputs=sorted({i for m in missing.values() if not m.review for i in m.inputs}),
-        review=sorted(f for f, m in missing.items() if m.review),
+        missing=lacking,
+        missing_inputs=sorted(inputs),
+        review=review,
         gaps=found,
         reason=reason,
         trace=trace,
@@ -323,11 +335,11 @@ def _gaps(cp: CompiledPolicy, truths: Truths) -> list[Gap]:
     )
 
 
-def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool, truths: Truths) -> Outcome:
+def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     """Undetermined, or awaiting review: the facts whose values could decide it."""
     missing: dict[str, Missing] = {}
-    for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
-        for leaf in unknown_leaves(node, ctx, truths):
+    for node in cp._trees:
+        for leaf in unknown_leaves(node, ctx):
             value = ctx.get(leaf.fact_def.id)
             assert isinstance(value, Missing)
             missing[leaf.fact_def.id] = value

@@ -49,6 +49,12 @@ def assemble(cls: type[R], values: dict[str, Any]) -> R:
     return _new(cls, values)
 
 
+def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
+    """`assemble` of a copy of `blank(cls)` (or of a template made from one) whose fields were
+    set, none added: its order is the model's by construction, so it is not checked again."""
+    return _new(cls, values)
+
+
 def _new(cls: type[R], values: dict[str, Any]) -> R:
     """`assemble` without the check of the fields' order."""
     result = cls.__new__(cls)
