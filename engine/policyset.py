@@ -309,7 +309,10 @@ class PolicySet:
                 "totals": totals,
                 "warnings": Later(partial(_warnings, profile, day)),
                 "opportunities": (
-                    Later(partial(find_opportunities, self._compiled, results, ctx)) if gaps else []
+                    # A copy of the list: what a caller does to the report's cannot change them.
+                    Later(partial(find_opportunities, self._compiled, [*results], ctx))
+                    if gaps
+                    else []
                 ),
             },
         )

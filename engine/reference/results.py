@@ -82,6 +82,7 @@ def assemble_later(cls: type[R], values: dict[str, Any]) -> R:
     computing them. For what costs more than the verdict and many callers never read (gaps,
     explanation trees, opportunities, warnings). The values must not change before they are
     read: they are computed from the evaluation's own context, which nothing else holds.
+    Threads that read one result at once may each compute a value; they compute the same.
 
     The result is an instance of a subclass of `cls` until its values are computed, and of
     `cls` itself from then on (`type()` of it may say either; `isinstance` and `__class__`
