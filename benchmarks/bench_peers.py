@@ -1,6 +1,5 @@
 """The HNTE rule (国科发火〔2016〕32号 第十一条) per profile: the engine beside Python-hosted rule
-engines on the same rule, each as a ratio to a plain-float function of it measured in the
-same process.
+engines on the same rule, each as a ratio to a plain-float function of it in the same run.
 
     python -m benchmarks.bench_peers [--profiles 2000] [--rounds 5] [--venv .venv-peers]
 
@@ -10,13 +9,14 @@ them; needs the package index), never into the project's, and every row runs the
 process: `make bench-peers`. Optional, and not part of the tests.
 
 Every engine gets the same seeded profiles, complete (no unknown fields, since the peers are
-two-valued), and must give the same verdicts as the engine's `evaluate` (mismatches are
+two-valued) and registered before the evaluation year (so that no ratio divides by zero),
+and must give the same verdicts as the engine's `evaluate` (mismatches are
 printed and must be 0). The peers read each profile as a flat record of numbers and booleans,
 made before the clock starts (the three-year sums included, as a caller of such an engine
 would prepare them); the engine reads the parsed `Profile`, as `PolicySet.evaluate` does. The
 rows:
 - plain floats: the rule as one Python function of the flat record, two-valued floats: the
-  floor, 1.00 in each process;
+  floor, 1.00;
 - hand-written three-valued Decimal: `bench_evaluator.hand_written_hnte` on the profile;
 - evaluate(gaps=False): `PolicySet.evaluate` of the one policy: a typed result with its
   verdict, amount, missing facts and facts awaiting review;
@@ -237,7 +237,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def peer_python(venv: Path) -> Path:
     """The peers' environment's interpreter, made on the first run: the peers, pinned, and
     this project without its extras (so that every row runs in one process)."""
-    python = venv / "bin" / "python"
+    python = venv.resolve() / "bin" / "python"
     if not python.exists():
         print(f"installing {', '.join(PEERS)} and the engine into {venv} …", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
