@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-peers clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
+# The engine beside other Python rule engines on one rule; installs them (pinned) into a venv
+# of their own, $(VENV)-peers, on the first run. Optional: not part of the tests or CI.
+bench-peers: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_peers --venv $(VENV)-peers $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-peers build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -11,8 +11,14 @@ over the whole bundled library:
   one evaluation context per profile;
 - evaluate(gaps=False): `PolicySet.evaluate` as screening and reactive sessions call it: typed
   results with verdict, amount after stacking, missing facts and facts awaiting review;
-- evaluate(): the default, which adds for each ineligible policy what it would take to pass;
-- evaluate(explain=True): that and the evaluated condition tree of each policy.
+- evaluate(): the default, which adds for each ineligible policy what it would take to pass
+  (and the opportunities): computed when read, so this row times a caller that reads only
+  verdicts, amounts and missing facts;
+- evaluate(), all read: the same with everything it adds read (gaps, opportunities, warnings);
+- evaluate(explain=True): that and the evaluated condition tree of each policy, not read;
+- evaluate(explain=True), all read: with the trees and the rest read;
+- explain(), read: `PolicySet.explain`, the one result the `explain` command shows, its
+  tree and gaps read.
 
 The profiles are timed in chunks, each chunk several times per row, the rows interleaved, and
 each row keeps its best time per chunk: a machine busy with other work then slows all rows
@@ -30,7 +36,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from incentives.engine import PolicySet, Profile, parse_profile
+from incentives.engine import PolicyResult, PolicySet, Profile, Report, parse_profile
 from incentives.engine.reference.evaluate import CompiledPolicy, compile_policy
 from incentives.engine.reference.logic import (
     FALSE,
@@ -45,8 +51,9 @@ WAN = Decimal(10000)
 CHUNK = 250
 
 
-def synthetic_profiles(count: int, seed: int) -> list[Profile]:
-    """Seeded profiles with realistic spreads; about one field in twelve left unknown."""
+def synthetic_profiles(count: int, seed: int, unknown: float = 1 / 12) -> list[Profile]:
+    """Seeded profiles with realistic spreads; about one field in twelve left unknown (the
+    share `unknown`)."""
     rng = random.Random(seed)
     profiles = []
     for _ in range(count):
@@ -82,7 +89,7 @@ def synthetic_profiles(count: int, seed: int) -> list[Profile]:
             },
         }
         for key in list(data):
-            if rng.random() < 1 / 12:
+            if rng.random() < unknown:
                 del data[key]
         profiles.append(parse_profile(data))
     return profiles
@@ -92,6 +99,15 @@ def _ge(value: Decimal | None, bound: Decimal) -> Truth:
     return UNKNOWN if value is None else (TRUE if value >= bound else FALSE)
 
 
+def one_year_before(as_of: date) -> date:
+    if as_of.month == 2 and as_of.day == 29:
+        return as_of.replace(year=as_of.year - 1, day=28)
+    return as_of.replace(year=as_of.year - 1)
+
+
+INCIDENTS = ("safety_accident", "quality_accident", "environmental_violation")
+
+
 def hand_written_hnte(profile: Profile, as_of: date) -> Truth:
     """第十一条 written by hand: what an engineer would code without the engine."""
     parts: list[Truth] = []
@@ -99,11 +115,7 @@ def hand_written_hnte(profile: Profile, as_of: date) -> Truth:
         UNKNOWN if profile.resident_enterprise is None else Truth(2 * profile.resident_enterprise)
     )
     reg = profile.registration_date
-    one_year = (
-        as_of.replace(year=as_of.year - 1)
-        if not (as_of.month == 2 and as_of.day == 29)
-        else as_of.replace(year=as_of.year - 1, day=28)
-    )
+    one_year = one_year_before(as_of)
     parts.append(UNKNOWN if reg is None else (TRUE if reg <= one_year else FALSE))
     ips = profile.intellectual_property
     owned = (
@@ -161,12 +173,26 @@ def hand_written_hnte(profile: Profile, as_of: date) -> Truth:
             1
             for r in records
             if r.severity in ("major", "serious")
-            and r.kind in ("safety_accident", "quality_accident", "environmental_violation")
+            and r.kind in INCIDENTS
             and one_year < r.occurred <= as_of
         )
     )
     parts.append(UNKNOWN if incidents is None else (TRUE if incidents == 0 else FALSE))
     return min(parts)
+
+
+def read_all(report: Report) -> Report:
+    """Read what a report computes only when read: its warnings and opportunities, each
+    result's gaps and trace."""
+    report.warnings, report.opportunities  # noqa: B018
+    for result in report.results:
+        read_result(result)
+    return report
+
+
+def read_result(result: PolicyResult) -> PolicyResult:
+    result.gaps, result.trace  # noqa: B018
+    return result
 
 
 def main() -> None:
@@ -217,11 +243,24 @@ def main() -> None:
         ),
         ("evaluate()", "HNTE", 1, lambda p: policies.evaluate(p, AS_OF, policy_ids=[POLICY])),
         (
+            "evaluate(), all read",
+            "HNTE",
+            1,
+            lambda p: read_all(policies.evaluate(p, AS_OF, policy_ids=[POLICY])),
+        ),
+        (
             "evaluate(explain=True)",
             "HNTE",
             1,
             lambda p: policies.evaluate(p, AS_OF, policy_ids=[POLICY], explain=True),
         ),
+        (
+            "evaluate(explain=True), all read",
+            "HNTE",
+            1,
+            lambda p: read_all(policies.evaluate(p, AS_OF, policy_ids=[POLICY], explain=True)),
+        ),
+        ("explain(), read", "HNTE", 1, lambda p: read_result(policies.explain(p, POLICY, AS_OF))),
         ("compiled closures", "library", len(every), library_closures),
         (
             "evaluate(gaps=False)",
@@ -230,6 +269,12 @@ def main() -> None:
             lambda p: policies.evaluate(p, AS_OF, gaps=False),
         ),
         ("evaluate()", "library", len(every), lambda p: policies.evaluate(p, AS_OF)),
+        (
+            "evaluate(), all read",
+            "library",
+            len(every),
+            lambda p: read_all(policies.evaluate(p, AS_OF)),
+        ),
     ]
     # Chunks of profiles, each timed `rounds` times for every row in turn, keeping each row's
     # best time per chunk: on a machine busy with other work a burst of load then costs a

@@ -193,10 +193,26 @@ class _Commands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but a lazy command not imported yet is listed by its help read from its
+        module's source (`_unimported_help`): listing imports none of them, so `--help` does
+        not load Polars. (Its own `--help` and its run still import it, and say which extra
+        is missing if one is.)"""
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            del ctx.meta[_LISTING]
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in self.LAZY:
             return super().get_command(ctx, cmd_name)
         import importlib
+
+        if ctx.meta.get(_LISTING) and self.LAZY[cmd_name][0] not in sys.modules:
+            listed = _unimported_help(*self.LAZY[cmd_name])
+            if listed is not None:
+                return click.Command(cmd_name, help=listed)
 
         module, attribute = self.LAZY[cmd_name]
         # Taken from the module rather than from this group: under `python -m incentives.cli.main` the
@@ -220,6 +236,25 @@ class _Commands(click.Group):
                 sys.stdout.flush()
         except OSError as exc:
             _output_failed(exc)
+
+
+_LISTING = "incentives.listing"  # in the context's meta while the group lists its commands
+
+
+def _unimported_help(module: str, attribute: str) -> str | None:
+    """The help of the command `attribute` of `module` (its function's docstring, as click
+    takes it) read from the module's source without importing it; None if not found there."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            return ast.get_docstring(node)
+    return None
 
 
 def _output_failed(exc: OSError) -> None:

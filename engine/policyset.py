@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -34,11 +35,14 @@ from .model.plausibility import profile_warnings
 from .model.profile import FISCAL_YEARS, Profile, profile_problem
 from .model.zones import Zone, Zones
 from .reference.context import (
+    BASIS_PARTS,
     Context,
     Resolver,
+    basis_reads,
     check_profile_facts,
     compile_resolver,
     profile_fact_defs,
+    sharing_resolvers,
 )
 from .reference.evaluate import (
     CompiledPolicy,
@@ -50,6 +54,7 @@ from .reference.evaluate import (
 )
 from .reference.opportunities import find_opportunities
 from .reference.results import (
+    Later,
     Notice,
     PolicyResult,
     ProfileRef,
@@ -57,6 +62,7 @@ from .reference.results import (
     Status,
     Totals,
     assemble,
+    assemble_later,
 )
 
 
@@ -72,6 +78,7 @@ class PolicySet:
         "_plan",
         "_profile_facts",
         "_resolvers",
+        "_sharing",
         "_stacking",
         "_zones",
         "directory",
@@ -101,6 +108,13 @@ class PolicySet:
         # without a copy (a read-only proxy would cost a lookup on each fact resolved).
         self._resolvers: dict[str, Resolver] = {
             name: compile_resolver(defn) for name, defn in facts.items()
+        }
+        # The resolvers of a tax year's context beside the application's, by the parts of
+        # their bases that agree (`context.sharing_resolvers`). Plain dicts, as `_resolvers`.
+        reads = basis_reads(facts)
+        self._sharing: dict[frozenset[str], dict[str, Resolver]] = {
+            agree: sharing_resolvers(self._resolvers, reads, agree)
+            for agree in (frozenset(), *(frozenset({p}) for p in BASIS_PARTS), BASIS_PARTS)
         }
         self._profile_facts: Mapping[str, FactPlan] = MappingProxyType(profile_fact_defs(facts))
         self._frozen = True
@@ -190,8 +204,17 @@ class PolicySet:
 
     def contexts(self, profile: Profile, dates: Dates) -> dict[Attaches, Context]:
         """One context per kind of attachment (`plan.Attaches`): the evaluation date's for
-        applications, the tax year's for tax-year preferences."""
-        return {kind: self.context(profile, dates.basis(kind)) for kind in ATTACHES}
+        applications, the tax year's for tax-year preferences. A fact whose value is the same
+        on both bases (read from the profile alone, or from the same fiscal year) is resolved
+        once, in the first. A caller that changes the profile of one changes both's and
+        forgets the facts it changed in both (as reactive sessions do)."""
+        return self._contexts(profile, _bases(dates.as_of, dates.tax_year))
+
+    def _contexts(self, profile: Profile, bases: _Bases) -> dict[Attaches, Context]:
+        _, (first_kind, first_basis), (other_kind, other_basis), agree = bases
+        first = Context(profile, first_basis, self._resolvers, self._plan.facts)
+        other = Context(profile, other_basis, self._sharing[agree], self._plan.facts, first)
+        return {first_kind: first, other_kind: other}
 
     def zones_of(self, zone: str | None) -> tuple[str, ...]:
         """The zones a profile in `zone` is placed in: the zone and every zone containing it
@@ -249,8 +272,10 @@ class PolicySet:
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
         self.check_profile(profile)
-        dates = Dates.of(day, tax_year)
-        ctx = self.contexts(profile, dates)
+        bases = _bases(day, tax_year)
+        ctx = self._contexts(profile, bases)
+        for own in ctx.values():
+            own.memo = {}  # this evaluation's alone, and its facts never change
         zone_id = profile.zone
         if policy_ids is None:
             results = [
@@ -270,18 +295,25 @@ class PolicySet:
             },
         )
         total, totals = _totals(results)
-        return assemble(
+        # The warnings and opportunities are computed when the report is read
+        # (`results.assemble_later`): screening, sessions and agreement checks never read them.
+        return assemble_later(
             Report,
             {
                 "as_of": day,
-                "tax_year": dates.tax_year,
+                "tax_year": bases[0].tax_year,
                 "zones_applied": list(self.zones_of(zone_id)),
                 "profile": profile_ref,
                 "results": results,
                 "total": total,
                 "totals": totals,
-                "warnings": [_notice(w) for w in profile_warnings(profile, day)],
-                "opportunities": find_opportunities(self._compiled, results, ctx) if gaps else [],
+                "warnings": Later(partial(_warnings, profile, day)),
+                "opportunities": (
+                    # A copy of the list: what a caller does to the report's cannot change them.
+                    Later(partial(find_opportunities, self._compiled, [*results], ctx))
+                    if gaps
+                    else []
+                ),
             },
         )
 
@@ -313,6 +345,25 @@ class PolicySet:
     ) -> PolicyResult:  # fmt: skip
         report = self.evaluate(profile, as_of, tax_year=tax_year, policy_ids=[policy_id], explain=True)
         return report.results[0]
+
+
+_Bases = tuple[Dates, tuple[Attaches, Basis], tuple[Attaches, Basis], frozenset[str]]
+
+
+@lru_cache(maxsize=256)
+def _bases(day: date, tax_year: int | None) -> _Bases:
+    """An evaluation's dates (`Dates.of`), its two bases (`Dates.basis`), the application's
+    first, and the parts of them that agree (`context.BASIS_PARTS`): made once per day and
+    tax year, since every profile evaluated on them asks (the records are immutable)."""
+    dates = Dates.of(day, tax_year)
+    assert ATTACHES == ("application", "tax_year")
+    first, other = (dates.basis(kind) for kind in ATTACHES)
+    agree = frozenset(part for part in BASIS_PARTS if getattr(first, part) == getattr(other, part))
+    return dates, (ATTACHES[0], first), (ATTACHES[1], other), agree
+
+
+def _warnings(profile: Profile, day: date) -> list[Notice]:
+    return [_notice(w) for w in profile_warnings(profile, day)]
 
 
 def _notice(problem: Problem) -> Notice:

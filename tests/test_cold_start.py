@@ -29,3 +29,30 @@ def test_check_imports_no_heavy_packages() -> None:
     assert "incentives.engine.policyset" in modules  # the check did run
     loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
     assert loaded == []
+
+
+LISTING = """
+import sys
+from incentives.cli.main import main
+try:
+    main(["--help"])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LISTING], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    modules = done.stderr.splitlines()[-1].split()
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)) == []
+    # The same listing as with every command imported (each command's own help).
+    eager = subprocess.run(
+        [sys.executable, "-c", "import importlib\nfrom incentives.cli.main import _Commands\n"
+         "for module, _ in _Commands.LAZY.values():\n    importlib.import_module(module)\n"
+         + LISTING],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "screen" in done.stdout and done.stdout == eager.stdout

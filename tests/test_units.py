@@ -69,3 +69,20 @@ def test_numbers_beyond_28_digits_are_formatted_not_raised() -> None:
     assert format_quantity(huge, Unit.ITEM, "en") == f"{10**30} items"
     assert format_quantity(Decimal(f"{10**30}.00006"), Unit.ITEM, "zh") == f"{10**30}.0001项"
     assert format_money(huge, "en") == f"¥{10**30:,}"
+
+
+def test_rounding_for_display_is_the_same_either_side_of_the_narrow_path() -> None:
+    # `_rounded` quantizes most values in the current context and only widens it for values
+    # too long for it: both ways must give what a wide-enough context gives, at the boundary.
+    from decimal import localcontext
+
+    from incentives.engine.model.units import _rounded
+
+    for exponent in range(15, 35):
+        for digits in ("1", "9.99995", "123456789.123456789", "-4.5"):
+            value = Decimal(digits).scaleb(exponent - Decimal(digits).adjusted())
+            for step in (Decimal("0.01"), Decimal("0.0001")):
+                with localcontext() as wide:
+                    wide.prec = 80
+                    expected = value.quantize(step)
+                assert _rounded(value, step) == expected, (value, step)

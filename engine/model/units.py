@@ -271,15 +271,22 @@ def shifted(day: date, amount: int, unit: Unit) -> date:
     return shift_date(day, amount, unit)
 
 
+_YI, _WAN = Decimal(10) ** 8, Decimal(10) ** 4
+_CENT, _TEN_THOUSANDTH = Decimal("0.01"), Decimal("0.0001")
+# Digits a value may have before `_rounded` must widen the context: the default's 28 less the
+# two a quantize to 4 decimals needs (a wider step needs fewer).
+_NARROW = 28 - 2 - 4
+
+
 def format_money(value: Decimal, lang: str) -> str:
     if lang == "zh":
         size = abs(value)
-        if size >= Decimal(10) ** 8:
-            return f"{_trim(value / Decimal(10) ** 8)}亿元"
-        if size >= Decimal(10) ** 4:
-            return f"{_trim(value / Decimal(10) ** 4)}万元"
+        if size >= _YI:
+            return f"{_trim(value / _YI)}亿元"
+        if size >= _WAN:
+            return f"{_trim(value / _WAN)}万元"
         return f"{_trim(value)}元"
-    rounded = _rounded(value, Decimal("0.01"))
+    rounded = _rounded(value, _CENT)
     text = f"{rounded:,.2f}"
     if text.endswith(".00"):
         text = text[:-3]
@@ -288,7 +295,10 @@ def format_money(value: Decimal, lang: str) -> str:
 
 def _rounded(value: Decimal, step: Decimal) -> Decimal:
     """`value` rounded to `step` however many digits it has (in the default context, a result
-    of more than 28 digits, e.g. a count of 10^30 to 4 decimals, raises InvalidOperation)."""
+    of more than 28 digits, e.g. a count of 10^30 to 4 decimals, raises InvalidOperation).
+    Nearly every value is far below that: it is rounded without a context of its own."""
+    if value.adjusted() < _NARROW:
+        return value.quantize(step)
     with localcontext() as context:
         context.prec = max(context.prec, value.adjusted() - step.adjusted() + 2)
         return value.quantize(step)
@@ -296,7 +306,7 @@ def _rounded(value: Decimal, step: Decimal) -> Decimal:
 
 def _trim(value: Decimal) -> str:
     """Up to 4 decimals, no trailing zeros: 12.3456789 → 12.3457, 20.50 → 20.5."""
-    text = f"{_rounded(value, Decimal('0.0001')):f}"
+    text = f"{_rounded(value, _TEN_THOUSANDTH):f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -315,6 +325,19 @@ _UNIT_WORDS: dict[Unit, tuple[str, str]] = {
     Unit.DAY: ("天", " days"),
     Unit.NUMBER: ("", ""),
 }
+
+
+def format_quantities(value: Decimal, unit: Unit) -> tuple[str, str]:
+    """`format_quantity` in Chinese and in English, the number written once where both
+    languages write it alike (explanations show every value in both)."""
+    if unit is Unit.YUAN:
+        return format_money(value, "zh"), format_money(value, "en")
+    if unit is Unit.RATIO:
+        shown = f"{_trim(value * 100)}%"
+        return shown, shown
+    zh, en = _UNIT_WORDS[unit]
+    number = _trim(value)
+    return f"{number}{zh}", f"{number}{en}"
 
 
 def format_quantity(value: Decimal, unit: Unit, lang: str) -> str:

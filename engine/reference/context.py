@@ -65,7 +65,7 @@ class Context(dict[str, Resolved]):
     rather than a Python call. An unknown fact id raises KeyError.
     """
 
-    __slots__ = ("_resolvers", "as_of", "basis", "facts", "last_year", "profile")
+    __slots__ = ("_resolvers", "as_of", "basis", "facts", "first", "last_year", "memo", "profile")
 
     def __init__(
         self,
@@ -73,8 +73,13 @@ class Context(dict[str, Resolved]):
         on: date | Basis,
         resolvers: Mapping[str, Callable[[Context], Resolved]],
         facts: Mapping[str, FactPlan] | None = None,
+        first: Context | None = None,
     ) -> None:
         super().__init__()
+        # The evaluation's first context, when this is another basis of the same evaluation
+        # (a tax year's beside the application's): `resolvers` then read from it the facts
+        # both bases give the same value (`sharing_resolvers`).
+        self.first = first
         basis = on if isinstance(on, Basis) else Basis(on, on.year - 1)
         self.profile = profile
         self.basis = basis  # the day and fiscal year (`plan.Basis`): an application's or a tax year's
@@ -82,6 +87,10 @@ class Context(dict[str, Resolved]):
         self.facts = facts or {}  # the definitions, for explanations of formulas
         self.last_year = basis.fiscal_year  # the fiscal (calendar) year whose figures it reads
         self._resolvers = resolvers  # read only: shared by every context of a policy set
+        # What explanations compute from the facts (a failing leaf's gap), kept for the rest
+        # of one evaluation by whoever owns the context and never changes its facts
+        # (`PolicySet.evaluate`); None: computed afresh each time.
+        self.memo: dict[Any, Any] | None = None
 
     def __missing__(self, fact: str) -> Resolved:
         value = self[fact] = self._resolvers[fact](self)
@@ -480,6 +489,55 @@ _RESOLVERS: dict[str, Callable[[FactPlan], Resolver]] = {
     "sum_of": _combine,
     "max_of": _combine,
 }
+
+
+# --- what of the basis a fact reads, and sharing between the contexts of one evaluation ------
+
+_DAY, _YEAR = frozenset({"on"}), frozenset({"fiscal_year"})
+# What of the evaluation's basis (`plan.Basis`: the day `on`, the `fiscal_year` read as the
+# last) each kind of source reads; formulas of other facts (`_OF_INPUTS`) read what their
+# inputs read. A kind not listed here is taken to read both, so it is never shared.
+BASIS_READS: dict[str, frozenset[str]] = {
+    "field": frozenset(),
+    "profile_fact": frozenset(),
+    "ip_count": frozenset(),
+    "financial": _YEAR,
+    "sum_years": _YEAR,
+    "growth": _YEAR,
+    "certified": _DAY,
+    "records": _DAY,
+}
+_OF_INPUTS = frozenset({"ratio", "points", "sum_of", "max_of"})
+BASIS_PARTS = _DAY | _YEAR
+
+
+def basis_reads(facts: Mapping[str, FactPlan]) -> dict[str, frozenset[str]]:
+    """Each fact's parts of the basis (`on`, `fiscal_year`) that its value depends on."""
+    reads: dict[str, frozenset[str]] = {}
+    for defn in sorted(facts.values(), key=lambda d: d.depth):  # inputs before their facts
+        kind = defn.source.kind
+        if kind in _OF_INPUTS:
+            reads[defn.id] = frozenset().union(*(reads[i] for i in defn.inputs))
+        else:
+            reads[defn.id] = BASIS_READS.get(kind, BASIS_PARTS)
+    return reads
+
+
+def sharing_resolvers(
+    resolvers: Mapping[str, Resolver], reads: Mapping[str, frozenset[str]], agree: frozenset[str]
+) -> dict[str, Resolver]:
+    """The resolvers of a second context of one evaluation whose basis agrees with the first
+    context's on `agree` (parts of `BASIS_PARTS`): a fact that reads only those has the same
+    value in both, so it is resolved once, in the first (`Context.first`)."""
+
+    def from_first(fact: str) -> Resolver:
+        def shared(ctx: Context) -> Resolved:
+            assert ctx.first is not None
+            return ctx.first[fact]
+
+        return shared
+
+    return {f: from_first(f) if reads[f] <= agree else r for f, r in resolvers.items()}
 
 
 # --- where a value comes from, for explanations ----------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
+from functools import partial
 from typing import Any
 
 from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
@@ -25,13 +25,15 @@ from .explain import (
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
 from .results import (
     Gap,
+    Later,
     PolicyResult,
     SourceInfo,
     Status,
     Step,
     Text,
     Trace,
-    assemble,
+    assemble_filled,
+    assemble_later,
     blank,
 )
 
@@ -51,13 +53,15 @@ class CompiledPolicy:
     # parks get Taiyuan's policies): those zones, named in the reason.
     inside: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # What every result of this policy shows whatever the profile, built once here rather than
-    # per evaluation: the result's fields in order, those that vary left None. Read-only; each
-    # result gets a copy, and its own lists.
-    _template: MappingProxyType[str, Any] = field(init=False, repr=False)
+    # per evaluation: the result's fields in order, those that vary left None. Never changed
+    # (a plain dict, since a read-only proxy's copy costs more); each result gets a copy, and
+    # its own lists.
+    _template: dict[str, Any] = field(init=False, repr=False)
     _zone_list: tuple[str, ...] = field(init=False, repr=False)
     _requires: tuple[Text, ...] = field(init=False, repr=False)
     _outside_period: Text = field(init=False, repr=False)
     _outside_zones: Text = field(init=False, repr=False)
+    _trees: tuple[CNode, ...] = field(init=False, repr=False)  # `when` (if any), then `unless`
 
     def __post_init__(self) -> None:
         plan = self.plan
@@ -82,11 +86,12 @@ class CompiledPolicy:
         )  # fmt: skip
         where = ", ".join(sorted(plan.zones))
         for name, value in (
-            ("_template", MappingProxyType(template)),
+            ("_template", template),
             ("_zone_list", tuple(sorted(plan.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
             ("_outside_period", outside),
             ("_outside_zones", Text(zh=f"仅适用于 {where}", en=f"applies only in {where}")),
+            ("_trees", (*([] if self.when is None else [self.when]), *self.unless)),
         ):  # fmt: skip
             object.__setattr__(self, name, value)
 
@@ -113,10 +118,11 @@ class CompiledPolicy:
         missing: list[str] | None = None,
         missing_inputs: list[str] | None = None,
         review: list[str] | None = None,
-        gaps: list[Gap] | None = None,
-        trace: Trace | None = None,
+        gaps: list[Gap] | Later | None = None,
+        trace: Trace | Later | None = None,
     ) -> PolicyResult:
-        """A result of this policy, before stacking (so `amount_alone` is `amount`)."""
+        """A result of this policy, before stacking (so `amount_alone` is `amount`); gaps and
+        trace may be `Later`, computed when read."""
         values = self._template.copy()
         values["status"] = status
         values["zones"] = [*self._zone_list]
@@ -133,7 +139,9 @@ class CompiledPolicy:
         values["fiscal_year"] = basis.fiscal_year
         values["tax_year"] = basis.tax_year
         values["trace"] = trace
-        return assemble(PolicyResult, values)
+        if trace.__class__ is Later or gaps.__class__ is Later:
+            return assemble_later(PolicyResult, values)
+        return assemble_filled(PolicyResult, values)
 
 
 def compile_policy(
@@ -182,7 +190,9 @@ def _period(effective: Period) -> Text:
 _EXCLUDED = Text(zh="存在排除情形", en="an exclusion applies")
 
 
-Outcome = tuple[Status, Decimal | None, list[Step], dict[str, Missing], list[Gap], Text | None]
+Outcome = tuple[
+    Status, Decimal | None, list[Step], dict[str, Missing], list[Gap] | Later, Text | None
+]
 
 
 def _outside(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Text | None:
@@ -239,14 +249,20 @@ def evaluate_policy(
     if outside is not None:
         return cp.result(Status.NOT_IN_FORCE, basis, reason=outside)
     truth, excluded, zone_known = _truth(cp, ctx, zone)
+    # Every node's truth, for what reads the whole tree (the gaps, the trace): one for both,
+    # each node computed once.
+    truths = Truths(ctx) if explain or (gaps and truth is FALSE) else None
     if truth is TRUE:
         decided = _eligible(cp, ctx)
     elif truth is FALSE:
-        decided = _ineligible(cp, ctx, excluded, gaps)
+        decided = _ineligible(cp, ctx, excluded, truths if gaps else None)
     else:
         decided = _open(cp, ctx, zone_known)
     status, amount, steps, missing, found, reason = decided
-    trace_result = _trace(cp, ctx, truth, status) if explain else None
+    trace_result = None
+    if explain:
+        assert truths is not None
+        trace_result = Later(partial(_trace, cp, truths, truth, status))
     if not missing:  # most results: nothing to sort
         return cp.result(status, basis, amount=amount, calculation=steps, gaps=found,
                          reason=reason, trace=trace_result)  # fmt: skip
@@ -254,19 +270,30 @@ def evaluate_policy(
 
 
 def _with_missing(
-    cp: CompiledPolicy, basis: Basis, outcome: Outcome, trace: Trace | None
+    cp: CompiledPolicy, basis: Basis, outcome: Outcome, trace: Trace | Later | None
 ) -> PolicyResult:
     """A result that lists facts: those it lacks, the profile inputs behind them, and those
     awaiting an expert."""
     status, amount, steps, missing, found, reason = outcome
+    lacking: list[str] = []
+    review: list[str] = []
+    inputs: set[str] = set()
+    for fact, why in missing.items():
+        if why.review:
+            review.append(fact)
+        else:
+            lacking.append(fact)
+            inputs.update(why.inputs)
+    lacking.sort()
+    review.sort()
     return cp.result(
         status,
         basis,
         amount=amount,
         calculation=steps,
-        missing=sorted(f for f, m in missing.items() if not m.review),
-        missing_inputs=sorted({i for m in missing.values() if not m.review for i in m.inputs}),
-        review=sorted(f for f, m in missing.items() if m.review),
+        missing=lacking,
+        missing_inputs=sorted(inputs),
+        review=review,
         gaps=found,
         reason=reason,
         trace=trace,
@@ -288,28 +315,31 @@ def _eligible(cp: CompiledPolicy, ctx: Context) -> Outcome:
     return Status.ELIGIBLE, amount.value, amount.steps, missing, [], None
 
 
-def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, gaps: bool) -> Outcome:
+def _ineligible(cp: CompiledPolicy, ctx: Context, excluded: bool, truths: Truths | None) -> Outcome:
+    """`truths` given: with the gaps (computed when read)."""
     reason = _EXCLUDED if excluded else None
-    if not gaps:
-        return Status.INELIGIBLE, None, [], _NONE, [], reason
-    truths = Truths(ctx)
+    found: list[Gap] | Later = [] if truths is None else Later(partial(_gaps, cp, truths))
+    return Status.INELIGIBLE, None, [], _NONE, found, reason
+
+
+def _gaps(cp: CompiledPolicy, truths: Truths) -> list[Gap]:
+    """What it would take to pass an ineligible policy: its failing leaves, closest first."""
+    ctx = truths.ctx
     pairs = [] if cp.when is None else failing_leaves(cp.when, ctx, TRUE, truths)
     for exclusion in cp.unless:
         if truths[exclusion] is TRUE:
             pairs.extend(failing_leaves(exclusion, ctx, FALSE, truths))
-    found = sorted(
+    return sorted(
         (gap(leaf, negate, ctx, ctx.facts) for leaf, negate in pairs),
         key=lambda g: (g.distance is None, g.distance or 0, g.fact),
     )
-    return Status.INELIGIBLE, None, [], _NONE, found, reason
 
 
 def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     """Undetermined, or awaiting review: the facts whose values could decide it."""
     missing: dict[str, Missing] = {}
-    truths = Truths(ctx)
-    for node in ([cp.when] if cp.when is not None else []) + list(cp.unless):
-        for leaf in unknown_leaves(node, ctx, truths):
+    for node in cp._trees:
+        for leaf in unknown_leaves(node, ctx):
             value = ctx.get(leaf.fact_def.id)
             assert isinstance(value, Missing)
             missing[leaf.fact_def.id] = value
@@ -320,9 +350,8 @@ def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     return status, None, [], missing, [], None
 
 
-def _trace(cp: CompiledPolicy, ctx: Context, truth: Truth, status: Status) -> Trace:
-    article = cp.plan.source.article
-    truths = Truths(ctx)
+def _trace(cp: CompiledPolicy, truths: Truths, truth: Truth, status: Status) -> Trace:
+    article, ctx = cp.plan.source.article, truths.ctx
     children = [] if cp.when is None else [trace(cp.when, ctx, article, truths=truths)]
     children += [trace(node, ctx, article, True, truths) for node in cp.unless]
     outcome_text = {TRUE: "true", FALSE: "false"}.get(

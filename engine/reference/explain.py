@@ -8,8 +8,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, RatioSource
-from ..model.units import Unit, format_quantity, shift_date
+from ..compile.plan import (
+    FORMULA_KINDS,
+    Comparison,
+    DateBound,
+    FactPlan,
+    FactType,
+    Group,
+    RatioSource,
+)
+from ..model.units import Unit, format_quantities, shift_date
 from .conditions import CLeaf, CNode, Truths
 from .context import (
     Context,
@@ -37,17 +45,21 @@ _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥
 _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
 
 
+# The texts of values that are the same for every fact (results are frozen: they may share).
+_REVIEW = text(zh="待专家判断", en="needs expert review")
+_NOT_PROVIDED = text(zh="未提供", en="not provided")
+_YES, _NO = text(zh="是", en="yes"), text(zh="否", en="no")
+
+
 def value_text(defn: FactPlan, value: Any) -> Text:
     if isinstance(value, Missing):
-        reason = "待专家判断" if value.review else "未提供"
-        return text(zh=reason, en="needs expert review" if value.review else "not provided")
+        return _REVIEW if value.review else _NOT_PROVIDED
     if defn.type is FactType.QUANTITY:
         assert defn.unit is not None
-        return text(
-            zh=format_quantity(value, defn.unit, "zh"), en=format_quantity(value, defn.unit, "en")
-        )
+        zh, en = format_quantities(value, defn.unit)
+        return text(zh=zh, en=en)
     if defn.type is FactType.BOOL:
-        return text(zh="是" if value else "否", en="yes" if value else "no")
+        return _YES if value else _NO
     if defn.type is FactType.CODES:
         joined = ", ".join(sorted(value))
         return text(zh=joined, en=joined)
@@ -73,10 +85,8 @@ def _operand_text(defn: FactPlan, operand: Any, as_of: date) -> Text:
     if isinstance(operand, DateBound):
         return _date_text(operand, as_of)
     if isinstance(operand, Decimal) and defn.unit is not None:
-        return text(
-            zh=format_quantity(operand, defn.unit, "zh"),
-            en=format_quantity(operand, defn.unit, "en"),
-        )
+        zh, en = format_quantities(operand, defn.unit)
+        return text(zh=zh, en=en)
     if isinstance(operand, bool):
         return text(zh="是" if operand else "否", en="yes" if operand else "no")
     return text(zh=str(operand), en=str(operand))
@@ -144,33 +154,47 @@ def trace(
 ) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
     truths = Truths(ctx) if truths is None else truths
-    truth = truths[node]
     source = node.node
     article = source.article or article
-    common: dict[str, Any] = {
-        "outcome": _outcome(truth, ctx, node),
-        "label": _label(node),
-        "article": article,
-        "provenance": source.provenance,
-        "exclusion": exclusion,
-    }
+    outcome = _outcome(truths[node], ctx, node)
+    # Each node's fields written in `Trace`'s order (`assemble` checks it).
     if isinstance(node, CLeaf):
         defn = node.fact_def
         value = ctx.get(defn.id)
-        return trace_node(
-            kind="leaf",
-            fact=defn.id,
-            fact_label=_cached(node, "fact_label", lambda: text(zh=defn.zh, en=defn.en)),
-            origin=origin(defn, ctx.last_year, ctx),
-            value=None if isinstance(value, Missing) else _raw(value),
-            value_text=value_text(defn, value),
-            op=node.op,
-            threshold=_threshold(node, ctx.as_of, node.op),
-            **common,
-        )
+        label, fact_label, where, threshold = _leaf_texts(node, ctx)
+        return assemble(Trace, {
+            "kind": "leaf", "outcome": outcome, "label": label, "article": article,
+            "provenance": source.provenance, "fact": defn.id, "fact_label": fact_label,
+            "origin": where if where is not None else origin(defn, ctx.last_year, ctx),
+            "value": None if isinstance(value, Missing) else _raw(value),
+            "value_text": value_text(defn, value), "op": node.op, "threshold": threshold,
+            "exclusion": exclusion, "children": [],
+        })  # fmt: skip
     assert isinstance(source, Group)
     children = [trace(c, ctx, article, truths=truths) for c in node.children]
-    return trace_node(kind=source.kind, children=children, **common)
+    return assemble(Trace, {
+        "kind": source.kind, "outcome": outcome, "label": _label(node), "article": article,
+        "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
+        "value": None, "value_text": None, "op": None, "threshold": None,
+        "exclusion": exclusion, "children": children,
+    })  # fmt: skip
+
+
+LeafTexts = tuple[Text | None, Text, str | None, Text]
+
+
+def _leaf_texts(leaf: CLeaf, ctx: Context) -> LeafTexts:
+    """A leaf's texts that the evaluation's day and fiscal year fix, made once for them: its
+    label, its fact's, where the value comes from (None for a formula, whose text shows the
+    values of its parts) and the threshold."""
+
+    def make() -> LeafTexts:
+        defn = leaf.fact_def
+        fixed = None if defn.source.kind in FORMULA_KINDS else origin(defn, ctx.last_year)
+        fact_label = text(zh=defn.zh, en=defn.en)
+        return _label(leaf), fact_label, fixed, _threshold(leaf, ctx.as_of, leaf.op)
+
+    return _cached(leaf, ("leaf", ctx.as_of, ctx.last_year), make)  # type: ignore[no-any-return]
 
 
 def _cached(leaf: CNode, key: Any, make: Any) -> Any:
@@ -209,9 +233,10 @@ def _raw(value: Value) -> str:
 
 
 def unknown_leaves(node: CNode, ctx: Context, truths: Truths | None = None) -> list[CLeaf]:
-    """Leaves whose value could still change an UNKNOWN node: the minimal facts to ask for."""
-    truths = Truths(ctx) if truths is None else truths
-    if truths[node] is not UNKNOWN:
+    """Leaves whose value could still change an UNKNOWN node: the minimal facts to ask for.
+    Without `truths`, each node's truth comes from its closure (cheaper for the few nodes an
+    unknown verdict walks than computing every node's)."""
+    if (node.fn(ctx) if truths is None else truths[node]) is not UNKNOWN:
         return []
     if isinstance(node, CLeaf):
         return [node]
@@ -234,6 +259,20 @@ def failing_leaves(
 
 
 def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
+    """What it would take for `leaf` to become true (false if `negate`) on the context's
+    values: once per evaluation where the context keeps a `memo` (a result's gaps and its
+    opportunity's ways ask for the same leaves)."""
+    memo = ctx.memo
+    if memo is None:
+        return _gap(leaf, negate, ctx, facts)
+    key = (leaf, negate)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _gap(leaf, negate, ctx, facts)
+    return found
+
+
+def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
     op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
@@ -336,8 +375,7 @@ def _numeric_change(
         if isinstance(top, Decimal) and isinstance(bottom, Decimal) and top_def.unit is not None:
             need = threshold * bottom - top
             sign = "+" if need >= 0 else "−"
-            amount_zh = format_quantity(abs(need), top_def.unit, "zh")
-            amount_en = format_quantity(abs(need), top_def.unit, "en")
+            amount_zh, amount_en = format_quantities(abs(need), top_def.unit)
             return (
                 text(
                     zh=f"在{facts[bottom_id].zh}不变时，{top_def.zh}需{'增加' if need >= 0 else '减少'}"
@@ -346,8 +384,7 @@ def _numeric_change(
                 ),
                 distance,
             )
-    amount_zh = format_quantity(abs(delta), defn.unit, "zh")
-    amount_en = format_quantity(abs(delta), defn.unit, "en")
+    amount_zh, amount_en = format_quantities(abs(delta), defn.unit)
     up = delta >= 0
     return (
         text(

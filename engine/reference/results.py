@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
@@ -45,12 +46,77 @@ def assemble(cls: type[R], values: dict[str, Any]) -> R:
     """
     if tuple(values) != _FIELD_ORDER[cls]:
         raise ValueError(f"{cls.__name__} needs the fields {', '.join(_FIELD_ORDER[cls])}")
+    return _new(cls, values)
+
+
+def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
+    """`assemble` of a copy of `blank(cls)` (or of a template made from one) whose fields were
+    set, none added: its order is the model's by construction, so it is not checked again."""
+    return _new(cls, values)
+
+
+def _new(cls: type[R], values: dict[str, Any]) -> R:
+    """`assemble` without the check of the fields' order."""
     result = cls.__new__(cls)
     object.__setattr__(result, "__dict__", values)
     object.__setattr__(result, "__pydantic_fields_set__", set(values))
     object.__setattr__(result, "__pydantic_extra__", None)
     object.__setattr__(result, "__pydantic_private__", None)
     return result
+
+
+class Later:
+    """A field's value not computed yet: `make()` gives it (see `assemble_later`)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def assemble_later(cls: type[R], values: dict[str, Any]) -> R:
+    """`assemble`, where some values are `Later` (only `PolicyResult.gaps` and `.trace`,
+    `Report.warnings` and `.opportunities` may be): they are computed the first time
+    anything reads one of those or the result's fields as a whole (`model_dump`, JSON,
+    equality, copies, pickling, `repr`), then kept; other attributes are read without
+    computing them. For what costs more than the verdict and many callers never read (gaps,
+    explanation trees, opportunities, warnings). The values must not change before they are
+    read: they are computed from the evaluation's own context, which nothing else holds.
+    Threads that read one result at once may each compute a value; they compute the same.
+
+    The result is an instance of a subclass of `cls` until its values are computed, and of
+    `cls` itself from then on (`type()` of it may say either; `isinstance` and `__class__`
+    say `cls`)."""
+    return assemble(_LATER[cls], values)  # type: ignore[no-any-return]
+
+
+def _compute(result: _Result, plain: type[_Result]) -> None:
+    """Fill in a result's `Later` values and make it an instance of its model, `plain`.
+    (`make` must not read the result: it would come back here.)"""
+    values = object.__getattribute__(result, "__dict__")
+    for name, value in values.items():
+        if value.__class__ is Later:
+            values[name] = value.make()
+    object.__setattr__(result, "__class__", plain)
+
+
+def _later_class(cls: type[_Result], fields: tuple[str, ...]) -> type[_Result]:
+    # Reading these computes the values: the fields that may be Later, and what reads every
+    # field (pydantic's serialiser and methods read `__dict__`; pickle and copies start from
+    # the class, so they copy a plain instance).
+    triggers = frozenset(
+        {"__dict__", "__class__", "__reduce_ex__", "__copy__", "__deepcopy__", *fields}
+    )
+
+    def __getattribute__(self: _Result, name: str) -> Any:
+        if name in triggers:
+            _compute(self, cls)
+        return object.__getattribute__(self, name)
+
+    namespace = {"__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                 "__getattribute__": __getattribute__}  # fmt: skip
+    metaclass: Any = type(cls)  # pydantic's: the subclass is a model like `cls`
+    return cast(type[_Result], metaclass(cls.__name__, (cls,), namespace))
 
 
 def blank(cls: type[_Result]) -> dict[str, Any]:
@@ -68,7 +134,7 @@ class Text(_Result):
 
 def text(*, zh: str, en: str) -> Text:
     """`Text(zh=…, en=…)` without validating two strings again (explanations build many)."""
-    return assemble(Text, {"zh": zh, "en": en})
+    return _new(Text, {"zh": zh, "en": en})
 
 
 class SourceInfo(_Result):
@@ -243,3 +309,10 @@ class Report(_Result):
 _FIELD_ORDER: dict[type[_Result], tuple[str, ...]] = {
     cls: tuple(cls.model_fields) for cls in _Result.__subclasses__()
 }
+# The models whose results may hold values computed later, and the fields that may be, each
+# with its subclass that computes them when read (`assemble_later`).
+_LATER: dict[type[_Result], type[Any]] = {
+    cls: _later_class(cls, fields)
+    for cls, fields in ((PolicyResult, ("gaps", "trace")), (Report, ("warnings", "opportunities")))
+}
+_FIELD_ORDER.update({later: _FIELD_ORDER[cls] for cls, later in _LATER.items()})
