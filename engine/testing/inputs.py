@@ -32,12 +32,13 @@ from ..compile.plan import (
     SumYearsSource,
     first_band,
 )
-from ..model.profile import IntellectualProperty
+from ..model.profile import FINANCIAL_PARTS, IntellectualProperty
 from ..model.units import Unit
 from ..reference.context import Context
 from .scenarios import Data
 
 _DAY = timedelta(days=1)
+_MICRO = Decimal("0.000001")  # the finest amount a register holds
 
 
 _ACQUISITION_ORDER = literal_values(IntellectualProperty, "acquisition")
@@ -123,15 +124,43 @@ class _Assign:
         _assign_ip(self.data, source, value, self.last)
 
     def cagr(self, source: CagrSource, value: Decimal) -> None:
-        first = Decimal(self.helper) * 10_000  # (1 + a rate of 4 decimals)^2 stays in fen
-        _set(self.data, ("financials", self.last - source.years, source.line), first)
-        _set(self.data, ("financials", self.last, source.line), first * (1 + value) ** source.years)
+        """The years before the last are set from it (kept when it is given, as other criteria
+        may need it): the first exactly when the last is not given, else to the micro-yuan."""
+        if value <= -1:
+            return
+        last = self._amount(source.line)
+        factor = (1 + value) ** source.years
+        if last is None:
+            first = Decimal(self.helper) * 10_000  # (1 + a rate of 4 decimals)^2 stays in fen
+            last = first * factor
+        else:
+            first = (last / factor).quantize(_MICRO)
+        self._year_line(self.last - source.years, source.line, first)
+        self._year_line(self.last, source.line, last)
 
     def average_growth(self, source: AverageGrowthSource, value: Decimal) -> None:
-        amount = Decimal(self.helper) * 10_000
-        for year in range(self.last - source.years, self.last + 1):
-            _set(self.data, ("financials", year, source.line), amount)
-            amount *= 1 + value
+        """Every year grows by `value`, back from the last year's amount (kept when given)."""
+        if value <= -1:
+            return
+        amount = self._amount(source.line) or Decimal(self.helper) * 10_000 * (1 + value) ** source.years
+        for year in range(self.last, self.last - source.years - 1, -1):
+            self._year_line(year, source.line, amount)
+            amount = (amount / (1 + value)).quantize(_MICRO)
+
+    def _year_line(self, year: int, line: str, amount: Decimal) -> None:
+        """A year's line set, and its whole raised to it if stated smaller (a part is never
+        above its whole: `FINANCIAL_PARTS`)."""
+        _set(self.data, ("financials", year, line), amount)
+        whole = FINANCIAL_PARTS.get(line, (None,))[0]
+        record = self.data["financials"][year]
+        if whole is not None and isinstance(record.get(whole), Decimal | int) and record[whole] < amount:
+            record[whole] = amount
+
+    def _amount(self, line: str) -> Decimal | None:
+        """The last year's amount of a line when the data gives a positive one."""
+        year = (self.data.get("financials") or {}).get(self.last) or {}
+        raw = year.get(line) if isinstance(year, dict) else None
+        return Decimal(raw) if isinstance(raw, Decimal | int) and raw > 0 else None
 
     def industry_share(self, source: IndustryShareSource, value: Decimal) -> None:
         inside = next((INDUSTRY_EXAMPLES[p] for p in source.prefixes if p in INDUSTRY_EXAMPLES), None)
