@@ -107,26 +107,38 @@ def _dates(as_of: date, tax_year: int) -> Any:
     return Dates.of(as_of, tax_year)
 
 
-@pytest.mark.parametrize(
-    ("certs", "count"),
-    [
+CHAINS: list[tuple[list[dict[str, str]], int]] = [
         (hnte("2026-01-15"), 1),
         (hnte("2022-12-20", "2026-01-15"), 2),
         (hnte("2019-11-20", "2022-12-20", "2026-01-15"), 3),
         # the previous one ended 2025-07-15 (three years after issue): six months' grace
         (hnte("2022-07-15", "2026-01-15"), 2),
         (hnte("2022-07-14", "2026-01-15"), 1),
-        # a gap in the middle breaks the chain: only the last two count
+        # a gap after the first breaks the chain there: the last three count
         (hnte("2012-01-01", "2019-11-20", "2022-12-20", "2026-01-15"), 3),
         # a stated expiry is used instead of the three years
         (hnte("2021-12-01", "2026-01-15", expires={"2021-12-01": "2024-12-31"}), 1),
         (hnte("2021-12-01", "2026-01-15", expires={"2021-12-01": "2025-07-20"}), 2),
-    ],
-)
+        # one recognition listed twice: the copy that ends later counts
+        ([*hnte("2022-07-14"), *hnte("2022-07-14", "2026-01-15", expires={"2022-07-14": "2025-12-31"})], 2),
+    ]
+
+
+@pytest.mark.parametrize(("certs", "count"), CHAINS)
 def test_consecutive_recognitions_follow_each_other_within_the_grace(
     policies: PolicySet, certs: list[dict[str, str]], count: int
 ) -> None:
     assert value(policies, "hnte_consecutive_recognitions", certifications=certs) == count
+
+
+def test_the_batch_back_end_counts_the_same_chains(
+    policies: PolicySet, vectorised: VectorisedSet
+) -> None:
+    profiles = [parse_profile({"certifications": certs}) for certs, _ in CHAINS]
+    rows = [dict(profile_to_row(p, policies.facts), row=i) for i, p in enumerate(profiles)]
+    got = vectorised.fact_frame(rows_to_frame(rows, policies.facts), AS_OF,
+                                ["hnte_consecutive_recognitions"])  # fmt: skip
+    assert [from_micro(v) for v in got["hnte_consecutive_recognitions"]] == [c for _, c in CHAINS]
 
 
 # --- projects --------------------------------------------------------------------------------

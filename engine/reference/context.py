@@ -445,10 +445,15 @@ def _certified(defn: FactPlan) -> Resolver:
 # names that data (`certifications`, `projects[].applying`), so that a gap points at what to add.
 
 
-def _history(certificates: list[Certification], kind: str, on: date) -> list[Certification]:
-    """The certificates of one kind issued by `on`, oldest first, one per issue date."""
-    by_day = {c.issued: c for c in certificates if c.kind == kind and c.issued <= on}
-    return [by_day[day] for day in sorted(by_day)]
+def _history(
+    certificates: list[Certification], spec: CertificatesSource, on: date
+) -> list[Certification]:
+    """The certificates of one kind issued by `on`, oldest first, one per issue date (of two
+    issued on one day, the one that ends later)."""
+    held = [c for c in certificates if c.kind == spec.certificate and c.issued <= on]
+    held.sort(key=lambda c: (c.issued, spec.end(c.issued, c.expires) or date.max))
+    by_day = {c.issued: c for c in held}  # the last of a day's certificates stays
+    return list(by_day.values())
 
 
 def chain_length(spec: CertificatesSource, history: list[Certification]) -> int:
@@ -466,13 +471,13 @@ def chain_length(spec: CertificatesSource, history: list[Certification]) -> int:
 def _certificates(defn: FactPlan) -> Resolver:
     spec = defn.source
     assert isinstance(spec, CertificatesSource)
-    kind, measure = spec.certificate, spec.measure
+    kind, measure = spec.certificate, spec.measure  # the kind, for the Missing input
 
     def history(ctx: Context) -> Resolved:
         certificates = ctx.profile.certifications
         if certificates is None:
             return Missing(frozenset({"certifications"}))
-        held = _history(certificates, kind, ctx.as_of)
+        held = _history(certificates, spec, ctx.as_of)
         if measure == "consecutive":
             return Decimal(chain_length(spec, held) if held else 0)
         if not held:
