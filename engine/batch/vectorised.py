@@ -75,6 +75,7 @@ from ..policyset import PolicySet
 from ..reference.context import mean_growth
 from ..reference.results import Status
 from .columns import (
+    FINANCIAL_LISTS,
     LIMIT,
     QUANTITY,
     ROW,
@@ -187,7 +188,7 @@ class Fact:
         if self.power != 1:
             # x ↦ (1 + x)^power is increasing from x = −1, the least a growth can be; a bound
             # below it compares as −1 does (the factor is never below 0).
-            bound = max(bound + 1, Decimal(0)) ** self.power if bound >= -1 else Decimal(-1)
+            bound = (bound + 1) ** self.power if bound >= -1 else Decimal(-1)
         top, bottom = _ratio(bound)
         what = f"{self.defn.id!r} compared with {bound}"
         _fits(self.size * bottom, what)
@@ -567,7 +568,7 @@ def _industry_share(facts: _Facts, defn: FactPlan) -> Fact:
     spec = defn.source
     assert isinstance(spec, IndustryShareSource)
     name = f"financials.{facts.last_year}.income_by_industry"
-    income = facts.column(name, pl.List(pl.Struct({"industry": pl.String, "amount": QUANTITY()})))
+    income = facts.column(name, FINANCIAL_LISTS["income_by_industry"])
     entry = pl.element().struct
     listed = pl.any_horizontal([entry.field("industry").str.starts_with(p) for p in spec.prefixes])
     part = income.list.eval(pl.when(listed).then(entry.field("amount")).otherwise(_int(0))).list.sum()
