@@ -485,3 +485,17 @@ def test_registers_carry_projects_income_by_industry_and_grant_dates(
             amount = expected[policy].amount
             assert (None if got["amount"] is None else Decimal(str(got["amount"]))) == amount, (
                 fmt, number, policy)  # fmt: skip
+
+
+def test_explain_says_which_project_to_mark(tmp_path: Path) -> None:
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "zone: zgq\nprojects:\n  - {name: 一期, equipment_investment: 3000万元}\n"
+        "  - {name: 二期, equipment_investment: 1亿元}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["explain", str(profile), "shanxi.zgq.industry-measures-2025.equipment",
+                                       "--as-of", AS_OF.isoformat(), "--lang", "en"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "← projects[].applying (2 projects listed; mark the one applied for with applying: true)" in text

@@ -708,7 +708,15 @@ def origin(defn: FactPlan, last_year: int, ctx: Context | None = None) -> str:
     kind = defn.source.kind
     if ctx is not None and kind in FORMULA_KINDS:
         return _formula_text(defn, ctx)
+    if ctx is not None and kind in _SAYS_WHY:
+        value = ctx.get(defn.id)
+        if isinstance(value, Missing):  # what to give: `projects[].applying (2 projects …)`
+            return "; ".join(sorted(value.inputs))
     return _ORIGINS[kind](defn.source, last_year)
+
+
+# Derived facts whose unknown value says what to give (which project, which certificate).
+_SAYS_WHY = frozenset({"certificates", "project", "cagr", "average_growth", "industry_share"})
 
 
 def _shown(ctx: Context, fact: str) -> str:
