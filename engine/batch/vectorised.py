@@ -491,7 +491,7 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
 
 
 def _project(facts: _Facts, defn: FactPlan) -> Fact:
-    """`context.applied_project`: the project marked applying, or the only one listed."""
+    """`context._applied_project`: the project marked applying, or the only one listed."""
     spec = defn.source
     assert isinstance(spec, ProjectSource)
     items = facts.column("projects", _list("projects"))

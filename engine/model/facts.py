@@ -167,7 +167,6 @@ class Points(_Spec):
 _SOURCES = ("field", "financial", "sum_years", "ratio", "growth", "ip_count", "certified",
             "records", "profile_fact", "points", "sum_of", "max_of", "certificates", "project",
             "cagr", "average_growth", "industry_share")  # fmt: skip
-DERIVED_KINDS = frozenset(_SOURCES) - {"profile_fact"}  # every source but a stated fact
 
 
 class FactDef(_Spec):

@@ -456,7 +456,7 @@ def _history(
     return list(by_day.values())
 
 
-def chain_length(spec: CertificatesSource, history: list[Certification]) -> int:
+def _chain_length(spec: CertificatesSource, history: list[Certification]) -> int:
     """How many certificates end in an unbroken chain with the last: each issued at most
     `spec.grace` after the previous one ended (`CertificatesSource.end`)."""
     count = 1
@@ -479,7 +479,7 @@ def _certificates(defn: FactPlan) -> Resolver:
             return Missing(frozenset({"certifications"}))
         held = _history(certificates, spec, ctx.as_of)
         if measure == "consecutive":
-            return Decimal(chain_length(spec, held) if held else 0)
+            return Decimal(_chain_length(spec, held) if held else 0)
         if not held:
             return Missing(frozenset({f"certifications (a {kind} certificate issued by "
                                       f"{ctx.as_of.isoformat()})"}))  # fmt: skip
@@ -488,7 +488,7 @@ def _certificates(defn: FactPlan) -> Resolver:
     return history
 
 
-def applied_project(projects: list[Project] | None) -> tuple[int, Project] | str:
+def _applied_project(projects: list[Project] | None) -> tuple[int, Project] | str:
     """The project an application is about, with its index: the one marked `applying: true`,
     or the only one listed; otherwise the profile input to fix, as a Missing input names it."""
     if not projects:
@@ -510,7 +510,7 @@ def _project(defn: FactPlan) -> Resolver:
     name = spec.field
 
     def read_project(ctx: Context) -> Resolved:
-        found = applied_project(ctx.profile.projects)
+        found = _applied_project(ctx.profile.projects)
         if isinstance(found, str):
             return Missing(frozenset({found}))
         index, project = found

@@ -265,7 +265,7 @@ def _years_before(day: date, years: int) -> date:
 
 
 def _applied(data: Data) -> Data:
-    """The project a policy about "the project" reads (`context.applied_project`), made so:
+    """The project a policy about "the project" reads (`context._applied_project`), made so:
     the one marked applying or the only one; else the first, then marked."""
     projects = data.get("projects")
     if not isinstance(projects, list) or not projects:
