@@ -72,8 +72,22 @@ _EXAMPLE_OTHER = {FactType.BOOL: "true", FactType.DATE: "2024-12-02", FactType.C
                   FactType.CODES: "[code1, code2]"}  # fmt: skip
 
 
+# What to give for a fact derived from the profile's structure: the structured input, not a fact.
+_DERIVED_EXAMPLES = {
+    "certificates": "certifications: [{{kind: {s.certificate}, issued: 2024-12-02}}]",
+    "project": "projects: [{{name: 一期, {s.field}: …, applying: true}}]",
+    "cagr": "financials.<year>.{s.line} for the last fiscal year and {s.years} years before",
+    "average_growth": "financials.<year>.{s.line} for the last {s.years} fiscal years and the one before",
+    "industry_share": "financials.2025.income_by_industry: {{C3976: 800万元, F5191: 200万元}}",
+}
+
+
 def _example(plan: FactPlan) -> str | None:
-    """`employees: 50`, `financials.2025.revenue: 1200万元`, `facts.sme: true`."""
+    """`employees: 50`, `financials.2025.revenue: 1200万元`, `facts.sme: true`; for a fact derived
+    from a list or several years, the structured input (`certifications: [{kind: hnte, …}]`)."""
+    derived = _DERIVED_EXAMPLES.get(plan.source.kind)
+    if derived is not None:
+        return derived.format(s=plan.source)
     if plan.source.kind not in READ_KINDS:
         return None
     if plan.unit is not None:

@@ -60,8 +60,9 @@ def register_rows() -> list[dict[str, Any]]:
     for count in range(1, 6):
         data = copy.deepcopy(seeds[0])
         data["zone"] = "taiyuan"
-        data.setdefault("facts", {}).update(private_enterprise=True, hnte_latest_issued="2026-03-01",
-                                             hnte_consecutive_recognitions=count)  # fmt: skip
-        data["certifications"] = [{"kind": "hnte", "issued": "2026-03-01"}]
+        data.setdefault("facts", {})["private_enterprise"] = True
+        # `count` consecutive recognitions, three years apart, the latest on 2026-03-01
+        data["certifications"] = [{"kind": "hnte", "issued": f"{2026 - 3 * back}-03-01"}
+                                  for back in range(count)]  # fmt: skip
         rows.append(data)
     return rows

@@ -92,7 +92,20 @@ FIELD_VALUES: dict[str, list[Any]] = {
     "compliance.abnormal_operations_list": [True, False],
     "facts.hnte_key_field": [True, False],
     "facts.hnte_innovation_score": [60, 70, 71],
-    "certifications": [[], [{"kind": "hnte", "issued": "2024-01-01"}]],
+    "certifications": [
+        [],
+        [{"kind": "hnte", "issued": "2024-01-01"}],
+        [{"kind": "hnte", "issued": "2022-12-20"}, {"kind": "hnte", "issued": "2026-01-15"}],
+    ],
+    # inputs of derived facts: the project applied for, income by industry, R&D staff
+    "projects": [
+        [{"name": "一期", "investment": "1亿元", "equipment_investment": "3000万元", "industrial": True}],
+        [{"name": "一期", "investment": "1亿元"}, {"name": "二期", "investment": "3亿元"}],
+        [],
+    ],
+    "financials.2025.income_by_industry": [{"C3976": "800万元", "F5191": "200万元"}, {"F5191": "1"}],
+    "financials.2023.revenue": ["1000万元", "0"],
+    "rd_staff": [0, 30],
 }
 
 

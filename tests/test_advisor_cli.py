@@ -146,7 +146,7 @@ def test_dash_reads_the_profile_from_standard_input() -> None:
     as_json = json.dumps({"employees": 12, "zone": "taiyuan"})
     data = json.loads(ok("explain", "-", "national.hnte.tax-rate", *AS_OF, "--format", "json", stdin=as_json))
     assert data["status"] == "undetermined"
-    result = CliRunner().invoke(main, ["check", "-", *AS_OF], input="employees: -3\nrd_staff: 4\n")
+    result = CliRunner().invoke(main, ["check", "-", *AS_OF], input="employees: -3\ntech_staf: 4\n")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "<stdin>:1" in result.output and "<stdin>:2" in result.output and "did you mean tech_staff" in result.output
 
@@ -175,9 +175,9 @@ def test_errors_follow_lang() -> None:
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
         return result.output
 
-    profile = "employees: -3\nrd_staff: 4\ncredit_code: 91140171MA0K000234\n"
+    profile = "employees: -3\ntech_staf: 4\ncredit_code: 91140171MA0K000234\n"
     zh = error("check", "-", "--lang", "zh", stdin=profile)
-    assert "<stdin>: 3 个字段无效" in zh and "<stdin>:2 rd_staff: 未知字段（画像中没有此字段）；是否应为 tech_staff？" in zh
+    assert "<stdin>: 3 个字段无效" in zh and "<stdin>:2 tech_staf: 未知字段（画像中没有此字段）；是否应为 tech_staff？" in zh
     assert "第17位应为 '1'（即 91140171MA0K000214）" in zh and "<stdin>:1 employees: 应大于或等于 0" in zh
     en = error("check", "-", "--lang", "en", stdin=profile)
     assert "3 invalid field(s)" in en and "did you mean tech_staff?" in en

@@ -158,13 +158,13 @@ def test_a_date_threshold_that_is_not_a_date_is_worded_as_one(tmp_path: Path) ->
 def test_a_misspelt_field_gets_a_suggestion_with_its_line(tmp_path: Path) -> None:
     error = _refused(
         tmp_path, "p.yaml",
-        "name: x\nrd_staff: 3\nfinancials:\n  2025: {revnue: 1}\ncertifications:\n"
+        "name: x\ntech_staf: 3\nfinancials:\n  2025: {revnue: 1}\ncertifications:\n"
         "  - {kind: hnte, issued: 2020-01-01, expire: 2023-01-01}\n",
     )  # fmt: skip
     problems = _problems(error)
-    assert problems["rd_staff"] == (2, problems["rd_staff"][1])
-    assert "did you mean tech_staff?" in problems["rd_staff"][1]
-    assert "did you mean revenue?" in problems["financials.2025.revnue"][1]
+    assert problems["tech_staf"] == (2, problems["tech_staf"][1])
+    assert "did you mean tech_staff" in problems["tech_staf"][1]
+    assert "did you mean revenue" in problems["financials.2025.revnue"][1]
     assert problems["certifications.0.expire"][0] == 6
     assert "did you mean expires?" in problems["certifications.0.expire"][1]
 

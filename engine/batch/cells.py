@@ -184,7 +184,7 @@ def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
 
 
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
-    if name in ("employees", "tech_staff", "workforce"):
+    if name in ("employees", "tech_staff", "workforce", "rd_staff"):
         return _Kind(_sure_quantity(_number, signed=False), plain=False)
     if name.startswith("financials."):
         parts = name.split(".")
@@ -264,7 +264,7 @@ def _key(value: Any) -> Any:
 
 def _canonical(name: str, value: Any) -> Any:
     """A list column's value as JSON text (decoded into structs once per distinct value)."""
-    if name in _LIST_NAMES and name != "projects" and value is not None:
+    if name in _LIST_NAMES and value is not None:
         return json.dumps(value, default=date.isoformat, ensure_ascii=False)
     return value
 
@@ -413,7 +413,7 @@ def _series(name: str, dtype: pl.DataType, column: list[Any] | None, keep: list[
     """One frame column: the kept rows' values, or its default where the register has none."""
     if column is None:
         return pl.Series(name, [False if name == "synthetic" else None] * len(keep), dtype)
-    if name in _LIST_NAMES and name != "projects":
+    if name in _LIST_NAMES:
         return _decode_lists(name, [column[i] for i in keep], dtype)
     series = pl.Series(name, [column[i] for i in keep], dtype=dtype)
     return series.fill_null(False) if name == "synthetic" else series

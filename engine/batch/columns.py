@@ -5,10 +5,13 @@ One row per enterprise; nested profile fields become dotted column names:
 - scalar fields by name: `credit_code`, `zone`, `registration_date`, `employees`, …;
 - `compliance.tax_credit_rating`, `compliance.abnormal_operations_list`,
   `compliance.serious_dishonesty_list`;
-- `financials.<year>.<line>`, e.g. `financials.2025.revenue` (yuan);
+- `financials.<year>.<line>`, e.g. `financials.2025.revenue` (yuan), and
+  `financials.<year>.income_by_industry`: a JSON object of industry code → amount in a text
+  file (`{"C3976": "1200万元"}`), a list of {industry, amount} structs in the frame;
 - `facts.<name>` for profile-supplied facts declared in the catalogue;
 - the lists `intellectual_property`, `certifications`, `compliance.records` and `projects`:
-  JSON arrays of objects in a text file (CSV), lists of structs in Parquet and in memory.
+  JSON arrays of objects in a text file (CSV), lists of structs in Parquet and in memory
+  (amounts of a project in millionths, as every quantity).
 
 An empty cell is *unknown*, exactly as an absent field in a profile. Every row is validated by the
 same `Profile` model as `incentives check` uses; a row that fails is reported with its number and
@@ -27,7 +30,7 @@ import polars as pl
 
 from ..errors import ProfileError
 from ..model.facts import FactDef, FactType
-from ..model.profile import FinancialYear, Profile, parse_profile
+from ..model.profile import AMOUNT_LINES, FINANCIAL_MAPPINGS, Profile, Project, parse_profile
 from ..reference.context import _coerce
 
 SCALE = 10**6  # quantities are stored as integer millionths of their unit
@@ -47,11 +50,14 @@ SCALARS: dict[str, pl.DataType] = {
     "employees": QUANTITY(),
     "tech_staff": QUANTITY(),
     "workforce": QUANTITY(),
+    "rd_staff": QUANTITY(),
     "compliance.tax_credit_rating": pl.String(),
     "compliance.abnormal_operations_list": pl.Boolean(),
     "compliance.serious_dishonesty_list": pl.Boolean(),
 }
-FINANCIAL_LINES = tuple(FinancialYear.model_fields)
+FINANCIAL_LINES = AMOUNT_LINES  # the financial columns in yuan
+INCOME_STRUCT = pl.Struct({"industry": pl.String, "amount": QUANTITY})
+FINANCIAL_LISTS: dict[str, pl.DataType] = {name: pl.List(INCOME_STRUCT) for name in FINANCIAL_MAPPINGS}
 
 IP_STRUCT = pl.Struct(
     {
@@ -65,6 +71,20 @@ IP_STRUCT = pl.Struct(
 CERT_STRUCT = pl.Struct(
     {"kind": pl.String, "issued": pl.Date, "expires": pl.Date, "number": pl.String}
 )
+PROJECT_STRUCT = pl.Struct(
+    {
+        "name": pl.String,
+        "kind": pl.String,
+        "investment": QUANTITY,
+        "equipment_investment": QUANTITY,
+        "start": pl.Date,
+        "applying": pl.Boolean,
+        "construction_months": QUANTITY,
+        "capacity_tonnes": QUANTITY,
+        "industrial": pl.Boolean,
+        "standard_land": pl.Boolean,
+    }
+)
 RECORD_STRUCT = pl.Struct(
     {"occurred": pl.Date, "kind": pl.String, "severity": pl.String, "description": pl.String}
 )
@@ -72,7 +92,7 @@ LISTS: dict[str, pl.DataType] = {
     "intellectual_property": pl.List(IP_STRUCT),
     "certifications": pl.List(CERT_STRUCT),
     "compliance.records": pl.List(RECORD_STRUCT),
-    "projects": pl.String(),  # kept as JSON text: no fact is computed from projects
+    "projects": pl.List(PROJECT_STRUCT),
 }
 _FACT_TYPES: dict[FactType, pl.DataType] = {
     FactType.QUANTITY: QUANTITY(),
@@ -112,6 +132,8 @@ def schema(years: Iterable[int], facts: Mapping[str, FactDef]) -> dict[str, pl.D
     for year in sorted(set(years), reverse=True):
         for line in FINANCIAL_LINES:
             columns[f"financials.{year}.{line}"] = QUANTITY()
+        for line, dtype in FINANCIAL_LISTS.items():
+            columns[f"financials.{year}.{line}"] = dtype
     columns.update(LISTS)
     for name, defn in sorted(declared_profile_facts(facts).items()):
         columns[f"facts.{name}"] = _FACT_TYPES[defn.type]
@@ -128,7 +150,9 @@ def flat_column_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType | N
     if name.startswith("facts."):
         defn = declared_profile_facts(facts).get(name[6:])
         return None if defn is None else _FACT_TYPES[defn.type]
-    return QUANTITY() if _financial_column(name) else None
+    if not _financial_column(name):
+        return None
+    return FINANCIAL_LISTS.get(name.rsplit(".", 1)[1], QUANTITY())
 
 
 # --- profile → flat row ----------------------------------------------------------------------
@@ -148,15 +172,17 @@ def profile_to_row(profile: Profile, facts: Mapping[str, FactDef]) -> dict[str, 
             value = getattr(record, line)
             if value is not None:
                 row[f"financials.{year}.{line}"] = to_micro(value, f"financials.{year}.{line}")
+        if record.income_by_industry is not None:
+            where = f"financials.{year}.income_by_industry"
+            row[where] = [{"industry": code, "amount": to_micro(amount, f"{where}.{code}")}
+                          for code, amount in record.income_by_industry.items()]  # fmt: skip
     row["intellectual_property"] = _dump_list(profile.intellectual_property)
     row["certifications"] = _dump_list(profile.certifications)
     records = profile.compliance.records if profile.compliance is not None else None
     row["compliance.records"] = _dump_list(records)
-    row["projects"] = (
-        None
-        if profile.projects is None
-        else json.dumps([p.model_dump(mode="json") for p in profile.projects], ensure_ascii=False)
-    )
+    row["projects"] = None if profile.projects is None else [
+        _project_cells(project, f"projects[{i}]") for i, project in enumerate(profile.projects)
+    ]
     if profile.facts:
         row.update(_fact_cells(profile.facts, declared_profile_facts(facts)))
     return row
@@ -179,6 +205,14 @@ def _fact_cells(values: Mapping[str, Any], declared: Mapping[str, FactDef]) -> d
             value = sorted(value)
         cells[f"facts.{name}"] = value
     return cells
+
+
+def _project_cells(project: Project, where: str) -> dict[str, Any]:
+    """A project as a frame struct: its quantities in millionths."""
+    return {
+        name: to_micro(value, f"{where}.{name}") if isinstance(value, Decimal) else value
+        for name, value in project.model_dump().items()
+    }
 
 
 def _dump_list(items: list[Any] | None) -> list[dict[str, Any]] | None:
@@ -233,6 +267,8 @@ def _flat_value(key: str, raw: Any) -> Any:
         return _json_list(raw, key)
     if key in SCALARS and isinstance(SCALARS[key], pl.Boolean):
         return _bool(raw, key)
+    if _financial_column(key) and key.rsplit(".", 1)[1] in FINANCIAL_LISTS:
+        return _income_mapping(_json_list(raw, key))
     if key in SCALARS or _financial_column(key):
         if isinstance(raw, float):
             raise RowError(f"{key}: floating-point value {raw!r}; write amounts as decimals")
@@ -254,13 +290,25 @@ def _flat_fact(key: str, raw: Any, declared: Mapping[str, FactDef]) -> Any:
     return raw
 
 
+def _income_mapping(value: Any) -> Any:
+    """Income by industry as the profile has it (code → amount), from a JSON object or from a
+    list of {industry, amount} (a Parquet list of structs, as the frame holds it)."""
+    if isinstance(value, list) and all(
+        isinstance(item, Mapping) and set(item) == {"industry", "amount"} for item in value
+    ):
+        mapping = {item["industry"]: item["amount"] for item in value}
+        if len(mapping) == len(value):  # an industry listed twice is left for the model to refuse
+            return mapping
+    return value
+
+
 def _financial_column(key: str) -> bool:
     parts = key.split(".")
     return (
         len(parts) == 3
         and parts[0] == "financials"
         and parts[1].isdigit()
-        and parts[2] in FINANCIAL_LINES
+        and (parts[2] in FINANCIAL_LINES or parts[2] in FINANCIAL_LISTS)
     )
 
 

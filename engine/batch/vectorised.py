@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -38,40 +39,49 @@ from typing import Any, cast
 import polars as pl
 
 from ..compile.plan import (
+    AverageGrowthSource,
     Band,
     Basis,
     BenefitPlan,
+    CagrSource,
+    CertificatesSource,
     CertifiedSource,
     Comparison,
     DateBound,
     Dates,
+    Duration,
     FactPlan,
     FactType,
     FieldSource,
     FinancialSource,
     GroupPlan,
     GrowthSource,
+    IndustryShareSource,
     IpCountSource,
     MaxOfSource,
     Node,
     PointsSource,
     PolicyPlan,
     ProfileFactSource,
+    ProjectSource,
     RatioSource,
     RecordsSource,
     SumOfSource,
     SumYearsSource,
 )
-from ..model.profile import Profile
+from ..model.profile import MAX_INDUSTRIES, Profile
 from ..model.units import Unit
 from ..policyset import PolicySet
+from ..reference.context import mean_growth
 from ..reference.results import Status
 from .columns import (
+    FINANCIAL_LISTS,
     LIMIT,
     QUANTITY,
     ROW,
     SCALARS,
     SCALE,
+    from_micro,
 )
 from .results import evaluated_schema
 
@@ -164,6 +174,8 @@ class Fact:
     den: pl.Expr | None = None
     size: int = _COLUMN
     den_size: int = 0
+    power: int = 1  # a compound growth: `num / den` is (1 + the fact)^power, num ≥ 0
+    decimal: bool = False  # `value` is the reference's Decimal as text, compared in Python
 
     @property
     def missing(self) -> pl.Expr:
@@ -171,6 +183,12 @@ class Fact:
 
     def compare(self, op: str, bound: Decimal) -> pl.Expr:
         """`value op bound`, exactly."""
+        if self.decimal:
+            return _decimal_compare(self.value, op, bound)
+        if self.power != 1:
+            # x ↦ (1 + x)^power is increasing from x = −1, the least a growth can be; a bound
+            # below it compares as −1 does (the factor is never below 0).
+            bound = (bound + 1) ** self.power if bound >= -1 else Decimal(-1)
         top, bottom = _ratio(bound)
         what = f"{self.defn.id!r} compared with {bound}"
         _fits(self.size * bottom, what)
@@ -242,6 +260,8 @@ class _Facts:
                 None if raw.den is None else self.put(stage, raw.den, "d"),
                 raw.size,
                 raw.den_size,
+                raw.power,
+                raw.decimal,
             )
         return self._built[name]
 
@@ -375,9 +395,7 @@ def _ip_count(facts: _Facts, defn: FactPlan) -> Fact:
     spec = defn.source
     assert isinstance(spec, IpCountSource)
     item = pl.element().struct
-    chosen = item.field("kind").is_in(sorted(spec.kinds))
-    if spec.acquisitions is not None:
-        chosen = chosen & item.field("acquisition").is_in(sorted(spec.acquisitions))
+    chosen = _ip_chosen(spec, facts.last_year)
     items = facts.column("intellectual_property", _list("intellectual_property"))
     counted = chosen
     if spec.main_product is not None:
@@ -390,7 +408,24 @@ def _ip_count(facts: _Facts, defn: FactPlan) -> Fact:
     if spec.main_product is not None:
         unsure = items.list.eval(chosen & item.field("main_product").is_null()).list.any()
         value = pl.when(~unsure).then(value)
+    if spec.granted_years is not None:
+        undated = items.list.eval(chosen & item.field("granted").is_null()).list.any()
+        value = pl.when(~undated).then(value)
     return Fact(defn, value, _NO, size=_COUNT)
+
+
+def _ip_chosen(spec: IpCountSource, last_year: int) -> pl.Expr:
+    """`context._ip_count`'s choice of items: kind, acquisition, and the grant year."""
+    item = pl.element().struct
+    chosen = item.field("kind").is_in(sorted(spec.kinds))
+    if spec.acquisitions is not None:
+        chosen = chosen & item.field("acquisition").is_in(sorted(spec.acquisitions))
+    if spec.granted_years is not None:
+        year = item.field("granted").dt.year()
+        # an undated item is counted here; the fact is then unknown (`_ip_count`)
+        chosen = chosen & (year.is_null() | year.is_between(last_year - spec.granted_years + 1,
+                                                            last_year))  # fmt: skip
+    return chosen
 
 
 def _certified(facts: _Facts, defn: FactPlan) -> Fact:
@@ -411,6 +446,141 @@ def _certified(facts: _Facts, defn: FactPlan) -> Fact:
     )
     items = facts.column("certifications", _list("certifications"))
     return Fact(defn, items.list.eval(valid).list.any(), _NO)
+
+
+def _offset(duration: Duration) -> str:
+    return f"{duration.amount}{_DURATION[duration.unit]}"
+
+
+def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._certificates`: the certificates of the kind issued by the evaluation date,
+    one per issue date (the one that ends last), oldest first."""
+    spec = defn.source
+    assert isinstance(spec, CertificatesSource)
+    item = pl.element().struct
+    issued, expires = item.field("issued"), item.field("expires")
+    items = facts.column("certifications", _list("certifications"))
+    held = items.list.eval(
+        pl.element().filter((item.field("kind") == spec.certificate) & (issued <= facts.as_of))
+    )
+    days = held.list.eval(issued).list.unique()
+    if spec.measure == "latest_issued":
+        return Fact(defn, days.list.max(), _NO)
+    count = days.list.len()
+    if spec.measure == "first":
+        return Fact(defn, pl.when(count > 0).then(count == 1), _NO)
+    assert spec.validity is not None
+    end = (pl.when(expires.is_not_null()).then(expires.dt.offset_by("1d"))
+           .otherwise(issued.dt.offset_by(_offset(spec.validity))))  # fmt: skip
+    one = pl.struct(issued.alias("i"), end.alias("e"))
+    pair = pl.element().struct
+    chain = (
+        held.list.eval(one)
+        .list.eval(
+            pl.element().sort_by([pair.field("i"), pair.field("e")], descending=[False, True])
+        )
+        .list.eval(pl.element().filter(pair.field("i").is_first_distinct()))
+        .list.eval(
+            (pair.field("i") <= pair.field("e").shift(1).dt.offset_by(_offset(spec.grace)))
+            .fill_null(False).cast(pl.Int64).reverse().cum_prod().sum()
+        )
+        .list.first()
+    )
+    value = pl.when(count > 0).then(chain + 1).otherwise(0).cast(pl.Int128) * _int(SCALE)
+    return Fact(defn, pl.when(count.is_not_null()).then(value), _NO, size=_ITEMS * SCALE)
+
+
+def _project(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._applied_project`: the project marked applying, or the only one listed."""
+    spec = defn.source
+    assert isinstance(spec, ProjectSource)
+    items = facts.column("projects", _list("projects"))
+    applying = pl.element().struct.field("applying").fill_null(False)
+    marked = items.list.eval(applying.cast(pl.Int64)).list.sum()
+    chosen = (
+        pl.when(marked == 1)
+        .then(items.list.eval(pl.element().filter(applying)).list.first())
+        .when((marked == 0) & (items.list.len() == 1))
+        .then(items.list.first())
+    )
+    value = chosen.struct.field(spec.field)
+    return Fact(defn, value, _NO)
+
+
+def _cagr(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._cagr` over two years at most: the growth factor last ÷ first as a ratio,
+    compared with (1 + bound)^years (`Fact.power`), exactly."""
+    spec = defn.source
+    assert isinstance(spec, CagrSource)
+    if spec.years > 2:
+        raise Unsupported(f"fact {defn.id!r}: a compound growth over {spec.years} years has no "
+                          "exact comparison here (a root of a ratio)")  # fmt: skip
+    last = facts.financial(facts.last_year, spec.line)
+    first = facts.financial(facts.last_year - spec.years, spec.line)
+    ok = (first > 0) & (last >= 0)
+    return Fact(defn, pl.when(ok).then(last), _NO, pl.when(ok).then(first), _COLUMN, _COLUMN,
+                power=spec.years)  # fmt: skip
+
+
+def _average_growth(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._average_growth`, row by row through `context.mean_growth` (a mean of rates
+    multiplies amounts beyond Int128): the value is the Decimal as text, compared in Python."""
+    spec = defn.source
+    assert isinstance(spec, AverageGrowthSource)
+    years = range(facts.last_year - spec.years, facts.last_year + 1)
+    packed = pl.struct([facts.financial(y, spec.line).alias(str(y)) for y in years])
+    value = packed.map_batches(_mean_growth_texts, return_dtype=pl.String)
+    return Fact(defn, value, _NO, den=_int(1), decimal=True)
+
+
+def _mean_growth_texts(rows: pl.Series) -> pl.Series:
+    out: list[str | None] = []
+    for row in rows.to_list():
+        values: list[int | None] = list(row.values()) if row is not None else [None]
+        known = [from_micro(v) for v in values if v is not None]
+        if len(known) < len(values):
+            out.append(None)
+            continue
+        mean = mean_growth(known)
+        out.append(None if isinstance(mean, int) else str(mean))
+    return pl.Series(out, dtype=pl.String)
+
+
+_PYTHON_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge,
+    "lt": operator.lt, "le": operator.le,
+}  # fmt: skip
+
+
+def _decimal_compare(value: pl.Expr, op: str, bound: Decimal) -> pl.Expr:
+    test = _PYTHON_OPS[op]
+
+    def compare(texts: pl.Series) -> pl.Series:
+        return pl.Series([None if t is None else test(Decimal(t), bound) for t in texts.to_list()],
+                         dtype=pl.Boolean)  # fmt: skip
+
+    return value.map_batches(compare, return_dtype=pl.Boolean)
+
+
+def _industry_share(facts: _Facts, defn: FactPlan) -> Fact:
+    """`context._industry_share`: the listed industries' part of the year's income by industry
+    (without one, 0 for a firm registered outside the list, else unknown)."""
+    spec = defn.source
+    assert isinstance(spec, IndustryShareSource)
+    name = f"financials.{facts.last_year}.income_by_industry"
+    income = facts.column(name, FINANCIAL_LISTS["income_by_industry"])
+    entry = pl.element().struct
+    listed = pl.any_horizontal([entry.field("industry").str.starts_with(p) for p in spec.prefixes])
+    part = income.list.eval(pl.when(listed).then(entry.field("amount")).otherwise(_int(0))).list.sum()
+    total = income.list.eval(entry.field("amount")).list.sum()
+    registered = facts.column("industry_code", pl.String())
+    outside = ~pl.any_horizontal([registered.str.starts_with(p) for p in spec.prefixes])
+    known = income.is_not_null() & (total != 0)
+    presumed = income.is_null() & registered.is_not_null() & outside
+    num = pl.when(known).then(part.cast(pl.Int128)).when(presumed).then(_int(0))
+    den = pl.when(known).then(total.cast(pl.Int128)).when(presumed).then(_int(1))
+    size = MAX_INDUSTRIES * _COLUMN  # a sum over the industries of one year
+    return Fact(defn, num, _NO, den, size, size)
 
 
 def _records(facts: _Facts, defn: FactPlan) -> Fact:
@@ -443,6 +613,11 @@ _BUILDERS: dict[str, Callable[[_Facts, FactPlan], Fact]] = {
     "ip_count": _ip_count,
     "certified": _certified,
     "records": _records,
+    "certificates": _certificates,
+    "project": _project,
+    "cagr": _cagr,
+    "average_growth": _average_growth,
+    "industry_share": _industry_share,
 }
 
 

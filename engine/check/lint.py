@@ -318,7 +318,7 @@ def _unit_findings(
         if defn.unit is not Unit.RATIO or leaf.op in ("ne", "not_in"):
             continue
         big = [v for v in flat(leaf.operand) if isinstance(v, Decimal) and v > 1]
-        if big and defn.source.kind != "growth":
+        if big and defn.source.kind not in ("growth", "cagr", "average_growth"):
             found.append(at.finding("warning", "unit",
                 f"{leaf.fact} is a share, compared with "
                 f"{format_quantity(big[0], Unit.RATIO, 'en')}; a percentage above 100% is "

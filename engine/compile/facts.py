@@ -23,28 +23,36 @@ from pydantic import BaseModel
 
 from ..errors import Problem
 from ..model.facts import CHANGE_ORDER, Change, FactDef, FactType, PointBand, dependencies
+from ..model.industry import INDUSTRY_LISTS
 from ..model.profile import (
+    AMOUNT_LINES,
     CLASS_I_KINDS,
     CLASS_II_KINDS,
     Certification,
     ComplianceRecord,
-    FinancialYear,
+    IntellectualProperty,
     Profile,
+    Project,
 )
 from ..model.units import Unit, UnitError, parse_quantity
 from ..model.yamlio import Location, line_of
 from .plan import (
+    AverageGrowthSource,
     Band,
+    CagrSource,
+    CertificatesSource,
     CertifiedSource,
     Duration,
     FactPlan,
     FieldSource,
     FinancialSource,
     GrowthSource,
+    IndustryShareSource,
     IpCountSource,
     MaxOfSource,
     PointsSource,
     ProfileFactSource,
+    ProjectSource,
     RatioSource,
     RecordsSource,
     ReviewRule,
@@ -106,7 +114,8 @@ def literal_values(model: type[BaseModel], name: str) -> tuple[str, ...]:
 CERTIFICATE_KINDS = literal_values(Certification, "kind")
 RECORD_KINDS = literal_values(ComplianceRecord, "kind")
 SEVERITIES = literal_values(ComplianceRecord, "severity")
-FINANCIAL_LINES = tuple(FinancialYear.model_fields)
+FINANCIAL_LINES = AMOUNT_LINES  # the lines in yuan (income by industry is read as shares)
+IP_KINDS = literal_values(IntellectualProperty, "kind")
 
 
 class _Field:
@@ -121,7 +130,8 @@ class _Field:
         self.shape = shape
 
 
-_VALIDATOR_UNITS = {"_money": Unit.YUAN, "_number": Unit.PERSON}
+_VALIDATOR_UNITS = {"_money": Unit.YUAN, "_number": Unit.PERSON, "_tonne": Unit.TONNE,
+                    "_month": Unit.MONTH}  # fmt: skip
 
 
 def _field_kind(annotation: Any) -> _Field | type[BaseModel]:
@@ -159,6 +169,11 @@ def _profile_fields(model: type[BaseModel], prefix: str = "") -> dict[str, _Fiel
 
 
 PROFILE_FIELDS = _profile_fields(Profile)
+PROJECT_FIELDS = {
+    name: kind
+    for name, kind in _profile_fields(Project).items()
+    if kind.type in (FactType.QUANTITY, FactType.BOOL, FactType.DATE) and name != "applying"
+}
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -278,8 +293,16 @@ class _Reader:
         kinds = frozenset().union(
             *(CLASS_I_KINDS if c == "I" else CLASS_II_KINDS for c in spec.classes)
         )
+        if spec.kinds is not None:
+            named = [self.name(kind, IP_KINDS, "IP kind", "ip_count", "kinds", index)
+                     for index, kind in enumerate(spec.kinds)]  # fmt: skip
+            if not all(named):
+                raise _Refused
+            kinds = frozenset(spec.kinds)
         acquisitions = None if spec.acquisition is None else frozenset(spec.acquisition)
-        return IpCountSource(tuple(spec.classes), kinds, acquisitions, spec.main_product)
+        return IpCountSource(
+            tuple(spec.classes), kinds, acquisitions, spec.main_product, spec.granted_years
+        )
 
     def certified(self) -> Source:
         spec = self.defn.certified
@@ -293,6 +316,61 @@ class _Reader:
             else self.duration(spec.validity, "certified", "validity")
         )
         return CertifiedSource(spec.kind, validity)
+
+    def certificates(self) -> Source:
+        spec = self.defn.certificates
+        assert spec is not None
+        if not self.name(spec.kind, CERTIFICATE_KINDS, "certificate kind", "certificates", "kind"):
+            raise _Refused
+        yields = {"latest_issued": (FactType.DATE, (), "the latest certificate's issue date"),
+                  "first": (FactType.BOOL, (), "whether the latest certificate is the first"),
+                  "consecutive": (FactType.QUANTITY, (Unit.ITEM,), "a count of certificates")}
+        self.expect(*yields[spec.measure])  # fmt: skip
+        validity = (
+            None
+            if spec.validity is None
+            else self.duration(spec.validity, "certificates", "validity")
+        )
+        grace = self.duration(spec.grace, "certificates", "grace")
+        if spec.measure == "consecutive" and validity is None:
+            self.fail("a chain of certificates needs their validity ('3年') for those that "
+                      "state no expiry", "certificates", "validity")  # fmt: skip
+            raise _Refused
+        return CertificatesSource(spec.kind, spec.measure, validity, grace)
+
+    def project(self) -> Source:
+        name = str(self.defn.project)
+        found = PROJECT_FIELDS.get(name)
+        if found is None:
+            self.fail(f"unknown project field {name!r}{suggest(name, PROJECT_FIELDS)}; known: "
+                      f"{', '.join(PROJECT_FIELDS)}", "project")  # fmt: skip
+            raise _Refused
+        assert found.type is not None
+        self.expect(found.type, (found.unit,) if found.unit else (), f"project field {name!r}")
+        return ProjectSource(name)
+
+    def cagr(self) -> Source:
+        spec = self.defn.cagr
+        assert spec is not None
+        line = self.financial_line(spec.financial, "cagr", "financial")
+        self.expect(FactType.QUANTITY, (Unit.RATIO,), "a compound growth rate")
+        return CagrSource(line, spec.years)
+
+    def average_growth(self) -> Source:
+        spec = self.defn.average_growth
+        assert spec is not None
+        line = self.financial_line(spec.financial, "average_growth", "financial")
+        self.expect(FactType.QUANTITY, (Unit.RATIO,), "an average growth rate")
+        return AverageGrowthSource(line, spec.years)
+
+    def industry_share(self) -> Source:
+        spec = self.defn.industry_share
+        assert spec is not None
+        known = tuple(INDUSTRY_LISTS)
+        if not self.name(spec.industries, known, "industry list", "industry_share", "industries"):
+            raise _Refused
+        self.expect(FactType.QUANTITY, (Unit.RATIO,), "a share of income")
+        return IndustryShareSource(spec.industries, INDUSTRY_LISTS[spec.industries])
 
     def records(self) -> Source:
         spec = self.defn.records
@@ -484,6 +562,11 @@ _INPUTS: dict[str, Callable[[Any], frozenset[str]]] = {
     "certified": lambda s: frozenset({"certifications"}),
     "records": lambda s: frozenset({"compliance.records"}),
     "profile_fact": lambda s: frozenset({f"facts.{s.name}"}),
+    "certificates": lambda s: frozenset({"certifications"}),
+    "project": lambda s: frozenset({"projects"}),
+    "cagr": lambda s: frozenset({f"financials.{s.line}"}),
+    "average_growth": lambda s: frozenset({f"financials.{s.line}"}),
+    "industry_share": lambda s: frozenset({"financials.income_by_industry", "industry_code"}),
 }
 _REVIEW: dict[str, ReviewRule] = {
     "field": "judgement", "financial": "judgement", "profile_fact": "judgement",

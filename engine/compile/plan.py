@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import ClassVar, Literal
 
@@ -272,13 +272,15 @@ class GrowthSource(Record):
 @record
 class IpCountSource(Record):
     """Items of intellectual property of the listed kinds (the classes resolved to kinds),
-    acquisitions and relation to the main products (None: any)."""
+    acquisitions and relation to the main products (None: any); with `granted_years`, only
+    those granted in the last N fiscal years (an item without a grant date is then unknown)."""
 
     kind: ClassVar[str] = "ip_count"
     classes: tuple[str, ...]
     kinds: frozenset[str]
     acquisitions: frozenset[str] | None = None
     main_product: bool | None = None
+    granted_years: int | None = None  # only items granted in the last N fiscal years
 
 
 @record
@@ -335,10 +337,66 @@ class MaxOfSource(Record):
     parts: tuple[str, ...]
 
 
+@record
+class CertificatesSource(Record):
+    """The history of one certificate kind, read on the evaluation date from the certificates
+    issued by then: the latest's issue date, whether it is the only one, or the length of the
+    unbroken chain ending with it (`model.facts.Certificates`)."""
+
+    kind: ClassVar[str] = "certificates"
+    certificate: str
+    measure: Literal["latest_issued", "first", "consecutive"]
+    validity: Duration | None = None
+    grace: Duration = Duration(0, Unit.DAY)
+
+    def end(self, issued: date, expires: date | None) -> date | None:
+        """The first day a certificate no longer covers (None: open-ended)."""
+        if expires is not None:
+            return expires + timedelta(days=1)
+        return None if self.validity is None else self.validity.after(issued)
+
+
+@record
+class ProjectSource(Record):
+    """A field of the project applied for: the one marked `applying`, or the only one."""
+
+    kind: ClassVar[str] = "project"
+    field: str
+
+
+@record
+class CagrSource(Record):
+    """Compound yearly growth of a line over `years`: (last ÷ `years` before)^(1/years) − 1."""
+
+    kind: ClassVar[str] = "cagr"
+    line: str
+    years: int
+
+
+@record
+class AverageGrowthSource(Record):
+    """The mean of a line's yearly growth rates over the last `years` years."""
+
+    kind: ClassVar[str] = "average_growth"
+    line: str
+    years: int
+
+
+@record
+class IndustryShareSource(Record):
+    """The share of the last fiscal year's income by industry from the industries under
+    `prefixes` (the list `name` of `model.industry.INDUSTRY_LISTS`)."""
+
+    kind: ClassVar[str] = "industry_share"
+    name: str
+    prefixes: tuple[str, ...]
+
+
 Source = (
     FieldSource | FinancialSource | SumYearsSource | RatioSource | GrowthSource | IpCountSource
     | CertifiedSource | RecordsSource | ProfileFactSource | PointsSource | SumOfSource
-    | MaxOfSource
+    | MaxOfSource | CertificatesSource | ProjectSource | CagrSource | AverageGrowthSource
+    | IndustryShareSource
 )  # fmt: skip
 READ_KINDS = frozenset({"field", "financial", "profile_fact"})
 FORMULA_KINDS = frozenset({"points", "sum_of", "max_of"})
@@ -613,9 +671,12 @@ __all__ = [
     "READ_KINDS",
     "AmountKind",
     "Attaches",
+    "AverageGrowthSource",
     "Band",
     "Basis",
     "BenefitPlan",
+    "CagrSource",
+    "CertificatesSource",
     "CertifiedSource",
     "Comparison",
     "Criterion",
@@ -630,6 +691,7 @@ __all__ = [
     "Group",
     "GroupPlan",
     "GrowthSource",
+    "IndustryShareSource",
     "IpCountSource",
     "MaxOfSource",
     "Node",
@@ -638,6 +700,7 @@ __all__ = [
     "PointsSource",
     "PolicyPlan",
     "ProfileFactSource",
+    "ProjectSource",
     "RatioSource",
     "RecordsSource",
     "Requirement",

@@ -2,9 +2,11 @@
 comes from.
 
 A fact is either read from the profile (a field, a financial line of a given fiscal year, a
-profile-supplied extra fact) or derived by a formula over other facts (ratio, sum over the last
-N fiscal years, growth, counts of IP, certificates valid on the evaluation date, records within
-a period). Formulas are data, never Python in policy files.
+profile-supplied extra fact) or derived by a formula over the profile's structured data or
+other facts (ratio, sum over the last N fiscal years, growth, compound or average growth,
+counts of IP, certificates valid on the evaluation date and the history of a certificate kind,
+a field of the project applied for, the share of income from a list of industries, records
+within a period). Formulas are data, never Python in policy files.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class Growth(_Spec):
 
 class IpCount(_Spec):
     classes: tuple[Literal["I", "II"], ...] = ("I", "II")
+    kinds: tuple[str, ...] | None = Field(
+        None, min_length=1, description="IP kinds counted instead of whole classes"
+    )
+    granted_years: int | None = Field(
+        None, ge=1, le=10, description="only items granted in the last N fiscal years"
+    )
     acquisition: tuple[Literal["self_developed", "transfer", "gift", "merger", "licence"], ...] | None = (
         None
     )
@@ -75,6 +83,42 @@ class IpCount(_Spec):
 class Certified(_Spec):
     kind: str
     validity: str | None = Field(None, description="e.g. '3年' when certificates carry no expiry")
+
+
+class Certificates(_Spec):
+    """What the history of a certificate kind says (every certificate the enterprise has held
+    is listed in `certifications`): the issue date of the latest issued by the evaluation date
+    (`latest_issued`), whether it is the only one (`first`), or how many certificates end in an
+    unbroken chain with the latest (`consecutive`: each issued at most `grace` after the one
+    before ended, its expiry or, without one, `validity` after issue)."""
+
+    kind: str
+    measure: Literal["latest_issued", "first", "consecutive"]
+    validity: str | None = Field(None, description="e.g. '3年' when certificates carry no expiry")
+    grace: str = Field("0天", description="how long after the previous one ended a certificate "
+                       "may be issued and still continue it (consecutive)")
+
+
+class Cagr(_Spec):
+    """Compound yearly growth of a financial line over `years` years: (last ÷ the year `years`
+    before)^(1/years) − 1."""
+
+    financial: str
+    years: int = Field(ge=1, le=10)
+
+
+class AverageGrowth(_Spec):
+    """The mean of the yearly growth rates of a financial line over the last `years` years."""
+
+    financial: str
+    years: int = Field(ge=1, le=10)
+
+
+class IndustryShare(_Spec):
+    """The share of a year's income (`financials.<year>.income_by_industry`) from a named list
+    of industries (`model.industry.INDUSTRY_LISTS`)."""
+
+    industries: str
 
 
 class Records(_Spec):
@@ -121,7 +165,8 @@ class Points(_Spec):
 
 
 _SOURCES = ("field", "financial", "sum_years", "ratio", "growth", "ip_count", "certified",
-            "records", "profile_fact", "points", "sum_of", "max_of")  # fmt: skip
+            "records", "profile_fact", "points", "sum_of", "max_of", "certificates", "project",
+            "cagr", "average_growth", "industry_share")  # fmt: skip
 
 
 class FactDef(_Spec):
@@ -165,6 +210,11 @@ class FactDef(_Spec):
     max_of: tuple[str, ...] | None = Field(
         None, min_length=2, description="the better of alternative options (e.g. scoring methods)"
     )
+    certificates: Certificates | None = None
+    project: str | None = Field(None, description="a field of the project applied for")
+    cagr: Cagr | None = None
+    average_growth: AverageGrowth | None = None
+    industry_share: IndustryShare | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> FactDef:

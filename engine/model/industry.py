@@ -39,3 +39,20 @@ def normalise_industry_code(raw: str) -> str:
             f"{raw!r}: division {digits[:2]} belongs to section {section}, not {letter}"
         )
     return section + digits
+
+
+# Named lists of industries, by GB/T 4754-2017 code prefix, that fact declarations refer to
+# (`industry_share: {industries: …}`). Written once here.
+INDUSTRY_LISTS: dict[str, tuple[str, ...]] = {
+    # 财税〔2015〕119号 第四条: the industries excluded from the R&D super-deduction — 烟草制造业,
+    # 住宿和餐饮业, 批发和零售业, 房地产业, 租赁和商务服务业, 娱乐业 (the seventh, "其他行业", names
+    # none). The industries are the text's; their codes are our reading of GB/T 4754-2017.
+    "rd_excluded": ("C16", "H", "F", "K", "L", "R90"),
+    # 制造业: section C.
+    "manufacturing": ("C",),
+}
+
+
+def in_industries(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a normalised code falls under one of the prefixes (`C1610` under `C16`)."""
+    return code.startswith(prefixes)

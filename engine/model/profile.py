@@ -62,6 +62,24 @@ def _number(raw: object) -> object:
     return quantity.value
 
 
+def _in_unit(unit: Unit, example: str) -> Any:
+    """A validator for a quantity in `unit` (a plain number is taken in it), e.g. `3000吨`."""
+
+    def read(raw: object) -> object:
+        if raw is None:
+            return raw
+        try:
+            quantity = parse_quantity(raw)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        if quantity.unit not in (unit, Unit.NUMBER):
+            raise ValueError(f"expected a quantity in {unit.value} (e.g. {example!r}), got {raw!r}")
+        return quantity.value
+
+    read.__name__ = f"_{unit.name.lower()}"  # `compile.facts` reads the unit off the name
+    return read
+
+
 def _fact_value(raw: object) -> object:
     """One of the value types a declared fact can have, or a refusal that says which they are
     (rather than one error per branch of the union). A text written like a date is a date, in
@@ -110,7 +128,10 @@ class _Strict(BaseModel):
 
 # Parts that cannot be larger than their whole, when both are stated: part → (whole, why). The
 # only rules of the model across fields (the batch back end checks them across its columns).
-PROFILE_PARTS = {"tech_staff": ("employees", "科技人员 are counted among 职工")}
+PROFILE_PARTS = {
+    "tech_staff": ("employees", "科技人员 are counted among 职工"),
+    "rd_staff": ("employees", "研发人员 are counted among 职工"),
+}
 FINANCIAL_PARTS = {
     "main_business_revenue": ("revenue", "主营业务收入 is part of 销售收入"),
     "rd_expense_domestic": ("rd_expense", "境内研究开发费用 is part of 研究开发费用总额"),
@@ -136,6 +157,9 @@ def _part_of(value: Decimal | None, info: Any, whole: str, why: str) -> Decimal 
     if value is not None and total is not None and value > total:
         raise ValueError(f"{value} is more than {whole} ({total}); {why}")
     return value
+
+
+MAX_INDUSTRIES = 200  # industries in one year's income by industry, at most
 
 
 class FinancialYear(_Strict):
@@ -183,6 +207,21 @@ class FinancialYear(_Strict):
     total_assets: NonNegativeMoney | None = Field(None, description="资产总额")
     total_liabilities: NonNegativeMoney | None = Field(None, description="负债总额")
     net_assets: Money | None = Field(None, description="净资产")
+    # --- read by derived facts: exports, and income by industry (the 50% tests) -----------
+    export_revenue: NonNegativeMoney | None = Field(None, description="出口销售额 / export sales")
+    income_by_industry: dict[str, NonNegativeMoney] | None = Field(
+        None,
+        max_length=MAX_INDUSTRIES,
+        description="the year's income by GB/T 4754 industry code (e.g. {C3976: 1200万元, "
+        "F5191: 300万元}): 收入总额减除不征税收入和投资收益 split by the industry of the "
+        "business it comes from; the shares of the excluded and the manufacturing industries "
+        "are computed from it",
+    )
+
+    @field_validator("income_by_industry", mode="before")
+    @classmethod
+    def _industries(cls, value: object) -> object:
+        return _by_industry(value)
 
     # Each figure is validated after those declared above it, so `info.data` holds the whole.
     @field_validator(*FINANCIAL_PARTS)
@@ -198,6 +237,25 @@ class FinancialYear(_Strict):
                 written = " + ".join(f"{p} {v}" for p, v in zip(parts, stated, strict=True))
                 raise ValueError(f"{written} is more than {whole} ({total}); {why}: correct one of the figures")
         return self
+
+
+# The financial lines that are mappings, not amounts (every other line is an amount in yuan).
+FINANCIAL_MAPPINGS = frozenset({"income_by_industry"})
+AMOUNT_LINES = tuple(name for name in FinancialYear.model_fields if name not in FINANCIAL_MAPPINGS)
+
+
+def _by_industry(value: object) -> object:
+    """Income by industry with each code normalised (`4210` → `C4210`); two keys that are one
+    code are refused rather than one silently replacing the other."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, object] = {}
+    for raw, amount in value.items():
+        code = normalise_industry_code(str(raw))
+        if code in out:
+            raise ValueError(f"industry {code} is given twice (as {raw!r} and another spelling)")
+        out[code] = amount
+    return out
 
 
 CertificationKind = Literal[
@@ -302,12 +360,26 @@ class Compliance(_Strict):
     serious_dishonesty_list: bool | None = Field(None, description="列入严重违法失信名单")
 
 
+Tonnes = Annotated[Decimal, BeforeValidator(_in_unit(Unit.TONNE, "3000吨")), Field(ge=0)]
+Months = Annotated[Decimal, BeforeValidator(_in_unit(Unit.MONTH, "24个月")), Field(ge=0)]
+
+
 class Project(_Strict):
+    """An investment project of the enterprise. A policy about "the project" reads the one
+    marked `applying: true`, or the only one listed (see `reference.context`)."""
+
     name: str
     kind: str | None = None
-    investment: NonNegativeMoney | None = None
-    equipment_investment: NonNegativeMoney | None = None
+    investment: NonNegativeMoney | None = Field(None, description="计划总投资")
+    equipment_investment: NonNegativeMoney | None = Field(None, description="设备购置额")
     start: Day | None = None
+    applying: bool | None = Field(
+        None, description="the project this application is about (when several are listed)"
+    )
+    construction_months: Months | None = Field(None, description="建设期, in months")
+    capacity_tonnes: Tonnes | None = Field(None, description="设计年产能, tonnes a year")
+    industrial: bool | None = Field(None, description="工业（制造业）项目")
+    standard_land: bool | None = Field(None, description="以\"标准地\"方式供地")
 
     @field_validator("equipment_investment")
     @classmethod
@@ -368,6 +440,7 @@ class Profile(_Strict):
         "quarterly average over the year (小型微利企业); not the same count as employees",
     )
     tech_staff: Headcount | None = Field(None, description="科技人员 (annual average)")
+    rd_staff: Headcount | None = Field(None, description="研发人员 (annual average)")
     financials: dict[FiscalYear, FinancialYear] | None = None
     certifications: list[Certification] | None = None
     intellectual_property: list[IntellectualProperty] | None = None

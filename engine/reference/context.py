@@ -3,7 +3,8 @@ resolvers that compute a fact from the profile, and where each value came from."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -11,16 +12,21 @@ from typing import Any, Protocol
 
 from ..compile.plan import (
     FORMULA_KINDS,
+    AverageGrowthSource,
     Basis,
+    CagrSource,
+    CertificatesSource,
     CertifiedSource,
     FactPlan,
     FieldSource,
     FinancialSource,
     GrowthSource,
+    IndustryShareSource,
     IpCountSource,
     MaxOfSource,
     PointsSource,
     ProfileFactSource,
+    ProjectSource,
     RatioSource,
     RecordsSource,
     SumOfSource,
@@ -28,7 +34,8 @@ from ..compile.plan import (
     first_band,
 )
 from ..model.facts import FactType
-from ..model.profile import Profile
+from ..model.industry import in_industries
+from ..model.profile import Certification, Profile, Project
 from ..model.units import (
     EXPONENT_LIMIT,
     Unit,
@@ -228,13 +235,26 @@ def check_profile_facts(
     for name, raw in profile.facts.items():
         defn = declared.get(name)
         if defn is None:
-            problems.append(f"facts.{name}: not declared in the fact catalogue of this policy set")
+            problems.append(_undeclared(name, facts))
             continue
         try:
             _coerce(defn, raw, f"facts.{name}")
         except ValueError as exc:
             problems.append(str(exc))
     return problems
+
+
+def _undeclared(name: str, facts: Mapping[str, Any]) -> str:
+    """Why `facts.<name>` is refused: not declared, or a fact the engine derives from other
+    profile data, which is then stated there instead (never both, so they cannot disagree)."""
+    derived = facts.get(name)
+    inputs = sorted(getattr(derived, "profile_inputs", ()) or ())
+    if derived is None or not inputs:
+        return f"facts.{name}: not declared in the fact catalogue of this policy set"
+    return (
+        f"facts.{name}: {name} is derived from {', '.join(inputs)} and cannot be stated; remove "
+        f"it from facts and give {' and '.join(inputs)} instead"
+    )
 
 
 # --- resolvers: a fact's plan as a function of the context -----------------------------------
@@ -377,17 +397,24 @@ def _ip_count(defn: FactPlan) -> Resolver:
     spec = defn.source
     assert isinstance(spec, IpCountSource)
     kinds, acquisitions, main_product = spec.kinds, spec.acquisitions, spec.main_product
+    granted_years = spec.granted_years
 
     def count(ctx: Context) -> Resolved:
         items = ctx.profile.intellectual_property
         if items is None:
             return Missing(frozenset({"intellectual_property"}))
+        first = ctx.last_year - (granted_years or 1) + 1
         total = 0
         for item in items:
             if item.kind not in kinds:
                 continue
             if acquisitions is not None and item.acquisition not in acquisitions:
                 continue
+            if granted_years is not None:
+                if item.granted is None:
+                    return Missing(frozenset({"intellectual_property[].granted"}))
+                if not first <= item.granted.year <= ctx.last_year:
+                    continue
             if main_product is not None:
                 if item.main_product is None:
                     return Missing(frozenset({"intellectual_property[].main_product"}))
@@ -419,6 +446,167 @@ def _certified(defn: FactPlan) -> Resolver:
         return False
 
     return valid
+
+
+# --- facts derived from the profile's structured lists ------------------------------------
+#
+# A derived fact is unknown only when the structured data it reads is: the Missing input then
+# names that data (`certifications`, `projects[].applying`), so that a gap points at what to add.
+
+
+def _history(
+    certificates: list[Certification], spec: CertificatesSource, on: date
+) -> list[Certification]:
+    """The certificates of one kind issued by `on`, oldest first, one per issue date (of two
+    issued on one day, the one that ends later)."""
+    held = [c for c in certificates if c.kind == spec.certificate and c.issued <= on]
+    held.sort(key=lambda c: (c.issued, spec.end(c.issued, c.expires) or date.max))
+    by_day = {c.issued: c for c in held}  # the last of a day's certificates stays
+    return list(by_day.values())
+
+
+def _chain_length(spec: CertificatesSource, history: list[Certification]) -> int:
+    """How many certificates end in an unbroken chain with the last: each issued at most
+    `spec.grace` after the previous one ended (`CertificatesSource.end`)."""
+    count = 1
+    for before, after in zip(reversed(history[:-1]), reversed(history[1:]), strict=True):
+        end = spec.end(before.issued, before.expires)
+        if end is not None and after.issued > spec.grace.after(end):
+            break
+        count += 1
+    return count
+
+
+def _certificates(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, CertificatesSource)
+    kind, measure = spec.certificate, spec.measure  # the kind, for the Missing input
+
+    def history(ctx: Context) -> Resolved:
+        certificates = ctx.profile.certifications
+        if certificates is None:
+            return Missing(frozenset({"certifications"}))
+        held = _history(certificates, spec, ctx.as_of)
+        if measure == "consecutive":
+            return Decimal(_chain_length(spec, held) if held else 0)
+        if not held:
+            return Missing(frozenset({f"certifications (a {kind} certificate issued by "
+                                      f"{ctx.as_of.isoformat()})"}))  # fmt: skip
+        return held[-1].issued if measure == "latest_issued" else len(held) == 1
+
+    return history
+
+
+def _applied_project(projects: list[Project] | None) -> tuple[int, Project] | str:
+    """The project an application is about, with its index: the one marked `applying: true`,
+    or the only one listed; otherwise the profile input to fix, as a Missing input names it."""
+    if not projects:
+        return "projects" if projects is None else "projects (none listed)"
+    marked = [(i, p) for i, p in enumerate(projects) if p.applying]
+    if len(marked) == 1:
+        return marked[0]
+    if not marked and len(projects) == 1:
+        return 0, projects[0]
+    if marked:
+        return f"projects[].applying ({len(marked)} projects marked; mark only the one applied for)"
+    return (f"projects[].applying ({len(projects)} projects listed; mark the one applied for "
+            "with applying: true)")  # fmt: skip
+
+
+def _project(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, ProjectSource)
+    name = spec.field
+
+    def read_project(ctx: Context) -> Resolved:
+        found = _applied_project(ctx.profile.projects)
+        if isinstance(found, str):
+            return Missing(frozenset({found}))
+        index, project = found
+        return _coerce(defn, getattr(project, name), f"projects[{index}].{name}")
+
+    return read_project
+
+
+def _cagr(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, CagrSource)
+    line, span = spec.line, spec.years
+
+    def cagr(ctx: Context) -> Resolved:
+        years = (ctx.last_year, ctx.last_year - span)
+        values = [_financial(ctx, year, line) for year in years]
+        missing = _merge(*values)
+        if missing is not None:
+            return missing
+        last, first = values
+        assert isinstance(last, Decimal) and isinstance(first, Decimal)
+        if first <= 0 or last < 0:
+            what = "is zero" if first == 0 else "is negative"
+            year = years[1] if first <= 0 else years[0]
+            return Missing(frozenset({f"financials.{year}.{line} ({what})"}))
+        factor = last / first
+        if span <= 2:  # a square root is correctly rounded, as the batch back end assumes
+            return (factor if span == 1 else factor.sqrt()) - 1
+        return factor ** (Decimal(1) / span) - 1
+
+    return cagr
+
+
+def mean_growth(values: Sequence[Decimal]) -> Decimal | int:
+    """The mean of the yearly growth rates of consecutive yearly values (oldest first), or the
+    index of a value that is zero, from which no growth can be computed. The batch back end
+    calls this too, so that both round alike."""
+    rates = []
+    for index, (before, after) in enumerate(itertools.pairwise(values)):
+        if before == 0:
+            return index
+        rates.append((after - before) / before)
+    return sum(rates, Decimal(0)) / len(rates)
+
+
+def _average_growth(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, AverageGrowthSource)
+    line, span = spec.line, spec.years
+
+    def average(ctx: Context) -> Resolved:
+        first = ctx.last_year - span
+        values = [_financial(ctx, year, line) for year in range(first, ctx.last_year + 1)]
+        missing = _merge(*values)
+        if missing is not None:
+            return missing
+        mean = mean_growth([v for v in values if isinstance(v, Decimal)])
+        if isinstance(mean, int):
+            return Missing(frozenset({f"financials.{first + mean}.{line} (is zero)"}))
+        return mean
+
+    return average
+
+
+def _industry_share(defn: FactPlan) -> Resolver:
+    spec = defn.source
+    assert isinstance(spec, IndustryShareSource)
+    prefixes = spec.prefixes
+
+    def share(ctx: Context) -> Resolved:
+        where = f"financials.{ctx.last_year}.income_by_industry"
+        record = (ctx.profile.financials or {}).get(ctx.last_year)
+        income = record.income_by_industry if record is not None else None
+        if income is None:
+            # The registered industry can only rule the list out: a firm registered outside it
+            # is presumed to earn nothing from it; inside it, its income by industry decides.
+            registered = ctx.profile.industry_code
+            if registered is not None and not in_industries(registered, prefixes):
+                return Decimal(0)
+            return Missing(frozenset({where}))
+        total = sum(income.values(), Decimal(0))
+        if total == 0:
+            return Missing(frozenset({f"{where} (is zero)"}))
+        part = sum((v for k, v in income.items() if in_industries(k, prefixes)), Decimal(0))
+        return part / total
+
+    return share
 
 
 def _records(defn: FactPlan) -> Resolver:
@@ -488,6 +676,11 @@ _RESOLVERS: dict[str, Callable[[FactPlan], Resolver]] = {
     "points": _points,
     "sum_of": _combine,
     "max_of": _combine,
+    "certificates": _certificates,
+    "project": _project,
+    "cagr": _cagr,
+    "average_growth": _average_growth,
+    "industry_share": _industry_share,
 }
 
 
@@ -555,6 +748,14 @@ _ORIGINS: dict[str, Callable[[Any, int], str]] = {
     "points": lambda s, last: f"points by bands of {s.by}",
     "sum_of": lambda s, last: " + ".join(s.parts),
     "max_of": lambda s, last: f"max({', '.join(s.parts)})",
+    "certificates": lambda s, last: f"certifications[{s.certificate}] ({s.measure})",
+    "project": lambda s, last: f"projects[applying].{s.field}",
+    "cagr": lambda s, last: f"(financials.{last}.{s.line} ÷ financials.{last - s.years}."
+    f"{s.line})^(1/{s.years}) − 1",
+    "average_growth": lambda s, last: f"mean yearly growth of financials.{last - s.years}.."
+    f"{last}.{s.line}",
+    "industry_share": lambda s, last: f"financials.{last}.income_by_industry[{s.name}] ÷ "
+    f"financials.{last}.income_by_industry",
 }
 
 
@@ -565,7 +766,15 @@ def origin(defn: FactPlan, last_year: int, ctx: Context | None = None) -> str:
     kind = defn.source.kind
     if ctx is not None and kind in FORMULA_KINDS:
         return _formula_text(defn, ctx)
+    if ctx is not None and kind in SAYS_WHY:
+        value = ctx.get(defn.id)
+        if isinstance(value, Missing):  # what to give: `projects[].applying (2 projects …)`
+            return "; ".join(sorted(value.inputs))
     return _ORIGINS[kind](defn.source, last_year)
+
+
+# Derived facts whose unknown value says what to give (which project, which certificate).
+SAYS_WHY = frozenset({"certificates", "project", "cagr", "average_growth", "industry_share"})
 
 
 def _shown(ctx: Context, fact: str) -> str:

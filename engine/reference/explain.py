@@ -20,6 +20,7 @@ from ..compile.plan import (
 from ..model.units import Unit, format_quantities, shift_date
 from .conditions import CLeaf, CNode, Truths
 from .context import (
+    SAYS_WHY,
     Context,
     Missing,
     Value,
@@ -186,11 +187,13 @@ LeafTexts = tuple[Text | None, Text, str | None, Text]
 def _leaf_texts(leaf: CLeaf, ctx: Context) -> LeafTexts:
     """A leaf's texts that the evaluation's day and fiscal year fix, made once for them: its
     label, its fact's, where the value comes from (None for a formula, whose text shows the
-    values of its parts) and the threshold."""
+    values of its parts, and for a derived fact whose unknown value says what to give) and
+    the threshold."""
 
     def make() -> LeafTexts:
         defn = leaf.fact_def
-        fixed = None if defn.source.kind in FORMULA_KINDS else origin(defn, ctx.last_year)
+        dynamic = defn.source.kind in FORMULA_KINDS or defn.source.kind in SAYS_WHY
+        fixed = None if dynamic else origin(defn, ctx.last_year)
         fact_label = text(zh=defn.zh, en=defn.en)
         return _label(leaf), fact_label, fixed, _threshold(leaf, ctx.as_of, leaf.op)
 

@@ -34,7 +34,7 @@ from ..compile.loader import declare_facts
 from ..compile.plan import FactPlan, FactType, FieldSource
 from ..errors import Problem
 from ..model.facts import FactDef
-from ..model.profile import FinancialYear, Profile
+from ..model.profile import AMOUNT_LINES, Profile
 from ..model.units import Unit
 from ..model.zones import NATIONAL
 from .profiles import _INDUSTRIES, _RATINGS
@@ -190,7 +190,7 @@ def condition_trees(
 
 # --- facts a document declares -----------------------------------------------------------------
 
-_LINES = sorted(FinancialYear.model_fields)
+_LINES = sorted(AMOUNT_LINES)
 
 
 def _absent_is_unknown(path: str) -> bool:

@@ -10,29 +10,35 @@ from typing import Any
 
 from ..compile.facts import RECORD_KINDS, SEVERITIES, literal_values
 from ..compile.plan import (
+    AverageGrowthSource,
     Band,
+    CagrSource,
+    CertificatesSource,
     CertifiedSource,
     FactPlan,
     FieldSource,
     FinancialSource,
     GrowthSource,
+    IndustryShareSource,
     IpCountSource,
     MaxOfSource,
     PointsSource,
     PolicyPlan,
     ProfileFactSource,
+    ProjectSource,
     RatioSource,
     RecordsSource,
     SumOfSource,
     SumYearsSource,
     first_band,
 )
-from ..model.profile import IntellectualProperty
+from ..model.profile import FINANCIAL_PARTS, IntellectualProperty
 from ..model.units import Unit
 from ..reference.context import Context
 from .scenarios import Data
 
 _DAY = timedelta(days=1)
+_MICRO = Decimal("0.000001")  # the finest amount a register holds
 
 
 _ACQUISITION_ORDER = literal_values(IntellectualProperty, "acquisition")
@@ -80,7 +86,8 @@ class _Assign:
 
     def __call__(self, defn: FactPlan, value: Any) -> None:
         kind = defn.source.kind
-        numeric = ("sum_years", "ratio", "growth", "ip_count", "sum_of", "max_of")
+        numeric = ("sum_years", "ratio", "growth", "ip_count", "sum_of", "max_of", "cagr",
+                   "average_growth", "industry_share")  # fmt: skip
         if kind in numeric and not isinstance(value, Decimal):
             return
         if kind == "profile_fact":
@@ -114,7 +121,74 @@ class _Assign:
         _set(self.data, ("financials", self.last, source.line), previous * (1 + value))
 
     def ip_count(self, source: IpCountSource, value: Decimal) -> None:
-        _assign_ip(self.data, source, value)
+        _assign_ip(self.data, source, value, self.last)
+
+    def cagr(self, source: CagrSource, value: Decimal) -> None:
+        """The years before the last are set from it (kept when it is given, as other criteria
+        may need it): the first exactly when the last is not given, else to the micro-yuan."""
+        if value <= -1:
+            return
+        last = self._amount(source.line)
+        factor = (1 + value) ** source.years
+        if last is None:
+            first = Decimal(self.helper) * 10_000  # (1 + a rate of 4 decimals)^2 stays in fen
+            last = first * factor
+        else:
+            first = (last / factor).quantize(_MICRO)
+        self._year_line(self.last - source.years, source.line, first)
+        self._year_line(self.last, source.line, last)
+
+    def average_growth(self, source: AverageGrowthSource, value: Decimal) -> None:
+        """Every year grows by `value`, back from the last year's amount (kept when given)."""
+        if value <= -1:
+            return
+        amount = self._amount(source.line) or Decimal(self.helper) * 10_000 * (1 + value) ** source.years
+        for year in range(self.last, self.last - source.years - 1, -1):
+            self._year_line(year, source.line, amount)
+            amount = (amount / (1 + value)).quantize(_MICRO)
+
+    def _year_line(self, year: int, line: str, amount: Decimal) -> None:
+        """A year's line set, and its whole raised to it if stated smaller (a part is never
+        above its whole: `FINANCIAL_PARTS`)."""
+        _set(self.data, ("financials", year, line), amount)
+        whole = FINANCIAL_PARTS.get(line, (None,))[0]
+        record = self.data["financials"][year]
+        if whole is not None and isinstance(record.get(whole), Decimal | int) and record[whole] < amount:
+            record[whole] = amount
+
+    def _amount(self, line: str) -> Decimal | None:
+        """The last year's amount of a line when the data gives a positive one."""
+        year = (self.data.get("financials") or {}).get(self.last) or {}
+        raw = year.get(line) if isinstance(year, dict) else None
+        return Decimal(raw) if isinstance(raw, Decimal | int) and raw > 0 else None
+
+    def industry_share(self, source: IndustryShareSource, value: Decimal) -> None:
+        inside = next((INDUSTRY_EXAMPLES[p] for p in source.prefixes if p in INDUSTRY_EXAMPLES), None)
+        if inside is None or not 0 <= value <= 1:
+            return
+        total = Decimal(self.helper) * 10_000
+        income = {inside: value * total}
+        if value < 1:
+            income[_OUTSIDE] = (1 - value) * total
+        _set(self.data, ("financials", self.last, "income_by_industry"), income)
+
+    def project(self, source: ProjectSource, value: Any) -> None:
+        _applied(self.data)[source.field] = value
+
+    def certificates(self, source: CertificatesSource, value: Any) -> None:
+        """The kind's certificates replaced by a history that gives the value: issued on the
+        date, one (first) or two, or a chain of three-yearly recognitions ending yesterday."""
+        kind, latest = source.certificate, self.as_of - _DAY
+        if isinstance(value, date):
+            days = [value]
+        elif isinstance(value, bool):
+            days = [latest] if value else [_years_before(latest, 3), latest]
+        elif isinstance(value, Decimal) and value == int(value):
+            days = [_years_before(latest, 3 * back) for back in range(min(int(value), 5))][::-1]
+        else:
+            return
+        others = [c for c in self.data.get("certifications") or [] if c.get("kind") != kind]
+        self.data["certifications"] = [*others, *({"kind": kind, "issued": d} for d in days)]
 
     def records(self, source: RecordsSource, value: Any) -> None:
         day = value if isinstance(value, date) else self.as_of
@@ -180,10 +254,40 @@ def assign(
     _Assign(data, facts, as_of, helper)(defn, value)
 
 
-def _assign_ip(data: Data, spec: IpCountSource, value: Decimal) -> None:
+# A code under each prefix of `model.industry.INDUSTRY_LISTS`, and one under none of them.
+INDUSTRY_EXAMPLES = {"C16": "C1610", "H": "H6110", "F": "F5191", "K": "K7010", "L": "L7211",
+                     "R90": "R9011", "C": "C3976"}  # fmt: skip
+_OUTSIDE = "I6510"
+
+
+def _years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years, day=min(day.day, 28))
+
+
+def _applied(data: Data) -> Data:
+    """The project a policy about "the project" reads (`context._applied_project`), made so:
+    the one marked applying or the only one; else the first, then marked."""
+    projects = data.get("projects")
+    if not isinstance(projects, list) or not projects:
+        projects = data["projects"] = [{"name": "项目"}]
+    marked: list[Data] = [p for p in projects if p.get("applying")]
+    if len(marked) == 1:
+        return marked[0]
+    first: Data = projects[0]
+    if not marked and len(projects) == 1:
+        return first
+    for project in projects:
+        project.pop("applying", None)
+    first["applying"] = True
+    return first
+
+
+def _assign_ip(data: Data, spec: IpCountSource, value: Decimal, last_year: int) -> None:
     if value < 0 or value != int(value):
         return
     item: Data = {"kind": sorted(spec.kinds)[0], "count": int(value)}
+    if spec.granted_years is not None:
+        item["granted"] = date(last_year, 6, 30)
     if spec.acquisitions is not None:
         item["acquisition"] = _first(spec.acquisitions, _ACQUISITION_ORDER)
     if spec.main_product is not None:
@@ -202,6 +306,11 @@ _PATHS: dict[str, Callable[[Any, int], tuple[str | int, ...]]] = {
     "ip_count": lambda s, last: ("intellectual_property",),
     "certified": lambda s, last: ("certifications",),
     "records": lambda s, last: ("compliance", "records"),
+    "certificates": lambda s, last: ("certifications",),
+    "project": lambda s, last: ("projects",),
+    "cagr": lambda s, last: ("financials", last - s.years, s.line),
+    "average_growth": lambda s, last: ("financials", last - 1, s.line),
+    "industry_share": lambda s, last: ("financials", last, "income_by_industry"),
 }
 
 
@@ -270,10 +379,14 @@ class _Bump:
 
     def ip_count(self, source: IpCountSource, current: Decimal, delta: Decimal) -> bool:
         extra: Data = {}
-        _assign_ip(extra, source, max(Decimal(int(delta)), Decimal(1)))
+        _assign_ip(extra, source, max(Decimal(int(delta)), Decimal(1)), self.last)
         self.data["intellectual_property"] = [
             *self.data.get("intellectual_property", []), *extra.get("intellectual_property", [])
         ]
+        return True
+
+    def project(self, source: ProjectSource, current: Decimal, delta: Decimal) -> bool:
+        _applied(self.data)[source.field] = current + delta
         return True
 
     def sum_of(self, source: SumOfSource, current: Decimal, delta: Decimal) -> bool:

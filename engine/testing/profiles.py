@@ -24,7 +24,7 @@ from ..compile.plan import (
     RecordsSource,
 )
 from ..model.profile import (
-    FinancialYear,
+    AMOUNT_LINES,
     IntellectualProperty,
 )
 from ..model.units import Unit
@@ -41,6 +41,8 @@ _IP_KINDS = literal_values(IntellectualProperty, "kind")
 _ACQUISITIONS = literal_values(IntellectualProperty, "acquisition")
 _RATINGS = ["A", "B", "M", "C", "D"]
 _INDUSTRIES = ["C3976", "C4210", "C2710", "I6510", "M7320", "A0111", "F5191"]
+# Codes for income by industry: manufacturing, the super-deduction's excluded industries, others.
+_INCOME_INDUSTRIES = ["C3976", "C1610", "F5191", "H6110", "K7010", "L7211", "R9011", "I6510"]
 _SIGNED_LINES = frozenset({"taxable_income", "net_assets"})
 
 money = st.one_of(
@@ -67,12 +69,51 @@ def dates_around(day: date, years: int = 12) -> st.SearchStrategy[date]:
 
 
 def _financial_year(lines: frozenset[str] | None = None) -> st.SearchStrategy[Data]:
-    optional = {
+    optional: dict[str, st.SearchStrategy[Any]] = {
         line: (st.one_of(money, money.map(lambda v: -v)) if line in _SIGNED_LINES else money)
-        for line in FinancialYear.model_fields
+        for line in AMOUNT_LINES
         if lines is None or line in lines
     }
+    if lines is None or "income_by_industry" in lines:
+        optional["income_by_industry"] = st.dictionaries(
+            st.sampled_from(_INCOME_INDUSTRIES), money, max_size=3
+        )
     return st.fixed_dictionaries({}, optional=optional)
+
+
+def _projects(as_of: date) -> st.SearchStrategy[list[Data]]:
+    """Projects as a profile lists them: none, one, or several with or without `applying`."""
+    months = st.integers(0, 48).map(Decimal)
+    project = st.fixed_dictionaries(
+        {"name": st.sampled_from(["一期", "二期", "技改"])},
+        optional={
+            "investment": money,
+            "equipment_investment": money,
+            "start": dates_around(as_of, 3),
+            "applying": st.booleans(),
+            "construction_months": months,
+            "capacity_tonnes": st.integers(0, 10_000).map(Decimal),
+            "industrial": st.booleans(),
+            "standard_land": st.booleans(),
+        },
+    )
+    return st.lists(project, max_size=3)
+
+
+def _certificate_chain(as_of: date) -> st.SearchStrategy[list[Data]]:
+    """Certificates of one kind, each issued about three years after the one before (a few
+    weeks early to most of a year late), so that chains of recognitions occur."""
+    kind = st.sampled_from(["hnte", "hnte", *CERTIFICATE_KINDS])
+    gaps = st.lists(st.integers(1095 - 40, 1095 + 300), min_size=1, max_size=3)
+    first = dates_around(as_of, 10)
+    return st.builds(_chain, kind, first, gaps)
+
+
+def _chain(kind: str, first: date, gaps: list[int]) -> list[Data]:
+    days = [first]
+    for gap in gaps:
+        days.append(days[-1] + timedelta(days=gap))
+    return [{"kind": kind, "issued": day} for day in days]
 
 
 def _read_by(policy_set: PolicySet, policy_id: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -127,6 +168,7 @@ def profile_data(
         optional={
             "acquisition": st.sampled_from(_ACQUISITIONS),
             "main_product": st.booleans(),
+            "granted": dates_around(as_of, 3),
         },
     )
     record = st.fixed_dictionaries(
@@ -160,12 +202,16 @@ def profile_data(
         "employees": st.integers(0, 2_000).map(Decimal),
         "tech_staff": st.integers(0, 500).map(Decimal),
         "workforce": st.integers(0, 2_000).map(Decimal),
+        "rd_staff": st.integers(0, 500).map(Decimal),
         "financials": st.dictionaries(
             st.integers(last - 3, last), _financial_year(lines), max_size=4
         ),
-        "certifications": st.lists(certification, max_size=3),
+        "certifications": st.one_of(
+            st.lists(certification, max_size=3), _certificate_chain(as_of)
+        ),
         "intellectual_property": st.lists(ip, max_size=3),
         "compliance": compliance,
+        "projects": _projects(as_of),
         "facts": st.fixed_dictionaries({}, optional=extra),
     }
     return st.fixed_dictionaries({"synthetic": st.just(True)}, optional=optional).map(
