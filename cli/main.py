@@ -24,6 +24,7 @@ from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.results import Notice
+from . import usage
 from .i18n import default_lang
 from .messages import translated
 from .render import (
@@ -35,13 +36,15 @@ from .render import (
     safe,
 )
 from .report import report_html, report_markdown
+from .usage import LocalisedError
 
 EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
-class UserError(click.ClickException):
-    """Bad input, or output that cannot be written: `Error: …` on stderr, exit status 1."""
+class UserError(LocalisedError):
+    """Bad input, or output that cannot be written: `Error: …` on stderr (`错误：…` under
+    `--lang zh`), exit status 1."""
 
     exit_code = EXIT_INPUT
 
@@ -103,16 +106,9 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 encoding_option = encoding_option_for("the profile file")
 
 
-def _lang(ctx: click.Context, __: click.Parameter, value: str | None) -> str | None:
-    """Kept in the context's shared `meta` too, so that errors follow it (`_Commands.invoke`)."""
-    if value is not None:
-        ctx.meta["lang"] = value
-    return value
-
-
 lang_option = click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default=None, callback=_lang, is_eager=True,
-    help="Language of the output and of error messages (default: from the locale).",
+    "--lang", **usage.LANG_ATTRS,
+    help="Language of the output and of error messages (default: INCENTIVES_LANG or the locale).",
 )  # fmt: skip
 
 
@@ -177,12 +173,15 @@ class _Commands(click.Group):
         """Run the subcommand; its errors become click exceptions here, for every command: bad
         input (and a file that cannot be read or written) exits 1 with one message, escaped
         (a name or a path from the input may hold control characters), Ctrl-C exits 130."""
+        lang = ctx.meta.get("lang") or default_lang()
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            lang = ctx.meta.get("lang") or default_lang()
+            lang = ctx.meta.get("lang") or lang
             lines = translated(exc.render(), lang).split("\n")
-            raise UserError("\n".join(safe(line) for line in lines)) from None
+            raise UserError("\n".join(safe(line) for line in lines), lang) from None
+        except click.UsageError as exc:
+            raise usage.localised(exc, ctx.meta.get("lang") or lang) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:
@@ -190,10 +189,37 @@ class _Commands(click.Group):
                 raise  # a stream that cannot be written: see `main`
             raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}")) from None
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:  # fmt: skip
+        """As click's; the language of errors is read from the arguments first, since a usage
+        error can stop the parse before `--lang` is read (`usage.language_of`)."""
+        lang = usage.language_of(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise usage.localised(exc, lang) from None
+        ctx.meta["lang"] = lang
+        return ctx
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            raise usage.no_such_command(name, self.list_commands(ctx), ctx)
+        return super().resolve_command(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, taking `--lang` (`usage.with_lang`)."""
+        command = self._command(ctx, cmd_name)
+        return None if command is None else usage.with_lang(command)
+
+    def _command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in self.LAZY:
             return super().get_command(ctx, cmd_name)
         import importlib
