@@ -1,13 +1,20 @@
-"""Opportunities: the policies a company does not get today but could reach by changes of its
-own, each with every way to pass (for an `any`, the alternatives: either … or …), a way being
-all the gaps that must close together; what the policy would bring; and a ranking by value.
+"""Opportunities: the policies a company does not get today but could reach, each with every
+way to pass (for an `any`, the alternatives: either … or …), a way being all the gaps that
+must close together and the facts that must be stated (or judged by an expert) and meet their
+criteria; what the policy would bring; and a ranking by value.
 
 A way that needs a fixed fact to move (industry, zone, past incidents) is no way: a policy
-with no other is not an opportunity, and its gaps stay in its result as reasons. Ways that
-need only actionable changes (R&D spend, staff, IP, a certificate) rank before those that
-need slow ones (the size of the business, years of operation), so "reduce total assets by
-¥18,000,000" is never the first suggestion; then by what the policy would add to the total.
-A policy that stacking would pay nothing more than what its group pays today is left out.
+with no other is not an opportunity, and its gaps stay in its result as reasons. A fact the
+profile does not state is no move but something to supply: an undetermined policy (or one
+awaiting expert judgement) is an opportunity too, *uncertain*, since the fact may turn out
+not to meet its criterion; so is an ineligible one whose ways need a fact stated.
+
+The ranking: certain opportunities (the best way suffices on what the profile states) before
+uncertain ones; within each, ways of actionable changes (R&D spend, staff, IP, a certificate)
+before those that need slow ones (the size of the business, years of operation), so "reduce
+total assets by ¥18,000,000" is never the first suggestion; then by what the policy would
+add to the total (unknown last); then by the cheapest way. A policy that stacking would pay
+nothing more than what its group pays today is left out.
 """
 
 from __future__ import annotations
@@ -18,10 +25,10 @@ from decimal import Decimal
 from ..compile.plan import Attaches, StackingPlan
 from ..model.facts import CHANGE_ORDER
 from .conditions import CLeaf, CNode
-from .context import Context
+from .context import Context, Missing
 from .evaluate import CompiledPolicy
 from .explain import gap
-from .logic import FALSE, TRUE, UNKNOWN, Truth
+from .logic import FALSE, TRUE, Truth
 from .results import Alternative, Gap, Mobility, Opportunity, PolicyResult, Status, Text
 
 MAX_WAYS = 6  # ways kept at each node and per policy, cheapest first
@@ -36,10 +43,10 @@ _MOBILITY: tuple[Mobility, ...] = ("actionable", "slow", "fixed")
 
 def ways(node: CNode, ctx: Context, want: Truth = TRUE) -> list[Way]:
     """The cheapest ways to make `node` `want`, each the leaves to flip together. A node
-    that already is `want`, or is unknown (no change of a known fact decides it), needs
-    nothing: the one empty way."""
+    that already is `want` needs nothing: the one empty way. A leaf that is unknown (its fact
+    is not stated, or awaits judgement) is flipped by stating its fact (`_open`)."""
     truth = node.fn(ctx)
-    if truth is want or truth is UNKNOWN:
+    if truth is want:
         return [()]
     if isinstance(node, CLeaf):
         return [((node, want is FALSE),)]
@@ -68,8 +75,16 @@ def _merge(a: Way, b: Way) -> Way:
     return a + tuple(flip for flip in b if flip not in a)
 
 
-def _rank(leaf: CLeaf) -> int:
-    return CHANGE_ORDER[leaf.fact_def.change]
+def _open(leaf: CLeaf, ctx: Context) -> Missing | None:
+    """What the profile does not say for the leaf's fact (to supply, or to have judged)."""
+    value = ctx.get(leaf.fact_def.id)
+    return value if isinstance(value, Missing) else None
+
+
+def _rank(leaf: CLeaf, ctx: Context) -> int:
+    """How hard the move is: stating a fact is no move (whether it meets the criterion is
+    what makes the way uncertain)."""
+    return 0 if _open(leaf, ctx) is not None else CHANGE_ORDER[leaf.fact_def.change]
 
 
 def _distance(leaf: CLeaf, ctx: Context) -> Decimal:
@@ -83,25 +98,38 @@ def _distance(leaf: CLeaf, ctx: Context) -> Decimal:
 
 def _cost(ctx: Context, way: Way) -> tuple[int, int, Decimal]:
     """The hardest move, then how many moves, then how far they go."""
-    hardest = max((_rank(leaf) for leaf, _ in way), default=0)
+    hardest = max((_rank(leaf, ctx) for leaf, _ in way), default=0)
     return hardest, len(way), sum((_distance(leaf, ctx) for leaf, _ in way), Decimal(0))
 
 
 def _cheapest(ctx: Context, candidates: Iterable[Way]) -> list[Way]:
-    unique = list(dict.fromkeys(candidates))
-    return sorted(unique, key=lambda way: _cost(ctx, way))[:MAX_WAYS]
+    """The cheapest ways; of ways as cheap, those that state fewer facts (more certain) first."""
+
+    def key(way: Way) -> tuple[tuple[int, int, Decimal], int]:
+        return _cost(ctx, way), sum(_open(leaf, ctx) is not None for leaf, _ in way)
+
+    return sorted(dict.fromkeys(candidates), key=key)[:MAX_WAYS]
 
 
 def _alternative(way: Way, ctx: Context, made: dict[Flip, Gap]) -> Alternative:
-    """A way as gaps; `made` keeps each flip's gap, since ways share flips."""
-    gaps = []
+    """A way as gaps (changes, facts to supply, facts to have judged); `made` keeps each
+    flip's gap, since ways share flips."""
+    moves: list[Gap] = []
+    supply: list[Gap] = []
+    review: list[Gap] = []
     for flip in way:
         if flip not in made:
             made[flip] = gap(flip[0], flip[1], ctx, ctx.facts)
-        gaps.append(made[flip])
-    gaps.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
-    hardest = max((_rank(leaf) for leaf, _ in way), default=0)
-    return Alternative(gaps=gaps, mobility=_MOBILITY[hardest])
+        unknown = _open(flip[0], ctx)
+        (moves if unknown is None else review if unknown.review else supply).append(made[flip])
+    moves.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
+    supply.sort(key=lambda g: g.fact)
+    review.sort(key=lambda g: g.fact)
+    hardest = max((_rank(leaf, ctx) for leaf, _ in way), default=0)
+    return Alternative(
+        gaps=moves, mobility=_MOBILITY[hardest], supply=supply, review=review,
+        certain=not supply and not review,
+    )  # fmt: skip
 
 
 def _worth(
@@ -145,44 +173,70 @@ def _stacked(
     )
 
 
+_OPEN = (Status.INELIGIBLE, Status.UNDETERMINED, Status.NEEDS_REVIEW)
+
+
+Key = tuple[bool, int, bool, Decimal, tuple[int, int, Decimal]]
+
+
 def find_opportunities(
     compiled: Mapping[str, CompiledPolicy],
     results: list[PolicyResult],
     contexts: Mapping[Attaches, Context],
 ) -> list[Opportunity]:
-    """The opportunities among the ineligible results, ranked: ways of actionable changes
-    first, then by what the policy would add (unknown last), then by the cheapest way. Each
-    policy is read on its own basis (`contexts`: the evaluation date's, the tax year's)."""
-    found: list[tuple[tuple[int, bool, Decimal, tuple[int, int, Decimal]], Opportunity]] = []
+    """The opportunities among the ineligible, undetermined and awaiting-review results,
+    ranked (see the module). Each policy is read on its own basis (`contexts`: the evaluation
+    date's, the tax year's), and its amount is on that basis's figures."""
+    found: list[tuple[Key, Opportunity]] = []
     for result in results:
-        if result.status is not Status.INELIGIBLE:
-            continue
+        if result.status not in _OPEN or "zone" in result.missing:
+            continue  # (a profile without a zone is told to state it, not what a zone offers)
         cp = compiled[result.policy_id]
-        ctx = contexts[cp.plan.attaches]
-        reachable = [w for w in policy_ways(cp, ctx) if w and _cost(ctx, w)[0] < 2]
-        if not reachable:
-            continue
-        amount = None if cp.plan.benefit.amount_kind == "none" else cp.compute(ctx).value
-        worth, note = _worth(cp, amount, results, compiled)
-        if worth is not None:
-            worth = cp.plan.benefit.rounding.apply(worth)
-            if not worth and amount:
-                continue  # stacking would pay it nothing more than today: no opportunity
-        cost = _cost(ctx, reachable[0])
-        made: dict[Flip, Gap] = {}
-        opportunity = Opportunity(
-            rank=0,
-            policy_id=cp.id,
-            title=result.title,
-            benefit=result.benefit,
-            amount=amount,
-            amount_kind=cp.plan.benefit.amount_kind,
-            worth=worth,
-            alternatives=[_alternative(w, ctx, made) for w in reachable],
-            provenance=cp.source.provenance,
-            note=note,
-        )
-        value = Decimal(0) if worth is None else -worth
-        found.append(((cost[0], worth is None, value, cost), opportunity))
+        chance = _opportunity(cp, result, contexts[cp.plan.attaches], results, compiled)
+        if chance is not None:
+            found.append(chance)
     found.sort(key=lambda item: item[0])
     return [o.model_copy(update={"rank": i}) for i, (_, o) in enumerate(found, 1)]
+
+
+def _opportunity(
+    cp: CompiledPolicy,
+    result: PolicyResult,
+    ctx: Context,
+    results: list[PolicyResult],
+    compiled: Mapping[str, CompiledPolicy],
+) -> tuple[Key, Opportunity] | None:
+    """The policy's opportunity with its ranking key, or None: no way without a fixed fact,
+    or nothing more to gain after stacking."""
+    reachable = [w for w in policy_ways(cp, ctx) if w and _cost(ctx, w)[0] < 2]
+    if not reachable:
+        return None
+    benefit = cp.plan.benefit
+    amount = None if benefit.amount_kind == "none" else cp.compute(ctx).value
+    worth, note = _worth(cp, amount, results, compiled)
+    if worth is not None:
+        worth = benefit.rounding.apply(worth)
+        if not worth and amount:
+            return None  # stacking would pay it nothing more than today: no opportunity
+    made: dict[Flip, Gap] = {}
+    alternatives = [_alternative(w, ctx, made) for w in reachable]
+    opportunity = Opportunity(
+        rank=0,
+        policy_id=cp.id,
+        title=result.title,
+        benefit=result.benefit,
+        amount=amount,
+        amount_kind=benefit.amount_kind,
+        worth=worth,
+        alternatives=alternatives,
+        provenance=cp.source.provenance,
+        note=note,
+        status=result.status,
+        certain=alternatives[0].certain,
+        attaches=cp.plan.attaches,
+        fiscal_year=result.fiscal_year if benefit.reads else None,
+        tax_year=result.tax_year,
+    )
+    cost = _cost(ctx, reachable[0])
+    value = Decimal(0) if worth is None else -worth
+    return (not opportunity.certain, cost[0], worth is None, value, cost), opportunity
