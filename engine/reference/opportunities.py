@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from ..compile.plan import Attaches, StackingPlan
 from ..model.facts import CHANGE_ORDER
-from .conditions import CLeaf, CNode
+from .conditions import CLeaf, CNode, Truths
 from .context import Context, Missing
 from .evaluate import CompiledPolicy
 from .explain import gap
@@ -41,95 +41,95 @@ Way = tuple[Flip, ...]
 _MOBILITY: tuple[Mobility, ...] = ("actionable", "slow", "fixed")
 
 
-def ways(node: CNode, ctx: Context, want: Truth = TRUE) -> list[Way]:
-    """The cheapest ways to make `node` `want`, each the leaves to flip together. A node
-    that already is `want` needs nothing: the one empty way. A leaf that is unknown (its fact
-    is not stated, or awaits judgement) is flipped by stating its fact (`_open`)."""
-    truth = node.fn(ctx)
-    if truth is want:
-        return [()]
-    if isinstance(node, CLeaf):
-        return [((node, want is FALSE),)]
-    kind = node.node.kind
-    if kind == "not":
-        return ways(node.children[0], ctx, want.negate())
-    options = [ways(child, ctx, want) for child in node.children]
-    if (kind == "all") == (want is TRUE):  # every child must change: combine their ways
-        combined: list[Way] = [()]
-        for option in options:
-            combined = _cheapest(ctx, (_merge(a, b) for a in combined for b in option))
+class Search:
+    """The ways to pass the policies read on one context, each leaf's part of a way's cost
+    and each node's truth computed once (ways share subtrees and leaves)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.truths = Truths(ctx)
+        self._leaves: dict[CLeaf, tuple[int, Decimal, Missing | None]] = {}
+
+    def ways(self, node: CNode, want: Truth = TRUE) -> list[Way]:
+        """The cheapest ways to make `node` `want`, each the leaves to flip together. A node
+        that already is `want` needs nothing: the one empty way. A leaf that is unknown (its
+        fact is not stated, or awaits judgement) is flipped by stating its fact."""
+        if self.truths[node] is want:
+            return [()]
+        if isinstance(node, CLeaf):
+            return [((node, want is FALSE),)]
+        kind = node.node.kind
+        if kind == "not":
+            return self.ways(node.children[0], want.negate())
+        options = [self.ways(child, want) for child in node.children]
+        if (kind == "all") == (want is TRUE):  # every child must change: combine their ways
+            combined: list[Way] = [()]
+            for option in options:
+                combined = self.cheapest(_merge(a, b) for a in combined for b in option)
+            return combined
+        return self.cheapest(way for option in options for way in option)  # any one child
+
+    def policy_ways(self, cp: CompiledPolicy) -> list[Way]:
+        """The ways to pass a policy: its condition true and every exclusion false."""
+        combined: list[Way] = [()] if cp.when is None else self.ways(cp.when)
+        for exclusion in cp.unless:
+            excluded = self.ways(exclusion, FALSE)
+            combined = self.cheapest(_merge(a, b) for a in combined for b in excluded)
         return combined
-    return _cheapest(ctx, (way for option in options for way in option))  # any one child
 
+    def leaf(self, leaf: CLeaf) -> tuple[int, Decimal, Missing | None]:
+        """How hard flipping the leaf is (stating a fact is no move: whether it meets the
+        criterion is what makes a way uncertain), how far its value is from the threshold
+        (relative; 1 for what is not a number: a certificate to obtain counts as much as
+        doubling a figure), and what the profile does not say of its fact."""
+        known = self._leaves.get(leaf)
+        if known is None:
+            value, operand = self.ctx.get(leaf.fact_def.id), leaf.operand
+            unknown = value if isinstance(value, Missing) else None
+            rank = 0 if unknown is not None else CHANGE_ORDER[leaf.fact_def.change]
+            distance = Decimal(1)
+            if isinstance(value, Decimal) and isinstance(operand, Decimal) and operand:
+                distance = abs(operand - value) / abs(operand)
+            known = self._leaves[leaf] = (rank, distance, unknown)
+        return known
 
-def policy_ways(cp: CompiledPolicy, ctx: Context) -> list[Way]:
-    """The ways to pass a policy: its condition true and every exclusion false."""
-    combined: list[Way] = [()] if cp.when is None else ways(cp.when, ctx)
-    for exclusion in cp.unless:
-        excluded = ways(exclusion, ctx, FALSE)
-        combined = _cheapest(ctx, (_merge(a, b) for a in combined for b in excluded))
-    return combined
+    def cost(self, way: Way) -> tuple[int, int, Decimal]:
+        """The hardest move, then how many moves, then how far they go."""
+        parts = [self.leaf(leaf) for leaf, _ in way]
+        hardest = max((rank for rank, _, _ in parts), default=0)
+        return hardest, len(way), sum((distance for _, distance, _ in parts), Decimal(0))
+
+    def cheapest(self, candidates: Iterable[Way]) -> list[Way]:
+        """The cheapest ways; of ways as cheap, those that state fewer facts first."""
+
+        def key(way: Way) -> tuple[tuple[int, int, Decimal], int]:
+            return self.cost(way), sum(self.leaf(leaf)[2] is not None for leaf, _ in way)
+
+        return sorted(dict.fromkeys(candidates), key=key)[:MAX_WAYS]
+
+    def alternative(self, way: Way, made: dict[Flip, Gap]) -> Alternative:
+        """A way as gaps (changes, facts to supply, facts to have judged); `made` keeps each
+        flip's gap, since ways share flips."""
+        ctx = self.ctx
+        moves: list[Gap] = []
+        supply: list[Gap] = []
+        review: list[Gap] = []
+        for flip in way:
+            if flip not in made:
+                made[flip] = gap(flip[0], flip[1], ctx, ctx.facts)
+            unknown = self.leaf(flip[0])[2]
+            (moves if unknown is None else review if unknown.review else supply).append(made[flip])
+        moves.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
+        supply.sort(key=lambda g: g.fact)
+        review.sort(key=lambda g: g.fact)
+        return Alternative(
+            gaps=moves, mobility=_MOBILITY[self.cost(way)[0]], supply=supply, review=review,
+            certain=not supply and not review,
+        )  # fmt: skip
 
 
 def _merge(a: Way, b: Way) -> Way:
     return a + tuple(flip for flip in b if flip not in a)
-
-
-def _open(leaf: CLeaf, ctx: Context) -> Missing | None:
-    """What the profile does not say for the leaf's fact (to supply, or to have judged)."""
-    value = ctx.get(leaf.fact_def.id)
-    return value if isinstance(value, Missing) else None
-
-
-def _rank(leaf: CLeaf, ctx: Context) -> int:
-    """How hard the move is: stating a fact is no move (whether it meets the criterion is
-    what makes the way uncertain)."""
-    return 0 if _open(leaf, ctx) is not None else CHANGE_ORDER[leaf.fact_def.change]
-
-
-def _distance(leaf: CLeaf, ctx: Context) -> Decimal:
-    """How far the leaf's value is from its threshold, relative to it; 1 for what is not a
-    number (a certificate to obtain counts as much as doubling a figure)."""
-    value, operand = ctx.get(leaf.fact_def.id), leaf.operand
-    if isinstance(value, Decimal) and isinstance(operand, Decimal) and operand:
-        return abs(operand - value) / abs(operand)
-    return Decimal(1)
-
-
-def _cost(ctx: Context, way: Way) -> tuple[int, int, Decimal]:
-    """The hardest move, then how many moves, then how far they go."""
-    hardest = max((_rank(leaf, ctx) for leaf, _ in way), default=0)
-    return hardest, len(way), sum((_distance(leaf, ctx) for leaf, _ in way), Decimal(0))
-
-
-def _cheapest(ctx: Context, candidates: Iterable[Way]) -> list[Way]:
-    """The cheapest ways; of ways as cheap, those that state fewer facts (more certain) first."""
-
-    def key(way: Way) -> tuple[tuple[int, int, Decimal], int]:
-        return _cost(ctx, way), sum(_open(leaf, ctx) is not None for leaf, _ in way)
-
-    return sorted(dict.fromkeys(candidates), key=key)[:MAX_WAYS]
-
-
-def _alternative(way: Way, ctx: Context, made: dict[Flip, Gap]) -> Alternative:
-    """A way as gaps (changes, facts to supply, facts to have judged); `made` keeps each
-    flip's gap, since ways share flips."""
-    moves: list[Gap] = []
-    supply: list[Gap] = []
-    review: list[Gap] = []
-    for flip in way:
-        if flip not in made:
-            made[flip] = gap(flip[0], flip[1], ctx, ctx.facts)
-        unknown = _open(flip[0], ctx)
-        (moves if unknown is None else review if unknown.review else supply).append(made[flip])
-    moves.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
-    supply.sort(key=lambda g: g.fact)
-    review.sort(key=lambda g: g.fact)
-    hardest = max((_rank(leaf, ctx) for leaf, _ in way), default=0)
-    return Alternative(
-        gaps=moves, mobility=_MOBILITY[hardest], supply=supply, review=review,
-        certain=not supply and not review,
-    )  # fmt: skip
 
 
 def _worth(
@@ -188,11 +188,15 @@ def find_opportunities(
     ranked (see the module). Each policy is read on its own basis (`contexts`: the evaluation
     date's, the tax year's), and its amount is on that basis's figures."""
     found: list[tuple[Key, Opportunity]] = []
+    searches: dict[Attaches, Search] = {}
     for result in results:
         if result.status not in _OPEN or "zone" in result.missing:
             continue  # (a profile without a zone is told to state it, not what a zone offers)
         cp = compiled[result.policy_id]
-        chance = _opportunity(cp, result, contexts[cp.plan.attaches], results, compiled)
+        attaches = cp.plan.attaches
+        if attaches not in searches:
+            searches[attaches] = Search(contexts[attaches])
+        chance = _opportunity(cp, result, searches[attaches], results, compiled)
         if chance is not None:
             found.append(chance)
     found.sort(key=lambda item: item[0])
@@ -202,13 +206,14 @@ def find_opportunities(
 def _opportunity(
     cp: CompiledPolicy,
     result: PolicyResult,
-    ctx: Context,
+    search: Search,
     results: list[PolicyResult],
     compiled: Mapping[str, CompiledPolicy],
 ) -> tuple[Key, Opportunity] | None:
     """The policy's opportunity with its ranking key, or None: no way without a fixed fact,
     or nothing more to gain after stacking."""
-    reachable = [w for w in policy_ways(cp, ctx) if w and _cost(ctx, w)[0] < 2]
+    ctx = search.ctx
+    reachable = [w for w in search.policy_ways(cp) if w and search.cost(w)[0] < 2]
     if not reachable:
         return None
     benefit = cp.plan.benefit
@@ -219,7 +224,7 @@ def _opportunity(
         if not worth and amount:
             return None  # stacking would pay it nothing more than today: no opportunity
     made: dict[Flip, Gap] = {}
-    alternatives = [_alternative(w, ctx, made) for w in reachable]
+    alternatives = [search.alternative(w, made) for w in reachable]
     opportunity = Opportunity(
         rank=0,
         policy_id=cp.id,
@@ -237,6 +242,6 @@ def _opportunity(
         fiscal_year=result.fiscal_year if benefit.reads else None,
         tax_year=result.tax_year,
     )
-    cost = _cost(ctx, reachable[0])
+    cost = search.cost(reachable[0])
     value = Decimal(0) if worth is None else -worth
     return (not opportunity.certain, cost[0], worth is None, value, cost), opportunity
