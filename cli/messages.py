@@ -77,6 +77,8 @@ _ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"no policy with id (\S+) in this policy set", r"此政策集中没有 id 为 \1 的政策"),
         (r"policy set (.+) has (\d+) problem\(s\); nothing was loaded", r"政策集 \1 有 \2 个问题，未加载任何政策"),
         (r"policy directory (.+) does not exist", r"政策目录 \1 不存在"),
+        (r"not declared in the fact catalogue of this policy set", "未在此政策集的事实目录中声明"),
+        (r"; (\S+) is computed from (.+): state those instead", r"；\1 由 \2 计算得出：请填写这些字段"),
         (r"is not declared in this policy set", "未在此政策集中声明"),
         (r"expected an amount in yuan \(e\.g\. '1200万元'\), got (.+)", r"应为以元计的金额（如 '1200万元'），实为 \1"),
         (r"cannot read (.+) as a number with a unit \(e\.g\. (.+)\)", r"无法将 \1 读作带单位的数值（如 \2）"),

@@ -36,6 +36,7 @@ from ..model.units import (
     format_quantity,
     parse_quantity,
 )
+from .suggest import undeclared_fact
 
 # ---------------------------------------------------------------------------------------------
 # Values during evaluation
@@ -219,7 +220,7 @@ def check_profile_facts(
     for name, raw in profile.facts.items():
         defn = declared.get(name)
         if defn is None:
-            problems.append(f"facts.{name}: not declared in the fact catalogue of this policy set")
+            problems.append(undeclared_fact(name, declared, facts))
             continue
         try:
             _coerce(defn, raw, f"facts.{name}")
