@@ -111,7 +111,10 @@ def worth_text(opportunity: Opportunity, lang: str) -> str:
     if opportunity.amount is None:
         if opportunity.amount_kind == "none":
             return opportunity.benefit(lang)
-        return "金额待定" if lang == "zh" else "amount unknown"
+        unknown = "金额待定" if lang == "zh" else "amount unknown"
+        if opportunity.note is not None:
+            return f"{unknown}（{opportunity.note('zh')}）" if lang == "zh" else f"{unknown} ({opportunity.note('en')})"
+        return unknown
     amount = format_money(opportunity.amount, lang)
     kind = {"tax_saving": (" 减税", " tax saved"), "deduction": (" 加计扣除", " deduction")}
     text = amount + _pick(kind.get(opportunity.amount_kind, ("", "")), lang) + _year(opportunity, lang)

@@ -53,6 +53,8 @@ _ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Input should be a valid boolean", "应为 true 或 false"),
         (r"Input should be a valid list", "应为列表"),
         (r"Input should be a valid dictionary or instance of \w+", "应为映射（字段: 值）"),
+        (r"Input should be ('[^']*'(?:, '[^']*')*) or ('[^']*')", r"应为以下之一：\1 或 \2"),
+        (r"Input should be a valid (date|integer|number|string)", r"应为有效的 \1"),
         (r"Field required", "缺少必填字段"),
         (r"cannot read profile (.+): No such file or directory", r"无法读取画像 \1：文件不存在"),
         (r"cannot read profile (.+?): (.+)", r"无法读取画像 \1：\2"),

@@ -48,7 +48,8 @@ def test_check_text_ranks_opportunities_and_says_what_it_left_out() -> None:
     first, second = certain.split(" 1. ")[1].split(" 2. ")
     assert first.startswith("national.sme-gradient-2026.tech-innovative") and "(or 1 other way)" in first
     assert second.startswith("national.small-low-profit.cit") and "[slow to change]" in second
-    assert "(tax year 2025)" in second  # a tax-year preference's amount says its year
+    # its amount is computed from taxable income, which the way must lower: unknown, saying why
+    assert "amount unknown (the amount depends on taxable income" in second
     # the uncertain: what to state, ranked after the certain by what they would pay
     assert " 3. shanxi.industry-chain-incentives.new-entrant — ¥10,000,000 ← state: " in uncertain
     report = json.loads(ok("check", JINZHONG, *AS_OF, "--format", "json"))

@@ -233,3 +233,17 @@ def test_a_tax_year_preference_is_worth_what_its_tax_year_pays(tmp_path: Path) -
     assert (yearly_.amount, yearly_.attaches, yearly_.fiscal_year, yearly_.tax_year) == (
         Decimal("30000"), "tax_year", 2024, 2024,
     )  # fmt: skip
+
+
+def test_an_amount_on_a_figure_every_way_changes_is_unknown(tmp_path: Path) -> None:
+    # 10% of R&D, for firms with R&D up to 50万元 (FIRM has 80万元): the way lowers the figure
+    # the amount is computed from, so today's 8万元 says nothing; a way around it keeps it
+    benefit = "{rate_of: {base: rd_expense, rate: 10%}, zh: 奖, en: award}"
+    capped = policy("capped", "{fact: rd_expense, le: 50万元}", benefit)
+    either = policy("either", "{any: [{fact: rd_expense, le: 50万元}, {fact: tech_staff, ge: 10}]}", benefit)
+    report = evaluate(tmp_path, FIRM, capped, either)
+    chances = {o.policy_id.rsplit(".")[-1]: o for o in report.opportunities}
+    assert chances["capped"].amount is None and chances["capped"].worth is None
+    note = chances["capped"].note
+    assert note is not None and "the amount depends on" in note.en and "R&D" in note.en
+    assert chances["either"].amount == Decimal("80000") and chances["either"].note is None

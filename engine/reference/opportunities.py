@@ -157,6 +157,23 @@ def _worth(
     return _stacked(stacking, worth, paid)
 
 
+def _moved(ways: list[Way], reads: tuple[str, ...], ctx: Context) -> Text | None:
+    """Why the amount is unknown when every way changes a figure the amount is computed from
+    (to become a small low-profit enterprise, taxable income must fall, and the tax saved
+    with it): the figures it reads, in words; None when some way leaves them as they are."""
+    facts = ctx.facts
+    read = {fact: facts[fact].depends_on | {fact} for fact in reads}
+    touched: dict[str, None] = {}
+    for way in ways:
+        hit = [f for f, needs in read.items() if any(leaf.fact_def.id in needs for leaf, _ in way)]
+        if not hit:
+            return None
+        touched.update(dict.fromkeys(hit))
+    zh = "、".join(facts[f].zh for f in touched)
+    en = ", ".join(facts[f].en for f in touched)
+    return Text(zh=f"金额取决于{zh}，而达到条件须改变它", en=f"the amount depends on {en}, which reaching it changes")
+
+
 def _stacked(
     stacking: StackingPlan, worth: Decimal, paid: list[Decimal]
 ) -> tuple[Decimal, Text | None]:
@@ -218,7 +235,11 @@ def _opportunity(
         return None
     benefit = cp.plan.benefit
     amount = None if benefit.amount_kind == "none" else cp.compute(ctx).value
+    moved = None if amount is None else _moved(reachable, benefit.reads, ctx)
+    if moved is not None:
+        amount = None  # today's figures say nothing of the figures after the change
     worth, note = _worth(cp, amount, results, compiled)
+    note = note or moved
     if worth is not None:
         worth = benefit.rounding.apply(worth)
         if not worth and amount:

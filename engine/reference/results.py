@@ -157,7 +157,9 @@ class Opportunity(_Result):
     is the tax year of a tax-year preference); None: unknown, or a
     non-cash benefit, `benefit` says which. `worth` is what it would add to the report's
     total after stacking (an exclusive group's member adds only what it pays above the member
-    paying today), with deductions counted at the 25% standard CIT rate for ranking only."""
+    paying today), with deductions counted at the 25% standard CIT rate for ranking only.
+    `amount` is None too when every way changes a figure it is computed from (`note` says
+    which); `note` otherwise says why `worth` is less than `amount`."""
 
     rank: int
     policy_id: str
