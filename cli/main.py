@@ -178,6 +178,8 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except InputError as exc:
             lang = ctx.meta.get("lang") or lang
+            if ctx.meta.get("json"):
+                raise _json_error(exc, lang) from None
             lines = translated(exc.render(), lang).split("\n")
             raise UserError("\n".join(safe(line) for line in lines), lang) from None
         except click.UsageError as exc:
@@ -201,6 +203,7 @@ class _Commands(click.Group):
         except click.UsageError as exc:
             raise usage.localised(exc, lang) from None
         ctx.meta["lang"] = lang
+        ctx.meta["json"] = usage.option_value(args, "--format", ("json",)) is not None
         return ctx
 
     def resolve_command(
@@ -246,6 +249,15 @@ class _Commands(click.Group):
                 sys.stdout.flush()
         except OSError as exc:
             _output_failed(exc)
+
+
+def _json_error(exc: InputError, lang: str) -> usage.JsonError:
+    """Bad input as JSON (`--format json`): the summary and each problem, in `lang`."""
+    problems = [
+        {"file": p.file, "line": p.line, "field": p.field, "message": translated(p.message, lang)}
+        for p in exc.problems
+    ]
+    return usage.JsonError(translated(exc.summary, lang), problems, lang)
 
 
 def _output_failed(exc: OSError) -> None:

@@ -7,6 +7,7 @@ output is click's own, unchanged."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from difflib import get_close_matches
 from typing import IO, Any
@@ -22,19 +23,25 @@ LANGS = ("zh", "en")
 def language_of(args: Sequence[str]) -> str:
     """The language the command line asks for (`--lang zh` or `--lang=zh`, the last one
     wins, as click reads it), else `INCENTIVES_LANG` or the locale's."""
+    return option_value(args, "--lang", LANGS) or default_lang()
+
+
+def option_value(args: Sequence[str], name: str, choices: Sequence[str]) -> str | None:
+    """The last value among `choices` the arguments give option `name`, read before click
+    parses them (a usage error can stop the parse before the option is read)."""
     chosen = None
     for index, arg in enumerate(args):
         if arg == "--":
             break
-        if arg == "--lang" and index + 1 < len(args):
+        if arg == name and index + 1 < len(args):
             value = args[index + 1]
-        elif arg.startswith("--lang="):
-            value = arg.removeprefix("--lang=")
+        elif arg.startswith(f"{name}="):
+            value = arg.removeprefix(f"{name}=")
         else:
             continue
-        if value in LANGS:
+        if value in choices:
             chosen = value
-    return chosen or default_lang()
+    return chosen
 
 
 def _remember(ctx: click.Context, __: click.Parameter, value: str | None) -> str | None:
@@ -108,3 +115,24 @@ class LocalisedError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(_error_line(self.format_message(), self.lang), file=file, err=True)
+
+
+class JsonError(LocalisedError):
+    """Bad input under `--format json`: one JSON object on stderr, for programs, with every
+    problem's file, line and field (`{"error": {"message", "problems": [...]}}`)."""
+
+    def __init__(self, message: str, problems: Sequence[dict[str, Any]], lang: str) -> None:
+        super().__init__(message, lang)
+        self.problems = list(problems)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        import json
+
+        body = {"error": {"message": self.format_message(), "problems": self.problems}}
+        text = json.dumps(body, ensure_ascii=False)
+        # characters a terminal may act on stay escaped (JSON escapes only those below 0x20)
+        text = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        click.echo(text, file=file, err=True)
+
+
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")

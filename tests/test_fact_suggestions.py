@@ -4,6 +4,7 @@ computes, the profile fields it is computed from; in English and Chinese."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -55,3 +56,16 @@ def test_the_library_refuses_alike() -> None:
         assert problem.field == "facts.sound_acounting" and "did you mean sound_accounting?" in problem.message
     else:
         raise AssertionError("an undeclared fact was accepted")
+
+
+def test_under_format_json_the_refusal_is_json(tmp_path: Path) -> None:
+    path = tmp_path / "client.yaml"
+    path.write_text(PROFILE + "name: \"x\\u009b31m\"\n", encoding="utf-8")
+    for lang, meant in (("en", "did you mean sound_accounting?"), ("zh", "是否应为 sound_accounting？")):
+        result = CliRunner().invoke(main, ["check", str(path), "--format", "json", "--lang", lang])
+        assert result.exit_code == 1 and result.stdout == ""
+        error = json.loads(result.stderr)["error"]
+        first = error["problems"][0]
+        assert (first["file"], first["line"], first["field"]) == (str(path), 3, "facts.sound_acounting")
+        assert first["message"].endswith(meant) and error["message"]
+        assert "\x9b" not in result.stderr
