@@ -191,5 +191,9 @@ def test_a_credit_code_of_another_zone_points_at_the_fix(tmp_path: Path) -> None
     profile.write_text("credit_code: 91140171MA0K000214\nzone: taiyuan\n", encoding="utf-8")
     out = " ".join(ok("check", str(profile), *AS_OF, "--lang", "en").split())
     assert "hint: the credit code was registered under 140171, the region of Shanxi Transformation" in out
-    assert "set zone: zgq (or a zone inside it)" in out
+    # the parks of the 综改区 that lie in Taiyuan, by name
+    assert "set zone: zgq (or, here, one of its parks: zgq-xuefu, zgq-tanghuai)" in out
+    profile.write_text("credit_code: 91140171MA0K000214\nzone: jinzhong\n", encoding="utf-8")
+    out = " ".join(ok("check", str(profile), *AS_OF, "--lang", "en").split())
+    assert "set zone: zgq (or, here, one of its parks: jinzhong-dz)" in out
     assert "hint:" not in ok("check", JINZHONG, *AS_OF, "--lang", "en")  # its zone is in zgq
