@@ -173,23 +173,22 @@ class _Commands(click.Group):
         """Run the subcommand; its errors become click exceptions here, for every command: bad
         input (and a file that cannot be read or written) exits 1 with one message, escaped
         (a name or a path from the input may hold control characters), Ctrl-C exits 130."""
-        lang = ctx.meta.get("lang") or default_lang()
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            lang = ctx.meta.get("lang") or lang
+            lang = _lang_of(ctx)
             if ctx.meta.get("json"):
                 raise _json_error(exc, lang) from None
             lines = translated(exc.render(), lang).split("\n")
             raise UserError("\n".join(safe(line) for line in lines), lang) from None
         except click.UsageError as exc:
-            raise usage.localised(exc, ctx.meta.get("lang") or lang) from None
+            raise usage.localised(exc, _lang_of(ctx)) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:
             if exc.filename is None or exc.errno == errno.EPIPE:
                 raise  # a stream that cannot be written: see `main`
-            raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}")) from None
+            raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}"), _lang_of(ctx)) from None
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None,
@@ -249,6 +248,12 @@ class _Commands(click.Group):
                 sys.stdout.flush()
         except OSError as exc:
             _output_failed(exc)
+
+
+def _lang_of(ctx: click.Context) -> str:
+    """The language of errors: the command's `--lang`, else what the arguments asked for
+    (`_Commands.make_context`), else the default."""
+    return str(ctx.meta.get("lang") or default_lang())
 
 
 def _json_error(exc: InputError, lang: str) -> usage.JsonError:
