@@ -49,6 +49,7 @@ class Search:
         self.ctx = ctx
         self.truths = Truths(ctx)
         self._leaves: dict[CLeaf, tuple[int, Decimal, Missing | None]] = {}
+        self._keys: dict[Way, tuple[tuple[int, int, Decimal], int]] = {}
 
     def ways(self, node: CNode, want: Truth = TRUE) -> list[Way]:
         """The cheapest ways to make `node` `want`, each the leaves to flip together. A node
@@ -95,17 +96,25 @@ class Search:
 
     def cost(self, way: Way) -> tuple[int, int, Decimal]:
         """The hardest move, then how many moves, then how far they go."""
-        parts = [self.leaf(leaf) for leaf, _ in way]
-        hardest = max((rank for rank, _, _ in parts), default=0)
-        return hardest, len(way), sum((distance for _, distance, _ in parts), Decimal(0))
+        return self._key(way)[0]
+
+    def _key(self, way: Way) -> tuple[tuple[int, int, Decimal], int]:
+        """The way's cost, then how many facts it states (of ways as cheap, the more certain
+        first); kept, since ways are compared again at every node above."""
+        known = self._keys.get(way)
+        if known is None:
+            hardest, distance, opened = 0, Decimal(0), 0
+            for leaf, _ in way:
+                rank, far, unknown = self.leaf(leaf)
+                hardest = max(hardest, rank)
+                distance += far
+                opened += unknown is not None
+            known = self._keys[way] = ((hardest, len(way), distance), opened)
+        return known
 
     def cheapest(self, candidates: Iterable[Way]) -> list[Way]:
         """The cheapest ways; of ways as cheap, those that state fewer facts first."""
-
-        def key(way: Way) -> tuple[tuple[int, int, Decimal], int]:
-            return self.cost(way), sum(self.leaf(leaf)[2] is not None for leaf, _ in way)
-
-        return sorted(dict.fromkeys(candidates), key=key)[:MAX_WAYS]
+        return sorted(dict.fromkeys(candidates), key=self._key)[:MAX_WAYS]
 
     def alternative(self, way: Way, made: dict[Flip, Gap]) -> Alternative:
         """A way as gaps (changes, facts to supply, facts to have judged); `made` keeps each
