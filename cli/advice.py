@@ -26,33 +26,69 @@ def gap_text(gap: Gap, lang: str) -> str:
     """`label 〔article〕: value, needs ≥ x → +¥y needed`."""
     needs = "要求" if lang == "zh" else "needs"
     article = f" 〔{gap.article}〕" if gap.article else ""
-    value = f" {gap.value(lang)}" if gap.value else ""
+    value = f" {gap.value(lang)}," if gap.value else ""
     change = f" → {gap.change(lang)}" if gap.change else ""
-    return f"{gap.label(lang)}{article}:{value}, {needs} {gap.required(lang)}{change}"
+    return f"{gap.label(lang)}{article}:{value} {needs} {gap.required(lang)}{change}"
 
 
-def _way_lines(alternative: Alternative, lang: str, indent: str) -> Iterator[str]:
+_OPEN = {"supply": ("画像未说明", "not stated"), "review": ("需专家判断", "expert judgement")}
+
+
+def _way_lines(
+    alternative: Alternative, lang: str, indent: str, common: frozenset[str] = frozenset()
+) -> Iterator[str]:
     for gap in alternative.gaps:
         flag = "" if gap.actionable else f" ({_pick(_MOBILITY[gap.mobility], lang)})"
         yield f"{indent}- {gap_text(gap, lang)}{flag}"
+    for kind, gaps in (("supply", alternative.supply), ("review", alternative.review)):
+        yield from (
+            f"{indent}- {gap_text(g, lang)} ({_pick(_OPEN[kind], lang)})"
+            for g in gaps
+            if g.fact not in common
+        )
+
+
+def _common(ways: Sequence[Alternative]) -> Alternative | None:
+    """What every way asks to state or have judged alike, said once above the ways."""
+    first = ways[0]
+    shared = [
+        {g.fact for g in way.supply} | {g.fact for g in way.review} for way in ways[1:]
+    ]
+    keep = [g for g in (*first.supply, *first.review) if all(g.fact in s for s in shared)]
+    if not keep:
+        return None
+    return Alternative(
+        gaps=[], mobility="actionable",
+        supply=[g for g in first.supply if g in keep], review=[g for g in first.review if g in keep],
+    )  # fmt: skip
 
 
 def alternative_lines(opportunity: Opportunity, lang: str) -> Iterator[str]:
     """Every way to pass, cheapest first: one way as a list of what it needs together; several
-    as `either:` … `or:` …."""
+    as `either:` … `or:` …, after what they all ask to state or have judged (said once).
+    Nothing when every way only states facts: the missing facts above say it."""
     ways = opportunity.alternatives
+    if not any(way.gaps for way in ways):
+        return
     if len(ways) == 1:
         yield f"{word('to_pass', lang)}:"
         yield from _way_lines(ways[0], lang, "  ")
         return
+    common = _common(ways)
+    shared: frozenset[str] = frozenset()
+    if common is not None:
+        yield "每种途径都须：" if lang == "zh" else "whichever way, it needs:"
+        yield from _way_lines(common, lang, "  ")
+        shared = frozenset(g.fact for g in (*common.supply, *common.review))
     yield f"{word('to_pass', lang)} ({'以下任一' if lang == 'zh' else 'any one of'}):"
     for index, way in enumerate(ways):
         head = (
             ("或者" if lang == "zh" else "or") if index else ("要么" if lang == "zh" else "either")
         )
-        together = ("（同时满足）" if lang == "zh" else ", all of") if len(way.gaps) > 1 else ""
+        own = len(way.gaps) + sum(g.fact not in shared for g in (*way.supply, *way.review))
+        together = ("（同时满足）" if lang == "zh" else ", all of") if own > 1 else ""
         yield f"  {head}{together}:"
-        yield from _way_lines(way, lang, "    ")
+        yield from _way_lines(way, lang, "    ", shared)
 
 
 def reason_lines(result: PolicyResult, lang: str) -> Iterator[str]:
@@ -70,14 +106,18 @@ def reason_lines(result: PolicyResult, lang: str) -> Iterator[str]:
 
 
 def worth_text(opportunity: Opportunity, lang: str) -> str:
-    """What reaching the policy would bring: the amount on today's figures, or the benefit."""
+    """What reaching the policy would bring: the amount on the figures of its basis (the
+    year said), or the benefit."""
     if opportunity.amount is None:
         if opportunity.amount_kind == "none":
             return opportunity.benefit(lang)
-        return "金额待定" if lang == "zh" else "amount unknown"
+        unknown = "金额待定" if lang == "zh" else "amount unknown"
+        if opportunity.note is not None:
+            return f"{unknown}（{opportunity.note('zh')}）" if lang == "zh" else f"{unknown} ({opportunity.note('en')})"
+        return unknown
     amount = format_money(opportunity.amount, lang)
     kind = {"tax_saving": (" 减税", " tax saved"), "deduction": (" 加计扣除", " deduction")}
-    text = amount + _pick(kind.get(opportunity.amount_kind, ("", "")), lang)
+    text = amount + _pick(kind.get(opportunity.amount_kind, ("", "")), lang) + _year(opportunity, lang)
     worth = opportunity.worth
     if worth is not None and opportunity.note is not None:
         more = format_money(worth, lang)
@@ -85,28 +125,74 @@ def worth_text(opportunity: Opportunity, lang: str) -> str:
     return text
 
 
+def needs_text(way: Alternative, lang: str, sep: str | None = None, changes: bool = False) -> str:
+    """A way in a few words: its changes by label (with what each takes, under `changes`),
+    then what to state or have judged."""
+    parts = [
+        g.label(lang) + (f" ({g.change(lang)})" if changes and g.change else "") for g in way.gaps
+    ]
+    for kind, gaps in (("supply", way.supply), ("review", way.review)):
+        if gaps:
+            head = {"supply": ("补充：", "state: "), "review": ("专家判断：", "judged: ")}[kind]
+            labels = ("、" if lang == "zh" else ", ").join(g.label(lang) for g in gaps)
+            parts.append(f"{_pick(head, lang)}{labels}")
+    return (sep or ("; " if lang == "en" else "；")).join(parts)
+
+
+def uncertain_text(opportunity: Opportunity, lang: str) -> str:
+    if opportunity.certain:
+        return ""
+    return "（不确定：须先补充信息或经专家判断）" if lang == "zh" else " (uncertain: facts to state or have judged)"
+
+
+def _opportunity_line(o: Opportunity, lang: str) -> str:
+    best = o.alternatives[0]
+    more = len(o.alternatives) - 1
+    other = ""
+    if more:
+        other = f"（另有 {more} 种途径）" if lang == "zh" else f" (or {more} other way{'s' * (more > 1)})"
+    pace = "" if best.mobility == "actionable" else f" [{_pick(_MOBILITY[best.mobility], lang)}]"
+    return f"  {o.rank}. {o.policy_id} — {worth_text(o, lang)} ← {needs_text(best, lang)}{other}{pace}"
+
+
+_HEADS = {
+    True: ("可争取的政策（按价值排序）：", "Opportunities, ranked by value:"),
+    False: (
+        "还可能适用，须先补充信息或经专家判断（不确定，排在确定的机会之后）：",
+        "Could also apply once facts are stated or judged (uncertain, ranked after the certain):",
+    ),
+}
+
+
+def _year(opportunity: Opportunity, lang: str) -> str:
+    """The year of the figures an amount is on: the tax year's, or the last fiscal year's."""
+    if opportunity.tax_year is not None:
+        return f"（{opportunity.tax_year} 纳税年度）" if lang == "zh" else f" (tax year {opportunity.tax_year})"
+    if opportunity.fiscal_year is not None:
+        return f"（按 {opportunity.fiscal_year} 年数据）" if lang == "zh" else f" (on {opportunity.fiscal_year} figures)"
+    return ""
+
+
+UNCERTAIN_SHOWN = 8  # under the table; the JSON and the reports list them all
+
+
 def opportunity_lines(opportunities: Sequence[Opportunity], lang: str) -> Iterator[str]:
-    """The ranked list under the table: rank, policy, what it would bring, the cheapest way."""
-    if not opportunities:
-        return
-    yield "可争取的政策（按价值排序）：" if lang == "zh" else "Opportunities, ranked by value:"
-    for o in opportunities:
-        best = o.alternatives[0]
-        needs = ("; " if lang == "en" else "；").join(g.label(lang) for g in best.gaps)
-        more = len(o.alternatives) - 1
-        other = (
-            (
-                f"（另有 {more} 种途径）"
-                if lang == "zh"
-                else f" (or {more} other way{'s' * (more > 1)})"
-            )
-            if more
-            else ""
+    """The ranked list under the table: rank, policy, what it would bring, the cheapest way;
+    every certain opportunity, then the first of those that rest on facts not stated (or
+    awaiting judgement)."""
+    for certain in (True, False):
+        chosen = [o for o in opportunities if o.certain is certain]
+        if chosen:
+            yield _pick(_HEADS[certain], lang)
+            shown = chosen if certain else chosen[:UNCERTAIN_SHOWN]
+            yield from (_opportunity_line(o, lang) for o in shown)
+    more = sum(not o.certain for o in opportunities) - UNCERTAIN_SHOWN
+    if more > 0:
+        yield (
+            f"  …另有 {more} 项（--format json、markdown 或 html 全部列出）"
+            if lang == "zh"
+            else f"  … and {more} more (--format json, markdown or html lists them all)"
         )
-        pace = (
-            "" if best.mobility == "actionable" else f" [{_pick(_MOBILITY[best.mobility], lang)}]"
-        )
-        yield f"  {o.rank}. {o.policy_id} — {worth_text(o, lang)} ← {needs}{other}{pace}"
 
 
 def missing_lines(

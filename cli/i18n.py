@@ -49,6 +49,10 @@ def status_word(status: str, lang: str) -> str:
 
 
 def default_lang() -> str:
+    """`INCENTIVES_LANG` (zh or en), else the locale's language."""
+    chosen = os.environ.get("INCENTIVES_LANG", "").strip().lower()
+    if chosen in ("zh", "en"):
+        return chosen
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(name)
         if value:

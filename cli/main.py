@@ -24,6 +24,7 @@ from ..engine.model.textio import check_encoding
 from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.results import Notice
+from . import usage
 from .i18n import default_lang
 from .messages import translated
 from .render import (
@@ -35,13 +36,15 @@ from .render import (
     safe,
 )
 from .report import report_html, report_markdown
+from .usage import LocalisedError
 
 EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
-class UserError(click.ClickException):
-    """Bad input, or output that cannot be written: `Error: …` on stderr, exit status 1."""
+class UserError(LocalisedError):
+    """Bad input, or output that cannot be written: `Error: …` on stderr (`错误：…` under
+    `--lang zh`), exit status 1."""
 
     exit_code = EXIT_INPUT
 
@@ -103,16 +106,9 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 encoding_option = encoding_option_for("the profile file")
 
 
-def _lang(ctx: click.Context, __: click.Parameter, value: str | None) -> str | None:
-    """Kept in the context's shared `meta` too, so that errors follow it (`_Commands.invoke`)."""
-    if value is not None:
-        ctx.meta["lang"] = value
-    return value
-
-
 lang_option = click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default=None, callback=_lang, is_eager=True,
-    help="Language of the output and of error messages (default: from the locale).",
+    "--lang", **usage.LANG_ATTRS,
+    help="Language of the output and of error messages (default: INCENTIVES_LANG or the locale).",
 )  # fmt: skip
 
 
@@ -180,15 +176,42 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            lang = ctx.meta.get("lang") or default_lang()
+            lang = _lang_of(ctx)
+            if ctx.meta.get("json"):
+                raise _json_error(exc, lang) from None
             lines = translated(exc.render(), lang).split("\n")
-            raise UserError("\n".join(safe(line) for line in lines)) from None
+            raise UserError("\n".join(safe(line) for line in lines), lang) from None
+        except click.UsageError as exc:
+            raise usage.localised(exc, _lang_of(ctx)) from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         except OSError as exc:
             if exc.filename is None or exc.errno == errno.EPIPE:
                 raise  # a stream that cannot be written: see `main`
-            raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}")) from None
+            raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}"), _lang_of(ctx)) from None
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:  # fmt: skip
+        """As click's; the language of errors is read from the arguments first, since a usage
+        error can stop the parse before `--lang` is read (`usage.language_of`)."""
+        lang = usage.language_of(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise usage.localised(exc, lang) from None
+        ctx.meta["lang"] = lang
+        ctx.meta["json"] = usage.option_value(args, "--format", ("json",)) is not None
+        return ctx
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            raise usage.no_such_command(name, self.list_commands(ctx), ctx)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
@@ -205,6 +228,11 @@ class _Commands(click.Group):
             del ctx.meta[_LISTING]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, taking `--lang` (`usage.with_lang`)."""
+        command = self._command(ctx, cmd_name)
+        return None if command is None else usage.with_lang(command)
+
+    def _command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in self.LAZY:
             return super().get_command(ctx, cmd_name)
         import importlib
@@ -255,6 +283,21 @@ def _unimported_help(module: str, attribute: str) -> str | None:
         if isinstance(node, ast.FunctionDef) and node.name == attribute:
             return ast.get_docstring(node)
     return None
+
+
+def _lang_of(ctx: click.Context) -> str:
+    """The language of errors: the command's `--lang`, else what the arguments asked for
+    (`_Commands.make_context`), else the default."""
+    return str(ctx.meta.get("lang") or default_lang())
+
+
+def _json_error(exc: InputError, lang: str) -> usage.JsonError:
+    """Bad input as JSON (`--format json`): the summary and each problem, in `lang`."""
+    problems = [
+        {"file": p.file, "line": p.line, "field": p.field, "message": translated(p.message, lang)}
+        for p in exc.problems
+    ]
+    return usage.JsonError(translated(exc.summary, lang), problems, lang)
 
 
 def _output_failed(exc: OSError) -> None:

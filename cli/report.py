@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from ..engine.model.units import format_money
 from ..engine.reference.results import PolicyResult, Report, SourceInfo
-from .advice import worth_text
+from .advice import needs_text, uncertain_text, worth_text
 from .i18n import status_word, word
 from .render import (
     Setting,
@@ -75,11 +75,10 @@ def _totals(report: Report, lang: str) -> list[tuple[str, str]]:
 def _opportunity_rows(report: Report, lang: str) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for o in report.opportunities:
-        ways = []
-        for way in o.alternatives:
-            ways.append(" + ".join(f"{g.label(lang)}{f' ({g.change(lang)})' if g.change else ''}" for g in way.gaps))
+        ways = [needs_text(way, lang, " + ", changes=True) for way in o.alternatives]
         either = (" 或 " if lang == "zh" else " — or — ").join(ways)
-        rows.append((str(o.rank), f"{o.policy_id} {o.title(lang)}", worth_text(o, lang), either))
+        policy = f"{o.policy_id} {o.title(lang)}{uncertain_text(o, lang)}"
+        rows.append((str(o.rank), policy, worth_text(o, lang), either))
     return rows
 
 

@@ -44,12 +44,16 @@ def zone_hint(report: Report, applied: Sequence[str], names: Mapping[str, Zone],
         return None
     zone = matches[0]
     name = _zone_name(zone.id, names, lang)
+    # the zones inside it that also lie in the zone stated (a 综改区 park in Taiyuan)
+    here = [z.id for z in names.values() if zone.id in z.parents and set(z.parents) & set(applied)]
     if lang == "zh":
+        inside = f"（位于本地的园区：{'、'.join(here)}）" if here else "（或其下属园区）"
         return (f"提示：统一社会信用代码的登记机关代码为 {region}，属于 {name}，但本次未适用该地区；"
-                f"若企业位于该地区，请在画像中填写 zone: {zone.id}（或其下属园区）以查看其政策")
+                f"若企业位于该地区，请在画像中填写 zone: {zone.id}{inside}以查看其政策")
+    inside = f" (or, here, one of its parks: {', '.join(here)})" if here else " (or a zone inside it)"
     return (f"hint: the credit code was registered under {region}, the region of {name}, which is "
-            f"not among the zones applied; if the enterprise is there, set zone: {zone.id} (or a "
-            "zone inside it) in the profile to see its policies")  # fmt: skip
+            f"not among the zones applied; if the enterprise is there, set zone: {zone.id}{inside} "
+            "in the profile to see its policies")  # fmt: skip
 
 
 def left_out(results: Sequence[PolicyResult], report: Report) -> tuple[Counter[str], Counter[str]]:

@@ -5,6 +5,7 @@ reason; `incentives facts`, `incentives zones` and the report's JSON Schema."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,28 @@ def test_check_text_ranks_opportunities_and_says_what_it_left_out() -> None:
     assert f"{by_date} ended before 2026-11-24" in out
     # (lines longer than the terminal's 120 columns wrap: compare the words)
     ranked = " ".join(out[out.index("Opportunities, ranked by value:"):out.index("■")].split())
-    first, second = ranked.split(" 1. ")[1].split(" 2. ")
-    assert first.startswith("national.sme-gradient-2026.specialised") and "(or 1 other way)" in first
-    assert second.startswith("national.small-low-profit.cit") and "[slow to change]" in second
+    certain, uncertain = ranked.split("Could also apply once facts are stated or judged")
+    first, second, third = re.split(r" [23]\. ", certain.split(" 1. ")[1])
+    assert first.startswith("national.sme-gradient-2026.tech-innovative") and "(or 1 other way)" in first
+    # the first-certification award is derived from the certificates: certain, and worth ¥200,000
+    assert second.startswith("shanxi.jinzhong-dz.hightech-ten-measures.first-certification — ¥200,000")
+    assert third.startswith("national.small-low-profit.cit") and "[slow to change]" in third
+    # its amount is computed from taxable income, which the way must lower: unknown, saying why
+    assert "amount unknown (the amount depends on taxable income" in third
+    # the uncertain: what to state, ranked after the certain by what they would pay
+    assert " 4. shanxi.industry-chain-incentives.new-entrant — ¥10,000,000 ← state: " in uncertain
+    report = json.loads(ok("check", JINZHONG, *AS_OF, "--format", "json"))
+    hnte = next(o for o in report["opportunities"] if o["policy_id"] == "national.hnte.certification")
+    assert (hnte["status"], hnte["certain"]) == ("needs_review", False)
+    assert [g["fact"] for g in hnte["alternatives"][0]["review"]] == ["hnte_core_ip_role"]
+    assert re.search(r"… and \d+ more \(--format json, markdown or html lists them all\)", uncertain)
     specialised = out[out.index("■ national.sme-gradient-2026.specialised"):]
-    assert "what it would take (any one of):\n  either:\n    - holds the tech-and-innovation" in specialised
-    assert "\n  or:\n    - registered technology-based SME" in specialised
+    assert specialised.startswith(
+        "■ national.sme-gradient-2026.specialised — ineligible\nwhichever way, it needs:\n"
+        "  - at least three years in its niche: needs ≥ 3 years (not stated)\n"
+    )
+    assert "what it would take (any one of):\n  either, all of:\n    - holds the tech-and-innovation" in specialised
+    assert "\n  or, all of:\n    - exempt by a provincial-or-higher R&D institution" in specialised
     # a gap on the industry is why not, not advice
     recycled = out[out.index("■ national.resource-recycling-vat.refund-recycled-metal"):]
     assert recycled.split("\n")[1] == "why not (nothing the company can change):"
@@ -192,5 +209,9 @@ def test_a_credit_code_of_another_zone_points_at_the_fix(tmp_path: Path) -> None
     profile.write_text("credit_code: 91140171MA0K000214\nzone: taiyuan\n", encoding="utf-8")
     out = " ".join(ok("check", str(profile), *AS_OF, "--lang", "en").split())
     assert "hint: the credit code was registered under 140171, the region of Shanxi Transformation" in out
-    assert "set zone: zgq (or a zone inside it)" in out
+    # the parks of the 综改区 that lie in Taiyuan, by name
+    assert "set zone: zgq (or, here, one of its parks: zgq-xuefu, zgq-tanghuai)" in out
+    profile.write_text("credit_code: 91140171MA0K000214\nzone: jinzhong\n", encoding="utf-8")
+    out = " ".join(ok("check", str(profile), *AS_OF, "--lang", "en").split())
+    assert "set zone: zgq (or, here, one of its parks: jinzhong-dz)" in out
     assert "hint:" not in ok("check", JINZHONG, *AS_OF, "--lang", "en")  # its zone is in zgq

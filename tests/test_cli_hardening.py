@@ -109,8 +109,11 @@ def test_profile_text_cannot_drive_the_terminal(tmp_path: Path, fmt: str) -> Non
 
 
 def test_profile_text_cannot_inject_markdown_rows(tmp_path: Path) -> None:
-    plain = run("check", JINZHONG, *AS_OF, "--format", "markdown").output
-    result = run("check", str(_hostile_profile(tmp_path)), *AS_OF, "--format", "markdown")
+    hostile = _hostile_profile(tmp_path)
+    benign = tmp_path / "benign.json"  # the same profile under a harmless name
+    benign.write_text(json.dumps({**json.loads(hostile.read_text(encoding="utf-8")), "name": "x"}))
+    plain = run("check", str(benign), *AS_OF, "--format", "markdown").output
+    result = run("check", str(hostile), *AS_OF, "--format", "markdown")
     rows = [line for line in result.output.splitlines() if line.startswith("|")]
     assert not any("injected" in row for row in rows)
     heading = result.output.splitlines()[0]

@@ -273,8 +273,8 @@ def test_a_derived_fact_under_facts_is_refused_naming_the_data_that_carries_it(
     with pytest.raises(ProfileError) as caught:
         policies.check_profile(profile)
     text = "\n".join(p.message for p in caught.value.problems)
-    assert "hnte_latest_issued is derived from certifications" in text
-    assert "project_investment is derived from projects" in text
+    assert "hnte_latest_issued is computed from certifications" in text
+    assert "project_investment is computed from projects" in text
 
 
 # --- load-time checks ------------------------------------------------------------------------

@@ -166,3 +166,84 @@ def test_jinzhong_example_never_advises_shrinking_first() -> None:
     assert small.rank > 1 and small.alternatives[0].mobility == "slow"
     assert not any(g.fact == "industry_code" for o in report.opportunities
                    for w in o.alternatives for g in w.gaps)  # fmt: skip
+
+
+def test_undetermined_policies_are_opportunities_ranked_after_the_certain(tmp_path: Path) -> None:
+    # FIRM states no registration date: the big award rests on it, the small one does not
+    big = policy(
+        "open",
+        "{all: [{fact: registration_date, le: -1年}, {fact: rd_intensity, ge: 3%}]}",
+        "{grant: {amount: 50万元}, zh: 奖, en: award}",
+    )
+    small = policy("sure", "{fact: rd_intensity, ge: 3%}", "{grant: {amount: 5万元}, zh: 奖, en: award}")
+    report = evaluate(tmp_path, FIRM, big, small)
+    sure, open_ = report.opportunities
+    assert (sure.policy_id, sure.certain, sure.status.value) == ("test.chance.sure", True, "ineligible")
+    assert (open_.policy_id, open_.certain, open_.rank) == ("test.chance.open", False, 2)
+    (way,) = open_.alternatives
+    assert [g.fact for g in way.gaps] == ["rd_intensity"] and not way.certain
+    (stated,) = way.supply
+    assert (stated.fact, stated.have, stated.op, stated.need) == ("registration_date", None, "le", "2025-11-24")
+    assert open_.amount == Decimal("500000")
+
+
+def test_an_undetermined_any_is_certain_by_its_known_way(tmp_path: Path) -> None:
+    when = "{any: [{fact: registration_date, le: -1年}, {fact: rd_intensity, ge: 3%}]}"
+    report = evaluate(tmp_path, FIRM, policy("either", when))
+    (chance,) = report.opportunities
+    assert chance.status.value == "undetermined" and chance.certain
+    assert [([g.fact for g in w.gaps], [g.fact for g in w.supply]) for w in chance.alternatives] == [
+        (["rd_intensity"], []), ([], ["registration_date"]),
+    ]  # fmt: skip
+
+
+def test_a_policy_awaiting_judgement_asks_for_it(tmp_path: Path) -> None:
+    judged = HEADER.replace(
+        "policies:\n",
+        "facts:\n  - {id: core_role, type: bool, judgement: true, profile_fact: core_role,"
+        " zh: 核心作用, en: core role}\npolicies:\n",
+    )
+    write_policy(tmp_path, "chance.yaml", judged + policy("judged", "{fact: core_role, eq: true}"))
+    report = PolicySet(tmp_path).evaluate(parse_profile(FIRM), AS_OF)
+    (chance,) = report.opportunities
+    assert chance.status.value == "needs_review" and not chance.certain
+    (way,) = chance.alternatives
+    assert [g.fact for g in way.review] == ["core_role"] and not way.gaps and not way.supply
+
+
+def test_a_tax_year_preference_is_worth_what_its_tax_year_pays(tmp_path: Path) -> None:
+    # the same award on R&D at 10%: an application reads the last fiscal year (2025), a
+    # tax-year preference its tax year's figures (2024 here); each says which year
+    firm = {**FIRM, "financials": {
+        2024: {"revenue": "3000万元", "rd_expense": "30万元", "total_assets": "6000万元"},
+        2025: {"revenue": "4000万元", "rd_expense": "80万元", "total_assets": "6000万元"},
+    }}  # fmt: skip
+    benefit = "{rate_of: {base: rd_expense, rate: 10%}, zh: 奖, en: award}"
+    when = "{fact: total_assets, le: 5000万元}"
+    write_policy(tmp_path, "app.yaml", HEADER + policy("app", when, benefit))
+    yearly = HEADER.replace("id: test.chance\n", "id: test.yearly\n") + "attaches: tax_year\n"
+    write_policy(tmp_path, "yearly.yaml", yearly.replace("policies:\n", "") + "policies:\n"
+                 + policy("yearly", when, benefit).replace("test.chance.", "test.yearly."))  # fmt: skip
+    report = PolicySet(tmp_path).evaluate(parse_profile(firm), AS_OF, tax_year=2024)
+    chances = {o.policy_id: o for o in report.opportunities}
+    app, yearly_ = chances["test.chance.app"], chances["test.yearly.yearly"]
+    assert (app.amount, app.attaches, app.fiscal_year, app.tax_year) == (
+        Decimal("80000"), "application", 2025, None,
+    )  # fmt: skip
+    assert (yearly_.amount, yearly_.attaches, yearly_.fiscal_year, yearly_.tax_year) == (
+        Decimal("30000"), "tax_year", 2024, 2024,
+    )  # fmt: skip
+
+
+def test_an_amount_on_a_figure_every_way_changes_is_unknown(tmp_path: Path) -> None:
+    # 10% of R&D, for firms with R&D up to 50万元 (FIRM has 80万元): the way lowers the figure
+    # the amount is computed from, so today's 8万元 says nothing; a way around it keeps it
+    benefit = "{rate_of: {base: rd_expense, rate: 10%}, zh: 奖, en: award}"
+    capped = policy("capped", "{fact: rd_expense, le: 50万元}", benefit)
+    either = policy("either", "{any: [{fact: rd_expense, le: 50万元}, {fact: tech_staff, ge: 10}]}", benefit)
+    report = evaluate(tmp_path, FIRM, capped, either)
+    chances = {o.policy_id.rsplit(".")[-1]: o for o in report.opportunities}
+    assert chances["capped"].amount is None and chances["capped"].worth is None
+    note = chances["capped"].note
+    assert note is not None and "the amount depends on" in note.en and "R&D" in note.en
+    assert chances["either"].amount == Decimal("80000") and chances["either"].note is None

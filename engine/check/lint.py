@@ -11,6 +11,8 @@ outright. This module runs them and places each finding; the reasoning lives bes
   higher band, caps that never or always bind, a condition capping a monotone fact
   (`amounts`);
 - the same measure twice (`duplicates`); exclusive groups with a single member;
+- document facts the profile states that do not say how the company can move them
+  (`mobility`);
 - values of the wrong unit the loader lets through; periods that ended before the evaluation
   date; successions that do not hand over on consecutive days.
 
@@ -45,6 +47,7 @@ from .duplicates import duplicates
 from .findings import Finding, Severity
 from .labels import benefit_problem, label_problems
 from .logic import examine, flat, natural_range
+from .mobility import mobility_findings
 
 
 def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]:
@@ -83,6 +86,7 @@ def lint(directory: Path | None, as_of: date) -> tuple[LoadedSet, list[Finding]]
     findings += _duplicate_findings(loaded)
     findings += _points_findings(loaded)
     findings += _succession_findings(loaded)
+    findings += mobility_findings(loaded)
     order = {"error": 0, "warning": 1}
     findings.sort(key=lambda f: (order[f.severity], f.file or "", f.line or 0, f.code))
     return loaded, findings

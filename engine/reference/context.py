@@ -43,6 +43,7 @@ from ..model.units import (
     format_quantity,
     parse_quantity,
 )
+from .suggest import undeclared_fact
 
 # ---------------------------------------------------------------------------------------------
 # Values during evaluation
@@ -235,26 +236,13 @@ def check_profile_facts(
     for name, raw in profile.facts.items():
         defn = declared.get(name)
         if defn is None:
-            problems.append(_undeclared(name, facts))
+            problems.append(undeclared_fact(name, declared, facts))
             continue
         try:
             _coerce(defn, raw, f"facts.{name}")
         except ValueError as exc:
             problems.append(str(exc))
     return problems
-
-
-def _undeclared(name: str, facts: Mapping[str, Any]) -> str:
-    """Why `facts.<name>` is refused: not declared, or a fact the engine derives from other
-    profile data, which is then stated there instead (never both, so they cannot disagree)."""
-    derived = facts.get(name)
-    inputs = sorted(getattr(derived, "profile_inputs", ()) or ())
-    if derived is None or not inputs:
-        return f"facts.{name}: not declared in the fact catalogue of this policy set"
-    return (
-        f"facts.{name}: {name} is derived from {', '.join(inputs)} and cannot be stated; remove "
-        f"it from facts and give {' and '.join(inputs)} instead"
-    )
 
 
 # --- resolvers: a fact's plan as a function of the context -----------------------------------

@@ -195,22 +195,37 @@ class Gap(_Result):
 
 
 class Alternative(_Result):
-    """One way to pass a policy: every gap in it closed together. `mobility` is the hardest
-    move it takes."""
+    """One way to pass a policy: every gap in `gaps` closed together, every fact in `supply`
+    stated (the profile does not say it) and meeting its criterion, every fact in `review`
+    judged so by an expert. `mobility` is the hardest change it takes (actionable when it takes
+    none); `certain` whether it suffices on what the profile states (nothing to supply or
+    review)."""
 
     gaps: list[Gap]
     mobility: Mobility
+    supply: list[Gap] = []
+    review: list[Gap] = []
+    certain: bool = True
 
 
 class Opportunity(_Result):
     """A policy the company does not get today but could reach by its own changes: the ways
     to pass (either … or …, cheapest first), what it would bring, and its place by value.
 
-    `amount` is what the policy would pay on the profile's current figures (None: unknown, or
-    a non-cash benefit, `benefit` says which); `worth` what it would add to the report's
-    total after stacking (an exclusive group's member adds only what it pays above the
-    member paying today), with deductions counted at the 25% standard CIT rate for ranking
-    only."""
+    `status` is the policy's today: ineligible, or undetermined / needs review (facts to
+    state or to have judged: each way's `supply` and `review`); `certain` whether the best
+    way suffices on what the profile states. Uncertain opportunities rank after every certain
+    one.
+
+    `amount` is what the policy would pay on the profile's current figures of the policy's
+    own basis (`attaches`: the evaluation date's last fiscal year, or the tax year's; the
+    year of its figures is `fiscal_year`, None for an amount that reads none, and `tax_year`
+    is the tax year of a tax-year preference); None: unknown, or a
+    non-cash benefit, `benefit` says which. `worth` is what it would add to the report's
+    total after stacking (an exclusive group's member adds only what it pays above the member
+    paying today), with deductions counted at the 25% standard CIT rate for ranking only.
+    `amount` is None too when every way changes a figure it is computed from (`note` says
+    which); `note` otherwise says why `worth` is less than `amount`."""
 
     rank: int
     policy_id: str
@@ -222,6 +237,11 @@ class Opportunity(_Result):
     alternatives: list[Alternative]
     provenance: Literal["verified", "illustrative"]
     note: Text | None = None
+    status: Status = Status.INELIGIBLE
+    certain: bool = True
+    attaches: Literal["application", "tax_year"] = "application"
+    fiscal_year: int | None = None
+    tax_year: int | None = None
 
 
 class Step(_Result):

@@ -149,7 +149,10 @@ def _operand(defn: FactPlan, op: str, zones: list[str]) -> st.SearchStrategy[Any
         return st.lists(one, min_size=1, max_size=3) if op in ("in", "not_in") else one
     pool = st.sampled_from(_codes(defn, zones))
     if op == "prefix_in":  # prefixes, some lower-cased (the comparison ignores case)
-        prefix = st.tuples(pool, st.integers(1, 3), st.booleans()).map(
+        # an industry prefix is a section letter or a letter and 2-4 digits (never `F5`)
+        industry = _codes(defn, zones) is _INDUSTRIES
+        lengths = st.sampled_from((1, 3, 4) if industry else (1, 2, 3))
+        prefix = st.tuples(pool, lengths, st.booleans()).map(
             lambda t: t[0][: t[1]].lower() if t[2] else t[0][: t[1]]
         )
         return st.lists(prefix, min_size=1, max_size=2)
