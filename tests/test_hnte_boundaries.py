@@ -1,4 +1,4 @@
-"""Every boundary of 高新技术企业认定管理办法 第十一条 (domain.md §1.2), on both sides.
+"""Every boundary of 高新技术企业认定管理办法 第十一条, on both sides.
 
 The bundled policy `national.hnte.certification` is evaluated on AS_OF (2026-11-24), so the
 last fiscal year is 2025 and the three years are 2023-2025. Each test moves one figure of a
@@ -147,7 +147,7 @@ def test_high_tech_revenue_share_at_least_60_percent(
 def test_high_tech_share_uses_the_latest_year_only(
     policies: PolicySet, hnte_profile: Callable[..., Profile]
 ) -> None:
-    # An earlier year's figures do not matter (domain.md §9.4: some demos wrongly use 3 years).
+    # An earlier year's figures do not matter (some demos wrongly use 3 years).
     profile = hnte_profile(
         financials__2024__high_tech_revenue="0元", financials__2024__total_income="9亿元"
     )

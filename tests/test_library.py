@@ -85,7 +85,7 @@ def test_hnte_rate_and_small_low_profit_rate_are_not_both_counted(policies: Poli
 
 
 def test_illustrative_measures_are_marked_and_explained(policies: PolicySet) -> None:
-    # Local measures whose amounts and rules domain.md §7.1 found in a source; every other local
+    # Local measures whose amounts and rules we found in a source; every other local
     # one assumes something (an amount, a ratio, 就高, or a contested attribution).
     verified_local = {
         "shanxi.taiyuan.specialised-match",

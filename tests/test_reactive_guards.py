@@ -1,4 +1,4 @@
-"""One regression test per durable_rules guard (shared/durable_rules.md): each shows the
+"""One regression test per durable_rules guard (engine/reactive/durable.py): each shows the
 failure on plain durable_rules, then that the guarded adapter or session does not fail.
 
 Failures that kill or hang the process are shown in a subprocess.

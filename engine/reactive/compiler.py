@@ -43,7 +43,7 @@ from ..compile.plan import (
 from ..reference.context import Context, Missing, Resolved
 from ..reference.results import Status
 
-# durable_rules limits (shared/durable_rules.md §5), with margins.
+# durable_rules limits (its engine's fixed buffer sizes), with margins.
 MAX_SET_VALUES = 400  # values of one `in` / `not_in` set
 MAX_SIBLINGS = 500  # conditions in one and/or group: > 511 hangs durable's registration
 MAX_GROUPS = 14  # nested $and/$or groups below a pattern's top group (15 → error 113)

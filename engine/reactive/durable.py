@@ -1,7 +1,7 @@
 """The only module that imports durable_rules: a narrow, typed, guarded adapter.
 
-durable-rules 2.0.28 (unmaintained C with a thin Python layer) has sharp edges measured in
-`shared/durable_rules.md`. Each guard below names the edge it holds:
+durable-rules 2.0.28 (unmaintained C with a thin Python layer) has sharp edges, each measured
+and shown by a test in tests/test_reactive_guards.py. Each guard below names the edge it holds:
 
 * `QuietHost` never starts the two polling `threading.Timer` loops of `engine.Host`, which burn
   CPU and occasionally steal an action so the synchronous call returns `None`.
