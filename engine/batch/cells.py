@@ -41,6 +41,7 @@ from ..model.facts import FactDef, FactType
 from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, _money, _number
 from ..policyset import PolicySet
 from ..reference.context import _coerce
+from .column_checks import int_micro, plain_micro, valid_credit_codes
 from .columns import (
     FINANCIAL_LINES,
     LIMIT,
@@ -50,6 +51,7 @@ from .columns import (
     SCALE,
     RowError,
     declared_profile_facts,
+    flat_column_type,
     profile_to_row,
     row_profile,
     schema,
@@ -92,9 +94,10 @@ class _Kind:
     """How the cells of one column are converted without asking the model."""
 
     sure: Sure
-    # a column of quantities whose plain decimal text Polars converts at once (`_plain_micro`):
-    # whether it may be negative; None for other columns
+    # a column of quantities whose plain decimal text and integers Polars converts at once
+    # (`column_checks.plain_micro`, `int_micro`): whether it may be negative; None otherwise
     plain: bool | None = None
+    text: str | None = None  # "code": valid credit codes as they are; "any": every text as is
 
 
 def _nothing_sure(value: Any) -> Any:
@@ -201,8 +204,10 @@ def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
     if isinstance(dtype, pl.Date):
         return _Kind(_sure_day)
     if name == "name":
-        return _Kind(_sure_text)
-    return _Kind(_sure_credit_code if name == "credit_code" else _nothing_sure)
+        return _Kind(_sure_text, text="any")
+    if name == "credit_code":
+        return _Kind(_sure_credit_code, text="code")
+    return _Kind(_nothing_sure)
 
 
 def _fact_sure(defn: FactDef, flat: bool) -> Sure:
@@ -231,28 +236,6 @@ def _read(reader: Callable[[object], object], signed: bool, text: str) -> Any:
         return to_micro(value, "")
     except ValueError:  # UnitError and RowError are ValueErrors
         return ABSENT
-
-
-def _plain_micro(cells: Sequence[Any], signed: bool) -> list[int | None] | None:
-    """`_micro_text` of every plain decimal text cell at once (None for other cells), or None
-    when the column has no text (typed Parquet)."""
-    texts = [c if type(c) is str else None for c in cells]
-    if not any(texts):
-        return None
-    pattern = (_SIGNED if signed else _PLAIN).pattern
-    text = pl.col("text")
-    plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
-    whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
-    fraction = plain.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(6, "0")
-    size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
-    micro = (
-        pl.DataFrame({"text": texts}, schema={"text": pl.String})
-        .select(
-            pl.when(plain.str.starts_with("-")).then(pl.lit(0, pl.Int128) - size).otherwise(size)
-        )
-        .to_series()
-    )
-    return micro.to_list()
 
 
 def _key(value: Any) -> Any:
@@ -317,13 +300,73 @@ class CellChecker:
 
     def convert(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[list[Any], list[int]]:
         """Frame values of a column's cells, and the positions of cells that are not valid."""
+        values, bad = self.column(name, cells, flat)
+        return values.to_list(), bad
+
+    def column(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[pl.Series, list[int]]:
+        """`convert`, as a Series of the column's frame type (null where a cell is empty or not
+        valid). A column of one type of cell (text, integers, booleans, dates: what CSV, typed
+        Parquet and most JSON give) is converted at once: the shapes `column_checks` is sure of
+        first, then each other distinct value once; a column of other or mixed types (Decimals,
+        lists, numbers beside text) cell by cell."""
         kind = self._kinds.get((name, flat))
         if kind is None:
             kind = self._kinds[name, flat] = _kind(name, self.declared, flat)
         cache = self._caches.setdefault((name, flat), {})
         if len(cache) > 50_000:  # values of a column rarely repeat across the whole register
             cache.clear()
-        plain = _plain_micro(cells, kind.plain) if kind.plain is not None and flat else None
+        dtype = _value_type(name, self.policy_set.facts)
+        types = set(map(type, cells))
+        null_bad = False
+        if type(None) in types and not flat:  # JSON null: a value the model judges, once
+            answer = self._asked(name, None, flat, cache)
+            if answer is not None and answer is not ABSENT:
+                return self._one_by_one(name, cells, flat, kind, cache, dtype)
+            null_bad = answer is ABSENT
+        others = types - {type(None), type(ABSENT)}
+        of = others.pop() if len(others) == 1 else str if not others else None
+        if of in _RAW_TYPES:
+            try:
+                values, bad = self._whole(name, cells, flat, kind, cache, dtype, of)
+            except (OverflowError, TypeError, pl.exceptions.PolarsError):  # a huge integer
+                return self._one_by_one(name, cells, flat, kind, cache, dtype)
+            if null_bad:
+                bad = sorted([*bad, *(i for i, c in enumerate(cells) if c is None)])
+            return values, bad
+        return self._one_by_one(name, cells, flat, kind, cache, dtype)
+
+    def _whole(
+        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
+        dtype: pl.DataType, of: type,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """A column of one type of cell and absent (or null) cells, at once."""
+        raw = pl.Series(name, [None if c is ABSENT else c for c in cells], _RAW_TYPES[of])
+        if of is str and flat:
+            raw = raw.replace("", None)
+        sure = _sure_column(raw, kind, of, dtype)
+        rest = raw.filter(raw.is_not_null() & sure.is_null())
+        if len(rest) == 0:
+            return sure.alias(name), []
+        distinct = rest.unique().to_list()
+        answers = []
+        for value in distinct:
+            found = kind.sure(value)
+            answers.append(self._asked(name, value, flat, cache) if found is ABSENT else found)
+        known = pl.Series([None if a is ABSENT else a for a in answers], dtype=dtype)
+        codes = raw.replace_strict(
+            distinct, range(len(distinct)), default=None, return_dtype=pl.UInt32
+        )
+        asked = known.gather(codes)
+        values = pl.DataFrame({"s": sure, "a": asked}).select(pl.coalesce("s", "a")).to_series()
+        refused = [i for i, a in enumerate(answers) if a is ABSENT]
+        bad = codes.is_in(refused).fill_null(False).arg_true().to_list() if refused else []
+        return values.alias(name), bad
+
+    def _one_by_one(
+        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
+        dtype: pl.DataType,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """A column of other or mixed types (Decimals, lists, numbers and text), cell by cell."""
         sure = kind.sure
         values: list[Any] = []
         bad: list[int] = []
@@ -332,16 +375,14 @@ class CellChecker:
             if cell is ABSENT or (flat and (cell is None or cell == "")):
                 append(None)
                 continue
-            value = None if plain is None else plain[i]
-            if value is None:
-                value = sure(cell)
+            value = sure(cell)
+            if value is ABSENT:
+                value = self._asked(name, cell, flat, cache)
                 if value is ABSENT:
-                    value = self._asked(name, cell, flat, cache)
-                    if value is ABSENT:
-                        bad.append(i)
-                        value = None
+                    bad.append(i)
+                    value = None
             append(value)
-        return values, bad
+        return pl.Series(name, values, dtype), bad
 
     def _asked(self, name: str, cell: Any, flat: bool, cache: dict[Any, Any]) -> Any:
         """`one_cell`, once per distinct value of the column."""
@@ -353,6 +394,36 @@ class CellChecker:
             return value
         except TypeError:  # unhashable (a signalling NaN): ask without caching
             return self.one_cell(name, cell, flat)
+
+
+_RAW_TYPES: dict[type, pl.DataType] = {
+    str: pl.String(), int: pl.Int128(), bool: pl.Boolean(), date: pl.Date()
+}
+
+
+def _value_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType:
+    """The type of a column's frame values as `CellChecker.convert` gives them: the frame's,
+    but JSON text for lists of structs, and nothing for a name that is no column."""
+    if name in _LIST_NAMES:
+        return pl.String()
+    found = flat_column_type(name, facts)
+    return pl.Null() if found is None else found
+
+
+def _sure_column(raw: pl.Series, kind: _Kind, of: type, dtype: pl.DataType) -> pl.Series:
+    """The frame values of the cells of shapes `column_checks` is sure of; null elsewhere."""
+    if kind.plain is not None and of in (str, int):
+        return (plain_micro if of is str else int_micro)(raw, kind.plain)
+    if kind.text is not None and of is str:
+        if kind.text == "any":
+            return raw
+        valid = valid_credit_codes(raw)
+        return pl.DataFrame({"c": raw, "v": valid}).select(
+            pl.when(pl.col("v")).then(pl.col("c"))
+        ).to_series()
+    return pl.Series(raw.name, [None] * len(raw), dtype)
+
+
 
 
 def _target(name: str) -> str | None:
@@ -373,24 +444,31 @@ def build_frame(
     The frame has exactly the columns and values that `rows_to_frame` gives for those rows.
     """
     converted, suspects = _converted(checker, batch)
-    keep = [i for i in range(len(batch.numbers)) if i not in suspects]
+    size = len(batch.numbers)
+    keep = pl.Series([True] * size, dtype=pl.Boolean)
+    if suspects:
+        keep = keep.scatter(sorted(suspects), False)
+    kept = {name: values.filter(keep) for name, values in converted.items()}
     found_years = {
         int(name.split(".")[1])
-        for name, values in converted.items()
-        if name.startswith("financials.") and any(values[i] is not None for i in keep)
+        for name, values in kept.items()
+        if name.startswith("financials.") and values.null_count() < len(values)
     }
     columns = schema(found_years | set(years), checker.policy_set.facts)
-    data = {ROW: pl.Series(ROW, [batch.numbers[i] for i in keep], pl.Int64)}
+    height = size - len(suspects)
+    data = {ROW: pl.Series(ROW, batch.numbers, pl.Int64).filter(keep)}
     for name, dtype in columns.items():
         if name != ROW:
-            data[name] = _series(name, dtype, converted.get(name), keep)
+            data[name] = _series(name, dtype, kept.get(name), height)
     return pl.DataFrame(data), sorted(suspects)
 
 
-def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, list[Any]], set[int]]:
+def _converted(
+    checker: CellChecker, batch: CellBatch
+) -> tuple[dict[str, pl.Series], set[int]]:
     """Frame values of every column the frame takes, and the positions of the suspect rows."""
     suspects = set(batch.suspects)
-    converted: dict[str, list[Any]] = {}
+    converted: dict[str, pl.Series] = {}
     for name, cells in batch.columns.items():
         if batch.flat and name == ROW:
             continue  # the per-row path ignores a `row` column of a flat register
@@ -402,24 +480,24 @@ def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, list[A
                 i for i, c in enumerate(cells) if c is not ABSENT and c not in (None, "")
             )
             continue
-        values, bad = checker.convert(name, cells, batch.flat)
+        values, bad = checker.column(name, cells, batch.flat)
         suspects.update(bad)
         converted[name] = values
     suspects.update(_parts_above_wholes(converted))
     return converted, suspects
 
 
-def _series(name: str, dtype: pl.DataType, column: list[Any] | None, keep: list[int]) -> pl.Series:
+def _series(name: str, dtype: pl.DataType, column: pl.Series | None, height: int) -> pl.Series:
     """One frame column: the kept rows' values, or its default where the register has none."""
     if column is None:
-        return pl.Series(name, [False if name == "synthetic" else None] * len(keep), dtype)
+        return pl.Series(name, [False if name == "synthetic" else None] * height, dtype)
     if name in _LIST_NAMES and name != "projects":
-        return _decode_lists(name, [column[i] for i in keep], dtype)
-    series = pl.Series(name, [column[i] for i in keep], dtype=dtype)
+        return _decode_lists(name, column, dtype)
+    series: pl.Series = column.cast(dtype).alias(name)
     return series.fill_null(False) if name == "synthetic" else series
 
 
-def _parts_above_wholes(converted: Mapping[str, list[Any]]) -> Iterator[int]:
+def _parts_above_wholes(converted: Mapping[str, pl.Series]) -> Iterator[int]:
     """Rows with a part above its whole in two cells (`tech_staff` above `employees`), the
     model's only rules across fields: suspects, so that the per-row path words the refusal."""
     pairs = [(part, whole) for part, (whole, _) in PROFILE_PARTS.items()]
@@ -431,17 +509,20 @@ def _parts_above_wholes(converted: Mapping[str, list[Any]]) -> Iterator[int]:
     ]
     for part, whole in pairs:
         if part in converted and whole in converted:
-            for i, (a, b) in enumerate(zip(converted[part], converted[whole], strict=True)):
-                if a is not None and b is not None and a > b:
-                    yield i
+            above = pl.DataFrame({"p": converted[part], "w": converted[whole]}).select(
+                (pl.col("p") > pl.col("w")).fill_null(False)
+            )
+            yield from above.to_series().arg_true().to_list()
 
 
-def _decode_lists(name: str, texts: list[str | None], dtype: pl.DataType) -> pl.Series:
+def _decode_lists(name: str, texts: pl.Series, dtype: pl.DataType) -> pl.Series:
     """Decode each distinct JSON text once, then gather (registers repeat `[]` a lot)."""
-    index: dict[str, int] = {}
-    positions = [None if t is None else index.setdefault(t, len(index)) for t in texts]
-    decoded = pl.Series(list(index), dtype=pl.String).str.json_decode(dtype)
-    return decoded.gather(pl.Series(positions, dtype=pl.UInt32)).alias(name)
+    distinct = texts.drop_nulls().unique()
+    positions = texts.replace_strict(
+        distinct, pl.int_range(len(distinct), dtype=pl.UInt32, eager=True), default=None
+    )
+    decoded: pl.Series = distinct.str.json_decode(dtype)
+    return decoded.gather(positions).alias(name)
 
 
 # --- cutting rows into cells -----------------------------------------------------------------
