@@ -528,62 +528,64 @@ def _decode_lists(name: str, texts: pl.Series, dtype: pl.DataType) -> pl.Series:
 # --- cutting rows into cells -----------------------------------------------------------------
 
 
+class _Columns(dict[str, list[Any]]):
+    """Columns of cells by name; a name seen first gets a column of ABSENT cells."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __missing__(self, name: str) -> list[Any]:
+        column = self[name] = [ABSENT] * self.size
+        return column
+
+
 def nested_cells(numbered: Sequence[tuple[int, Any]]) -> CellBatch:
     """Cells of nested profile data (parsed JSON Lines); odd shapes make a row a suspect."""
     numbers = [n for n, _ in numbered]
     records = [d for _, d in numbered]
-    columns: dict[str, list[Any]] = {}
+    columns = _Columns(len(numbered))
     suspects: set[int] = set()
-    size = len(numbered)
-
-    def put(name: str, i: int, value: Any) -> None:
-        column = columns.get(name)
-        if column is None:
-            column = columns[name] = [ABSENT] * size
-        column[i] = value
-
     for i, data in enumerate(records):
-        if not isinstance(data, dict) or not _flatten(data, i, put):
+        if type(data) is not dict or not _flatten(data, i, columns):
             suspects.add(i)
-    return CellBatch(numbers, columns, records.__getitem__, flat=False, suspects=suspects)
+    return CellBatch(numbers, dict(columns), records.__getitem__, flat=False, suspects=suspects)
 
 
-def _flatten(data: dict[str, Any], i: int, put: Callable[[str, int, Any], None]) -> bool:
+def _flatten(data: dict[str, Any], i: int, columns: _Columns) -> bool:
     """Cells of one profile; False when its shape is not one this module takes apart."""
     for key, value in data.items():
-        if not isinstance(key, str) or "." in key:
+        if type(key) is not str or "." in key:
             return False
         if key == "financials":
-            if value is not None and not _flatten_financials(value, i, put):
+            if value is not None and not _flatten_financials(value, i, columns):
                 return False
-        elif key in ("compliance", "facts"):
+        elif key == "compliance" or key == "facts":
             if value is None and key == "compliance":
                 continue
-            if not isinstance(value, dict) or not _flatten_map(key, value, i, put):
+            if type(value) is not dict or not _flatten_map(key, value, i, columns):
                 return False
         else:
-            put(key, i, value)
+            columns[key][i] = value
     return True
 
 
-def _flatten_financials(value: Any, i: int, put: Callable[[str, int, Any], None]) -> bool:
-    if not isinstance(value, dict):
+def _flatten_financials(value: Any, i: int, columns: _Columns) -> bool:
+    if type(value) is not dict:
         return False
     for year, lines in value.items():
-        if not (isinstance(year, str) and year.isdigit() and str(int(year)) == year):
+        if not (type(year) is str and year.isdigit() and str(int(year)) == year):
             return False
-        if not isinstance(lines, dict) or not _flatten_map(f"financials.{year}", lines, i, put):
+        if type(lines) is not dict or not _flatten_map(f"financials.{year}", lines, i, columns):
             return False
     return True
 
 
-def _flatten_map(
-    prefix: str, value: dict[Any, Any], i: int, put: Callable[[str, int, Any], None]
-) -> bool:
+def _flatten_map(prefix: str, value: dict[Any, Any], i: int, columns: _Columns) -> bool:
     for sub, cell in value.items():
-        if not isinstance(sub, str) or "." in sub:
+        if type(sub) is not str or "." in sub:
             return False
-        put(f"{prefix}.{sub}", i, cell)
+        columns[f"{prefix}.{sub}"][i] = cell
     return True
 
 
