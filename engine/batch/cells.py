@@ -8,12 +8,15 @@ model's only validators across fields, a part above its whole such as `tech_staf
 `employees`, are checked across columns by `_parts_above_wholes`; the policy set checks the zone
 and each declared fact separately; `profile_to_row` converts field by field). So each distinct cell value of a column is
 checked once, by the per-row path applied to a row holding only that cell, and the answer is
-reused for every row holding the same value. Cells of a few common shapes (plain decimal
-amounts, integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly
-by the column's `_Kind.sure` (plain decimal text columns by Polars, `_plain_micro`; amounts with
-units through the field's own validator, `_read`; declared facts through the one coercion of
-profile facts, `reference.context._coerce`), which accepts only what the model certainly
-accepts and converts it to the same value; `tests/test_screen_fast.py` checks both claims against the
+reused for every row holding the same value. A column of one type of cell (all text, as in CSV;
+integers, booleans or dates, as in typed Parquet and JSON) is converted as a whole: plain decimal
+amounts, integers and valid credit codes by `column_checks` on the whole column, every other
+distinct value once (`CellChecker.column`). Cells of a few common shapes (plain decimal amounts,
+integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly by the
+column's `_Kind.sure` (amounts with units through the field's own validator, `_read`; declared
+facts through the one coercion of profile facts, `reference.context._coerce`), which accepts
+only what the model certainly accepts and converts it to the same value;
+`tests/test_screen_fast.py` and `tests/test_screen_paths.py` check both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
 change must come with a row-level check here (the property tests would catch it).
 
@@ -41,7 +44,7 @@ from ..model.facts import FactDef, FactType
 from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, _money, _number
 from ..policyset import PolicySet
 from ..reference.context import _coerce
-from .column_checks import int_micro, plain_micro, valid_credit_codes
+from .column_checks import PLAIN, SIGNED, int_micro, plain_micro, valid_credit_codes
 from .columns import (
     FINANCIAL_LINES,
     LIMIT,
@@ -60,8 +63,7 @@ from .columns import (
 )
 
 # The shapes converted without asking the model (anything else is asked once per value).
-_PLAIN = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
-_SIGNED = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?")
+_PLAIN, _SIGNED = re.compile(PLAIN), re.compile(SIGNED)
 _ISO_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
 _FLAT_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 _SIGNED_LINES = frozenset({"taxable_income", "net_assets"})  # money that may be negative

@@ -21,8 +21,10 @@ import polars as pl
 from ..model.creditcode import CHARSET
 from .columns import LIMIT, SCALE
 
-_PLAIN = r"[0-9]{1,15}(?:\.[0-9]{1,6})?"
-_SIGNED = r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?"
+# Plain decimal text of a quantity (at most 15 digits before the point and 6 after), unsigned
+# and signed: the shapes converted without asking the model, here and in `cells`.
+PLAIN = r"[0-9]{1,15}(?:\.[0-9]{1,6})?"
+SIGNED = r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?"
 
 # GB 32100 (see `model.creditcode`): each position's weight, the value of each character, and
 # the GB 11714 weights and values of the embedded organisation code (positions 9-16).
@@ -36,7 +38,7 @@ _CODE = "^[" + "".join(CHARSET) + "]{2}[0-9]{6}[" + "".join(CHARSET) + "]{10}$"
 
 def plain_micro(texts: pl.Series, signed: bool) -> pl.Series:
     """Millionths (Int128) of each plain decimal text; null for any other cell."""
-    pattern = _SIGNED if signed else _PLAIN
+    pattern = SIGNED if signed else PLAIN
     text = pl.col("text")
     plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
     whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
@@ -77,4 +79,4 @@ def valid_credit_codes(texts: pl.Series) -> pl.Series:
     return frame.select(valid.fill_null(False)).to_series()
 
 
-__all__ = ["int_micro", "plain_micro", "valid_credit_codes"]
+__all__ = ["PLAIN", "SIGNED", "int_micro", "plain_micro", "valid_credit_codes"]
