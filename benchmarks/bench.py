@@ -177,19 +177,58 @@ def measure(kind: str, n: int) -> dict[str, Any]:
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         evaluations = len(profiles) * (1 if ids else len(policies))
     else:
+        # `vectorised`: the results as screen tallies and writes them (`evaluate_coded`:
+        # texts as Enums, lists of facts as codes); `vectorised-decoded`: `evaluate()`, which
+        # spells every row's texts and lists out; `vectorised-half`: the coded evaluation
+        # with half the library's documents, for the cost of each added policy.
         from incentives.engine.batch.vectorised import VectorisedSet
 
+        if kind == "vectorised-half":
+            policies = _half_library(policies)
         frame = _register_frame(n, policies.facts)
         vectorised = VectorisedSet(policies)
         assert not vectorised.fallback, vectorised.fallback  # no row-by-row evaluation here
+        evaluate = vectorised.evaluate if kind == "vectorised-decoded" else vectorised.evaluate_coded
+        before = _rss_mb()
         start, cpu = time.perf_counter(), time.process_time()
         evaluations = 0
         for offset in range(0, frame.height, BATCH):
-            evaluations += vectorised.evaluate(frame.slice(offset, BATCH), AS_OF).height
+            evaluations += evaluate(frame.slice(offset, BATCH), AS_OF).height
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         assert evaluations == n * len(policies), (evaluations, n, len(policies))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"seconds": seconds, "cpu": cpu, "evaluations": evaluations, "peak_mb": peak,
+                "batch_mb": peak - before, "policies": len(policies)}  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "cpu": cpu, "evaluations": evaluations, "peak_mb": peak}
+
+
+def _rss_mb() -> float:
+    """The resident set of this process now (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _half_library(policies: Any) -> Any:
+    """The bundled library's documents, the first half of them (those that load alone)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from incentives.engine import PolicySet
+    from incentives.engine.compile.loader import bundled_policies
+
+    root = bundled_policies()
+    documents = sorted(root.rglob("*.yaml"))
+    target = Path(tempfile.mkdtemp(prefix="half-library-"))
+    for document in documents[: len(documents) // 2]:
+        place = target / document.relative_to(root)
+        place.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(document, place)
+    return PolicySet(target)
 
 
 def _child(kind: str, n: int) -> dict[str, Any]:
@@ -199,6 +238,26 @@ def _child(kind: str, n: int) -> dict[str, Any]:
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+KINDS = ("hand", "closures-hnte", "reference-hnte", "reference-hnte-gaps", "reference",
+         "reference-gaps", "vectorised", "vectorised-decoded", "vectorised-half")  # fmt: skip
+
+
+def _print_vectorised(n: int, runs: dict[str, dict[str, Any]]) -> None:
+    """Evaluations per second, memory per 100k batch, and the cost of each added policy."""
+    full, half = runs["vectorised"], runs["vectorised-half"]
+    for kind, r in runs.items():
+        print(f"\n{n:,} × {r['policies']} policies, {kind}: "
+              f"{r['evaluations'] / r['seconds'] / 1e6:.1f} M evaluations/s of wall clock, "
+              f"{r['evaluations'] / r['cpu'] / 1e6:.1f} M per CPU second; "
+              f"{r['batch_mb']:.0f} MB above the frame for a batch of {min(n, BATCH):,}")  # fmt: skip
+    added = full["policies"] - half["policies"]
+    if added > 0:
+        wall = (full["seconds"] - half["seconds"]) / added / (n / 1e6)
+        cpu = (full["cpu"] - half["cpu"]) / added / (n / 1e6)
+        print(f"each added policy: {wall:.3f} s of wall clock and {cpu:.3f} CPU s per 1M rows "
+              f"({half['policies']} → {full['policies']} policies)")  # fmt: skip
 
 
 def _check_cold() -> float:
@@ -234,13 +293,17 @@ def main() -> None:
         hand = _child("hand", n)
         base = hand["seconds"] / hand["evaluations"]
         base_cpu = hand["cpu"] / hand["evaluations"]
-        for kind in ("hand", "closures-hnte", "reference-hnte", "reference-hnte-gaps", "reference", "reference-gaps", "vectorised"):  # fmt: skip
+        vectorised: dict[str, dict[str, Any]] = {}
+        for kind in KINDS:
             r = hand if kind == "hand" else _child(kind, n)
             per = r["seconds"] / r["evaluations"]
             print(f"| {n:,} | {kind} | {r['evaluations']:,} | {r['seconds']:.2f} | {per * 1e6:.2f} "
                   f"| {per / base:.2f} | {r['cpu']:.2f} "
                   f"| {r['cpu'] / r['evaluations'] / base_cpu:.2f} | {r['peak_mb']:.0f} |",
                   flush=True)  # fmt: skip
+            if kind.startswith("vectorised"):
+                vectorised[kind] = r
+        _print_vectorised(n, vectorised)
     print(f"\n`incentives check --explain`, cold process, median of 3: {_check_cold():.3f} s")
     print(f"load average after: {_load()}")
 

@@ -133,11 +133,23 @@ def run_one(register: Path, out: Path, policies: str | None) -> dict[str, float]
              "--out", str(out), *extra], standalone_mode=False)  # fmt: skip
     finally:
         sys.stderr.flush()
-    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"peak_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+    """This process's peak resident set (VmHWM, Linux). Not `ru_maxrss`: Linux carries that
+    over from the benchmark's forked parent, which held the generated register, across exec."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def measure(register: Path, out: Path, policies: str | None) -> dict[str, float]:
-    """Wall-clock of a whole `screen` process (start-up included) and its peak RSS."""
+    """Wall-clock of a whole `screen` process (start-up included), its CPU seconds (all its
+    threads) and its peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     extra = ["--policies", policies] if policies else []
     done = subprocess.run(
@@ -146,12 +158,14 @@ def measure(register: Path, out: Path, policies: str | None) -> dict[str, float]
         capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise RuntimeError(f"screen failed on {register}:\n{done.stderr[-3000:]}")
     if " 0 bad rows" not in done.stderr:
         raise RuntimeError(f"the synthetic register has bad rows:\n{done.stderr[-3000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"seconds": seconds, **result}
+    return {"seconds": seconds, "cpu": cpu, **result}
 
 
 def main() -> None:
@@ -171,8 +185,9 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.rows.split(",")]
     formats = args.formats.split(",")
-    print("| rows | format | seconds | rows/s | peak RSS MB |")
-    print("| ---: | --- | ---: | ---: | ---: |")
+    print(f"load average before: {_load()}\n")
+    print("| rows | format | seconds | rows/s | CPU s | peak RSS MB |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -183,7 +198,14 @@ def main() -> None:
                     write_register(register, fmt, n)
                 r = measure(register, Path(tmp) / f"out-{n}-{fmt}.parquet", args.policies)
                 print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
-                      f"| {r['peak_mb']:.0f} |", flush=True)  # fmt: skip
+                      f"| {r['cpu']:.2f} | {r['peak_mb']:.0f} |", flush=True)  # fmt: skip
+    print(f"\nload average after: {_load()}")
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from ..engine import PolicySet
+from ..engine.batch.registers import stream_register
 from ..engine.batch.results import money_text
 from ..engine.batch.screening import screen_register  # needs the batch extra (Polars)
 from .main import as_of_option, encoding_option_for, main, policies_option, tax_year_option
@@ -83,7 +84,9 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
 
 
 @main.command()
-@click.argument("register", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "register", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
 @as_of_option
 @tax_year_option
 @policies_option
@@ -93,22 +96,36 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv",
               help="Format of the results: one row per enterprise × policy.")  # fmt: skip
 @encoding_option_for("a CSV or JSON Lines register")
+@click.option("--register-format", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="Format of the register (default: from its extension; for - from its first "
+                   "bytes: Parquet's magic, JSON Lines when it starts with '{', else CSV).")  # fmt: skip
 @click.option("--explain", "explain_rows", multiple=True, type=int, metavar="ROW",
               help="Explain the verdicts of this register row (reference evaluator); repeatable.")  # fmt: skip
 def screen(
     register: Path, as_of: date | None, tax_year: int | None, policies_dir: Path | None,
-    out: Path | None, fmt: str, encoding: str | None, explain_rows: tuple[int, ...],
+    out: Path | None, fmt: str, encoding: str | None, register_format: str | None,
+    explain_rows: tuple[int, ...],
 ) -> None:  # fmt: skip
-    """Screen every enterprise of REGISTER (.jsonl, .csv or .parquet) against every policy."""
+    """Screen every enterprise of REGISTER (.jsonl, .csv or .parquet) against every policy.
+
+    REGISTER - reads the register from standard input: JSON Lines and CSV batch by batch as
+    they arrive, Parquet whole (its index is at its end); the format is --register-format, or
+    sniffed from the first bytes."""
     if fmt == "parquet" and out is None:
         raise click.UsageError("--format parquet needs --out FILE")
     policy_set = PolicySet(policies_dir)
     day = as_of or date.today()
     sys.stdout.flush()
+    source: Path | BinaryIO = register
+    name = None
+    if str(register) == "-":
+        source, register_format = stream_register(sys.stdin.buffer, register_format)
+        name = "standard input"
     with _progress_bar() as progress:
         summary = screen_register(
-            policy_set, register, day, out=out or sys.stdout.buffer, fmt=fmt,
-            encoding=encoding, explain=explain_rows, progress=progress, tax_year=tax_year,
+            policy_set, source, day, out=out or sys.stdout.buffer, fmt=fmt,
+            register_fmt=register_format, encoding=encoding, explain=explain_rows,
+            progress=progress, tax_year=tax_year, name=name,
         )  # fmt: skip
     console = _console()
     print_summary(summary, policy_set, console)

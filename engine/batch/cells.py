@@ -8,12 +8,15 @@ model's only validators across fields, a part above its whole such as `tech_staf
 `employees`, are checked across columns by `_parts_above_wholes`; the policy set checks the zone
 and each declared fact separately; `profile_to_row` converts field by field). So each distinct cell value of a column is
 checked once, by the per-row path applied to a row holding only that cell, and the answer is
-reused for every row holding the same value. Cells of a few common shapes (plain decimal
-amounts, integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly
-by the column's `_Kind.sure` (plain decimal text columns by Polars, `_plain_micro`; amounts with
-units through the field's own validator, `_read`; declared facts through the one coercion of
-profile facts, `reference.context._coerce`), which accepts only what the model certainly
-accepts and converts it to the same value; `tests/test_screen_fast.py` checks both claims against the
+reused for every row holding the same value. A column of one type of cell (all text, as in CSV;
+integers, booleans or dates, as in typed Parquet and JSON) is converted as a whole: plain decimal
+amounts, integers and valid credit codes by `column_checks` on the whole column, every other
+distinct value once (`CellChecker.column`). Cells of a few common shapes (plain decimal amounts,
+integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly by the
+column's `_Kind.sure` (amounts with units through the field's own validator, `_read`; declared
+facts through the one coercion of profile facts, `reference.context._coerce`), which accepts
+only what the model certainly accepts and converts it to the same value;
+`tests/test_screen_fast.py` and `tests/test_screen_paths.py` check both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
 change must come with a row-level check here (the property tests would catch it).
 
@@ -41,6 +44,7 @@ from ..model.facts import FactDef, FactType
 from ..model.profile import FINANCIAL_PARTS, FINANCIAL_SHARES, PROFILE_PARTS, _money, _number
 from ..policyset import PolicySet
 from ..reference.context import _coerce
+from .column_checks import PLAIN, SIGNED, int_micro, plain_micro, valid_credit_codes
 from .columns import (
     FINANCIAL_LINES,
     LIMIT,
@@ -50,6 +54,7 @@ from .columns import (
     SCALE,
     RowError,
     declared_profile_facts,
+    flat_column_type,
     profile_to_row,
     row_profile,
     schema,
@@ -58,8 +63,7 @@ from .columns import (
 )
 
 # The shapes converted without asking the model (anything else is asked once per value).
-_PLAIN = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
-_SIGNED = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?")
+_PLAIN, _SIGNED = re.compile(PLAIN), re.compile(SIGNED)
 _ISO_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
 _FLAT_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 _SIGNED_LINES = frozenset({"taxable_income", "net_assets"})  # money that may be negative
@@ -92,9 +96,10 @@ class _Kind:
     """How the cells of one column are converted without asking the model."""
 
     sure: Sure
-    # a column of quantities whose plain decimal text Polars converts at once (`_plain_micro`):
-    # whether it may be negative; None for other columns
+    # a column of quantities whose plain decimal text and integers Polars converts at once
+    # (`column_checks.plain_micro`, `int_micro`): whether it may be negative; None otherwise
     plain: bool | None = None
+    text: str | None = None  # "code": valid credit codes as they are; "any": every text as is
 
 
 def _nothing_sure(value: Any) -> Any:
@@ -201,8 +206,10 @@ def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
     if isinstance(dtype, pl.Date):
         return _Kind(_sure_day)
     if name == "name":
-        return _Kind(_sure_text)
-    return _Kind(_sure_credit_code if name == "credit_code" else _nothing_sure)
+        return _Kind(_sure_text, text="any")
+    if name == "credit_code":
+        return _Kind(_sure_credit_code, text="code")
+    return _Kind(_nothing_sure)
 
 
 def _fact_sure(defn: FactDef, flat: bool) -> Sure:
@@ -231,28 +238,6 @@ def _read(reader: Callable[[object], object], signed: bool, text: str) -> Any:
         return to_micro(value, "")
     except ValueError:  # UnitError and RowError are ValueErrors
         return ABSENT
-
-
-def _plain_micro(cells: Sequence[Any], signed: bool) -> list[int | None] | None:
-    """`_micro_text` of every plain decimal text cell at once (None for other cells), or None
-    when the column has no text (typed Parquet)."""
-    texts = [c if type(c) is str else None for c in cells]
-    if not any(texts):
-        return None
-    pattern = (_SIGNED if signed else _PLAIN).pattern
-    text = pl.col("text")
-    plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
-    whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
-    fraction = plain.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(6, "0")
-    size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
-    micro = (
-        pl.DataFrame({"text": texts}, schema={"text": pl.String})
-        .select(
-            pl.when(plain.str.starts_with("-")).then(pl.lit(0, pl.Int128) - size).otherwise(size)
-        )
-        .to_series()
-    )
-    return micro.to_list()
 
 
 def _key(value: Any) -> Any:
@@ -317,13 +302,73 @@ class CellChecker:
 
     def convert(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[list[Any], list[int]]:
         """Frame values of a column's cells, and the positions of cells that are not valid."""
+        values, bad = self.column(name, cells, flat)
+        return values.to_list(), bad
+
+    def column(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[pl.Series, list[int]]:
+        """`convert`, as a Series of the column's frame type (null where a cell is empty or not
+        valid). A column of one type of cell (text, integers, booleans, dates: what CSV, typed
+        Parquet and most JSON give) is converted at once: the shapes `column_checks` is sure of
+        first, then each other distinct value once; a column of other or mixed types (Decimals,
+        lists, numbers beside text) cell by cell."""
         kind = self._kinds.get((name, flat))
         if kind is None:
             kind = self._kinds[name, flat] = _kind(name, self.declared, flat)
         cache = self._caches.setdefault((name, flat), {})
         if len(cache) > 50_000:  # values of a column rarely repeat across the whole register
             cache.clear()
-        plain = _plain_micro(cells, kind.plain) if kind.plain is not None and flat else None
+        dtype = _value_type(name, self.policy_set.facts)
+        types = set(map(type, cells))
+        null_bad = False
+        if type(None) in types and not flat:  # JSON null: a value the model judges, once
+            answer = self._asked(name, None, flat, cache)
+            if answer is not None and answer is not ABSENT:
+                return self._one_by_one(name, cells, flat, kind, cache, dtype)
+            null_bad = answer is ABSENT
+        others = types - {type(None), type(ABSENT)}
+        of = others.pop() if len(others) == 1 else str if not others else None
+        if of in _RAW_TYPES:
+            try:
+                values, bad = self._whole(name, cells, flat, kind, cache, dtype, of)
+            except (OverflowError, TypeError, pl.exceptions.PolarsError):  # a huge integer
+                return self._one_by_one(name, cells, flat, kind, cache, dtype)
+            if null_bad:
+                bad = sorted([*bad, *(i for i, c in enumerate(cells) if c is None)])
+            return values, bad
+        return self._one_by_one(name, cells, flat, kind, cache, dtype)
+
+    def _whole(
+        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
+        dtype: pl.DataType, of: type,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """A column of one type of cell and absent (or null) cells, at once."""
+        raw = pl.Series(name, [None if c is ABSENT else c for c in cells], _RAW_TYPES[of])
+        if of is str and flat:
+            raw = raw.replace("", None)
+        sure = _sure_column(raw, kind, of, dtype)
+        rest = raw.filter(raw.is_not_null() & sure.is_null())
+        if len(rest) == 0:
+            return sure.alias(name), []
+        distinct = rest.unique().to_list()
+        answers = []
+        for value in distinct:
+            found = kind.sure(value)
+            answers.append(self._asked(name, value, flat, cache) if found is ABSENT else found)
+        known = pl.Series([None if a is ABSENT else a for a in answers], dtype=dtype)
+        codes = raw.replace_strict(
+            distinct, range(len(distinct)), default=None, return_dtype=pl.UInt32
+        )
+        asked = known.gather(codes)
+        values = pl.DataFrame({"s": sure, "a": asked}).select(pl.coalesce("s", "a")).to_series()
+        refused = [i for i, a in enumerate(answers) if a is ABSENT]
+        bad = codes.is_in(refused).fill_null(False).arg_true().to_list() if refused else []
+        return values.alias(name), bad
+
+    def _one_by_one(
+        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
+        dtype: pl.DataType,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """A column of other or mixed types (Decimals, lists, numbers and text), cell by cell."""
         sure = kind.sure
         values: list[Any] = []
         bad: list[int] = []
@@ -332,16 +377,14 @@ class CellChecker:
             if cell is ABSENT or (flat and (cell is None or cell == "")):
                 append(None)
                 continue
-            value = None if plain is None else plain[i]
-            if value is None:
-                value = sure(cell)
+            value = sure(cell)
+            if value is ABSENT:
+                value = self._asked(name, cell, flat, cache)
                 if value is ABSENT:
-                    value = self._asked(name, cell, flat, cache)
-                    if value is ABSENT:
-                        bad.append(i)
-                        value = None
+                    bad.append(i)
+                    value = None
             append(value)
-        return values, bad
+        return pl.Series(name, values, dtype), bad
 
     def _asked(self, name: str, cell: Any, flat: bool, cache: dict[Any, Any]) -> Any:
         """`one_cell`, once per distinct value of the column."""
@@ -353,6 +396,36 @@ class CellChecker:
             return value
         except TypeError:  # unhashable (a signalling NaN): ask without caching
             return self.one_cell(name, cell, flat)
+
+
+_RAW_TYPES: dict[type, pl.DataType] = {
+    str: pl.String(), int: pl.Int128(), bool: pl.Boolean(), date: pl.Date()
+}
+
+
+def _value_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType:
+    """The type of a column's frame values as `CellChecker.convert` gives them: the frame's,
+    but JSON text for lists of structs, and nothing for a name that is no column."""
+    if name in _LIST_NAMES:
+        return pl.String()
+    found = flat_column_type(name, facts)
+    return pl.Null() if found is None else found
+
+
+def _sure_column(raw: pl.Series, kind: _Kind, of: type, dtype: pl.DataType) -> pl.Series:
+    """The frame values of the cells of shapes `column_checks` is sure of; null elsewhere."""
+    if kind.plain is not None and of in (str, int):
+        return (plain_micro if of is str else int_micro)(raw, kind.plain)
+    if kind.text is not None and of is str:
+        if kind.text == "any":
+            return raw
+        valid = valid_credit_codes(raw)
+        return pl.DataFrame({"c": raw, "v": valid}).select(
+            pl.when(pl.col("v")).then(pl.col("c"))
+        ).to_series()
+    return pl.Series(raw.name, [None] * len(raw), dtype)
+
+
 
 
 def _target(name: str) -> str | None:
@@ -373,24 +446,31 @@ def build_frame(
     The frame has exactly the columns and values that `rows_to_frame` gives for those rows.
     """
     converted, suspects = _converted(checker, batch)
-    keep = [i for i in range(len(batch.numbers)) if i not in suspects]
+    size = len(batch.numbers)
+    keep = pl.Series([True] * size, dtype=pl.Boolean)
+    if suspects:
+        keep = keep.scatter(sorted(suspects), False)
+    kept = {name: values.filter(keep) for name, values in converted.items()}
     found_years = {
         int(name.split(".")[1])
-        for name, values in converted.items()
-        if name.startswith("financials.") and any(values[i] is not None for i in keep)
+        for name, values in kept.items()
+        if name.startswith("financials.") and values.null_count() < len(values)
     }
     columns = schema(found_years | set(years), checker.policy_set.facts)
-    data = {ROW: pl.Series(ROW, [batch.numbers[i] for i in keep], pl.Int64)}
+    height = size - len(suspects)
+    data = {ROW: pl.Series(ROW, batch.numbers, pl.Int64).filter(keep)}
     for name, dtype in columns.items():
         if name != ROW:
-            data[name] = _series(name, dtype, converted.get(name), keep)
+            data[name] = _series(name, dtype, kept.get(name), height)
     return pl.DataFrame(data), sorted(suspects)
 
 
-def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, list[Any]], set[int]]:
+def _converted(
+    checker: CellChecker, batch: CellBatch
+) -> tuple[dict[str, pl.Series], set[int]]:
     """Frame values of every column the frame takes, and the positions of the suspect rows."""
     suspects = set(batch.suspects)
-    converted: dict[str, list[Any]] = {}
+    converted: dict[str, pl.Series] = {}
     for name, cells in batch.columns.items():
         if batch.flat and name == ROW:
             continue  # the per-row path ignores a `row` column of a flat register
@@ -402,24 +482,24 @@ def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, list[A
                 i for i, c in enumerate(cells) if c is not ABSENT and c not in (None, "")
             )
             continue
-        values, bad = checker.convert(name, cells, batch.flat)
+        values, bad = checker.column(name, cells, batch.flat)
         suspects.update(bad)
         converted[name] = values
     suspects.update(_parts_above_wholes(converted))
     return converted, suspects
 
 
-def _series(name: str, dtype: pl.DataType, column: list[Any] | None, keep: list[int]) -> pl.Series:
+def _series(name: str, dtype: pl.DataType, column: pl.Series | None, height: int) -> pl.Series:
     """One frame column: the kept rows' values, or its default where the register has none."""
     if column is None:
-        return pl.Series(name, [False if name == "synthetic" else None] * len(keep), dtype)
+        return pl.Series(name, [False if name == "synthetic" else None] * height, dtype)
     if name in _LIST_NAMES:
-        return _decode_lists(name, [column[i] for i in keep], dtype)
-    series = pl.Series(name, [column[i] for i in keep], dtype=dtype)
+        return _decode_lists(name, column, dtype)
+    series: pl.Series = column.cast(dtype).alias(name)
     return series.fill_null(False) if name == "synthetic" else series
 
 
-def _parts_above_wholes(converted: Mapping[str, list[Any]]) -> Iterator[int]:
+def _parts_above_wholes(converted: Mapping[str, pl.Series]) -> Iterator[int]:
     """Rows with a part above its whole in two cells (`tech_staff` above `employees`), the
     model's only rules across fields: suspects, so that the per-row path words the refusal."""
     pairs = [(part, whole) for part, (whole, _) in PROFILE_PARTS.items()]
@@ -431,91 +511,99 @@ def _parts_above_wholes(converted: Mapping[str, list[Any]]) -> Iterator[int]:
     ]
     for part, whole in pairs:
         if part in converted and whole in converted:
-            for i, (a, b) in enumerate(zip(converted[part], converted[whole], strict=True)):
-                if a is not None and b is not None and a > b:
-                    yield i
+            above = pl.DataFrame({"p": converted[part], "w": converted[whole]}).select(
+                (pl.col("p") > pl.col("w")).fill_null(False)
+            )
+            yield from above.to_series().arg_true().to_list()
     yield from _shares_above_wholes(converted, years)
 
 
-def _shares_above_wholes(converted: Mapping[str, list[Any]], years: set[str]) -> Iterator[int]:
+def _shares_above_wholes(converted: Mapping[str, pl.Series], years: set[str]) -> Iterator[int]:
     """Rows whose stated parts of a financial line add up to more than it (`FINANCIAL_SHARES`)."""
     for year in years:
         for whole, (parts, _) in FINANCIAL_SHARES.items():
             names = [f"financials.{year}.{name}" for name in (whole, *parts)]
             if all(name in converted for name in names):
-                rows = zip(*(converted[name] for name in names), strict=True)
-                for i, (total, *stated) in enumerate(rows):
-                    if total is not None and None not in stated and sum(stated) > total:
-                        yield i
+                frame = pl.DataFrame({f"c{i}": converted[n] for i, n in enumerate(names)})
+                stated = [pl.col(f"c{i}") for i in range(1, len(names))]
+                above = frame.select(
+                    (pl.sum_horizontal(stated) > pl.col("c0")).fill_null(False)
+                    & pl.all_horizontal(c.is_not_null() for c in [pl.col("c0"), *stated])
+                )
+                yield from above.to_series().arg_true().to_list()
 
 
-def _decode_lists(name: str, texts: list[str | None], dtype: pl.DataType) -> pl.Series:
+def _decode_lists(name: str, texts: pl.Series, dtype: pl.DataType) -> pl.Series:
     """Decode each distinct JSON text once, then gather (registers repeat `[]` a lot)."""
-    index: dict[str, int] = {}
-    positions = [None if t is None else index.setdefault(t, len(index)) for t in texts]
-    decoded = pl.Series(list(index), dtype=pl.String).str.json_decode(dtype)
-    return decoded.gather(pl.Series(positions, dtype=pl.UInt32)).alias(name)
+    distinct = texts.drop_nulls().unique()
+    positions = texts.replace_strict(
+        distinct, pl.int_range(len(distinct), dtype=pl.UInt32, eager=True), default=None
+    )
+    decoded: pl.Series = distinct.str.json_decode(dtype)
+    return decoded.gather(positions).alias(name)
 
 
 # --- cutting rows into cells -----------------------------------------------------------------
+
+
+class _Columns(dict[str, list[Any]]):
+    """Columns of cells by name; a name seen first gets a column of ABSENT cells."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __missing__(self, name: str) -> list[Any]:
+        column = self[name] = [ABSENT] * self.size
+        return column
 
 
 def nested_cells(numbered: Sequence[tuple[int, Any]]) -> CellBatch:
     """Cells of nested profile data (parsed JSON Lines); odd shapes make a row a suspect."""
     numbers = [n for n, _ in numbered]
     records = [d for _, d in numbered]
-    columns: dict[str, list[Any]] = {}
+    columns = _Columns(len(numbered))
     suspects: set[int] = set()
-    size = len(numbered)
-
-    def put(name: str, i: int, value: Any) -> None:
-        column = columns.get(name)
-        if column is None:
-            column = columns[name] = [ABSENT] * size
-        column[i] = value
-
     for i, data in enumerate(records):
-        if not isinstance(data, dict) or not _flatten(data, i, put):
+        if type(data) is not dict or not _flatten(data, i, columns):
             suspects.add(i)
-    return CellBatch(numbers, columns, records.__getitem__, flat=False, suspects=suspects)
+    return CellBatch(numbers, dict(columns), records.__getitem__, flat=False, suspects=suspects)
 
 
-def _flatten(data: dict[str, Any], i: int, put: Callable[[str, int, Any], None]) -> bool:
+def _flatten(data: dict[str, Any], i: int, columns: _Columns) -> bool:
     """Cells of one profile; False when its shape is not one this module takes apart."""
     for key, value in data.items():
-        if not isinstance(key, str) or "." in key:
+        if type(key) is not str or "." in key:
             return False
         if key == "financials":
-            if value is not None and not _flatten_financials(value, i, put):
+            if value is not None and not _flatten_financials(value, i, columns):
                 return False
-        elif key in ("compliance", "facts"):
+        elif key == "compliance" or key == "facts":
             if value is None and key == "compliance":
                 continue
-            if not isinstance(value, dict) or not _flatten_map(key, value, i, put):
+            if type(value) is not dict or not _flatten_map(key, value, i, columns):
                 return False
         else:
-            put(key, i, value)
+            columns[key][i] = value
     return True
 
 
-def _flatten_financials(value: Any, i: int, put: Callable[[str, int, Any], None]) -> bool:
-    if not isinstance(value, dict):
+def _flatten_financials(value: Any, i: int, columns: _Columns) -> bool:
+    if type(value) is not dict:
         return False
     for year, lines in value.items():
-        if not (isinstance(year, str) and year.isdigit() and str(int(year)) == year):
+        if not (type(year) is str and year.isdigit() and str(int(year)) == year):
             return False
-        if not isinstance(lines, dict) or not _flatten_map(f"financials.{year}", lines, i, put):
+        if type(lines) is not dict or not _flatten_map(f"financials.{year}", lines, i, columns):
             return False
     return True
 
 
-def _flatten_map(
-    prefix: str, value: dict[Any, Any], i: int, put: Callable[[str, int, Any], None]
-) -> bool:
+def _flatten_map(prefix: str, value: dict[Any, Any], i: int, columns: _Columns) -> bool:
     for sub, cell in value.items():
-        if not isinstance(sub, str) or "." in sub:
+        if type(sub) is not str or "." in sub:
             return False
-        put(f"{prefix}.{sub}", i, cell)
+        columns[f"{prefix}.{sub}"][i] = cell
     return True
 
 

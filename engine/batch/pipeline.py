@@ -31,6 +31,7 @@ from .columns import (
     schema,
     unflatten,
 )
+from .results import CodedResults
 from .vectorised import VectorisedSet
 
 
@@ -92,6 +93,20 @@ def screen_cells(
     tax_year: int | None = None,
 ) -> tuple[pl.DataFrame, list[tuple[int, str]], dict[int, Profile]]:
     """`screen_batch` on a batch already cut into columns (see `cells`)."""
+    coded, bad, profiles = screen_coded(vectorised, batch, as_of, explain, checker, tax_year)
+    return coded.decoded(), bad, profiles
+
+
+def screen_coded(
+    vectorised: VectorisedSet,
+    batch: CellBatch,
+    as_of: date,
+    explain: Iterable[int] = (),
+    checker: CellChecker | None = None,
+    tax_year: int | None = None,
+) -> tuple[CodedResults, list[tuple[int, str]], dict[int, Profile]]:
+    """`screen_cells` with the results still coded (`results.CodedResults`), as `screen`
+    tallies and writes them."""
     policy_set = vectorised.policy_set
     checker = checker or CellChecker(policy_set)
     dates = Dates.of(as_of, tax_year)
@@ -106,7 +121,7 @@ def screen_cells(
         if where is not None and where not in suspects:
             profiles[number] = read_row(batch.record(where), batch.flat, policy_set)
     ordered = [profiles[n] for n in frame[ROW].to_list()] if vectorised.fallback else None
-    result = vectorised.evaluate(frame, as_of, ordered, dates.tax_year)
+    result = vectorised.evaluate_coded(frame, as_of, ordered, dates.tax_year)
     return result, bad, profiles
 
 

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 import polars as pl
 
@@ -73,6 +73,39 @@ def register_format(name: str | Path) -> str:
             f"{name}: unknown register format {suffix!r}; use .jsonl, .csv or .parquet"
         )
     return fmt
+
+
+_SNIFF = 4096  # bytes of a stream looked at to tell its format
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
+
+
+def sniff_format(head: bytes) -> str:
+    """The format of a register from its first bytes: `parquet` for the Parquet magic, `jsonl`
+    when its first character (after a byte-order mark, spaces and blank lines) is `{`, else
+    `csv`."""
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    for bom in _BOMS:
+        if head.startswith(bom):
+            head = head[len(bom) :]
+            break
+    text = head.replace(b"\x00", b"").lstrip(b" \t\r\n")  # UTF-16/32: drop the zero bytes
+    return "jsonl" if text.startswith(b"{") else "csv"
+
+
+def stream_register(handle: BinaryIO, register_fmt: str | None) -> tuple[BinaryIO, str]:
+    """A register on a stream (standard input) and its format (given, or sniffed from its
+    first bytes without consuming them). JSON Lines and CSV are then read batch by batch as
+    they arrive; Parquet, whose index is at its end, is read whole into memory first."""
+    import io
+
+    if register_fmt is None:
+        buffered: Any = handle if hasattr(handle, "peek") else io.BufferedReader(cast(Any, handle))
+        register_fmt = sniff_format(buffered.peek(_SNIFF)[:_SNIFF])
+        handle = buffered
+    if register_fmt == "parquet":
+        return io.BytesIO(handle.read()), register_fmt
+    return handle, register_fmt
 
 
 def register_source(

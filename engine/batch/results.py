@@ -75,6 +75,51 @@ def spark_schema_of(written: dict[str, pl.DataType]) -> str:
     return ", ".join(f"{n} {types[t]}" for n, t in written.items())
 
 
+@dataclass(frozen=True)
+class CodedResults:
+    """Results as the vectorised back end computes them, before their repeated values are
+    spelled out: `credit_code`, `zone`, `policy_id` and `amount_kind` are Enums (of the batch's
+    own values) and `missing` and `review` are UInt32 indexes into `lists` (each distinct list
+    of fact ids once). `decoded()` gives the results of `evaluated_schema`, `presented()` the
+    results as written; both are exactly what the frame codes."""
+
+    frame: pl.DataFrame
+    lists: pl.Series  # List(String), indexed by the codes of `missing` and `review`
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def decoded(self) -> pl.DataFrame:
+        """The results with every column of `evaluated_schema` (lists of fact ids, texts)."""
+        return self.frame.with_columns(
+            pl.col("credit_code", "zone", "policy_id", "amount_kind").cast(pl.String),
+            pl.lit(self.lists).gather(pl.col("missing")).alias("missing"),
+            pl.lit(self.lists).gather(pl.col("review")).alias("review"),
+        )
+
+    @classmethod
+    def of(cls, results: pl.DataFrame) -> CodedResults:
+        """Decoded results (`evaluated_schema`) coded again, as the vectorised back end gives
+        them (used where some results come from the reference evaluator)."""
+        both = pl.concat([results["missing"], results["review"]])
+        lists = both.unique(maintain_order=True)
+        texts = lists.list.join("\x1f")  # no fact id holds a control character
+        codes = {name: results[name].list.join("\x1f").replace_strict(
+            texts, pl.int_range(len(texts), dtype=pl.UInt32, eager=True)) for name in ("missing", "review")}  # fmt: skip
+        frame = results.with_columns(
+            *[pl.col(name).cast(enum_of(results[name])) for name in _ENUMS], **codes
+        )
+        return cls(frame, lists)
+
+
+_ENUMS = ("credit_code", "zone", "policy_id", "amount_kind")
+
+
+def enum_of(values: pl.Series) -> pl.Enum:
+    return pl.Enum(values.drop_nulls().unique(maintain_order=True).cast(pl.String))
+
+
 def money_text(value: Decimal) -> str:
     """Yuan as exact decimal text with at least two decimals: `520000.00`, `0.125`."""
     text = f"{value:f}"
@@ -87,9 +132,16 @@ def amount_text(micro: int | None) -> str | None:
     return None if micro is None else money_text(Decimal(micro) / SCALE)
 
 
-def presented(result: pl.DataFrame) -> pl.DataFrame:
+def presented(result: pl.DataFrame | CodedResults) -> pl.DataFrame:
     """Results as written: the status as text, the amount as exact decimal text (`amount_text`,
-    computed on whole columns of integer millionths), the columns in their order."""
+    computed on whole columns of integer millionths), the columns in their order; the codes of
+    `CodedResults` spelled out (Enums stay Enums: every writer writes their text)."""
+    if isinstance(result, CodedResults):
+        lists = pl.lit(result.lists)
+        result = result.frame.with_columns(
+            lists.gather(pl.col("missing")).alias("missing"),
+            lists.gather(pl.col("review")).alias("review"),
+        )
     return result.with_columns(
         pl.col("status").cast(pl.String), amount_text_expr(pl.col("amount")).alias("amount")
     ).select(RESULT_COLUMNS)
@@ -146,8 +198,10 @@ class Summary(BadRows):
     zone_amounts: dict[str, Decimal] = field(default_factory=dict)
     explained: dict[int, Profile] = field(default_factory=dict)
 
-    def add_results(self, result: pl.DataFrame) -> None:
+    def add_results(self, result: pl.DataFrame | CodedResults) -> None:
         """Tally a batch of results as the vectorised back end gives them."""
+        if isinstance(result, CodedResults):
+            result = result.frame
         by_policy = result.group_by("policy_id", "status").agg(
             pl.len().alias("n"), pl.col("amount").sum().alias("amount")
         )
@@ -158,7 +212,8 @@ class Summary(BadRows):
                 total = self.policy_amounts.get(policy, Decimal(0))
                 self.policy_amounts[policy] = total + Decimal(amount or 0) / SCALE
         eligible = result.filter(pl.col("status") == "eligible")
-        by_zone = eligible.group_by(pl.col("zone").fill_null("(unknown)")).agg(
+        zone = pl.col("zone").cast(pl.String).fill_null("(unknown)")
+        by_zone = eligible.group_by(zone).agg(
             pl.len().alias("n"), pl.col("amount").sum().alias("amount")
         )
         for zone, n, amount in by_zone.iter_rows():

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from ..policyset import PolicySet
 from .cells import CellChecker
 from .output import ResultWriter, result_target
-from .pipeline import screen_cells
+from .pipeline import screen_coded
 from .registers import BATCH, Source, read_register, register_source
 from .results import Summary, presented
 from .vectorised import VectorisedSet
@@ -65,7 +65,7 @@ def screen_register(
     with _results(out, fmt, source, policy_set) as writer:
         for batch in batches:
             summary.rows += len(batch.cells.numbers) + len(batch.bad)
-            result, bad, profiles = screen_cells(
+            result, bad, profiles = screen_coded(
                 vectorised, batch.cells, as_of, wanted, checker, tax_year
             )
             summary.add_bad([*batch.bad, *bad])

@@ -83,7 +83,7 @@ from .columns import (
     SCALE,
     from_micro,
 )
-from .results import evaluated_schema
+from .results import CodedResults, enum_of, evaluated_schema
 
 STATUS = pl.Enum([s.value for s in Status])
 # Statuses are computed as small integer codes (cheap to compare, select and reshape) and
@@ -1126,8 +1126,36 @@ class VectorisedSet:
         `profiles` (the validated profiles of the frame's rows, in order) are needed only when
         some policy falls back to the reference evaluator.
         """
-        plan = self.policy_set.plan
+        return self.evaluate_coded(frame, as_of, profiles, tax_year).decoded()
+
+    def evaluate_coded(
+        self,
+        frame: pl.DataFrame,
+        as_of: date,
+        profiles: Sequence[Profile] | None = None,
+        tax_year: int | None = None,
+    ) -> CodedResults:
+        """`evaluate`, with its repeated values still codes (see `results.CodedResults`): what
+        `screen` tallies and writes, without spelling out 40 policies' texts and lists."""
         dates = Dates.of(as_of, tax_year)
+        wide, names = self._wide(frame, dates)
+        coded = self._long(wide, names)
+        if not self.fallback:
+            return coded
+        order = {p.id: i for i, p in enumerate(self.policy_set.policies)}
+        out = pl.concat([coded.decoded(), self._reference(frame, dates, profiles)])
+        out = out.sort(
+            pl.col(ROW), pl.col("policy_id").replace_strict(order, return_dtype=pl.Int64)
+        )
+        return CodedResults.of(out)
+
+    def _wide(
+        self, frame: pl.DataFrame, dates: Dates
+    ) -> tuple[pl.DataFrame, list[tuple[str, ...]]]:
+        """One row per enterprise: row, credit_code, zone, then per vectorised policy i its
+        status code `s{i}`, amount `a{i}` and masks of missing `m{i}` and review `v{i}` facts
+        (whose fact names are the i-th of the names returned)."""
+        plan = self.policy_set.plan
         facts = _Facts(plan.facts, dict(frame.schema), dates.basis("application"))
         on = {"application": facts, "tax_year": facts.at(dates.basis("tax_year"))}
         columns = {p.id: _policy(p, on[p.attaches]) for p in self.vectorised}
@@ -1162,21 +1190,24 @@ class VectorisedSet:
         )
         if not wide[ROW].is_sorted():
             wide = wide.sort(ROW, maintain_order=True)
-        out = self._long(wide, [columns[pid].names for pid in ids])
-        if not self.fallback:
-            return out
-        order = {p.id: i for i, p in enumerate(self.policy_set.policies)}
-        out = pl.concat([out, self._reference(frame, dates, profiles)], how="vertical")
-        return out.sort(
-            pl.col(ROW), pl.col("policy_id").replace_strict(order, return_dtype=pl.Int64)
-        )
+        return wide, [columns[pid].names for pid in ids]
 
-    def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> pl.DataFrame:
+    def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> CodedResults:
         """One row per enterprise × policy, enterprise by enterprise (the frame's order), each
-        enterprise's policies in the set's order, from the wide frame of `evaluate`."""
+        enterprise's policies in the set's order, from the wide frame of `_wide`: every column
+        a gather of small codes (texts as Enums, lists of facts as indexes)."""
         count, n = len(names), wide.height
+        ids = pl.Series("policy_id", [p.id for p in self.vectorised], pl.String)
+        kinds = pl.Series("amount_kind", [p.benefit.amount_kind for p in self.vectorised])
+        policy_ids, kind_codes = ids.cast(pl.Enum(ids)), kinds.cast(pl.Enum(kinds.unique()))
         if count == 0 or n == 0:
-            return pl.DataFrame(schema=OUTPUT)
+            empty = pl.DataFrame(schema=OUTPUT).with_columns(
+                pl.col("credit_code", "zone").cast(pl.Enum([])),
+                pl.col("policy_id").cast(policy_ids.dtype),
+                pl.col("amount_kind").cast(kind_codes.dtype),
+                pl.col("missing", "review").cast(pl.UInt32),
+            )
+            return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
         # Policy by policy, one after the other; gathered below into enterprise-major order
         # (a gather costs far less than sorting, or than building a list in every row).
@@ -1191,23 +1222,26 @@ class VectorisedSet:
         index = pl.UInt32 if n * count < 2**32 else pl.UInt64
         k = pl.int_range(pl.len(), dtype=index)
         enterprise, policy, source = pl.col("__e"), pl.col("__p"), pl.col("__s")
-        table = pl.Series(lists, dtype=pl.List(pl.String))
-        kinds = [p.benefit.amount_kind for p in self.vectorised]
-        return (
+        per_enterprise = [
+            wide[ROW],
+            *(wide[name].cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
+        ]
+        frame = (
             stacked.lazy()
             .with_columns(__e=k // count, __p=k % count)
             .with_columns(__s=policy * n + enterprise)
             .select(
-                *[pl.lit(wide[name]).gather(enterprise) for name in (ROW, "credit_code", "zone")],
-                pl.lit(pl.Series("policy_id", [p.id for p in self.vectorised])).gather(policy),
+                *[pl.lit(column).gather(enterprise) for column in per_enterprise],
+                pl.lit(policy_ids).gather(policy),
                 pl.lit(_STATUSES).gather(pl.col("status").gather(source)).alias("status"),
                 pl.col("amount").gather(source),
-                pl.lit(pl.Series("amount_kind", kinds, pl.String)).gather(policy),
-                pl.lit(table).gather(pl.col("missing").gather(source)).alias("missing"),
-                pl.lit(table).gather(pl.col("review").gather(source)).alias("review"),
+                pl.lit(kind_codes).gather(policy),
+                pl.col("missing").gather(source).cast(pl.UInt32),
+                pl.col("review").gather(source).cast(pl.UInt32),
             )
             .collect()
         )
+        return CodedResults(frame, pl.Series(lists, dtype=pl.List(pl.String)))
 
     def _reference(
         self, frame: pl.DataFrame, dates: Dates, profiles: Sequence[Profile] | None

@@ -8,6 +8,14 @@
 - A `\\u` escape of half a surrogate pair (`"\\ud800"`) is refused: it is not a character, and
   no later step (Polars, a UTF-8 file or terminal) can hold it.
 - A byte-order mark at the start is accepted.
+
+Where orjson is installed (the `batch` extra), a text it can answer for exactly is parsed by it
+(`_by_orjson`): no number with a fraction, an exponent or more than 18 digits (which must be
+Decimals or refused), no escape that could hide a quote or a colon, no quote before whitespace,
+no surrogate escape, shallow nesting; and no key written twice, which is checked by counting
+the `":` of the text against those of orjson's own compact output (a key dropped as a duplicate
+would make them differ). Any other text, and any text orjson refuses, is parsed by the
+standard-library decoders below, which give the messages: the answers are the same either way.
 """
 
 from __future__ import annotations
@@ -144,10 +152,49 @@ def _depth_problem(data: Any) -> bool:
     return False
 
 
+_UNSURE = object()
+_NOT_FOR_ORJSON = re.compile(r'"[ \t\r\n]|\\u')  # a quote before whitespace; any \u escape
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_ORJSON: Any = None  # the module, once imported; False when it is not installed
+
+
+def _by_orjson(text: str) -> Any:
+    """`text` parsed by orjson when its answer is certainly the strict reader's, else _UNSURE."""
+    global _ORJSON
+    if _ORJSON is None:
+        try:
+            import orjson
+
+            _ORJSON = orjson
+        except ImportError:  # pragma: no cover - orjson comes with the batch extra
+            _ORJSON = False
+    if _ORJSON is False or _NOT_FOR_ORJSON.search(text):
+        return _UNSURE
+    digits = text.encode("utf-8", "surrogatepass").translate(_ZEROS)
+    if b"0." in digits or b"0e" in digits or b"0E" in digits or b"0" * 19 in digits:
+        return _UNSURE  # a number that must be a Decimal, or an integer orjson reads as a float
+    if text.count("{") + text.count("[") > MAX_DEPTH:
+        return _UNSURE
+    try:
+        data = _ORJSON.loads(text)
+    except _ORJSON.JSONDecodeError:
+        return _UNSURE
+    if text.count('":') != _ORJSON.dumps(data).count(b'":'):
+        return _UNSURE  # a key written twice (or a key count this check cannot vouch for)
+    return data
+
+
 def load_json(text: str) -> Any:
     """Parse one JSON document (a file, or one line of JSON Lines); raise `JsonError`."""
     if text.startswith("\ufeff"):
         text = text[1:]
+    fast = _by_orjson(text)
+    return strict_json(text) if fast is _UNSURE else fast
+
+
+def strict_json(text: str) -> Any:
+    """`load_json` by the standard-library decoders alone (what orjson's answers are checked
+    against); `text` without its byte-order mark."""
     try:
         data = (_FAST if _long_digit_run(text) else _FAST_INTS).decode(text)
     except _Duplicate:

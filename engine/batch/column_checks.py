@@ -1,0 +1,82 @@
+"""Whole columns of register cells converted at once, for the shapes the model certainly accepts.
+
+Each function takes a column of cells as a Polars Series and gives the frame value of every cell
+of a shape it is sure of, and null for every other cell (which `cells.CellChecker` then asks the
+per-row path about, once per distinct value). Each accepts only what the per-cell conversion of
+`cells` accepts, and converts it to the same value:
+
+- `plain_micro`: plain decimal text (`12`, `-3.5`, at most 15 digits before the point and 6 after)
+  as integer millionths, as `cells._micro_text`;
+- `int_micro`: integers (typed Parquet, JSON numbers) as millionths, inside the range and sign
+  of the column;
+- `valid_credit_codes`: whether each text is a valid GB 32100 credit code as written (18
+  characters of the code's set, a digit division code, both check characters right), the
+  check characters computed on the whole column, as `model.creditcode.credit_code_problem`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..model.creditcode import CHARSET
+from .columns import LIMIT, SCALE
+
+# Plain decimal text of a quantity (at most 15 digits before the point and 6 after), unsigned
+# and signed: the shapes converted without asking the model, here and in `cells`.
+PLAIN = r"[0-9]{1,15}(?:\.[0-9]{1,6})?"
+SIGNED = r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?"
+
+# GB 32100 (see `model.creditcode`): each position's weight, the value of each character, and
+# the GB 11714 weights and values of the embedded organisation code (positions 9-16).
+_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+_VALUES = {ch: i for i, ch in enumerate(CHARSET)}
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_VALUES = {ch: int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10 for ch in CHARSET}
+_ORG_CHECKS = {i: str(i) for i in range(1, 10)} | {10: "X", 11: "0"}
+_CODE = "^[" + "".join(CHARSET) + "]{2}[0-9]{6}[" + "".join(CHARSET) + "]{10}$"
+
+
+def plain_micro(texts: pl.Series, signed: bool) -> pl.Series:
+    """Millionths (Int128) of each plain decimal text; null for any other cell."""
+    pattern = SIGNED if signed else PLAIN
+    text = pl.col("text")
+    plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
+    whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
+    fraction = plain.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(6, "0")
+    size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
+    micro = pl.when(plain.str.starts_with("-")).then(pl.lit(0, pl.Int128) - size).otherwise(size)
+    return pl.DataFrame({"text": texts.cast(pl.String)}).select(micro).to_series()
+
+
+def int_micro(numbers: pl.Series, signed: bool) -> pl.Series:
+    """Millionths (Int128) of each integer inside (−LIMIT, LIMIT), and not negative unless the
+    column may be; null for any other."""
+    value = pl.col("n").cast(pl.Int128)
+    low = -LIMIT if signed else -1
+    inside = (value > low) & (value < LIMIT)
+    micro = pl.when(inside).then(value * pl.lit(SCALE, pl.Int128))
+    return pl.DataFrame({"n": numbers}).select(micro).to_series()
+
+
+def valid_credit_codes(texts: pl.Series) -> pl.Series:
+    """Whether each text is a valid credit code exactly as written (no space, capitals)."""
+    code = pl.col("code")
+    chars = [code.str.slice(i, 1) for i in range(18)]
+    values = [c.replace_strict(_VALUES, default=None, return_dtype=pl.Int64) for c in chars]
+    org = [chars[8 + i].replace_strict(_ORG_VALUES, default=None, return_dtype=pl.Int64)
+           for i in range(8)]  # fmt: skip
+    org_total = pl.sum_horizontal([v * w for v, w in zip(org, _ORG_WEIGHTS, strict=True)])
+    org_check = (11 - org_total % 11).replace_strict(_ORG_CHECKS, default=None)
+    total = pl.sum_horizontal([v * w for v, w in zip(values[:17], _WEIGHTS, strict=True)])
+    remainder = 31 - total % 31
+    check = pl.when(remainder == 31).then(0).otherwise(remainder)
+    valid = (
+        code.str.contains(_CODE)
+        & (chars[16] == org_check)
+        & (values[17] == check)
+    )
+    frame = pl.DataFrame({"code": texts.cast(pl.String)})
+    return frame.select(valid.fill_null(False)).to_series()
+
+
+__all__ = ["PLAIN", "SIGNED", "int_micro", "plain_micro", "valid_credit_codes"]
