@@ -19,9 +19,10 @@ from ..engine import PolicySet
 from ..engine.batch.impact import impact_register  # needs the batch extra (Polars)
 from ..engine.batch.impact_tally import Example, ImpactReport
 from ..engine.batch.output import AtomicFile, policy_inputs, refuse_inputs
+from ..engine.batch.registers import stream_register
 from ..engine.batch.results import money_text
 from .diff import base_option, candidate_option
-from .main import as_of_option, encoding_option_for, main
+from .main import as_of_option, encoding_option_for, main, register_format_option
 from .render import json_text, safe
 
 SHOWN_BAD = 20
@@ -36,7 +37,9 @@ def _console(stderr: bool = False) -> Console:
 
 
 @main.command()
-@click.argument("register", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "register", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
 @base_option
 @candidate_option
 @as_of_option
@@ -52,23 +55,33 @@ def _console(stderr: bool = False) -> Console:
 @click.option("--explain-transitions", "explain", default=0, type=click.IntRange(0, 100),
               metavar="N", help="Explain N examples of each transition under both sets.")  # fmt: skip
 @encoding_option_for("a CSV or JSON Lines register")
+@register_format_option
 def impact(
     register: Path, base_dir: Path | None, candidate_dir: Path, as_of: date | None,
     out: Path | None, fmt: str, examples: int, explain: int, encoding: str | None,
+    register_format: str | None,
 ) -> None:  # fmt: skip
     """What replacing the --base policies by the --candidate ones does to the enterprises of
-    REGISTER (.jsonl, .csv or .parquet): transitions, amounts, who is better or worse off."""
+    REGISTER (.jsonl, .csv or .parquet): transitions, amounts, who is better or worse off.
+
+    REGISTER - reads the register from standard input (its format is --register-format, or
+    sniffed from the first bytes)."""
     if fmt == "parquet" and out is None:
         raise click.UsageError("--format parquet needs --out FILE")
     base, candidate = PolicySet(base_dir), PolicySet(candidate_dir)
     rows = fmt in ("csv", "parquet")
     sink = out if rows and out is not None else (sys.stdout.buffer if rows else None)
     sys.stdout.flush()
+    source: Path | BinaryIO = register
+    name = None
+    if str(register) == "-":
+        source, register_format = stream_register(sys.stdin.buffer, register_format)
+        name = "standard input"
     with _report_file(None if rows else out, register, base, candidate) as report_file:
         report = impact_register(
-            base, candidate, register, as_of or date.today(), out=sink,
-            fmt=fmt if rows else "csv", encoding=encoding, examples=max(examples, explain),
-            explain_transitions=explain,
+            base, candidate, source, as_of or date.today(), out=sink,
+            fmt=fmt if rows else "csv", register_fmt=register_format, encoding=encoding,
+            examples=max(examples, explain), explain_transitions=explain, name=name,
         )  # fmt: skip
         if rows:
             print_impact(report, _console(stderr=True))

@@ -105,6 +105,12 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 
 encoding_option = encoding_option_for("the profile file")
 
+register_format_option = click.option(
+    "--register-format", type=click.Choice(["jsonl", "csv", "parquet"]),
+    help="Format of the register (default: from its extension; for - from its first bytes: "
+    "Parquet's magic, JSON Lines when it starts with '{', else CSV).",
+)  # fmt: skip
+
 
 lang_option = click.option(
     "--lang", **usage.LANG_ATTRS,

@@ -22,7 +22,14 @@ from ..engine import PolicySet
 from ..engine.batch.registers import stream_register
 from ..engine.batch.results import money_text
 from ..engine.batch.screening import screen_register  # needs the batch extra (Polars)
-from .main import as_of_option, encoding_option_for, main, policies_option, tax_year_option
+from .main import (
+    as_of_option,
+    encoding_option_for,
+    main,
+    policies_option,
+    register_format_option,
+    tax_year_option,
+)
 from .render import safe
 
 if TYPE_CHECKING:
@@ -96,9 +103,7 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv",
               help="Format of the results: one row per enterprise × policy.")  # fmt: skip
 @encoding_option_for("a CSV or JSON Lines register")
-@click.option("--register-format", type=click.Choice(["jsonl", "csv", "parquet"]),
-              help="Format of the register (default: from its extension; for - from its first "
-                   "bytes: Parquet's magic, JSON Lines when it starts with '{', else CSV).")  # fmt: skip
+@register_format_option
 @click.option("--explain", "explain_rows", multiple=True, type=int, metavar="ROW",
               help="Explain the verdicts of this register row (reference evaluator); repeatable.")  # fmt: skip
 def screen(

@@ -129,6 +129,9 @@ def test_cli_impact_and_diff(sets: tuple[PolicySet, PolicySet, Path], tmp_path: 
     assert table.exit_code == 0, table.output
     assert "1 better off, 0 worse off" in table.stdout
     assert "ineligible → eligible" in table.stdout and "needs ≤ ¥4,000,000 → true" in table.stdout
+    piped = runner.invoke(main, ["impact", "-", *common[1:], "--explain-transitions", "1"],
+                          input=register.read_bytes())  # fmt: skip
+    assert (piped.exit_code, piped.stdout) == (0, table.stdout), piped.output
     rows = runner.invoke(main, ["impact", *common, "--format", "csv"])  # to standard output
     assert rows.exit_code == 0, rows.output
     header, *changed = rows.stdout.splitlines()
