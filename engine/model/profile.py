@@ -37,44 +37,35 @@ from .yamlio import (
 )
 
 
-def _money(raw: object) -> object:
-    """`1200万元`, `12000000`, Decimal or int → Decimal yuan; other units are refused."""
+def _quantity_in(raw: object, units: tuple[Unit, ...], expected: str) -> object:
+    """`raw` read as a quantity whose unit is one of `units`, as its value; else a refusal
+    that says what was `expected`."""
     if raw is None:
         return raw
     try:
         quantity = parse_quantity(raw)
     except UnitError as exc:
         raise ValueError(str(exc)) from None
-    if quantity.unit not in (Unit.YUAN, Unit.NUMBER):
-        raise ValueError(f"expected an amount in yuan (e.g. '1200万元'), got {raw!r}")
+    if quantity.unit not in units:
+        raise ValueError(f"{expected}, got {raw!r}")
     return quantity.value
+
+
+def _money(raw: object) -> object:
+    """`1200万元`, `12000000`, Decimal or int → Decimal yuan; other units are refused."""
+    return _quantity_in(raw, (Unit.YUAN, Unit.NUMBER), "expected an amount in yuan (e.g. '1200万元')")
 
 
 def _number(raw: object) -> object:
-    if raw is None:
-        return raw
-    try:
-        quantity = parse_quantity(raw)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    if quantity.unit not in (Unit.NUMBER, Unit.PERSON):
-        raise ValueError(f"expected a plain number of persons, got {raw!r}")
-    return quantity.value
+    return _quantity_in(raw, (Unit.NUMBER, Unit.PERSON), "expected a plain number of persons")
 
 
 def _in_unit(unit: Unit, example: str) -> Any:
     """A validator for a quantity in `unit` (a plain number is taken in it), e.g. `3000吨`."""
 
     def read(raw: object) -> object:
-        if raw is None:
-            return raw
-        try:
-            quantity = parse_quantity(raw)
-        except UnitError as exc:
-            raise ValueError(str(exc)) from None
-        if quantity.unit not in (unit, Unit.NUMBER):
-            raise ValueError(f"expected a quantity in {unit.value} (e.g. {example!r}), got {raw!r}")
-        return quantity.value
+        expected = f"expected a quantity in {unit.value} (e.g. {example!r})"
+        return _quantity_in(raw, (unit, Unit.NUMBER), expected)
 
     read.__name__ = f"_{unit.name.lower()}"  # `compile.facts` reads the unit off the name
     return read
