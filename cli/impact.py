@@ -22,7 +22,13 @@ from ..engine.batch.output import AtomicFile, policy_inputs, refuse_inputs
 from ..engine.batch.registers import stream_register
 from ..engine.batch.results import money_text
 from .diff import base_option, candidate_option
-from .main import as_of_option, encoding_option_for, main, register_format_option
+from .main import (
+    as_of_option,
+    encoding_option_for,
+    main,
+    register_format_option,
+    tax_year_option,
+)
 from .render import json_text, safe
 
 SHOWN_BAD = 20
@@ -43,6 +49,7 @@ def _console(stderr: bool = False) -> Console:
 @base_option
 @candidate_option
 @as_of_option
+@tax_year_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here (replaced only when the run completes; never an input): the "
                    "report for table and json, the changed results for csv and parquet.")  # fmt: skip
@@ -58,8 +65,8 @@ def _console(stderr: bool = False) -> Console:
 @register_format_option
 def impact(
     register: Path, base_dir: Path | None, candidate_dir: Path, as_of: date | None,
-    out: Path | None, fmt: str, examples: int, explain: int, encoding: str | None,
-    register_format: str | None,
+    tax_year: int | None, out: Path | None, fmt: str, examples: int, explain: int,
+    encoding: str | None, register_format: str | None,
 ) -> None:  # fmt: skip
     """What replacing the --base policies by the --candidate ones does to the enterprises of
     REGISTER (.jsonl, .csv or .parquet): transitions, amounts, who is better or worse off.
@@ -82,6 +89,7 @@ def impact(
             base, candidate, source, as_of or date.today(), out=sink,
             fmt=fmt if rows else "csv", register_fmt=register_format, encoding=encoding,
             examples=max(examples, explain), explain_transitions=explain, name=name,
+            tax_year=tax_year,
         )  # fmt: skip
         if rows:
             print_impact(report, _console(stderr=True))

@@ -132,6 +132,16 @@ def test_cli_impact_and_diff(sets: tuple[PolicySet, PolicySet, Path], tmp_path: 
     piped = runner.invoke(main, ["impact", "-", *common[1:], "--explain-transitions", "1"],
                           input=register.read_bytes())  # fmt: skip
     assert (piped.exit_code, piped.stdout) == (0, table.stdout), piped.output
+    # the raised threshold is 2023年第12号's, for tax years 2023 to 2027: FY2022 is not touched
+    for year, better in (("2022", 0), ("2025", 1)):
+        by_year = runner.invoke(main, ["impact", *common, "--tax-year", year])
+        assert by_year.exit_code == 0, by_year.output
+        assert f"{better} better off, 0 worse off" in by_year.stdout, (year, by_year.stdout)
+    profile = parse_profile({"zone": "taiyuan", "workforce": 50, "restricted_industry": False,
+                             "financials": {2025: {"taxable_income": "350万元",
+                                                   "total_assets": "3000万元"}}})  # fmt: skip
+    fy2022 = PolicySet().evaluate(profile, AS_OF, tax_year=2022, gaps=False)
+    assert next(r for r in fy2022.results if r.policy_id == RAISED).status.value == "not_in_force"
     rows = runner.invoke(main, ["impact", *common, "--format", "csv"])  # to standard output
     assert rows.exit_code == 0, rows.output
     header, *changed = rows.stdout.splitlines()

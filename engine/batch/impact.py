@@ -85,24 +85,31 @@ def register_facts(base: PolicySet, candidate: PolicySet) -> dict[str, FactDef]:
 
 
 def impact_batch(
-    pair: Pair, numbered: Sequence[tuple[int, Any]], as_of: date, flat: bool
+    pair: Pair,
+    numbered: Sequence[tuple[int, Any]],
+    as_of: date,
+    flat: bool,
+    tax_year: int | None = None,
 ) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     """`impact_cells` on raw rows: nested profile data (or the exception parsing it raised), or
     flat records, with their row numbers (as `pipeline.screen_batch` takes them)."""
     batch = record_cells(numbered) if flat else nested_cells(numbered)
-    return impact_cells(pair, batch, as_of)
+    return impact_cells(pair, batch, as_of, tax_year)
 
 
 def impact_cells(
-    pair: Pair, batch: CellBatch, as_of: date
+    pair: Pair, batch: CellBatch, as_of: date, tax_year: int | None = None
 ) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     """The side-by-side of a batch (`IMPACT_EVALUATED`, by row, then policy) and its bad rows.
 
     Each set screens the batch as `screen` does (`pipeline.screen_cells`); a row either set
-    refuses is a bad row (saying which set, when only one does) and left out of both."""
-    base_result, base_bad, _ = screen_cells(pair.base, batch, as_of, (), pair.base_cells)
+    refuses is a bad row (saying which set, when only one does) and left out of both.
+    `tax_year`: the year of the tax-year preferences (default: the year before `as_of`)."""
+    base_result, base_bad, _ = screen_cells(
+        pair.base, batch, as_of, (), pair.base_cells, tax_year
+    )
     candidate_result, candidate_bad, _ = screen_cells(
-        pair.candidate, batch, as_of, (), pair.candidate_cells
+        pair.candidate, batch, as_of, (), pair.candidate_cells, tax_year
     )
     bad = _bad_rows(base_bad, candidate_bad)
     refused = pl.DataFrame({ROW: sorted({n for n, _ in bad})}, schema={ROW: pl.Int64})
@@ -179,9 +186,11 @@ def impact_register(
     explain_transitions: int = 0,
     batch_size: int = BATCH,
     name: str | None = None,
+    tax_year: int | None = None,
 ) -> ImpactReport:
     """Evaluate the register `source` (a path, or a binary file with `register_fmt`) under
-    both sets on `as_of` and report the change (`ImpactReport`).
+    both sets on `as_of` (tax-year preferences for `tax_year`, default the year before) and
+    report the change (`ImpactReport`).
 
     `out`: where the changed results go, one row per enterprise × policy whose status or
     amount differs (`IMPACT_COLUMNS`; written atomically, never over an input), in `fmt` (csv,
@@ -200,7 +209,7 @@ def impact_register(
     with _changes(out, fmt, source, (base, candidate)) as writer:
         for batch in batches:
             report.rows += len(batch.cells.numbers) + len(batch.bad)
-            side_by_side, bad = impact_cells(pair, batch.cells, as_of)
+            side_by_side, bad = impact_cells(pair, batch.cells, as_of, tax_year)
             report.add_bad([*batch.bad, *bad])
             changed = changed_rows(side_by_side)
             picked = report.add(side_by_side, changed)
@@ -208,7 +217,7 @@ def impact_register(
                 if example.index < explain_transitions:
                     profile = _profile(batch.cells, example.row, base)
                     example.explanation = explain_transition(
-                        base, candidate, profile, example.policy_id, as_of
+                        base, candidate, profile, example.policy_id, as_of, tax_year
                     )
             if writer is not None:
                 writer.write(presented_impact(changed))

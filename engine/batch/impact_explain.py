@@ -40,11 +40,15 @@ class SideBySide:
 
 
 def explain_transition(
-    base: PolicySet, candidate: PolicySet, profile: Profile, policy_id: str, as_of: date
+    base: PolicySet,
+    candidate: PolicySet,
+    profile: Profile,
+    policy_id: str,
+    as_of: date,
+    tax_year: int | None = None,
 ) -> SideBySide:
-    old, new = _explained(base, profile, policy_id, as_of), _explained(
-        candidate, profile, policy_id, as_of
-    )
+    old = _explained(base, profile, policy_id, as_of, tax_year)
+    new = _explained(candidate, profile, policy_id, as_of, tax_year)
     before, after = list(_lines(old)), list(_lines(new))
     changed: list[tuple[str | None, str | None]] = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
@@ -62,12 +66,12 @@ def explain_transition(
 
 
 def _explained(
-    policy_set: PolicySet, profile: Profile, policy_id: str, as_of: date
+    policy_set: PolicySet, profile: Profile, policy_id: str, as_of: date, tax_year: int | None
 ) -> PolicyResult | None:
     if policy_id not in {p.id for p in policy_set.policies}:
         return None
     try:
-        return policy_set.explain(profile, policy_id, as_of)
+        return policy_set.explain(profile, policy_id, as_of, tax_year=tax_year)
     except InputError:  # the profile does not fit this set (a fact it does not declare)
         return None
 
