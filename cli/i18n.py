@@ -48,8 +48,17 @@ def status_word(status: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
+GROUP_LANG = "incentives.group_lang"  # in click's shared context meta: `incentives --lang L`
+
+
 def default_lang() -> str:
-    """`INCENTIVES_LANG` (zh or en), else the locale's language."""
+    """The language a command falls back to without its own `--lang`: the group's
+    (`incentives --lang zh CMD`), else `INCENTIVES_LANG` (zh or en), else the locale's."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(GROUP_LANG) in ("zh", "en"):
+        return str(ctx.meta[GROUP_LANG])
     chosen = os.environ.get("INCENTIVES_LANG", "").strip().lower()
     if chosen in ("zh", "en"):
         return chosen

@@ -25,7 +25,7 @@ from ..engine.model.units import UnitError, parse_date
 from ..engine.model.yamlio import dump_yaml
 from ..engine.reference.results import Notice
 from . import usage
-from .i18n import default_lang
+from .i18n import GROUP_LANG, default_lang
 from .messages import translated
 from .render import (
     Setting,
@@ -324,8 +324,17 @@ def _output_failed(exc: OSError) -> None:
     sys.exit(EXIT_INPUT)
 
 
+def _group_lang(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[GROUP_LANG] = ctx.meta["lang"] = value
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="incentives")
+@click.option("--lang", type=click.Choice(usage.LANGS), expose_value=False, is_eager=True,
+              callback=_group_lang,
+              help="Language of every command's output and messages, as each command's own "
+                   "--lang (default: INCENTIVES_LANG, else the locale's).")  # fmt: skip
 def main() -> None:
     """Check enterprise profiles against incentive policies, with every verdict explained."""
 

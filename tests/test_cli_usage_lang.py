@@ -83,3 +83,16 @@ def test_bad_input_says_error_in_chinese_and_exits_1() -> None:
     assert result.exit_code == 1 and result.stderr.startswith("错误：无法读取画像"), result.output
     result = CliRunner().invoke(main, ["check", "/nonexistent/p.yaml", "--lang", "en"])
     assert result.exit_code == 1 and result.stderr.startswith("Error: cannot read profile")
+
+
+def test_the_group_takes_lang_for_every_command() -> None:
+    """`incentives --lang zh CMD`: the command's output and errors in that language; its own
+    `--lang` wins over the group's, and the group's over INCENTIVES_LANG."""
+    runner = CliRunner()
+    day = ["--as-of", "2026-11-24"]
+    zh = runner.invoke(main, ["--lang", "zh", "check", JINZHONG, *day], env={"INCENTIVES_LANG": "en"})
+    assert zh.exit_code == 0 and "┃ 结论" in zh.stdout and "┃ Status" not in zh.stdout, zh.output
+    own = runner.invoke(main, ["--lang", "zh", "check", JINZHONG, *day, "--lang", "en"])
+    assert own.exit_code == 0 and "┃ Status" in own.stdout, own.output
+    error = _run(["--lang", "zh", "check", JINZHONG, "--bogus"], env={"INCENTIVES_LANG": "en"})
+    assert "错误：没有选项 --bogus。" in error.stderr
