@@ -230,9 +230,16 @@ def _labelled(
     plan = facts.get(fact)
     if plan is None:  # `zone`, when the profile has none
         return fact
-    mine = [i for i in used if _yearless(i) in plan.profile_inputs]
+    mine = [i for i in used if _input_of(i) in plan.profile_inputs]
     inputs = ", ".join(mine or sorted(plan.profile_inputs))
     return f"{plan.zh if lang == 'zh' else plan.en} ({fact}{' ← ' + inputs if inputs else ''})"
+
+
+def _input_of(used: str) -> str:
+    """The profile input a missing input's text is about, as a fact's plan names it:
+    `financials.2025.revenue` → `financials.revenue`; a derived fact's instruction
+    (`projects[].applying (2 projects listed; …)`) → `projects`."""
+    return _yearless(used.split(" ", 1)[0].split("[", 1)[0])
 
 
 def _yearless(path: str) -> str:

@@ -499,3 +499,20 @@ def test_explain_says_which_project_to_mark(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "← projects[].applying (2 projects listed; mark the one applied for with applying: true)" in text
+
+
+def test_check_says_which_project_to_mark(tmp_path: Path) -> None:
+    """`check`'s missing list gives the same instruction as explain's origin, not only the
+    fact's source (`← projects`)."""
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "zone: zgq\nprojects:\n  - {name: 一期, equipment_investment: 3000万元}\n"
+        "  - {name: 二期, equipment_investment: 1亿元}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", str(profile), "--as-of", AS_OF.isoformat(),
+                                       "--lang", "en"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("(project_equipment_investment ← projects[].applying (2 projects listed; mark the one "
+            "applied for with applying: true))") in text  # fmt: skip
