@@ -19,13 +19,14 @@ from ..engine import PolicySet
 from ..engine.batch.impact import impact_register  # needs the batch extra (Polars)
 from ..engine.batch.impact_tally import Example, ImpactReport
 from ..engine.batch.output import AtomicFile, policy_inputs, refuse_inputs
-from ..engine.batch.registers import stream_register
+from ..engine.batch.registers import register_input
 from ..engine.batch.results import money_text
 from .diff import base_option, candidate_option
 from .main import (
     as_of_option,
     encoding_option_for,
     main,
+    register_argument,
     register_format_option,
     tax_year_option,
 )
@@ -43,9 +44,7 @@ def _console(stderr: bool = False) -> Console:
 
 
 @main.command()
-@click.argument(
-    "register", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
-)
+@register_argument
 @base_option
 @candidate_option
 @as_of_option
@@ -79,11 +78,7 @@ def impact(
     rows = fmt in ("csv", "parquet")
     sink = out if rows and out is not None else (sys.stdout.buffer if rows else None)
     sys.stdout.flush()
-    source: Path | BinaryIO = register
-    name = None
-    if str(register) == "-":
-        source, register_format = stream_register(sys.stdin.buffer, register_format)
-        name = "standard input"
+    source, register_format, name = register_input(register, register_format, sys.stdin.buffer)
     with _report_file(None if rows else out, register, base, candidate) as report_file:
         report = impact_register(
             base, candidate, source, as_of or date.today(), out=sink,

@@ -105,6 +105,10 @@ def encoding_option_for(what: str) -> Callable[[Any], Any]:
 
 encoding_option = encoding_option_for("the profile file")
 
+register_argument = click.argument(
+    "register", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
+
 register_format_option = click.option(
     "--register-format", type=click.Choice(["jsonl", "csv", "parquet"]),
     help="Format of the register (default: from its extension; for - from its first bytes: "

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from ..engine import PolicySet
-from ..engine.batch.registers import stream_register
+from ..engine.batch.registers import register_input
 from ..engine.batch.results import money_text
 from ..engine.batch.screening import screen_register  # needs the batch extra (Polars)
 from .main import (
@@ -27,6 +27,7 @@ from .main import (
     encoding_option_for,
     main,
     policies_option,
+    register_argument,
     register_format_option,
     tax_year_option,
 )
@@ -91,9 +92,7 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
 
 
 @main.command()
-@click.argument(
-    "register", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
-)
+@register_argument
 @as_of_option
 @tax_year_option
 @policies_option
@@ -121,11 +120,7 @@ def screen(
     policy_set = PolicySet(policies_dir)
     day = as_of or date.today()
     sys.stdout.flush()
-    source: Path | BinaryIO = register
-    name = None
-    if str(register) == "-":
-        source, register_format = stream_register(sys.stdin.buffer, register_format)
-        name = "standard input"
+    source, register_format, name = register_input(register, register_format, sys.stdin.buffer)
     with _progress_bar() as progress:
         summary = screen_register(
             policy_set, source, day, out=out or sys.stdout.buffer, fmt=fmt,

@@ -108,6 +108,18 @@ def stream_register(handle: BinaryIO, register_fmt: str | None) -> tuple[BinaryI
     return handle, register_fmt
 
 
+def register_input(
+    register: Path, register_fmt: str | None, stdin: BinaryIO
+) -> tuple[Source, str | None, str | None]:
+    """A register named on the command line: the path, or for `-` the stream `stdin`
+    (`stream_register`); with its format (given, or sniffed for a stream) and what messages
+    call it (None: its path)."""
+    if str(register) != "-":
+        return register, register_fmt, None
+    handle, sniffed = stream_register(stdin, register_fmt)
+    return handle, sniffed, "standard input"
+
+
 def register_source(
     source: Source, register_fmt: str | None, encoding: str | None, name: str | None
 ) -> tuple[str, str]:
