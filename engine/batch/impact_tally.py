@@ -191,10 +191,7 @@ class ImpactReport(BadRows):
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data; amounts as decimal text in yuan."""
         return {
-            "rows": self.rows,
-            "screened": self.screened,
-            "bad_rows": self.bad_count,
-            "bad": [{"row": n, "error": message} for n, message in self.bad],
+            **self.rows_json(),
             "better_off": self.better_off,
             "worse_off": self.worse_off,
             "cost_delta": {k: money_text(v) for k, v in self.delta().items()},

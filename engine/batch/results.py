@@ -180,6 +180,16 @@ class BadRows:
         self.bad_count += len(rows)
         self.bad.extend(rows[: max(0, KEEP_BAD - len(self.bad))])
 
+    def rows_json(self) -> dict[str, Any]:
+        """The rows part of a run's JSON: read, screened, bad (counted, and the kept ones
+        with their message)."""
+        return {
+            "rows": self.rows,
+            "screened": self.screened,
+            "bad_rows": self.bad_count,
+            "bad": [{"row": n, "error": message} for n, message in self.bad],
+        }
+
 
 @dataclass
 class Summary(BadRows):
@@ -227,10 +237,7 @@ class Summary(BadRows):
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data; amounts as decimal text in yuan."""
         return {
-            "rows": self.rows,
-            "screened": self.screened,
-            "bad_rows": self.bad_count,
-            "bad": [{"row": n, "error": message} for n, message in self.bad],
+            **self.rows_json(),
             "policies": [
                 {
                     "policy_id": pid,
