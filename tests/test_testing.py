@@ -235,3 +235,25 @@ def test_the_solver_meets_every_criterion_through_routes_and_ratios() -> None:
         solution = solve(policies, policy_id)
         first = policies.evaluate(scenarios_walked[0].profile, solution.as_of, policy_ids=[policy_id])
         assert first.results[0].status is Status.ELIGIBLE, name
+
+
+def test_the_walk_starts_in_force_for_a_tax_year_preference_of_an_ended_year() -> None:
+    """A tax-year preference is evaluated for the year before the evaluation date: for one in
+    force only in 2022 the walk evaluates in 2023 (tax year 2022), and builds the facts on
+    that tax year's basis (a certificate valid on 31 December 2022, 2022's financials)."""
+    from incentives.engine.testing.boundaries import basis_of, boundary_scenarios, solve
+
+    for policy_id in ("national.rd-super-deduction.tech-sme-100",
+                      "national.rd-super-deduction.q4-2022"):  # fmt: skip
+        plan = BUNDLED.get(policy_id)
+        assert plan.attaches == "tax_year" and plan.effective.until == date(2022, 12, 31)
+        solution = solve(BUNDLED, policy_id)
+        assert solution.as_of.year == 2023 and basis_of(plan, solution.as_of).tax_year == 2022
+        walked, unsolved = boundary_scenarios(BUNDLED, policy_id)
+        assert unsolved is None, (policy_id, unsolved)
+        first = BUNDLED.evaluate(walked[0].profile, solution.as_of, policy_ids=[policy_id])
+        assert first.results[0].status is Status.ELIGIBLE, policy_id
+        assert first.results[0].tax_year == 2022
+    # An application's period is unchanged: its own first day when the usual one is outside.
+    hnte = BUNDLED.get("national.hnte.certification")
+    assert hnte.attaches == "application" and solve(BUNDLED, hnte.id).as_of == date(2026, 6, 30)

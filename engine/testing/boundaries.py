@@ -28,8 +28,10 @@ from typing import Any
 
 from ..check.logic import Range, negate, positive
 from ..compile.plan import (
+    Basis,
     Comparison,
     DateBound,
+    Dates,
     FactPlan,
     FactType,
     Group,
@@ -59,12 +61,37 @@ def resolution(unit: Unit | None) -> Decimal:
 
 
 def evaluation_day(plan: PolicyPlan) -> date:
-    """A day the policy is in force: a usual date if it is, else the first day of its period."""
+    """A day the policy is in force: a usual date if it is, else the first day of its period.
+    A tax-year preference is evaluated for the year before the date (its default tax year):
+    the usual date if that year is in force, else the usual day after the first tax year
+    whose 31 December lies in the period (none: as an application's)."""
+    if plan.attaches == "tax_year":
+        if plan.effective.covers(basis_of(plan, _USUAL_DAY).on):
+            return _USUAL_DAY
+        year = _first_tax_year(plan)
+        if year is not None:
+            return _USUAL_DAY.replace(year=year + 1)
     if plan.effective.covers(_USUAL_DAY):
         return _USUAL_DAY
     if plan.effective.start is not None:
         return plan.effective.start
     return plan.effective.until or _USUAL_DAY
+
+
+def _first_tax_year(plan: PolicyPlan) -> int | None:
+    """The first year whose 31 December is in the policy's period (None: there is none)."""
+    start, until = plan.effective.start, plan.effective.until
+    if start is None:
+        return None if until is None else until.year - 1
+    if until is not None and date(start.year, 12, 31) > until:
+        return None
+    return start.year if start.year < 9999 else None
+
+
+def basis_of(plan: PolicyPlan, as_of: date) -> Basis:
+    """What the policy looks at when evaluated on `as_of` with the default tax year: the day of
+    its certificates and date thresholds and the fiscal year of its financials."""
+    return Dates.of(as_of).basis(plan.attaches)
 
 
 # --- solving the condition -------------------------------------------------------------------
@@ -197,6 +224,7 @@ class Solution:
     ranges: dict[str, Range]
     as_of: date
     zone: str | None
+    basis: Basis  # what the policy looks at on `as_of`: the day and fiscal year of its facts
     problem: str | None = None
 
 
@@ -204,22 +232,23 @@ def solve(policy_set: PolicySet, policy_id: str) -> Solution:
     plan = policy_set.get(policy_id)
     facts = policy_set.plan.facts
     as_of = evaluation_day(plan)
+    basis = basis_of(plan, as_of)
     parts: list[Node] = [
         negate(c.node) if c.exclusion else positive(c.node) for c in plan.criteria
     ]
-    need = _Solver(facts, as_of).route(Group(kind="all", children=tuple(parts)), _Need())
+    need = _Solver(facts, basis.on).route(Group(kind="all", children=tuple(parts)), _Need())
     problem = None
     if need is None:
         problem = "no route of the condition holds with every exclusion false"
         need = _Need()
     values: dict[str, Any] = {fact: _witness(facts[fact], rng) for fact, rng in need.ranges.items()}
     for leaf, negated in need.others:
-        value = _other_value(leaf, negated, as_of)
+        value = _other_value(leaf, negated, basis.on)
         if value is not None and leaf.fact not in values:
             values[leaf.fact] = value
     zones = sorted(plan.applies_in) if plan.applies_in is not None else sorted(policy_set.zones)
     zone = next((z for z in zones if z in policy_set.zones), None)
-    return Solution(values, need.ranges, as_of, zone, problem)
+    return Solution(values, need.ranges, as_of, zone, basis, problem)
 
 
 # --- building profiles -----------------------------------------------------------------------
@@ -228,7 +257,7 @@ def solve(policy_set: PolicySet, policy_id: str) -> Solution:
 def build(
     policy_set: PolicySet,
     values: Mapping[str, Any],
-    as_of: date,
+    as_of: date | Basis,
     zone: str | None,
     ranges: Mapping[str, Range] | None = None,
     exact: frozenset[str] = frozenset(),
@@ -236,7 +265,8 @@ def build(
     """Profile data in which each fact takes its value: facts read from the profile first, then
     those computed from them. A computed fact whose value already lies in its `ranges` is left
     as its inputs make it (unless it is `exact`); a ratio is reached through whichever of its
-    parts its range leaves free."""
+    parts its range leaves free. `as_of` is the day the facts are read on (an application's
+    basis), or the `Basis` of the policy they are for."""
     builder = _Builder(policy_set, as_of, ranges or {}, zone)
     facts = policy_set.plan.facts
     for name in sorted(values, key=lambda n: (facts[n].depth, n)):
@@ -246,9 +276,10 @@ def build(
 
 class _Builder:
     def __init__(
-        self, policy_set: PolicySet, as_of: date, ranges: Mapping[str, Range], zone: str | None
+        self, policy_set: PolicySet, on: date | Basis, ranges: Mapping[str, Range], zone: str | None
     ) -> None:
-        self.policy_set, self.as_of, self.ranges = policy_set, as_of, ranges
+        self.policy_set, self.ranges = policy_set, ranges
+        self.as_of = on if isinstance(on, Basis) else Basis(on, on.year - 1)
         self.facts = policy_set.plan.facts
         self.data: Data = {"synthetic": True, **({"zone": zone} if zone is not None else {})}
 
@@ -286,9 +317,8 @@ def boundary_scenarios(policy_set: PolicySet, policy_id: str) -> tuple[list[Scen
     """The solved scenario, then each target value one step below, at and above its bound with
     the rest of the solution kept; and why the condition could not be solved, if it could not."""
     solution = solve(policy_set, policy_id)
-    as_of = solution.as_of
     found = [_scenario(policy_set, solution, solution.values, frozenset())]
-    for fact, value in targets(policy_set, policy_id, as_of):
+    for fact, value in targets(policy_set, policy_id, solution.basis.on):
         walked = {**solution.values, fact: value}
         found.append(_scenario(policy_set, solution, walked, frozenset({fact})))
     unique = list({repr(s.data): s for s in found}.values())
@@ -299,7 +329,7 @@ def boundary_scenarios(policy_set: PolicySet, policy_id: str) -> tuple[list[Scen
 def _scenario(
     policy_set: PolicySet, solution: Solution, values: Mapping[str, Any], exact: frozenset[str]
 ) -> Scenario:
-    data = build(policy_set, values, solution.as_of, solution.zone, solution.ranges, exact)
+    data = build(policy_set, values, solution.basis, solution.zone, solution.ranges, exact)
     return Scenario(data=data, as_of=solution.as_of, filler={}, step=0)
 
 
@@ -316,4 +346,4 @@ def _not_eligible(policy_set: PolicySet, policy_id: str, scenario: Scenario) -> 
             f"{facts}); the walk starts from the partial one")  # fmt: skip
 
 
-__all__ = ["Solution", "boundary_scenarios", "build", "evaluation_day", "resolution", "solve"]
+__all__ = ["Solution", "basis_of", "boundary_scenarios", "build", "evaluation_day", "resolution", "solve"]

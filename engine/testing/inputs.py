@@ -12,6 +12,7 @@ from ..compile.facts import RECORD_KINDS, SEVERITIES, literal_values
 from ..compile.plan import (
     AverageGrowthSource,
     Band,
+    Basis,
     CagrSource,
     CertificatesSource,
     CertifiedSource,
@@ -80,9 +81,9 @@ def _positive(defn: FactPlan, helper: int) -> Decimal:
 class _Assign:
     """Changes profile data so that one fact takes a value on one evaluation date."""
 
-    def __init__(self, data: Data, facts: Mapping[str, FactPlan], as_of: date, helper: int):
-        self.data, self.facts, self.as_of, self.helper = data, facts, as_of, helper
-        self.last = as_of.year - 1
+    def __init__(self, data: Data, facts: Mapping[str, FactPlan], on: Basis, helper: int):
+        self.data, self.facts, self.helper = data, facts, helper
+        self.as_of, self.last = on.on, on.fiscal_year
 
     def __call__(self, defn: FactPlan, value: Any) -> None:
         kind = defn.source.kind
@@ -246,12 +247,15 @@ def assign(
     defn: FactPlan,
     value: Any,
     facts: Mapping[str, FactPlan],
-    as_of: date,
+    as_of: date | Basis,
     helper: int = 1,
 ) -> None:
-    """Change the profile data so that fact `defn` takes `value` on `as_of` (as far as its
-    formula allows; `helper` picks free choices such as a ratio's denominator)."""
-    _Assign(data, facts, as_of, helper)(defn, value)
+    """Change the profile data so that fact `defn` takes `value` on `as_of` (a day: an
+    application's basis, that day and the fiscal year before it; or a `Basis`, e.g. a tax
+    year's) as far as its formula allows; `helper` picks free choices such as a ratio's
+    denominator."""
+    on = as_of if isinstance(as_of, Basis) else Basis(as_of, as_of.year - 1)
+    _Assign(data, facts, on, helper)(defn, value)
 
 
 # A code under each prefix of `model.industry.INDUSTRY_LISTS`, and one under none of them.

@@ -17,6 +17,7 @@ from ..compile.plan import (
     CertifiedSource,
     Comparison,
     DateBound,
+    Dates,
     FactPlan,
     FactType,
     PointsSource,
@@ -376,20 +377,21 @@ def threshold_profile_data(
     data = draw(profile_data(policy_set, as_of, policy_id))
     plan = policy_set.get(policy_id)
     facts = policy_set.plan.facts
+    basis = Dates.of(as_of).basis(plan.attaches)  # a tax-year preference's facts: its year's
     pushed: list[Target] = []
     for leaf, excluding in plan.comparisons():
         defn = facts[leaf.fact]
-        values = _leaf_values(leaf, defn, as_of)
-        wanted = [v for v in values if _holds(leaf, defn, v, as_of) is not excluding]
+        values = _leaf_values(leaf, defn, basis.on)
+        wanted = [v for v in values if _holds(leaf, defn, v, basis.on) is not excluding]
         mode = draw(st.sampled_from(["want", "want", "want", "any", "skip"]))
         pool = wanted if mode == "want" and wanted else values
         if pool and mode != "skip":
             pushed.append((leaf.fact, draw(st.sampled_from(pool))))
-    found = targets(policy_set, policy_id, as_of)
+    found = targets(policy_set, policy_id, basis.on)
     # The criteria in any order, then the further targets, which no criterion then overrides.
     extra = draw(st.lists(st.sampled_from(found), max_size=min(len(found), 4))) if found else []
     for fact, value in [*draw(st.permutations(pushed)), *extra]:
-        assign(data, facts[fact], value, facts, as_of, draw(st.integers(1, 10**6)))
+        assign(data, facts[fact], value, facts, basis, draw(st.integers(1, 10**6)))
     inputs = sorted(input_paths(plan, facts, as_of), key=str)
     if inputs:
         for path in draw(st.lists(st.sampled_from(inputs), max_size=2, unique=True)):
