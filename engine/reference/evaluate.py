@@ -13,7 +13,7 @@ from typing import Any
 from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
-from .conditions import CNode, Truths, compile_node
+from .conditions import CLeaf, CNode, Truths, compile_node
 from .context import Context, Missing
 from .explain import (
     failing_leaves,
@@ -232,7 +232,27 @@ def verdict(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Status:
         return Status.ELIGIBLE
     if truth is FALSE:
         return Status.INELIGIBLE
-    return _open(cp, ctx, zone_known)[0]
+    return _open_status(cp, ctx, zone_known)
+
+
+def _open_status(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Status:
+    """The status `_open` gives, without collecting the missing facts: undetermined as soon
+    as one unknown needs data rather than an expert's judgement."""
+    if not zone_known:
+        return Status.UNDETERMINED
+    needs_data = any(_needs_data(node, ctx) for node in cp._trees)
+    return Status.UNDETERMINED if needs_data else Status.NEEDS_REVIEW
+
+
+def _needs_data(node: CNode, ctx: Context) -> bool:
+    """Whether a leaf that could still change an UNKNOWN node (`unknown_leaves`) lacks data."""
+    if node.fn(ctx) is not UNKNOWN:
+        return False
+    if isinstance(node, CLeaf):
+        value = ctx[node.fact_def.id]
+        assert isinstance(value, Missing)
+        return not value.review
+    return any(_needs_data(child, ctx) for child in node.children)
 
 
 def evaluate_policy(
