@@ -21,6 +21,8 @@ from ..reference.context import Context
 from ..reference.results import Status
 
 Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
+Affected = tuple[tuple[str, ...], tuple[str, ...]]  # facts to forget, policies to ask again
+_AFFECTED_KEPT = 4096
 
 
 class InputIndex:
@@ -39,11 +41,21 @@ class InputIndex:
             for name, ids in facts.items()
         }
         self.everything = tuple(p.id for p in plan.policies)
+        # `affected` by the inputs and prefixes asked for: updates change the same few fields
+        # over and over. Bounded: cleared when full.
+        self._affected: dict[tuple[frozenset[str], frozenset[str]], Affected] = {}
 
-    def affected(
-        self, inputs: Iterable[str], prefixes: Iterable[str]
-    ) -> tuple[set[str], set[str]]:
+    def affected(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Affected:
         """The facts to compute again and the policies to evaluate again."""
+        key = (frozenset(inputs), frozenset(prefixes))
+        found = self._affected.get(key)
+        if found is None:
+            if len(self._affected) >= _AFFECTED_KEPT:
+                self._affected.clear()
+            found = self._affected[key] = self._find_affected(*key)
+        return found
+
+    def _find_affected(self, inputs: frozenset[str], prefixes: frozenset[str]) -> Affected:
         names = set(inputs)
         for prefix in prefixes:
             names.update(n for n in self.facts if n.startswith(prefix))
@@ -54,12 +66,11 @@ class InputIndex:
             policies.update(self.policies.get(name, ()))
         if "zone" in names:  # where a policy applies decides whether it is in force
             policies.update(self.everything)
-        return facts, policies
-
+        return tuple(facts), tuple(policies)
 
     def refresh(
         self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
-    ) -> set[str]:
+    ) -> tuple[str, ...]:
         """Point `ctx` at the changed `profile`, forget the facts computed from the changed
         inputs; the policies to evaluate again."""
         facts, policies = self.affected(inputs, prefixes)

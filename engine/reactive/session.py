@@ -39,6 +39,11 @@ ENGINES: tuple[Engine, ...] = ("index", "durable")
 T = TypeVar("T")
 
 
+# The profile fields `PolicySet.check_profile` reads: a change elsewhere cannot make a profile
+# the set accepted unfit for it.
+_SET_CHECKS = frozenset({"zone", "facts"})
+
+
 class UpdateError(InputError):
     """An update that was refused; the session is as it was before it."""
 
@@ -72,6 +77,10 @@ class Update(BaseModel):
 
 
 def parse_update(data: Any) -> Update:
+    """An update from its data (a mapping, as a line of `watch` reads); raises UpdateError."""
+    quick = _plain_update(data)
+    if quick is not None:
+        return quick
     try:
         return Update.model_validate(data)
     except ValidationError as exc:
@@ -80,6 +89,34 @@ def parse_update(data: Any) -> Update:
             for e in exc.errors()
         ]
         raise UpdateError("invalid update", problems) from None
+
+
+def _plain_update(data: Any) -> Update | None:
+    """The update of data in the plain form (a dict of `enterprise`, a non-empty text, and one
+    of `set`, a dict with text keys, or `retract`, a non-empty list of texts), built without
+    pydantic: what `Update.model_validate` makes of it (its values are copied as pydantic
+    copies them). None for anything else, which pydantic validates (and words the refusal)."""
+    if type(data) is not dict or len(data) != 2:
+        return None
+    eid = data.get("enterprise")
+    if type(eid) is not str or not eid:
+        return None
+    values, paths = data.get("set"), data.get("retract")
+    if type(values) is dict and all(type(k) is str for k in values):
+        return Update.model_construct(enterprise=eid, set_=dict(values))
+    if type(paths) is list and paths and all(type(p) is str for p in paths):
+        return Update.model_construct(enterprise=eid, retract=list(paths))
+    return None
+
+
+def _written(update: Update) -> set[str] | None:
+    """The top-level fields an update can change (None: any, a whole profile): the profile
+    data keeps every other field as the same object (`changes.merged`, `forgotten`)."""
+    if update.profile is not None:
+        return None
+    if update.set_ is not None:
+        return {str(key) for key in update.set_}
+    return {path.split(".", 1)[0] for path in update.retract or ()}
 
 
 @dataclass(frozen=True)
@@ -211,7 +248,7 @@ class ReactiveSession:
             self._enterprises[eid] = _Enterprise(raw, profile, state, verdicts)
         else:
             raw = self._next_raw(update, current.raw)
-            changes = changed(current.raw, raw)
+            changes = changed(current.raw, raw, _written(update))
             if not changes:
                 return []
             profile = self._revalidate(eid, current, raw, changes)
@@ -302,12 +339,14 @@ class ReactiveSession:
     def _revalidate(
         self, eid: str, current: _Enterprise, raw: dict[str, Any], changes: Changes
     ) -> Profile:
-        """The profile after a change, validated where it changed (`changes.revalidate`)."""
+        """The profile after a change, validated where it changed (`changes.revalidate`), and
+        checked against the policy set where that reads it (its zone and declared facts)."""
         try:
             profile = revalidate(
                 current.profile, current.raw, raw, changes, file=f"enterprise {eid}"
             )
-            self.policies.check_profile(profile)
+            if not changes.keys().isdisjoint(_SET_CHECKS):
+                self.policies.check_profile(profile)
         except InputError as exc:
             raise UpdateError(exc.summary, exc.problems) from None
         return profile
@@ -320,6 +359,8 @@ class ReactiveSession:
     def _events(
         self, eid: str, before: Mapping[str, Status], after: Mapping[str, Status], explain: bool
     ) -> list[ChangeEvent]:
+        if before == after:  # most updates: one comparison in C
+            return []
         events = []
         for pid in self.backend.policy_ids:
             if before[pid] is not after[pid]:
