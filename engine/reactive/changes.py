@@ -24,6 +24,8 @@ _BY_ENTRY = ("financials", "facts")
 # `facts.hnte_key_field`, `compliance.records`); every other field is one input.
 _NESTED_INPUTS = ("financials", "facts", "compliance")
 _ABSENT = object()
+_PROFILE_FIELDS = frozenset(Profile.model_fields)
+_YEAR_LINES = frozenset(FinancialYear.model_fields)
 
 # A top-level field → the keys of its mapping that changed, or None when it changed as a whole.
 Changes = dict[str, set[str] | None]
@@ -176,7 +178,7 @@ def assigned(
     """`old_profile` with the changed fields of `new` assigned; None when a change is not of
     a field, a fiscal year's lines or declared facts (a new year, an unknown field). Raises
     ValidationError where the new data is invalid."""
-    if not changes.keys() <= Profile.model_fields.keys():
+    if not changes.keys() <= _PROFILE_FIELDS:
         return None
     profile = old_profile.model_copy()
     for key, keys in changes.items():
@@ -238,7 +240,7 @@ def _years_assigned(
             if not (isinstance(before, dict) and isinstance(data, dict)):
                 return None
             lines = changed(before, data)
-            if not lines.keys() <= FinancialYear.model_fields.keys():
+            if not lines.keys() <= _YEAR_LINES:
                 return None
             year = year.model_copy()
             for line in lines:

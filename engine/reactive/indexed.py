@@ -3,7 +3,8 @@ facts computed so far), and an update re-evaluates only the policies that read a
 changed.
 
 The plan says which facts read which profile inputs (`FactPlan.profile_inputs`, through every
-formula) and which policies read which facts (`SetPlan.readers`); an update's changed inputs
+formula) and which facts each policy's criteria read (`PolicyPlan.comparisons`, and what those
+facts are computed from: `FactPlan.depends_on`); an update's changed inputs
 (`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
 ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
 same as a whole evaluation's by construction; the agreement tests check it after every update.
@@ -26,7 +27,8 @@ _AFFECTED_KEPT = 4096
 
 
 class InputIndex:
-    """For each profile input, the facts computed from it and the policies that read those."""
+    """For each profile input, the facts computed from it and the policies whose verdict reads
+    those: through their criteria (a verdict does not read the benefit's facts)."""
 
     def __init__(self, policies: PolicySet) -> None:
         plan = policies.plan
@@ -34,10 +36,15 @@ class InputIndex:
         for fact in plan.facts.values():
             for name in fact.profile_inputs:
                 facts.setdefault(name, set()).add(fact.id)
+        deciders: dict[str, list[str]] = {}  # fact → the policies whose criteria read it
+        for policy in plan.policies:
+            read = {leaf.fact for leaf, _ in policy.comparisons()}
+            for name in read.union(*(plan.facts[f].depends_on for f in read)):
+                deciders.setdefault(name, []).append(policy.id)
         order = {p.id: i for i, p in enumerate(plan.policies)}
         self.facts = {name: frozenset(ids) for name, ids in facts.items()}
         self.policies = {
-            name: tuple(sorted({p for f in ids for p in plan.readers.get(f, ())}, key=order.__getitem__))
+            name: tuple(sorted({p for f in ids for p in deciders.get(f, ())}, key=order.__getitem__))
             for name, ids in facts.items()
         }
         self.everything = tuple(p.id for p in plan.policies)

@@ -77,10 +77,6 @@ class Update(BaseModel):
 
 
 def parse_update(data: Any) -> Update:
-    """An update from its data (a mapping, as a line of `watch` reads); raises UpdateError."""
-    quick = _plain_update(data)
-    if quick is not None:
-        return quick
     try:
         return Update.model_validate(data)
     except ValidationError as exc:
@@ -91,11 +87,34 @@ def parse_update(data: Any) -> Update:
         raise UpdateError("invalid update", problems) from None
 
 
-def _plain_update(data: Any) -> Update | None:
-    """The update of data in the plain form (a dict of `enterprise`, a non-empty text, and one
-    of `set`, a dict with text keys, or `retract`, a non-empty list of texts), built without
-    pydantic: what `Update.model_validate` makes of it (its values are copied as pydantic
-    copies them). None for anything else, which pydantic validates (and words the refusal)."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An update as the session applies it: `Update`'s fields, without the model."""
+
+    enterprise: str
+    profile: dict[str, Any] | None = None
+    set_: dict[str, Any] | None = None
+    retract: list[str] | None = None
+    remove: bool = False
+
+
+def change_of(update: Update | Change | Mapping[str, Any]) -> Change:
+    """The change an update makes; raises UpdateError for an invalid one. Data in the plain
+    form (a dict of `enterprise`, a non-empty text, and one of `set`, a dict with text keys, or
+    `retract`, a non-empty list of texts) is read without pydantic, as `Update` would read it
+    (its containers copied, as pydantic copies them); anything else is validated as an
+    `Update`, which words the refusal."""
+    if isinstance(update, Change):
+        return update
+    if not isinstance(update, Update):
+        plain = _plain_change(update)
+        if plain is not None:
+            return plain
+        update = parse_update(update)
+    return Change(update.enterprise, update.profile, update.set_, update.retract, update.remove)
+
+
+def _plain_change(data: Any) -> Change | None:
     if type(data) is not dict or len(data) != 2:
         return None
     eid = data.get("enterprise")
@@ -103,13 +122,13 @@ def _plain_update(data: Any) -> Update | None:
         return None
     values, paths = data.get("set"), data.get("retract")
     if type(values) is dict and all(type(k) is str for k in values):
-        return Update.model_construct(enterprise=eid, set_=dict(values))
+        return Change(eid, set_=dict(values))
     if type(paths) is list and paths and all(type(p) is str for p in paths):
-        return Update.model_construct(enterprise=eid, retract=list(paths))
+        return Change(eid, retract=list(paths))
     return None
 
 
-def _written(update: Update) -> set[str] | None:
+def _written(update: Change) -> set[str] | None:
     """The top-level fields an update can change (None: any, a whole profile): the profile
     data keeps every other field as the same object (`changes.merged`, `forgotten`)."""
     if update.profile is not None:
@@ -223,17 +242,16 @@ class ReactiveSession:
     # --- updates -----------------------------------------------------------------------------
 
     def apply(
-        self, update: Update | Mapping[str, Any], *, explain: bool = False
+        self, update: Update | Change | Mapping[str, Any], *, explain: bool = False
     ) -> list[ChangeEvent]:
         """Apply one update; the verdicts it changed. Raises UpdateError and changes nothing
         if the update is invalid."""
         with self._lock:
             return self._apply(update, explain)
 
-    def _apply(self, update: Update | Mapping[str, Any], explain: bool) -> list[ChangeEvent]:
+    def _apply(self, given: Update | Change | Mapping[str, Any], explain: bool) -> list[ChangeEvent]:
         self._check_open()
-        if not isinstance(update, Update):
-            update = parse_update(update)
+        update = change_of(given)
         eid = update.enterprise
         current = self._enterprises.get(eid)
         before = current.verdicts if current is not None else self.baseline
@@ -275,11 +293,11 @@ class ReactiveSession:
         self, updates: Iterable[Update | Mapping[str, Any]], *, explain: bool = False
     ) -> list[ChangeEvent]:
         """Validate every update first; apply them all, or none if any is invalid."""
-        parsed: list[Update] = []
+        parsed: list[Change] = []
         problems: list[Problem] = []
         for index, item in enumerate(updates):
             try:
-                parsed.append(item if isinstance(item, Update) else parse_update(item))
+                parsed.append(change_of(item))
             except UpdateError as exc:
                 problems.append(Problem(exc.render(), field=f"[{index}]"))
         known: dict[str, dict[str, Any]] = {}  # profile data as the batch goes along
@@ -318,7 +336,7 @@ class ReactiveSession:
         return self.apply(Update(enterprise=enterprise, remove=True))
 
     @staticmethod
-    def _next_raw(update: Update, known: dict[str, Any]) -> dict[str, Any]:
+    def _next_raw(update: Update | Change, known: dict[str, Any]) -> dict[str, Any]:
         """The enterprise's profile data after `update`, from what was `known` before (which
         stays as it was: only the mappings along the changed paths are new)."""
         raw = merged(known if update.profile is None else {}, update.profile or {})
