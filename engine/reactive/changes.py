@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..errors import ProfileError
 from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, FinancialYear, Profile, parse_profile
 
 # Top-level fields whose entries are validated one by one (a fiscal year, a declared fact).
@@ -63,7 +65,25 @@ def forgotten(data: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def _differ(a: Any, b: Any) -> bool:
-    return a is not b and a != b
+    return a is not b and not _same(a, b)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two values of profile data validate alike: equal, and of the same type all the
+    way down (`0 == False` and `{"x": 0} == {"x": False}` in Python, yet the profile model
+    refuses a boolean count; `Decimal("1.0") == 1` reads back as `1.0`), keys in the same order."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(map(_same, a, b))
+    if kind is Decimal or kind is float:
+        return repr(a) == repr(b)
+    return bool(a == b)
 
 
 def changed(
@@ -126,14 +146,14 @@ def revalidate(
     Most updates change a field, a line of a fiscal year or a declared fact: those are assigned
     to a copy of the profile (`assigned`), each through the model's own validators; any other
     change validates the changed part of the data (`_changed_part`) as a profile. A change
-    either refuses is validated whole, so that its messages are exactly a whole validation's."""
+    either refuses is validated whole, so that its refusal is exactly a whole validation's."""
     try:
         profile = assigned(old_profile, old, new, changes)
-    except ValidationError:
+        if profile is None:
+            profile = _revalidated_part(old_profile, old, new, changes, file=file)
+    except (ValidationError, ProfileError):
         return parse_profile(dict(new), file=file)
-    if profile is not None:
-        return profile
-    return _revalidated_part(old_profile, old, new, changes, file=file)
+    return profile
 
 
 def _revalidated_part(
