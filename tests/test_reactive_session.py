@@ -114,6 +114,17 @@ def test_a_bad_update_is_rejected_and_changes_nothing(policies: PolicySet, engin
         assert session.verdicts("E1")[CIT] is Status.ELIGIBLE
 
 
+def test_an_equal_value_of_another_type_is_a_change(policies: PolicySet, engine: Engine) -> None:
+    """`1 == True` in Python, yet the profile refuses a boolean head-count: the update is
+    validated, not taken for no change, and refused as a whole validation refuses it."""
+    with ReactiveSession(policies, AS_OF, engine=engine) as session:
+        session.set_profile("E1", {**SMALL_FIRM, "workforce": 1})
+        with pytest.raises(UpdateError) as refused:
+            session.set_facts("E1", {"workforce": True})
+        assert "workforce" in refused.value.render()
+        assert session.profile("E1").workforce == 1
+
+
 def test_a_batch_applies_whole_or_not_at_all(policies: PolicySet, engine: Engine) -> None:
     with ReactiveSession(policies, AS_OF, engine=engine) as session:
         good = [

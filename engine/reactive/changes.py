@@ -11,10 +11,14 @@ changed parts only) and which profile inputs changed (`changed_inputs`, in the v
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
-from ..model.profile import PROFILE_PARTS, Profile, parse_profile
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ProfileError
+from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, FinancialYear, Profile, parse_profile
 
 # Top-level fields whose entries are validated one by one (a fiscal year, a declared fact).
 _BY_ENTRY = ("financials", "facts")
@@ -22,6 +26,8 @@ _BY_ENTRY = ("financials", "facts")
 # `facts.hnte_key_field`, `compliance.records`); every other field is one input.
 _NESTED_INPUTS = ("financials", "facts", "compliance")
 _ABSENT = object()
+_PROFILE_FIELDS = frozenset(Profile.model_fields)
+_YEAR_LINES = frozenset(FinancialYear.model_fields)
 
 # A top-level field → the keys of its mapping that changed, or None when it changed as a whole.
 Changes = dict[str, set[str] | None]
@@ -59,14 +65,35 @@ def forgotten(data: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def _differ(a: Any, b: Any) -> bool:
-    return a is not b and a != b
+    return a is not b and not _same(a, b)
 
 
-def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> Changes:
+def _same(a: Any, b: Any) -> bool:
+    """Whether two values of profile data validate alike: equal, and of the same type all the
+    way down (`0 == False` and `{"x": 0} == {"x": False}` in Python, yet the profile model
+    refuses a boolean count; `Decimal("1.0") == 1` reads back as `1.0`), keys in the same order."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(map(_same, a, b))
+    if kind is Decimal or kind is float:
+        return repr(a) == repr(b)
+    return bool(a == b)
+
+
+def changed(
+    old: Mapping[str, Any], new: Mapping[str, Any], among: Iterable[str] | None = None
+) -> Changes:
     """The top-level fields that differ between two profile data, each with the keys of its
-    mapping that differ (None if it is not a mapping on both sides)."""
+    mapping that differ (None if it is not a mapping on both sides); only fields `among` those
+    named, when the others are known to be the same."""
     out: Changes = {}
-    for key in old.keys() | new.keys():
+    for key in old.keys() | new.keys() if among is None else among:
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
         if not _differ(a, b):
             continue
@@ -114,7 +141,30 @@ def revalidate(
 ) -> Profile:
     """The profile of the data `new`, validated by the profile model only where it differs
     from the data `old` that `old_profile` was validated from (`changes`). Raises ProfileError
-    as `parse_profile(new)` would: only changed fields can be invalid."""
+    as `parse_profile(new)` would: only changed fields can be invalid.
+
+    Most updates change a field, a line of a fiscal year or a declared fact: those are assigned
+    to a copy of the profile (`assigned`), each through the model's own validators; any other
+    change validates the changed part of the data (`_changed_part`) as a profile. A change
+    either refuses is validated whole, so that its refusal is exactly a whole validation's."""
+    try:
+        profile = assigned(old_profile, old, new, changes)
+        if profile is None:
+            profile = _revalidated_part(old_profile, old, new, changes, file=file)
+    except (ValidationError, ProfileError):
+        return parse_profile(dict(new), file=file)
+    return profile
+
+
+def _revalidated_part(
+    old_profile: Profile,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changes: Changes,
+    *,
+    file: str,
+) -> Profile:
+    """`revalidate` by validating the changed part of the data as a profile."""
     partial = _changed_part(new, changes)
     checked = parse_profile(partial, file=file)
     fields: dict[str, Any] = {}
@@ -133,6 +183,105 @@ def revalidate(
         else:
             fields[key] = getattr(checked, key)
     return old_profile.model_copy(update=fields)
+
+
+# --- assigning changed fields -------------------------------------------------------------------
+# pydantic's `validate_assignment` runs a field's validators (and the model's after-validators)
+# with the model's other fields as `info.data`: on a copy of a profile that was valid, assigning
+# the changed fields, then the parts whose whole changed (`PROFILE_PARTS`, `FINANCIAL_PARTS`:
+# a part's validator reads its whole), validates what a whole validation would, field by field.
+
+
+def assigned(
+    old_profile: Profile, old: Mapping[str, Any], new: Mapping[str, Any], changes: Changes
+) -> Profile | None:
+    """`old_profile` with the changed fields of `new` assigned; None when a change is not of
+    a field, a fiscal year's lines or declared facts (a new year, an unknown field). Raises
+    ValidationError where the new data is invalid."""
+    if not changes.keys() <= _PROFILE_FIELDS:
+        return None
+    profile = old_profile.model_copy()
+    for key, keys in changes.items():
+        if key not in new:
+            _assign(profile, key, _ABSENT)
+        elif key == "financials" and keys is not None:
+            years = _years_assigned(old_profile.financials, old[key], new[key], keys)
+            if years is None:
+                return None
+            _assign(profile, key, years)
+        elif key == "facts" and keys is not None:
+            if not _facts_assigned(profile, old_profile.facts, new[key], keys):
+                return None
+        else:
+            _assign(profile, key, new[key])
+    _reassign_parts(profile, changes, PROFILE_PARTS)
+    return profile
+
+
+def _assign(model: BaseModel, name: str, value: Any) -> None:
+    """Validate `value` as the model's field `name` and set it (in place: `model` is a fresh
+    copy); `_ABSENT` sets the field's default, as a whole validation of data without it does."""
+    if value is _ABSENT:
+        default = type(model).model_fields[name].get_default(call_default_factory=True)
+        model.__dict__[name] = default
+    else:
+        type(model).__pydantic_validator__.validate_assignment(model, name, value)
+
+
+def _reassign_parts(
+    model: BaseModel, changed_names: Mapping[str, Any], parts: Mapping[str, tuple[str, str]]
+) -> None:
+    """Validate again each stated part whose whole changed (its validator reads the whole)."""
+    for part, (whole, _) in parts.items():
+        if whole in changed_names and part not in changed_names:
+            value = getattr(model, part)
+            if value is not None:
+                _assign(model, part, value)
+
+
+def _years_assigned(
+    validated: Mapping[int, FinancialYear] | None,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    keys: set[str],
+) -> dict[int, FinancialYear] | None:
+    """The fiscal years of `new`, in its order: a changed year as its old model with the changed
+    lines assigned, the others as they were; None if a changed year is new or not a mapping."""
+    pairs = _pairs(old, validated)
+    if pairs is None:
+        return None
+    out: dict[int, FinancialYear] = {}
+    for raw_key, data in new.items():
+        if raw_key not in pairs:
+            return None
+        year_key, year = pairs[raw_key]
+        if raw_key in keys:
+            before = old[raw_key]
+            if not (isinstance(before, dict) and isinstance(data, dict)):
+                return None
+            lines = changed(before, data)
+            if not lines.keys() <= _YEAR_LINES:
+                return None
+            year = year.model_copy()
+            for line in lines:
+                _assign(year, line, data.get(line, _ABSENT))
+            _reassign_parts(year, lines, FINANCIAL_PARTS)
+        out[year_key] = year
+    return out
+
+
+def _facts_assigned(
+    profile: Profile, validated: Mapping[str, Any], new: Mapping[str, Any], keys: set[str]
+) -> bool:
+    """Set the profile's declared facts to those of `new`, in its order, validating only the
+    changed ones (each fact's value is validated alone); False if the old facts do not
+    match their data one to one."""
+    if not all(k in validated for k in new if k not in keys):
+        return False
+    _assign(profile, "facts", {k: new[k] for k in keys if k in new})
+    checked = profile.facts
+    profile.__dict__["facts"] = {k: checked[k] if k in keys else validated[k] for k in new}
+    return True
 
 
 def _changed_part(new: Mapping[str, Any], changes: Changes) -> dict[str, Any]:

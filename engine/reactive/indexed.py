@@ -3,7 +3,8 @@ facts computed so far), and an update re-evaluates only the policies that read a
 changed.
 
 The plan says which facts read which profile inputs (`FactPlan.profile_inputs`, through every
-formula) and which policies read which facts (`SetPlan.readers`); an update's changed inputs
+formula) and which facts each policy's criteria read (`PolicyPlan.comparisons`, and what those
+facts are computed from: `FactPlan.depends_on`); an update's changed inputs
 (`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
 ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
 same as a whole evaluation's by construction; the agreement tests check it after every update.
@@ -21,10 +22,13 @@ from ..reference.context import Context
 from ..reference.results import Status
 
 Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
+Affected = tuple[tuple[str, ...], tuple[str, ...]]  # facts to forget, policies to ask again
+_AFFECTED_KEPT = 4096
 
 
 class InputIndex:
-    """For each profile input, the facts computed from it and the policies that read those."""
+    """For each profile input, the facts computed from it and the policies whose verdict reads
+    those: through their criteria (a verdict does not read the benefit's facts)."""
 
     def __init__(self, policies: PolicySet) -> None:
         plan = policies.plan
@@ -32,18 +36,33 @@ class InputIndex:
         for fact in plan.facts.values():
             for name in fact.profile_inputs:
                 facts.setdefault(name, set()).add(fact.id)
+        deciders: dict[str, list[str]] = {}  # fact → the policies whose criteria read it
+        for policy in plan.policies:
+            read = {leaf.fact for leaf, _ in policy.comparisons()}
+            for name in read.union(*(plan.facts[f].depends_on for f in read)):
+                deciders.setdefault(name, []).append(policy.id)
         order = {p.id: i for i, p in enumerate(plan.policies)}
         self.facts = {name: frozenset(ids) for name, ids in facts.items()}
         self.policies = {
-            name: tuple(sorted({p for f in ids for p in plan.readers.get(f, ())}, key=order.__getitem__))
+            name: tuple(sorted({p for f in ids for p in deciders.get(f, ())}, key=order.__getitem__))
             for name, ids in facts.items()
         }
         self.everything = tuple(p.id for p in plan.policies)
+        # `affected` by the inputs and prefixes asked for: updates change the same few fields
+        # over and over. Bounded: cleared when full.
+        self._affected: dict[tuple[frozenset[str], frozenset[str]], Affected] = {}
 
-    def affected(
-        self, inputs: Iterable[str], prefixes: Iterable[str]
-    ) -> tuple[set[str], set[str]]:
+    def affected(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Affected:
         """The facts to compute again and the policies to evaluate again."""
+        key = (frozenset(inputs), frozenset(prefixes))
+        found = self._affected.get(key)
+        if found is None:
+            if len(self._affected) >= _AFFECTED_KEPT:
+                self._affected.clear()
+            found = self._affected[key] = self._find_affected(*key)
+        return found
+
+    def _find_affected(self, inputs: frozenset[str], prefixes: frozenset[str]) -> Affected:
         names = set(inputs)
         for prefix in prefixes:
             names.update(n for n in self.facts if n.startswith(prefix))
@@ -54,12 +73,11 @@ class InputIndex:
             policies.update(self.policies.get(name, ()))
         if "zone" in names:  # where a policy applies decides whether it is in force
             policies.update(self.everything)
-        return facts, policies
-
+        return tuple(facts), tuple(policies)
 
     def refresh(
         self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
-    ) -> set[str]:
+    ) -> tuple[str, ...]:
         """Point `ctx` at the changed `profile`, forget the facts computed from the changed
         inputs; the policies to evaluate again."""
         facts, policies = self.affected(inputs, prefixes)

@@ -39,6 +39,11 @@ ENGINES: tuple[Engine, ...] = ("index", "durable")
 T = TypeVar("T")
 
 
+# The profile fields `PolicySet.check_profile` reads: a change elsewhere cannot make a profile
+# the set accepted unfit for it.
+_SET_CHECKS = frozenset({"zone", "facts"})
+
+
 class UpdateError(InputError):
     """An update that was refused; the session is as it was before it."""
 
@@ -80,6 +85,57 @@ def parse_update(data: Any) -> Update:
             for e in exc.errors()
         ]
         raise UpdateError("invalid update", problems) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An update as the session applies it: `Update`'s fields, without the model."""
+
+    enterprise: str
+    profile: dict[str, Any] | None = None
+    set_: dict[str, Any] | None = None
+    retract: list[str] | None = None
+    remove: bool = False
+
+
+def change_of(update: Update | Change | Mapping[str, Any]) -> Change:
+    """The change an update makes; raises UpdateError for an invalid one. Data in the plain
+    form (a dict of `enterprise`, a non-empty text, and one of `set`, a dict with text keys, or
+    `retract`, a non-empty list of texts) is read without pydantic, as `Update` would read it
+    (its containers copied, as pydantic copies them); anything else is validated as an
+    `Update`, which words the refusal."""
+    if isinstance(update, Change):
+        return update
+    if not isinstance(update, Update):
+        plain = _plain_change(update)
+        if plain is not None:
+            return plain
+        update = parse_update(update)
+    return Change(update.enterprise, update.profile, update.set_, update.retract, update.remove)
+
+
+def _plain_change(data: Any) -> Change | None:
+    if type(data) is not dict or len(data) != 2:
+        return None
+    eid = data.get("enterprise")
+    if type(eid) is not str or not eid:
+        return None
+    values, paths = data.get("set"), data.get("retract")
+    if type(values) is dict and all(type(k) is str for k in values):
+        return Change(eid, set_=dict(values))
+    if type(paths) is list and paths and all(type(p) is str for p in paths):
+        return Change(eid, retract=list(paths))
+    return None
+
+
+def _written(update: Change) -> set[str] | None:
+    """The top-level fields an update can change (None: any, a whole profile): the profile
+    data keeps every other field as the same object (`changes.merged`, `forgotten`)."""
+    if update.profile is not None:
+        return None
+    if update.set_ is not None:
+        return {str(key) for key in update.set_}
+    return {path.split(".", 1)[0] for path in update.retract or ()}
 
 
 @dataclass(frozen=True)
@@ -186,17 +242,16 @@ class ReactiveSession:
     # --- updates -----------------------------------------------------------------------------
 
     def apply(
-        self, update: Update | Mapping[str, Any], *, explain: bool = False
+        self, update: Update | Change | Mapping[str, Any], *, explain: bool = False
     ) -> list[ChangeEvent]:
         """Apply one update; the verdicts it changed. Raises UpdateError and changes nothing
         if the update is invalid."""
         with self._lock:
             return self._apply(update, explain)
 
-    def _apply(self, update: Update | Mapping[str, Any], explain: bool) -> list[ChangeEvent]:
+    def _apply(self, given: Update | Change | Mapping[str, Any], explain: bool) -> list[ChangeEvent]:
         self._check_open()
-        if not isinstance(update, Update):
-            update = parse_update(update)
+        update = change_of(given)
         eid = update.enterprise
         current = self._enterprises.get(eid)
         before = current.verdicts if current is not None else self.baseline
@@ -211,7 +266,7 @@ class ReactiveSession:
             self._enterprises[eid] = _Enterprise(raw, profile, state, verdicts)
         else:
             raw = self._next_raw(update, current.raw)
-            changes = changed(current.raw, raw)
+            changes = changed(current.raw, raw, _written(update))
             if not changes:
                 return []
             profile = self._revalidate(eid, current, raw, changes)
@@ -238,11 +293,11 @@ class ReactiveSession:
         self, updates: Iterable[Update | Mapping[str, Any]], *, explain: bool = False
     ) -> list[ChangeEvent]:
         """Validate every update first; apply them all, or none if any is invalid."""
-        parsed: list[Update] = []
+        parsed: list[Change] = []
         problems: list[Problem] = []
         for index, item in enumerate(updates):
             try:
-                parsed.append(item if isinstance(item, Update) else parse_update(item))
+                parsed.append(change_of(item))
             except UpdateError as exc:
                 problems.append(Problem(exc.render(), field=f"[{index}]"))
         known: dict[str, dict[str, Any]] = {}  # profile data as the batch goes along
@@ -281,7 +336,7 @@ class ReactiveSession:
         return self.apply(Update(enterprise=enterprise, remove=True))
 
     @staticmethod
-    def _next_raw(update: Update, known: dict[str, Any]) -> dict[str, Any]:
+    def _next_raw(update: Update | Change, known: dict[str, Any]) -> dict[str, Any]:
         """The enterprise's profile data after `update`, from what was `known` before (which
         stays as it was: only the mappings along the changed paths are new)."""
         raw = merged(known if update.profile is None else {}, update.profile or {})
@@ -302,12 +357,14 @@ class ReactiveSession:
     def _revalidate(
         self, eid: str, current: _Enterprise, raw: dict[str, Any], changes: Changes
     ) -> Profile:
-        """The profile after a change, validated where it changed (`changes.revalidate`)."""
+        """The profile after a change, validated where it changed (`changes.revalidate`), and
+        checked against the policy set where that reads it (its zone and declared facts)."""
         try:
             profile = revalidate(
                 current.profile, current.raw, raw, changes, file=f"enterprise {eid}"
             )
-            self.policies.check_profile(profile)
+            if not changes.keys().isdisjoint(_SET_CHECKS):
+                self.policies.check_profile(profile)
         except InputError as exc:
             raise UpdateError(exc.summary, exc.problems) from None
         return profile
@@ -320,6 +377,8 @@ class ReactiveSession:
     def _events(
         self, eid: str, before: Mapping[str, Status], after: Mapping[str, Status], explain: bool
     ) -> list[ChangeEvent]:
+        if before == after:  # most updates: one comparison in C
+            return []
         events = []
         for pid in self.backend.policy_ids:
             if before[pid] is not after[pid]:

@@ -13,7 +13,7 @@ from typing import Any
 from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
-from .conditions import CNode, Truths, compile_node
+from .conditions import CLeaf, CNode, Truths, compile_node, leaves
 from .context import Context, Missing
 from .explain import (
     failing_leaves,
@@ -62,6 +62,9 @@ class CompiledPolicy:
     _outside_period: Text = field(init=False, repr=False)
     _outside_zones: Text = field(init=False, repr=False)
     _trees: tuple[CNode, ...] = field(init=False, repr=False)  # `when` (if any), then `unless`
+    # Whether an unknown of its criteria may await an expert's judgement (a leaf's fact
+    # `may_need_review`); if not, an open verdict is undetermined.
+    _may_need_review: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         plan = self.plan
@@ -94,6 +97,8 @@ class CompiledPolicy:
             ("_trees", (*([] if self.when is None else [self.when]), *self.unless)),
         ):  # fmt: skip
             object.__setattr__(self, name, value)
+        review = any(leaf.fact_def.may_need_review for tree in self._trees for leaf in leaves(tree))
+        object.__setattr__(self, "_may_need_review", review)
 
     @property
     def id(self) -> str:
@@ -232,7 +237,27 @@ def verdict(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Status:
         return Status.ELIGIBLE
     if truth is FALSE:
         return Status.INELIGIBLE
-    return _open(cp, ctx, zone_known)[0]
+    return _open_status(cp, ctx, zone_known)
+
+
+def _open_status(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Status:
+    """The status `_open` gives, without collecting the missing facts: undetermined as soon
+    as one unknown needs data rather than an expert's judgement."""
+    if not zone_known or not cp._may_need_review:
+        return Status.UNDETERMINED
+    needs_data = any(_needs_data(node, ctx) for node in cp._trees)
+    return Status.UNDETERMINED if needs_data else Status.NEEDS_REVIEW
+
+
+def _needs_data(node: CNode, ctx: Context) -> bool:
+    """Whether a leaf that could still change an UNKNOWN node (`unknown_leaves`) lacks data."""
+    if node.fn(ctx) is not UNKNOWN:
+        return False
+    if isinstance(node, CLeaf):
+        value = ctx[node.fact_def.id]
+        assert isinstance(value, Missing)
+        return not value.review
+    return any(_needs_data(child, ctx) for child in node.children)
 
 
 def evaluate_policy(

@@ -1,0 +1,105 @@
+"""A reactive session validates only what an update changed (`changes.revalidate`: the changed
+fields assigned to a copy of the profile through the model's own validators). Whatever the
+update, hostile values included, the outcome is a whole validation's: the same profile (same
+values, same types, same order) or the same refusal, message for message."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from conftest import AS_OF, HNTE_BASE, examples
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from incentives.engine import PolicySet, parse_profile
+from incentives.engine.errors import ProfileError
+from incentives.engine.model.profile import Profile
+from incentives.engine.reactive.changes import changed, forgotten, merged, revalidate
+from incentives.engine.testing import profile_data
+
+# Examples under the CI profile, in one place.
+UPDATES = examples(150)
+
+FILE = "enterprise E1"
+# Values that are valid somewhere, invalid elsewhere, or invalid everywhere.
+HOSTILE: list[Any] = [
+    None, True, False, 0, 1, -1, 7, 10**30, "0", "12", "-5", "20万元", "3%", "1e999",
+    "1,2000万元", "2025-02-30", "2024-01-01", "abc", "", " 10 ", Decimal("NaN"),
+    Decimal("1E+40"), Decimal("0.5"), 1.5, [], ["a"], [1, 2], {}, {"x": 1},
+    date(2025, 3, 1), "C4210", "4210", "91140171MA0K000214", "taiyuan", "nowhere",
+]  # fmt: skip
+TOP = [
+    "employees", "tech_staff", "rd_staff", "workforce", "zone", "name", "credit_code",
+    "industry_code", "registration_date", "resident_enterprise", "synthetic", "certifications",
+    "compliance", "projects", "intellectual_property", "no_such_field", "financials", "facts",
+]  # fmt: skip
+LINES = [
+    "revenue", "rd_expense", "rd_expense_domestic", "rd_expensed", "rd_capitalised",
+    "rd_expensed_q4", "taxable_income", "total_assets", "income_by_industry", "revenu",
+]  # fmt: skip
+YEARS = ["2023", "2024", "2025", "02025", "1800", "x"]
+FACTS = ["hnte_key_field", "hnte_innovation_score", "hnte_core_ip_role", "undeclared_fact"]
+
+value = st.one_of(st.sampled_from(HOSTILE), st.integers(-10, 400), st.decimals(allow_nan=False))
+path_value = st.one_of(
+    st.tuples(st.sampled_from(TOP), value).map(lambda t: {t[0]: t[1]}),
+    st.tuples(st.sampled_from(YEARS), st.sampled_from(LINES), value).map(
+        lambda t: {"financials": {t[0]: {t[1]: t[2]}}}
+    ),
+    st.tuples(st.sampled_from(YEARS), value).map(lambda t: {"financials": {t[0]: t[1]}}),
+    st.tuples(st.sampled_from(FACTS), value).map(lambda t: {"facts": {t[0]: t[1]}}),
+)
+retract = st.one_of(
+    st.sampled_from(TOP),
+    st.tuples(st.sampled_from(YEARS), st.sampled_from(LINES)).map(lambda t: f"financials.{t[0]}.{t[1]}"),
+    st.sampled_from(YEARS).map(lambda y: f"financials.{y}"),
+    st.sampled_from(FACTS).map(lambda f: f"facts.{f}"),
+)
+change = st.one_of(
+    st.lists(path_value, min_size=1, max_size=3).map(lambda sets: ("set", sets)),
+    st.lists(retract, min_size=1, max_size=3).map(lambda paths: ("retract", paths)),
+)
+
+
+def _outcome(call: Any) -> tuple[str, Any]:
+    try:
+        profile = call()
+    except ProfileError as exc:
+        return "refused", (exc.summary, [(p.message, p.field, p.line) for p in exc.problems])
+    return "profile", (repr(profile), [type(v) for v in profile.__dict__.values()])
+
+
+def _apply(raw: dict[str, Any], kind: str, items: list[Any]) -> dict[str, Any]:
+    for item in items:
+        raw = merged(raw, item) if kind == "set" else forgotten(raw, item)
+    return raw
+
+
+POLICIES = PolicySet()
+
+
+@settings(max_examples=UPDATES)
+@given(
+    start=st.one_of(st.just(HNTE_BASE), profile_data(POLICIES, AS_OF)),
+    steps=st.lists(change, min_size=1, max_size=3),
+)
+def test_validating_what_changed_is_validating_the_whole(
+    start: dict[str, Any], steps: list[tuple[str, list[Any]]]
+) -> None:
+    raw = merged({}, start)
+    try:
+        profile = parse_profile(raw, file=FILE)
+    except ProfileError:  # an impossible start (more 科技人员 than 职工): nothing to update
+        assume(False)
+    for kind, items in steps:
+        new = _apply(raw, kind, items)
+        diff = changed(raw, new)
+        whole = _outcome(partial(parse_profile, dict(new), file=FILE))
+        part = partial(revalidate, profile, raw, new, diff, file=FILE)
+        assert _outcome(part) == whole, (kind, items)
+        if whole[0] == "profile":  # go on from the accepted profile, as a session does
+            raw, profile = new, part()
+            assert isinstance(profile, Profile) and profile.source is not None
