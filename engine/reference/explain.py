@@ -37,6 +37,7 @@ from .results import (
     Outcome,
     Text,
     Trace,
+    _new,
     assemble,
     blank,
     text,
@@ -154,31 +155,73 @@ def trace(
     truths: Truths | None = None,
 ) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
-    truths = Truths(ctx) if truths is None else truths
-    source = node.node
-    article = source.article or article
-    outcome = _outcome(truths[node], ctx, node)
-    # Each node's fields written in `Trace`'s order (`assemble` checks it).
+    return _trace(node, ctx, article, exclusion, Truths(ctx) if truths is None else truths)
+
+
+def _trace(node: CNode, ctx: Context, article: str | None, exclusion: bool, truths: Truths) -> Trace:
+    # What the node shows whatever the profile (for a leaf: on the evaluation's day and
+    # fiscal year) is made once (`_trace_template`); each result gets a copy with the
+    # profile's outcome and value filled in. `_trace_template` writes `Trace`'s fields in order.
+    values = _trace_template(node, ctx, article, exclusion).copy()
     if isinstance(node, CLeaf):
         defn = node.fact_def
-        value = ctx.get(defn.id)
-        label, fact_label, where, threshold = _leaf_texts(node, ctx)
-        return assemble(Trace, {
-            "kind": "leaf", "outcome": outcome, "label": label, "article": article,
-            "provenance": source.provenance, "fact": defn.id, "fact_label": fact_label,
-            "origin": where if where is not None else origin(defn, ctx.last_year, ctx),
-            "value": None if isinstance(value, Missing) else _raw(value),
-            "value_text": value_text(defn, value), "op": node.op, "threshold": threshold,
-            "exclusion": exclusion, "children": [],
-        })  # fmt: skip
-    assert isinstance(source, Group)
-    children = [trace(c, ctx, article, truths=truths) for c in node.children]
-    return assemble(Trace, {
-        "kind": source.kind, "outcome": outcome, "label": _label(node), "article": article,
-        "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
-        "value": None, "value_text": None, "op": None, "threshold": None,
-        "exclusion": exclusion, "children": children,
-    })  # fmt: skip
+        value = ctx[defn.id]
+        values["outcome"] = _outcome(truths[node], ctx, node)
+        if isinstance(value, Missing):
+            values["value_text"] = value_text(defn, value)
+        else:
+            values["value"] = _raw(value)
+            values["value_text"] = _value_text(defn, value, ctx)
+        if values["origin"] is None:
+            values["origin"] = origin(defn, ctx.last_year, ctx)
+        values["children"] = []
+        return _new(Trace, values)
+    values["outcome"] = _outcome(truths[node], ctx, node)
+    inner = values["article"]
+    values["children"] = [_trace(c, ctx, inner, False, truths) for c in node.children]
+    return _new(Trace, values)
+
+
+def _trace_template(
+    node: CNode, ctx: Context, article: str | None, exclusion: bool
+) -> dict[str, Any]:
+    """A node's trace fields that the policy (and for a leaf the evaluation's day and fiscal
+    year) fix, in `Trace`'s order; the outcome, value and children left to fill in."""
+
+    def make() -> dict[str, Any]:
+        source = node.node
+        cited = source.article or article
+        if isinstance(node, CLeaf):
+            label, fact_label, where, threshold = _leaf_texts(node, ctx)
+            return {
+                "kind": "leaf", "outcome": None, "label": label, "article": cited,
+                "provenance": source.provenance, "fact": node.fact_def.id,
+                "fact_label": fact_label, "origin": where, "value": None, "value_text": None,
+                "op": node.op, "threshold": threshold, "exclusion": exclusion, "children": [],
+            }  # fmt: skip
+        assert isinstance(source, Group)
+        return {
+            "kind": source.kind, "outcome": None, "label": _label(node), "article": cited,
+            "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
+            "value": None, "value_text": None, "op": None, "threshold": None,
+            "exclusion": exclusion, "children": None,
+        }  # fmt: skip
+
+    key = ("trace", article, exclusion, ctx.as_of, ctx.last_year)
+    return _cached(node, key, make)  # type: ignore[no-any-return]
+
+
+def _value_text(defn: FactPlan, value: Any, ctx: Context) -> Text:
+    """`value_text` of a fact's known value, made once per evaluation where the context keeps
+    a `memo` (its trace, gaps and opportunities show the same values)."""
+    memo = ctx.memo
+    if memo is None or defn.type is not FactType.QUANTITY:
+        return value_text(defn, value)
+    key = ("value_text", defn.id)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = value_text(defn, value)
+    return found
 
 
 LeafTexts = tuple[Text | None, Text, str | None, Text]
@@ -293,7 +336,7 @@ def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan])
         "fact": defn.id,
         "label": _cached(leaf, "gap_label", lambda: _gap_label(leaf)),
         "article": leaf.node.article,
-        "value": None if isinstance(value, Missing) else value_text(defn, value),
+        "value": None if isinstance(value, Missing) else _value_text(defn, value, ctx),
         "required": required,
         "change": change,
         "distance": distance,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from ..compile.plan import Attaches, StackingPlan
 from ..model.facts import CHANGE_ORDER
@@ -29,7 +30,16 @@ from .context import Context, Missing
 from .evaluate import CompiledPolicy
 from .explain import gap
 from .logic import FALSE, TRUE, Truth
-from .results import Alternative, Gap, Mobility, Opportunity, PolicyResult, Status, Text
+from .results import (
+    Alternative,
+    Gap,
+    Mobility,
+    Opportunity,
+    PolicyResult,
+    Status,
+    Text,
+    assemble,
+)
 
 MAX_WAYS = 6  # ways kept at each node and per policy, cheapest first
 # Ranking only: a deduction is worth the tax it saves at the standard rate of 25%
@@ -131,10 +141,10 @@ class Search:
         moves.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
         supply.sort(key=lambda g: g.fact)
         review.sort(key=lambda g: g.fact)
-        return Alternative(
-            gaps=moves, mobility=_MOBILITY[self.cost(way)[0]], supply=supply, review=review,
-            certain=not supply and not review,
-        )  # fmt: skip
+        return assemble(Alternative, {
+            "gaps": moves, "mobility": _MOBILITY[self.cost(way)[0]], "supply": supply,
+            "review": review, "certain": not supply and not review,
+        })  # fmt: skip
 
 
 def _merge(a: Way, b: Way) -> Way:
@@ -213,7 +223,7 @@ def find_opportunities(
     """The opportunities among the ineligible, undetermined and awaiting-review results,
     ranked (see the module). Each policy is read on its own basis (`contexts`: the evaluation
     date's, the tax year's), and its amount is on that basis's figures."""
-    found: list[tuple[Key, Opportunity]] = []
+    found: list[tuple[Key, dict[str, Any]]] = []
     searches: dict[Attaches, Search] = {}
     for result in results:
         if result.status not in _OPEN or "zone" in result.missing:
@@ -226,7 +236,11 @@ def find_opportunities(
         if chance is not None:
             found.append(chance)
     found.sort(key=lambda item: item[0])
-    return [o.model_copy(update={"rank": i}) for i, (_, o) in enumerate(found, 1)]
+    ranked = []
+    for rank, (_, values) in enumerate(found, 1):
+        values["rank"] = rank
+        ranked.append(assemble(Opportunity, values))
+    return ranked
 
 
 def _opportunity(
@@ -235,9 +249,10 @@ def _opportunity(
     search: Search,
     results: list[PolicyResult],
     compiled: Mapping[str, CompiledPolicy],
-) -> tuple[Key, Opportunity] | None:
-    """The policy's opportunity with its ranking key, or None: no way without a fixed fact,
-    or nothing more to gain after stacking."""
+) -> tuple[Key, dict[str, Any]] | None:
+    """The policy's opportunity (its fields, in `Opportunity`'s order, ranked by the caller)
+    with its ranking key, or None: no way without a fixed fact, or nothing more to gain after
+    stacking."""
     ctx = search.ctx
     reachable = [w for w in search.policy_ways(cp) if w and search.cost(w)[0] < 2]
     if not reachable:
@@ -255,23 +270,24 @@ def _opportunity(
             return None  # stacking would pay it nothing more than today: no opportunity
     made: dict[Flip, Gap] = {}
     alternatives = [search.alternative(w, made) for w in reachable]
-    opportunity = Opportunity(
-        rank=0,
-        policy_id=cp.id,
-        title=result.title,
-        benefit=result.benefit,
-        amount=amount,
-        amount_kind=benefit.amount_kind,
-        worth=worth,
-        alternatives=alternatives,
-        provenance=cp.source.provenance,
-        note=note,
-        status=result.status,
-        certain=alternatives[0].certain,
-        attaches=cp.plan.attaches,
-        fiscal_year=result.fiscal_year if benefit.reads else None,
-        tax_year=result.tax_year,
-    )
+    certain = alternatives[0].certain
+    opportunity = {
+        "rank": 0,
+        "policy_id": cp.id,
+        "title": result.title,
+        "benefit": result.benefit,
+        "amount": amount,
+        "amount_kind": benefit.amount_kind,
+        "worth": worth,
+        "alternatives": alternatives,
+        "provenance": cp.source.provenance,
+        "note": note,
+        "status": result.status,
+        "certain": certain,
+        "attaches": cp.plan.attaches,
+        "fiscal_year": result.fiscal_year if benefit.reads else None,
+        "tax_year": result.tax_year,
+    }
     cost = search.cost(reachable[0])
     value = Decimal(0) if worth is None else -worth
-    return (not opportunity.certain, cost[0], worth is None, value, cost), opportunity
+    return (not certain, cost[0], worth is None, value, cost), opportunity

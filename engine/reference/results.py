@@ -55,13 +55,23 @@ def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
     return _new(cls, values)
 
 
+# The slots every pydantic model instance has, set through their descriptors directly (what
+# `object.__setattr__` ends up calling, without looking them up on each result).
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
+_object_new = object.__new__
+
+
 def _new(cls: type[R], values: dict[str, Any]) -> R:
     """`assemble` without the check of the fields' order."""
-    result = cls.__new__(cls)
-    object.__setattr__(result, "__dict__", values)
-    object.__setattr__(result, "__pydantic_fields_set__", set(values))
-    object.__setattr__(result, "__pydantic_extra__", None)
-    object.__setattr__(result, "__pydantic_private__", None)
+    result: R = _object_new(cls)
+    _set_dict(result, values)
+    _set_fields_set(result, set(values))
+    _set_extra(result, None)
+    _set_private(result, None)
     return result
 
 
