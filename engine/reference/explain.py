@@ -37,11 +37,25 @@ from .results import (
     Outcome,
     Text,
     Trace,
-    _new,
     assemble,
+    assemble_filled,
     blank,
     text,
 )
+
+
+def truths_of(ctx: Context) -> Truths:
+    """Every node's truth on the context (`conditions.Truths`): one for the whole evaluation
+    where the context keeps a `memo` (its facts never change, and the trees, gaps and ways of
+    all its policies ask for the same nodes), else a fresh one."""
+    memo = ctx.memo
+    if memo is None:
+        return Truths(ctx)
+    found = memo.get(Truths)
+    if found is None:
+        found = memo[Truths] = Truths(ctx)
+    return found
+
 
 _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
@@ -155,7 +169,7 @@ def trace(
     truths: Truths | None = None,
 ) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
-    return _trace(node, ctx, article, exclusion, Truths(ctx) if truths is None else truths)
+    return _trace(node, ctx, article, exclusion, truths_of(ctx) if truths is None else truths)
 
 
 def _trace(node: CNode, ctx: Context, article: str | None, exclusion: bool, truths: Truths) -> Trace:
@@ -175,11 +189,11 @@ def _trace(node: CNode, ctx: Context, article: str | None, exclusion: bool, trut
         if values["origin"] is None:
             values["origin"] = origin(defn, ctx.last_year, ctx)
         values["children"] = []
-        return _new(Trace, values)
+        return assemble_filled(Trace, values)
     values["outcome"] = _outcome(truths[node], ctx, node)
     inner = values["article"]
     values["children"] = [_trace(c, ctx, inner, False, truths) for c in node.children]
-    return _new(Trace, values)
+    return assemble_filled(Trace, values)
 
 
 def _trace_template(
@@ -293,7 +307,7 @@ def failing_leaves(
     node: CNode, ctx: Context, want: Truth = TRUE, truths: Truths | None = None
 ) -> list[tuple[CLeaf, bool]]:
     """Leaves that keep `node` from being `want`, each with whether it must become false."""
-    truths = Truths(ctx) if truths is None else truths
+    truths = truths_of(ctx) if truths is None else truths
     truth = truths[node]
     if truth is want or truth is UNKNOWN:
         return []
@@ -321,27 +335,49 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
 def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
-    op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
-    required = _required(leaf, negate, op, ctx.as_of)
-    change, distance = None, None
+    values = _gap_template(leaf, negate, ctx.as_of).copy()
+    op = values["op_met"]
+    del values["op_met"]
     if (
         isinstance(value, Decimal)
         and isinstance(leaf.operand, Decimal)
         and op in ("ge", "gt", "le", "lt")
     ):
-        change, distance = _numeric_change(defn, value, leaf.operand, op, ctx, facts)
+        values["change"], values["distance"] = _numeric_change(
+            defn, value, leaf.operand, op, ctx, facts
+        )
     elif isinstance(value, date) and isinstance(leaf.operand, DateBound) and op in ("le", "lt"):
-        change, distance = _date_change(value, leaf.operand, op, ctx.as_of)
-    return assemble(Gap, {
-        "fact": defn.id,
-        "label": _cached(leaf, "gap_label", lambda: _gap_label(leaf)),
-        "article": leaf.node.article,
-        "value": None if isinstance(value, Missing) else _value_text(defn, value, ctx),
-        "required": required,
-        "change": change,
-        "distance": distance,
-        **gap_data(defn, value, _negated_op(leaf.op, negate), leaf.operand, ctx.as_of),
-    })  # fmt: skip
+        values["change"], values["distance"] = _date_change(value, leaf.operand, op, ctx.as_of)
+    if not isinstance(value, Missing):
+        values["value"] = _value_text(defn, value, ctx)
+        values["have"] = _raw(value)
+        values["delta"] = _delta(value, leaf.operand, ctx.as_of)
+    return assemble_filled(Gap, values)
+
+
+def _gap_template(leaf: CLeaf, negate: bool, as_of: date) -> dict[str, Any]:
+    """A gap's fields that the leaf and the evaluation date fix, in `Gap`'s order (those of the
+    value left None), and first the operator the value must meet (`op_met`, for the change)."""
+
+    def make() -> dict[str, Any]:
+        defn = leaf.fact_def
+        op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
+        return {
+            "op_met": op,
+            "fact": defn.id,
+            "label": _cached(leaf, "gap_label", lambda: _gap_label(leaf)),
+            "article": leaf.node.article,
+            "value": None,
+            "required": _required(leaf, negate, op, as_of),
+            "change": None,
+            "distance": None,
+            **gap_data(defn, _NO_VALUE, _negated_op(leaf.op, negate), leaf.operand, as_of),
+        }
+
+    return _cached(leaf, ("gap", negate, as_of), make)  # type: ignore[no-any-return]
+
+
+_NO_VALUE = Missing(frozenset())  # what the fixed part of a gap is made of (`_gap_template`)
 
 
 def _required(leaf: CLeaf, negate: bool, op: str, as_of: date) -> Text:
@@ -372,21 +408,26 @@ def gap_data(
     """A gap as data for programs: what the fact is (`have`), what it must be (`op`, `need`),
     the difference for numbers and dates (`delta`, in days for dates), the unit, and how the
     fact can move."""
-    delta = None
-    if isinstance(value, Decimal) and isinstance(operand, Decimal):
-        delta = str(operand - value)
-    elif isinstance(value, date) and isinstance(operand, DateBound):
-        delta = str((operand.resolve(as_of) - value).days)
     unit = defn.unit.value if defn.unit is not None else None
+    known = not isinstance(value, Missing)
     return {
-        "have": None if isinstance(value, Missing) else _raw(value),
+        "have": _raw(value) if known else None,  # type: ignore[arg-type]
         "op": op,
         "need": _operand_data(operand, as_of),
-        "delta": delta,
+        "delta": _delta(value, operand, as_of) if known else None,  # type: ignore[arg-type]
         "unit": "day" if unit is None and defn.type is FactType.DATE else unit,
         "mobility": defn.change,
         "actionable": defn.change == "actionable",
     }
+
+
+def _delta(value: Value, operand: Any, as_of: date) -> str | None:
+    """`need − have` for numbers, in days for dates; None for other values."""
+    if isinstance(value, Decimal) and isinstance(operand, Decimal):
+        return str(operand - value)
+    if isinstance(value, date) and isinstance(operand, DateBound):
+        return str((operand.resolve(as_of) - value).days)
+    return None
 
 
 def _operand_data(operand: Any, as_of: date) -> str:

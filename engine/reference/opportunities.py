@@ -25,10 +25,10 @@ from typing import Any
 
 from ..compile.plan import Attaches, StackingPlan
 from ..model.facts import CHANGE_ORDER
-from .conditions import CLeaf, CNode, Truths
+from .conditions import CLeaf, CNode
 from .context import Context, Missing
 from .evaluate import CompiledPolicy
-from .explain import gap
+from .explain import gap, truths_of
 from .logic import FALSE, TRUE, Truth
 from .results import (
     Alternative,
@@ -49,6 +49,7 @@ STANDARD_CIT_RATE = Decimal("0.25")
 Flip = tuple[CLeaf, bool]  # a failing leaf, with whether it must become false
 Way = tuple[Flip, ...]
 _MOBILITY: tuple[Mobility, ...] = ("actionable", "slow", "fixed")
+_NOTHING: list[Way] = [()]  # the one way that changes nothing (compared with, never handed out)
 
 
 class Search:
@@ -57,7 +58,7 @@ class Search:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.truths = Truths(ctx)
+        self.truths = truths_of(ctx)
         self._leaves: dict[CLeaf, tuple[int, Decimal, Missing | None]] = {}
         self._keys: dict[Way, tuple[tuple[int, int, Decimal], int]] = {}
 
@@ -76,7 +77,7 @@ class Search:
         if (kind == "all") == (want is TRUE):  # every child must change: combine their ways
             combined: list[Way] = [()]
             for option in options:
-                combined = self.cheapest(_merge(a, b) for a in combined for b in option)
+                combined = self.together(combined, option)
             return combined
         return self.cheapest(way for option in options for way in option)  # any one child
 
@@ -84,9 +85,18 @@ class Search:
         """The ways to pass a policy: its condition true and every exclusion false."""
         combined: list[Way] = [()] if cp.when is None else self.ways(cp.when)
         for exclusion in cp.unless:
-            excluded = self.ways(exclusion, FALSE)
-            combined = self.cheapest(_merge(a, b) for a in combined for b in excluded)
+            combined = self.together(combined, self.ways(exclusion, FALSE))
         return combined
+
+    def together(self, first: list[Way], second: list[Way]) -> list[Way]:
+        """The cheapest ways that take one way of each list (lists `ways` gave: sorted, cheapest
+        first, so that the one empty way, the usual answer of a criterion already met, leaves
+        the other list as it is)."""
+        if second == _NOTHING:
+            return first
+        if first == _NOTHING:
+            return second
+        return self.cheapest(_merge(a, b) for a in first for b in second)
 
     def leaf(self, leaf: CLeaf) -> tuple[int, Decimal, Missing | None]:
         """How hard flipping the leaf is (stating a fact is no move: whether it meets the
