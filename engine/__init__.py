@@ -49,7 +49,22 @@ _WHERE = {
     "Trace": ".reference.results",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Gap",
+    "InputError",
+    "PolicyError",
+    "PolicyResult",
+    "PolicySet",
+    "Problem",
+    "Profile",
+    "ProfileError",
+    "Report",
+    "Status",
+    "Trace",
+    "load_profile",
+    "parse_profile",
+]
+assert sorted(__all__) == sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:

@@ -35,7 +35,7 @@ from .yamlio import (
     load_yaml,
     read_text,
 )
-from .years import FISCAL_YEARS
+from .years import FISCAL_YEARS as FISCAL_YEARS  # re-exported: read from here too
 
 
 def _quantity_in(raw: object, units: tuple[Unit, ...], expected: str) -> object:
