@@ -139,16 +139,8 @@ def threshold_text(
     return text(zh=f"晚于 {start.zh}", en=f"after {start.en}")
 
 
-def _outcome(truth: Truth, ctx: Context, node: CNode) -> Outcome:
-    if truth is TRUE:
-        return "true"
-    if truth is FALSE:
-        return "false"
-    if isinstance(node, CLeaf):
-        value = ctx.get(node.fact_def.id)
-        if isinstance(value, Missing) and value.review:
-            return "review"
-    return "unknown"
+# A node's outcome by its truth; a leaf's unknown is "review" when its fact awaits an expert.
+_OUTCOMES: dict[Truth, Outcome] = {TRUE: "true", FALSE: "false", UNKNOWN: "unknown"}
 
 
 _TRACE = {**blank(Trace), "exclusion": False, "children": []}  # the defaults, in order
@@ -169,60 +161,61 @@ def trace(
     truths: Truths | None = None,
 ) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
-    return _trace(node, ctx, article, exclusion, truths_of(ctx) if truths is None else truths)
+    plan = _cached(node, ("trace", article, exclusion, ctx.as_of, ctx.last_year),
+                   lambda: _trace_plan(node, ctx, article, exclusion))  # fmt: skip
+    return _traced(plan, ctx, truths_of(ctx) if truths is None else truths)
 
 
-def _trace(node: CNode, ctx: Context, article: str | None, exclusion: bool, truths: Truths) -> Trace:
-    # What the node shows whatever the profile (for a leaf: on the evaluation's day and
-    # fiscal year) is made once (`_trace_template`); each result gets a copy with the
-    # profile's outcome and value filled in. `_trace_template` writes `Trace`'s fields in order.
-    values = _trace_template(node, ctx, article, exclusion).copy()
+# A node's trace as far as the policy (and for a leaf the evaluation's day and fiscal year) fix
+# it: the node, its fields in `Trace`'s order (outcome, value and children left to fill in),
+# and its children's (None for a leaf).
+TracePlan = tuple[CNode, dict[str, Any], "tuple[TracePlan, ...] | None"]
+
+
+def _trace_plan(node: CNode, ctx: Context, article: str | None, exclusion: bool) -> TracePlan:
+    source = node.node
+    cited = source.article or article
     if isinstance(node, CLeaf):
-        defn = node.fact_def
-        value = ctx[defn.id]
-        values["outcome"] = _outcome(truths[node], ctx, node)
-        if isinstance(value, Missing):
-            values["value_text"] = value_text(defn, value)
-        else:
-            values["value"] = _raw(value)
-            values["value_text"] = _value_text(defn, value, ctx)
-        if values["origin"] is None:
-            values["origin"] = origin(defn, ctx.last_year, ctx)
-        values["children"] = []
+        label, fact_label, where, threshold = _leaf_texts(node, ctx)
+        return node, {
+            "kind": "leaf", "outcome": None, "label": label, "article": cited,
+            "provenance": source.provenance, "fact": node.fact_def.id, "fact_label": fact_label,
+            "origin": where, "value": None, "value_text": None, "op": node.op,
+            "threshold": threshold, "exclusion": exclusion, "children": None,
+        }, None  # fmt: skip
+    assert isinstance(source, Group)
+    return node, {
+        "kind": source.kind, "outcome": None, "label": _label(node), "article": cited,
+        "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
+        "value": None, "value_text": None, "op": None, "threshold": None,
+        "exclusion": exclusion, "children": None,
+    }, tuple(_trace_plan(c, ctx, cited, False) for c in node.children)  # fmt: skip
+
+
+def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
+    """The trace of a plan's node on the context: a copy of its fields with the profile's
+    outcome, value and children filled in."""
+    node, fixed, children = plan
+    values = fixed.copy()
+    truth = truths[node]
+    if children is not None:
+        values["outcome"] = _OUTCOMES[truth]
+        values["children"] = [_traced(child, ctx, truths) for child in children]
         return assemble_filled(Trace, values)
-    values["outcome"] = _outcome(truths[node], ctx, node)
-    inner = values["article"]
-    values["children"] = [_trace(c, ctx, inner, False, truths) for c in node.children]
+    assert isinstance(node, CLeaf)
+    defn = node.fact_def
+    value = ctx[defn.id]
+    if isinstance(value, Missing):
+        values["outcome"] = "review" if truth is UNKNOWN and value.review else _OUTCOMES[truth]
+        values["value_text"] = value_text(defn, value)
+    else:
+        values["outcome"] = _OUTCOMES[truth]
+        values["value"] = _raw(value)
+        values["value_text"] = _value_text(defn, value, ctx)
+    if values["origin"] is None:  # a formula's or a derived fact's, which shows the values
+        values["origin"] = origin(defn, ctx.last_year, ctx)
+    values["children"] = []
     return assemble_filled(Trace, values)
-
-
-def _trace_template(
-    node: CNode, ctx: Context, article: str | None, exclusion: bool
-) -> dict[str, Any]:
-    """A node's trace fields that the policy (and for a leaf the evaluation's day and fiscal
-    year) fix, in `Trace`'s order; the outcome, value and children left to fill in."""
-
-    def make() -> dict[str, Any]:
-        source = node.node
-        cited = source.article or article
-        if isinstance(node, CLeaf):
-            label, fact_label, where, threshold = _leaf_texts(node, ctx)
-            return {
-                "kind": "leaf", "outcome": None, "label": label, "article": cited,
-                "provenance": source.provenance, "fact": node.fact_def.id,
-                "fact_label": fact_label, "origin": where, "value": None, "value_text": None,
-                "op": node.op, "threshold": threshold, "exclusion": exclusion, "children": [],
-            }  # fmt: skip
-        assert isinstance(source, Group)
-        return {
-            "kind": source.kind, "outcome": None, "label": _label(node), "article": cited,
-            "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
-            "value": None, "value_text": None, "op": None, "threshold": None,
-            "exclusion": exclusion, "children": None,
-        }  # fmt: skip
-
-    key = ("trace", article, exclusion, ctx.as_of, ctx.last_year)
-    return _cached(node, key, make)  # type: ignore[no-any-return]
 
 
 def _value_text(defn: FactPlan, value: Any, ctx: Context) -> Text:

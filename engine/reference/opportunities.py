@@ -134,7 +134,10 @@ class Search:
 
     def cheapest(self, candidates: Iterable[Way]) -> list[Way]:
         """The cheapest ways; of ways as cheap, those that state fewer facts first."""
-        return sorted(dict.fromkeys(candidates), key=self._key)[:MAX_WAYS]
+        ways = list(dict.fromkeys(candidates))
+        if len(ways) == 1:  # the usual case at an `all` (a way of each child): nothing to rank
+            return ways
+        return sorted(ways, key=self._key)[:MAX_WAYS]
 
     def alternative(self, way: Way, made: dict[Flip, Gap]) -> Alternative:
         """A way as gaps (changes, facts to supply, facts to have judged); `made` keeps each
