@@ -384,7 +384,6 @@ def check(
     """Check PROFILE (YAML or JSON; `-` reads standard input) against every policy: verdict,
     amount, why, what is missing, and the opportunities ranked by value."""
     from .render import Setting, json_text, print_report
-    from .report import report_html, report_markdown
 
     policy_set = _load(policies_dir)
     if zone is not None and zone not in policy_set.zones:
@@ -399,8 +398,12 @@ def check(
     _warn(report.warnings)
     setting = Setting.of(policy_set, report, versioned=fmt in ("markdown", "html"))
     if fmt == "markdown":
+        from .report import report_markdown
+
         click.echo(report_markdown(report, language, explain, show_all, setting))
     elif fmt == "html":
+        from .report import report_html
+
         click.echo(report_html(report, language, explain, show_all, setting))
     else:
         print_report(report, language, explain, _console(), show_all, setting)

@@ -28,7 +28,7 @@ AmountKind = Literal["cash", "tax_saving", "deduction", "none"]
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 R = TypeVar("R", bound=_Result)
