@@ -66,10 +66,12 @@ _object_new = object.__new__
 
 
 def _new(cls: type[R], values: dict[str, Any]) -> R:
-    """`assemble` without the check of the fields' order."""
+    """`assemble` without the check of the fields' order. Every field is set, so every result
+    of a model shares one set of the names set (`_FIELDS_SET`): pydantic copies it before it
+    adds to it (`model_copy`), and frozen models never add to it otherwise."""
     result: R = _object_new(cls)
     _set_dict(result, values)
-    _set_fields_set(result, set(values))
+    _set_fields_set(result, _FIELDS_SET[cls])
     _set_extra(result, None)
     _set_private(result, None)
     return result
@@ -346,3 +348,7 @@ _LATER: dict[type[_Result], type[Any]] = {
     for cls, fields in ((PolicyResult, ("gaps", "trace")), (Report, ("warnings", "opportunities")))
 }
 _FIELD_ORDER.update({later: _FIELD_ORDER[cls] for cls, later in _LATER.items()})
+# Each model's field names as the set of those set, shared by its results (`_new`).
+_FIELDS_SET: dict[type[_Result], set[str]] = {
+    cls: set(fields) for cls, fields in _FIELD_ORDER.items()
+}
