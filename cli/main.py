@@ -13,30 +13,27 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
-from rich.console import Console
 
-from ..engine import InputError, PolicySet, load_profile
-from ..engine.model.profile import FISCAL_YEARS, Profile, read_profile
+# Only what declaring the commands needs is imported here: the engine's models, the loader,
+# the renderers and rich are imported by the commands that use them, so that `--help` (and
+# a usage error) starts without them.
+from ..engine.errors import InputError
 from ..engine.model.textio import check_encoding
-from ..engine.model.units import UnitError, parse_date
-from ..engine.model.yamlio import dump_yaml
-from ..engine.reference.results import Notice
+from ..engine.model.years import FISCAL_YEARS
 from . import usage
 from .i18n import GROUP_LANG, default_lang
 from .messages import translated
-from .render import (
-    Setting,
-    json_text,
-    policy_summary,
-    print_policy_list,
-    print_report,
-    safe,
-)
-from .report import report_html, report_markdown
 from .usage import LocalisedError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..engine import PolicySet
+    from ..engine.model.profile import Profile
+    from ..engine.reference.results import Notice
 
 EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -59,12 +56,16 @@ class Interrupted(click.ClickException):
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _as_of(_: click.Context, __: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
+    from ..engine.model.units import UnitError, parse_date
+
     try:
         return parse_date(value)
     except UnitError as exc:
@@ -123,11 +124,15 @@ lang_option = click.option(
 
 
 def _load(policies_dir: Path | None) -> PolicySet:
+    from ..engine.policyset import PolicySet
+
     return PolicySet(policies_dir)
 
 
 def _profile(path: Path, encoding: str | None) -> Profile:
     """The profile at `path`, or on standard input for `-` (YAML, or JSON starting with `{`)."""
+    from ..engine.model.profile import load_profile, read_profile
+
     if str(path) == "-":
         return read_profile(sys.stdin.buffer, encoding=encoding)
     return load_profile(path, encoding=encoding)
@@ -135,6 +140,8 @@ def _profile(path: Path, encoding: str | None) -> Profile:
 
 def _warn(warnings: Sequence[Notice]) -> None:
     """Implausible statements of the profile, on stderr: the verdicts stand as evaluated."""
+    from .render import safe
+
     for warning in warnings:
         click.echo(safe(f"warning: {warning}"), err=True)
 
@@ -189,6 +196,8 @@ class _Commands(click.Group):
             lang = _lang_of(ctx)
             if ctx.meta.get("json"):
                 raise _json_error(exc, lang) from None
+            from .render import safe
+
             lines = translated(exc.render(), lang).split("\n")
             raise UserError("\n".join(safe(line) for line in lines), lang) from None
         except click.UsageError as exc:
@@ -198,6 +207,8 @@ class _Commands(click.Group):
         except OSError as exc:
             if exc.filename is None or exc.errno == errno.EPIPE:
                 raise  # a stream that cannot be written: see `main`
+            from .render import safe
+
             raise UserError(safe(f"{exc.filename}: {exc.strerror or exc}"), _lang_of(ctx)) from None
 
     def make_context(
@@ -372,6 +383,8 @@ def check(
 ) -> None:  # fmt: skip
     """Check PROFILE (YAML or JSON; `-` reads standard input) against every policy: verdict,
     amount, why, what is missing, and the opportunities ranked by value."""
+    from .render import Setting, json_text, print_report
+
     policy_set = _load(policies_dir)
     if zone is not None and zone not in policy_set.zones:
         known = ", ".join(sorted(policy_set.zones))
@@ -385,8 +398,12 @@ def check(
     _warn(report.warnings)
     setting = Setting.of(policy_set, report, versioned=fmt in ("markdown", "html"))
     if fmt == "markdown":
+        from .report import report_markdown
+
         click.echo(report_markdown(report, language, explain, show_all, setting))
     elif fmt == "html":
+        from .report import report_html
+
         click.echo(report_html(report, language, explain, show_all, setting))
     else:
         print_report(report, language, explain, _console(), show_all, setting)
@@ -412,6 +429,9 @@ def explain(
     encoding: str | None,
 ) -> None:
     """Explain one policy's verdict for PROFILE (`-`: standard input), criterion by criterion."""
+    from .render import Setting, json_text, print_report
+    from .report import report_markdown
+
     policy_set = _load(policies_dir)
     policy_set.get(policy_id)
     stated = _profile(profile, encoding)
@@ -436,6 +456,8 @@ def explain(
 @lang_option
 def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: str | None) -> None:
     """List the policies with zone, effective dates, provenance and benefit kind."""
+    from .render import json_text, policy_summary, print_policy_list
+
     policy_set = _load(policies_dir)
     chosen = policy_set.policies if zone is None else policy_set.policies_in(zone)
     if fmt == "json":
@@ -450,6 +472,9 @@ def list_policies(policies_dir: Path | None, zone: str | None, fmt: str, lang: s
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
 def show(policy_id: str, policies_dir: Path | None, fmt: str) -> None:
     """Show one policy: its provenance and its full definition."""
+    from ..engine.model.yamlio import dump_yaml
+    from .render import json_text, policy_summary
+
     policy_set = _load(policies_dir)
     cp = policy_set.get(policy_id)
     data = policy_summary(cp)
@@ -472,6 +497,7 @@ def validate(directory: Path | None, as_of: date | None, fmt: str) -> None:
     expired periods and succession relative to --as-of); exit 1 on any problem or error
     finding."""
     from ..engine.check.lint import lint
+    from .render import json_text, safe
 
     loaded, findings = lint(directory, as_of or date.today())
     errors = sum(f.severity == "error" for f in findings)
@@ -500,6 +526,7 @@ def schema(kind: str, policies_dir: Path | None) -> None:
     zone files, or of the report `check --format json` prints, with the zones, facts and
     policy ids of the policy set enumerated."""
     from ..engine.schema import Known, schema_of
+    from .render import json_text
 
     known = Known.of(_load(policies_dir))
     click.echo(json_text(schema_of(kind, known)))

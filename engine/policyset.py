@@ -37,9 +37,10 @@ from .model.zones import Zone, Zones
 from .reference.context import (
     BASIS_PARTS,
     Context,
+    Resolved,
     Resolver,
     basis_reads,
-    check_profile_facts,
+    checked_profile_facts,
     compile_resolver,
     profile_fact_defs,
     sharing_resolvers,
@@ -182,10 +183,12 @@ class PolicySet:
 
     def check_profile(self, profile: Profile) -> None:
         """Raise ProfileError if the profile names zones or extra facts this set does not know."""
-        problems = [
-            profile_problem(profile, text)
-            for text in check_profile_facts(profile, self._plan.facts, self._profile_facts)
-        ]
+        self._checked(profile)
+
+    def _checked(self, profile: Profile) -> dict[str, Resolved]:
+        """`check_profile`, giving the values of the extra facts it checked, by fact id."""
+        texts, values = checked_profile_facts(profile, self._plan.facts, self._profile_facts)
+        problems = [profile_problem(profile, text) for text in texts]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             problems.append(
@@ -196,6 +199,7 @@ class PolicySet:
                 f"profile {profile.name or ''} does not fit this policy set".replace("  ", " "),
                 problems,
             )
+        return values
 
     def context(self, profile: Profile, on: date | Basis) -> Context:
         """A fresh evaluation context: on a day (an application's basis: that day and the
@@ -271,11 +275,14 @@ class PolicySet:
             raise InputError(f"tax year {tax_year} is outside {FISCAL_YEARS[0]}–{FISCAL_YEARS[1]}")
         if zone is not None:
             profile = profile.model_copy(update={"zone": zone})
-        self.check_profile(profile)
+        stated = self._checked(profile)
         bases = _bases(day, tax_year)
         ctx = self._contexts(profile, bases)
         for own in ctx.values():
             own.memo = {}  # this evaluation's alone, and its facts never change
+        # The extra facts as the check read them: the first context (which the other reads
+        # facts of the profile alone from) need not read them again.
+        ctx[bases[1][0]].update(stated)
         zone_id = profile.zone
         if policy_ids is None:
             results = [

@@ -12,21 +12,26 @@ rule sets), the command line `incentives.cli`, the bundled policy documents
 `incentives.policies`.
 """
 
-from .engine import (
-    Gap,
-    InputError,
-    PolicyError,
-    PolicyResult,
-    PolicySet,
-    Problem,
-    Profile,
-    ProfileError,
-    Report,
-    Status,
-    Trace,
-    load_profile,
-    parse_profile,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import (
+        Gap,
+        InputError,
+        PolicyError,
+        PolicyResult,
+        PolicySet,
+        Problem,
+        Profile,
+        ProfileError,
+        Report,
+        Status,
+        Trace,
+        load_profile,
+        parse_profile,
+    )
 
 __all__ = [
     "Gap",
@@ -43,3 +48,15 @@ __all__ = [
     "load_profile",
     "parse_profile",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The engine's names, imported when first asked for (`incentives.engine`), so that the
+    # command line starts without loading what its command does not need.
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import engine
+
+    value = getattr(engine, name)
+    globals()[name] = value
+    return value

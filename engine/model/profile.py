@@ -35,6 +35,7 @@ from .yamlio import (
     load_yaml,
     read_text,
 )
+from .years import FISCAL_YEARS as FISCAL_YEARS  # re-exported: read from here too
 
 
 def _quantity_in(raw: object, units: tuple[Unit, ...], expected: str) -> object:
@@ -109,7 +110,6 @@ ExtraFactValue = Annotated[
 ]
 # A plausible fiscal year, checked per key so that a bad year is reported alongside every
 # other invalid field (a validator on the whole mapping would only run once the rest is valid).
-FISCAL_YEARS = (1949, 2200)  # the years a profile's financials (and a tax year asked for) may be
 FiscalYear = Annotated[int, Field(ge=FISCAL_YEARS[0], le=FISCAL_YEARS[1])]
 
 

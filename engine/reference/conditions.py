@@ -132,9 +132,9 @@ class Truths(dict[CNode, Truth]):
             if kind == "not":
                 value = NEGATED[self[node.children[0]]]
             elif kind == "all":
-                value = min(self[child] for child in node.children)
+                value = min(map(self.__getitem__, node.children))
             else:
-                value = max(self[child] for child in node.children)
+                value = max(map(self.__getitem__, node.children))
         self[node] = value
         return value
 

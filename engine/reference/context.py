@@ -228,21 +228,33 @@ def check_profile_facts(
 ) -> list[str]:
     """Problems with the profile's extra `facts` map under this catalogue, one per fact.
     `declared` is `profile_fact_defs(facts)` when the caller keeps it."""
+    return checked_profile_facts(profile, facts, declared)[0]
+
+
+def checked_profile_facts(
+    profile: Profile,
+    facts: Mapping[str, Any],
+    declared: Mapping[str, Any] | None = None,
+) -> tuple[list[str], dict[str, Resolved]]:
+    """`check_profile_facts`, and the value of each fact the profile states well, by fact id:
+    what its context would resolve it to (`_read_extra`), so that an evaluation that checked
+    the facts need not read them again."""
     if not profile.facts:
-        return []
+        return [], {}
     if declared is None:
         declared = profile_fact_defs(facts)
     problems = []
+    values: dict[str, Resolved] = {}
     for name, raw in profile.facts.items():
         defn = declared.get(name)
         if defn is None:
             problems.append(undeclared_fact(name, declared, facts))
             continue
         try:
-            _coerce(defn, raw, f"facts.{name}")
+            values[defn.id] = _coerce(defn, raw, f"facts.{name}")
         except ValueError as exc:
             problems.append(str(exc))
-    return problems
+    return problems, values
 
 
 # --- resolvers: a fact's plan as a function of the context -----------------------------------

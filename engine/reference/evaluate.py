@@ -20,6 +20,7 @@ from .explain import (
     gap,
     trace,
     trace_node,
+    truths_of,
     unknown_leaves,
 )
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
@@ -276,7 +277,7 @@ def evaluate_policy(
     truth, excluded, zone_known = _truth(cp, ctx, zone)
     # Every node's truth, for what reads the whole tree (the gaps, the trace): one for both,
     # each node computed once.
-    truths = Truths(ctx) if explain or (gaps and truth is FALSE) else None
+    truths = truths_of(ctx) if explain or (gaps and truth is FALSE) else None
     if truth is TRUE:
         decided = _eligible(cp, ctx)
     elif truth is FALSE:

@@ -38,9 +38,24 @@ from .results import (
     Text,
     Trace,
     assemble,
+    assemble_filled,
     blank,
     text,
 )
+
+
+def truths_of(ctx: Context) -> Truths:
+    """Every node's truth on the context (`conditions.Truths`): one for the whole evaluation
+    where the context keeps a `memo` (its facts never change, and the trees, gaps and ways of
+    all its policies ask for the same nodes), else a fresh one."""
+    memo = ctx.memo
+    if memo is None:
+        return Truths(ctx)
+    found = memo.get(Truths)
+    if found is None:
+        found = memo[Truths] = Truths(ctx)
+    return found
+
 
 _SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 _FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
@@ -124,16 +139,8 @@ def threshold_text(
     return text(zh=f"晚于 {start.zh}", en=f"after {start.en}")
 
 
-def _outcome(truth: Truth, ctx: Context, node: CNode) -> Outcome:
-    if truth is TRUE:
-        return "true"
-    if truth is FALSE:
-        return "false"
-    if isinstance(node, CLeaf):
-        value = ctx.get(node.fact_def.id)
-        if isinstance(value, Missing) and value.review:
-            return "review"
-    return "unknown"
+# A node's outcome by its truth; a leaf's unknown is "review" when its fact awaits an expert.
+_OUTCOMES: dict[Truth, Outcome] = {TRUE: "true", FALSE: "false", UNKNOWN: "unknown"}
 
 
 _TRACE = {**blank(Trace), "exclusion": False, "children": []}  # the defaults, in order
@@ -154,31 +161,74 @@ def trace(
     truths: Truths | None = None,
 ) -> Trace:
     """The evaluated tree; a criterion without its own article cites its nearest ancestor's."""
-    truths = Truths(ctx) if truths is None else truths
+    plan = _cached(node, ("trace", article, exclusion, ctx.as_of, ctx.last_year),
+                   lambda: _trace_plan(node, ctx, article, exclusion))  # fmt: skip
+    return _traced(plan, ctx, truths_of(ctx) if truths is None else truths)
+
+
+# A node's trace as far as the policy (and for a leaf the evaluation's day and fiscal year) fix
+# it: the node, its fields in `Trace`'s order (outcome, value and children left to fill in),
+# and its children's (None for a leaf).
+TracePlan = tuple[CNode, dict[str, Any], "tuple[TracePlan, ...] | None"]
+
+
+def _trace_plan(node: CNode, ctx: Context, article: str | None, exclusion: bool) -> TracePlan:
     source = node.node
-    article = source.article or article
-    outcome = _outcome(truths[node], ctx, node)
-    # Each node's fields written in `Trace`'s order (`assemble` checks it).
+    cited = source.article or article
     if isinstance(node, CLeaf):
-        defn = node.fact_def
-        value = ctx.get(defn.id)
         label, fact_label, where, threshold = _leaf_texts(node, ctx)
-        return assemble(Trace, {
-            "kind": "leaf", "outcome": outcome, "label": label, "article": article,
-            "provenance": source.provenance, "fact": defn.id, "fact_label": fact_label,
-            "origin": where if where is not None else origin(defn, ctx.last_year, ctx),
-            "value": None if isinstance(value, Missing) else _raw(value),
-            "value_text": value_text(defn, value), "op": node.op, "threshold": threshold,
-            "exclusion": exclusion, "children": [],
-        })  # fmt: skip
+        return node, {
+            "kind": "leaf", "outcome": None, "label": label, "article": cited,
+            "provenance": source.provenance, "fact": node.fact_def.id, "fact_label": fact_label,
+            "origin": where, "value": None, "value_text": None, "op": node.op,
+            "threshold": threshold, "exclusion": exclusion, "children": None,
+        }, None  # fmt: skip
     assert isinstance(source, Group)
-    children = [trace(c, ctx, article, truths=truths) for c in node.children]
-    return assemble(Trace, {
-        "kind": source.kind, "outcome": outcome, "label": _label(node), "article": article,
+    return node, {
+        "kind": source.kind, "outcome": None, "label": _label(node), "article": cited,
         "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
         "value": None, "value_text": None, "op": None, "threshold": None,
-        "exclusion": exclusion, "children": children,
-    })  # fmt: skip
+        "exclusion": exclusion, "children": None,
+    }, tuple(_trace_plan(c, ctx, cited, False) for c in node.children)  # fmt: skip
+
+
+def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
+    """The trace of a plan's node on the context: a copy of its fields with the profile's
+    outcome, value and children filled in."""
+    node, fixed, children = plan
+    values = fixed.copy()
+    truth = truths[node]
+    if children is not None:
+        values["outcome"] = _OUTCOMES[truth]
+        values["children"] = [_traced(child, ctx, truths) for child in children]
+        return assemble_filled(Trace, values)
+    assert isinstance(node, CLeaf)
+    defn = node.fact_def
+    value = ctx[defn.id]
+    if isinstance(value, Missing):
+        values["outcome"] = "review" if truth is UNKNOWN and value.review else _OUTCOMES[truth]
+        values["value_text"] = value_text(defn, value)
+    else:
+        values["outcome"] = _OUTCOMES[truth]
+        values["value"] = _raw(value)
+        values["value_text"] = _value_text(defn, value, ctx)
+    if values["origin"] is None:  # a formula's or a derived fact's, which shows the values
+        values["origin"] = origin(defn, ctx.last_year, ctx)
+    values["children"] = []
+    return assemble_filled(Trace, values)
+
+
+def _value_text(defn: FactPlan, value: Any, ctx: Context) -> Text:
+    """`value_text` of a fact's known value, made once per evaluation where the context keeps
+    a `memo` (its trace, gaps and opportunities show the same values)."""
+    memo = ctx.memo
+    if memo is None or defn.type is not FactType.QUANTITY:
+        return value_text(defn, value)
+    key = ("value_text", defn.id)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = value_text(defn, value)
+    return found
 
 
 LeafTexts = tuple[Text | None, Text, str | None, Text]
@@ -250,7 +300,7 @@ def failing_leaves(
     node: CNode, ctx: Context, want: Truth = TRUE, truths: Truths | None = None
 ) -> list[tuple[CLeaf, bool]]:
     """Leaves that keep `node` from being `want`, each with whether it must become false."""
-    truths = Truths(ctx) if truths is None else truths
+    truths = truths_of(ctx) if truths is None else truths
     truth = truths[node]
     if truth is want or truth is UNKNOWN:
         return []
@@ -278,27 +328,49 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
 def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
     value = ctx.get(defn.id)
-    op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
-    required = _required(leaf, negate, op, ctx.as_of)
-    change, distance = None, None
+    values = _gap_template(leaf, negate, ctx.as_of).copy()
+    op = values["op_met"]
+    del values["op_met"]
     if (
         isinstance(value, Decimal)
         and isinstance(leaf.operand, Decimal)
         and op in ("ge", "gt", "le", "lt")
     ):
-        change, distance = _numeric_change(defn, value, leaf.operand, op, ctx, facts)
+        values["change"], values["distance"] = _numeric_change(
+            defn, value, leaf.operand, op, ctx, facts
+        )
     elif isinstance(value, date) and isinstance(leaf.operand, DateBound) and op in ("le", "lt"):
-        change, distance = _date_change(value, leaf.operand, op, ctx.as_of)
-    return assemble(Gap, {
-        "fact": defn.id,
-        "label": _cached(leaf, "gap_label", lambda: _gap_label(leaf)),
-        "article": leaf.node.article,
-        "value": None if isinstance(value, Missing) else value_text(defn, value),
-        "required": required,
-        "change": change,
-        "distance": distance,
-        **gap_data(defn, value, _negated_op(leaf.op, negate), leaf.operand, ctx.as_of),
-    })  # fmt: skip
+        values["change"], values["distance"] = _date_change(value, leaf.operand, op, ctx.as_of)
+    if not isinstance(value, Missing):
+        values["value"] = _value_text(defn, value, ctx)
+        values["have"] = _raw(value)
+        values["delta"] = _delta(value, leaf.operand, ctx.as_of)
+    return assemble_filled(Gap, values)
+
+
+def _gap_template(leaf: CLeaf, negate: bool, as_of: date) -> dict[str, Any]:
+    """A gap's fields that the leaf and the evaluation date fix, in `Gap`'s order (those of the
+    value left None), and first the operator the value must meet (`op_met`, for the change)."""
+
+    def make() -> dict[str, Any]:
+        defn = leaf.fact_def
+        op = _FLIP.get(leaf.op, leaf.op) if negate else leaf.op
+        return {
+            "op_met": op,
+            "fact": defn.id,
+            "label": _cached(leaf, "gap_label", lambda: _gap_label(leaf)),
+            "article": leaf.node.article,
+            "value": None,
+            "required": _required(leaf, negate, op, as_of),
+            "change": None,
+            "distance": None,
+            **gap_data(defn, _NO_VALUE, _negated_op(leaf.op, negate), leaf.operand, as_of),
+        }
+
+    return _cached(leaf, ("gap", negate, as_of), make)  # type: ignore[no-any-return]
+
+
+_NO_VALUE = Missing(frozenset())  # what the fixed part of a gap is made of (`_gap_template`)
 
 
 def _required(leaf: CLeaf, negate: bool, op: str, as_of: date) -> Text:
@@ -329,21 +401,26 @@ def gap_data(
     """A gap as data for programs: what the fact is (`have`), what it must be (`op`, `need`),
     the difference for numbers and dates (`delta`, in days for dates), the unit, and how the
     fact can move."""
-    delta = None
-    if isinstance(value, Decimal) and isinstance(operand, Decimal):
-        delta = str(operand - value)
-    elif isinstance(value, date) and isinstance(operand, DateBound):
-        delta = str((operand.resolve(as_of) - value).days)
     unit = defn.unit.value if defn.unit is not None else None
+    known = not isinstance(value, Missing)
     return {
-        "have": None if isinstance(value, Missing) else _raw(value),
+        "have": _raw(value) if known else None,  # type: ignore[arg-type]
         "op": op,
         "need": _operand_data(operand, as_of),
-        "delta": delta,
+        "delta": _delta(value, operand, as_of) if known else None,  # type: ignore[arg-type]
         "unit": "day" if unit is None and defn.type is FactType.DATE else unit,
         "mobility": defn.change,
         "actionable": defn.change == "actionable",
     }
+
+
+def _delta(value: Value, operand: Any, as_of: date) -> str | None:
+    """`need − have` for numbers, in days for dates; None for other values."""
+    if isinstance(value, Decimal) and isinstance(operand, Decimal):
+        return str(operand - value)
+    if isinstance(value, date) and isinstance(operand, DateBound):
+        return str((operand.resolve(as_of) - value).days)
+    return None
 
 
 def _operand_data(operand: Any, as_of: date) -> str:

@@ -21,15 +21,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from ..compile.plan import Attaches, StackingPlan
 from ..model.facts import CHANGE_ORDER
-from .conditions import CLeaf, CNode, Truths
+from .conditions import CLeaf, CNode
 from .context import Context, Missing
 from .evaluate import CompiledPolicy
-from .explain import gap
+from .explain import gap, truths_of
 from .logic import FALSE, TRUE, Truth
-from .results import Alternative, Gap, Mobility, Opportunity, PolicyResult, Status, Text
+from .results import (
+    Alternative,
+    Gap,
+    Mobility,
+    Opportunity,
+    PolicyResult,
+    Status,
+    Text,
+    assemble,
+)
 
 MAX_WAYS = 6  # ways kept at each node and per policy, cheapest first
 # Ranking only: a deduction is worth the tax it saves at the standard rate of 25%
@@ -39,6 +49,7 @@ STANDARD_CIT_RATE = Decimal("0.25")
 Flip = tuple[CLeaf, bool]  # a failing leaf, with whether it must become false
 Way = tuple[Flip, ...]
 _MOBILITY: tuple[Mobility, ...] = ("actionable", "slow", "fixed")
+_NOTHING: list[Way] = [()]  # the one way that changes nothing (compared with, never handed out)
 
 
 class Search:
@@ -47,7 +58,7 @@ class Search:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.truths = Truths(ctx)
+        self.truths = truths_of(ctx)
         self._leaves: dict[CLeaf, tuple[int, Decimal, Missing | None]] = {}
         self._keys: dict[Way, tuple[tuple[int, int, Decimal], int]] = {}
 
@@ -66,7 +77,7 @@ class Search:
         if (kind == "all") == (want is TRUE):  # every child must change: combine their ways
             combined: list[Way] = [()]
             for option in options:
-                combined = self.cheapest(_merge(a, b) for a in combined for b in option)
+                combined = self.together(combined, option)
             return combined
         return self.cheapest(way for option in options for way in option)  # any one child
 
@@ -74,9 +85,18 @@ class Search:
         """The ways to pass a policy: its condition true and every exclusion false."""
         combined: list[Way] = [()] if cp.when is None else self.ways(cp.when)
         for exclusion in cp.unless:
-            excluded = self.ways(exclusion, FALSE)
-            combined = self.cheapest(_merge(a, b) for a in combined for b in excluded)
+            combined = self.together(combined, self.ways(exclusion, FALSE))
         return combined
+
+    def together(self, first: list[Way], second: list[Way]) -> list[Way]:
+        """The cheapest ways that take one way of each list (lists `ways` gave: sorted, cheapest
+        first, so that the one empty way, the usual answer of a criterion already met, leaves
+        the other list as it is)."""
+        if second == _NOTHING:
+            return first
+        if first == _NOTHING:
+            return second
+        return self.cheapest(_merge(a, b) for a in first for b in second)
 
     def leaf(self, leaf: CLeaf) -> tuple[int, Decimal, Missing | None]:
         """How hard flipping the leaf is (stating a fact is no move: whether it meets the
@@ -114,7 +134,10 @@ class Search:
 
     def cheapest(self, candidates: Iterable[Way]) -> list[Way]:
         """The cheapest ways; of ways as cheap, those that state fewer facts first."""
-        return sorted(dict.fromkeys(candidates), key=self._key)[:MAX_WAYS]
+        ways = list(dict.fromkeys(candidates))
+        if len(ways) == 1:  # the usual case at an `all` (a way of each child): nothing to rank
+            return ways
+        return sorted(ways, key=self._key)[:MAX_WAYS]
 
     def alternative(self, way: Way, made: dict[Flip, Gap]) -> Alternative:
         """A way as gaps (changes, facts to supply, facts to have judged); `made` keeps each
@@ -131,10 +154,10 @@ class Search:
         moves.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
         supply.sort(key=lambda g: g.fact)
         review.sort(key=lambda g: g.fact)
-        return Alternative(
-            gaps=moves, mobility=_MOBILITY[self.cost(way)[0]], supply=supply, review=review,
-            certain=not supply and not review,
-        )  # fmt: skip
+        return assemble(Alternative, {
+            "gaps": moves, "mobility": _MOBILITY[self.cost(way)[0]], "supply": supply,
+            "review": review, "certain": not supply and not review,
+        })  # fmt: skip
 
 
 def _merge(a: Way, b: Way) -> Way:
@@ -213,7 +236,7 @@ def find_opportunities(
     """The opportunities among the ineligible, undetermined and awaiting-review results,
     ranked (see the module). Each policy is read on its own basis (`contexts`: the evaluation
     date's, the tax year's), and its amount is on that basis's figures."""
-    found: list[tuple[Key, Opportunity]] = []
+    found: list[tuple[Key, dict[str, Any]]] = []
     searches: dict[Attaches, Search] = {}
     for result in results:
         if result.status not in _OPEN or "zone" in result.missing:
@@ -226,7 +249,11 @@ def find_opportunities(
         if chance is not None:
             found.append(chance)
     found.sort(key=lambda item: item[0])
-    return [o.model_copy(update={"rank": i}) for i, (_, o) in enumerate(found, 1)]
+    ranked = []
+    for rank, (_, values) in enumerate(found, 1):
+        values["rank"] = rank
+        ranked.append(assemble(Opportunity, values))
+    return ranked
 
 
 def _opportunity(
@@ -235,9 +262,10 @@ def _opportunity(
     search: Search,
     results: list[PolicyResult],
     compiled: Mapping[str, CompiledPolicy],
-) -> tuple[Key, Opportunity] | None:
-    """The policy's opportunity with its ranking key, or None: no way without a fixed fact,
-    or nothing more to gain after stacking."""
+) -> tuple[Key, dict[str, Any]] | None:
+    """The policy's opportunity (its fields, in `Opportunity`'s order, ranked by the caller)
+    with its ranking key, or None: no way without a fixed fact, or nothing more to gain after
+    stacking."""
     ctx = search.ctx
     reachable = [w for w in search.policy_ways(cp) if w and search.cost(w)[0] < 2]
     if not reachable:
@@ -255,23 +283,24 @@ def _opportunity(
             return None  # stacking would pay it nothing more than today: no opportunity
     made: dict[Flip, Gap] = {}
     alternatives = [search.alternative(w, made) for w in reachable]
-    opportunity = Opportunity(
-        rank=0,
-        policy_id=cp.id,
-        title=result.title,
-        benefit=result.benefit,
-        amount=amount,
-        amount_kind=benefit.amount_kind,
-        worth=worth,
-        alternatives=alternatives,
-        provenance=cp.source.provenance,
-        note=note,
-        status=result.status,
-        certain=alternatives[0].certain,
-        attaches=cp.plan.attaches,
-        fiscal_year=result.fiscal_year if benefit.reads else None,
-        tax_year=result.tax_year,
-    )
+    certain = alternatives[0].certain
+    opportunity = {
+        "rank": 0,
+        "policy_id": cp.id,
+        "title": result.title,
+        "benefit": result.benefit,
+        "amount": amount,
+        "amount_kind": benefit.amount_kind,
+        "worth": worth,
+        "alternatives": alternatives,
+        "provenance": cp.source.provenance,
+        "note": note,
+        "status": result.status,
+        "certain": certain,
+        "attaches": cp.plan.attaches,
+        "fiscal_year": result.fiscal_year if benefit.reads else None,
+        "tax_year": result.tax_year,
+    }
     cost = search.cost(reachable[0])
     value = Decimal(0) if worth is None else -worth
-    return (not opportunity.certain, cost[0], worth is None, value, cost), opportunity
+    return (not certain, cost[0], worth is None, value, cost), opportunity

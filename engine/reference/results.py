@@ -28,7 +28,7 @@ AmountKind = Literal["cash", "tax_saving", "deduction", "none"]
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 R = TypeVar("R", bound=_Result)
@@ -55,13 +55,25 @@ def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
     return _new(cls, values)
 
 
+# The slots every pydantic model instance has, set through their descriptors directly (what
+# `object.__setattr__` ends up calling, without looking them up on each result).
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
+_object_new = object.__new__
+
+
 def _new(cls: type[R], values: dict[str, Any]) -> R:
-    """`assemble` without the check of the fields' order."""
-    result = cls.__new__(cls)
-    object.__setattr__(result, "__dict__", values)
-    object.__setattr__(result, "__pydantic_fields_set__", set(values))
-    object.__setattr__(result, "__pydantic_extra__", None)
-    object.__setattr__(result, "__pydantic_private__", None)
+    """`assemble` without the check of the fields' order. Every field is set, so every result
+    of a model shares one set of the names set (`_FIELDS_SET`): pydantic copies it before it
+    adds to it (`model_copy`), and frozen models never add to it otherwise."""
+    result: R = _object_new(cls)
+    _set_dict(result, values)
+    _set_fields_set(result, _FIELDS_SET[cls])
+    _set_extra(result, None)
+    _set_private(result, None)
     return result
 
 
@@ -336,3 +348,7 @@ _LATER: dict[type[_Result], type[Any]] = {
     for cls, fields in ((PolicyResult, ("gaps", "trace")), (Report, ("warnings", "opportunities")))
 }
 _FIELD_ORDER.update({later: _FIELD_ORDER[cls] for cls, later in _LATER.items()})
+# Each model's field names as the set of those set, shared by its results (`_new`).
+_FIELDS_SET: dict[type[_Result], set[str]] = {
+    cls: set(fields) for cls, fields in _FIELD_ORDER.items()
+}
