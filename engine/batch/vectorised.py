@@ -30,7 +30,7 @@ import functools
 import itertools
 import math
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -225,6 +225,7 @@ class _Facts:
         self.as_of = basis.on  # as the reference's `Context`: the day, and the year read as last
         self.last_year = basis.fiscal_year
         self._built: dict[str, Fact] = {}
+        self._outside: dict[tuple[str, ...], pl.Expr] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
         # small however often a fact or a node is used. A stage is (phase, depth): facts by
         # formula depth, then condition nodes by height, then policies, then stacking.
@@ -234,7 +235,9 @@ class _Facts:
     def at(self, basis: Basis) -> _Facts:
         """The same frame's facts on another basis (a tax year's), computed in the same
         stages: one plan for both, each fact once per basis."""
-        return _Facts(self.facts, self.columns, basis, self.stages, self._count)
+        other = _Facts(self.facts, self.columns, basis, self.stages, self._count)
+        other._outside = self._outside  # a zone does not depend on the date
+        return other
 
     def put(self, stage: Stage, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
         name = f"__{prefix}{next(self._count)}"
@@ -270,6 +273,16 @@ class _Facts:
                 raw.decimal,
             )
         return self._built[name]
+
+    def outside(self, zones: Iterable[str]) -> pl.Expr:
+        """Whether the row's zone is known and not one of `zones`: a column per distinct set of
+        zones (the test reads text, and every flag of a policy reads it)."""
+        key = tuple(sorted(zones))
+        if key not in self._outside:
+            zone = self.column("zone", pl.String())
+            outside = zone.is_not_null() & ~zone.is_in(list(key))
+            self._outside[key] = self.put((_FACT, 0), outside, "z")
+        return self._outside[key]
 
     def judged(self, defn: FactPlan) -> pl.Expr:
         """Whether an unknown value of a fact read from the profile needs an expert."""
@@ -933,7 +946,7 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
         outside: pl.Expr = _NO
         zone_unknown: pl.Expr = _NO
     else:
-        outside = zone.is_not_null() & ~zone.is_in(sorted(plan.applies_in))
+        outside = facts.outside(plan.applies_in)
         zone_unknown = zone.is_null()
     compiled, decided = _criteria(plan, facts)
     # Without the zone nothing is decided: a zone elsewhere would make it not_in_force.
@@ -1072,8 +1085,10 @@ def _decoded(
     for (name, listed), found in zip(masks, distinct, strict=True):
         offset = len(lists)
         lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-        # Eager: a lazy query with a literal per policy costs more to plan than to run.
-        codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+        if len(found) == 1:  # most often: nothing listed in any row, or the same facts
+            codes[name] = pl.repeat(offset, wide.height, dtype=pl.UInt32, eager=True)
+        else:  # eager: a lazy query with a literal per policy costs more to plan than to run
+            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
     return lists, codes
 
 
