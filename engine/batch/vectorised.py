@@ -198,7 +198,7 @@ class Fact:
         top, bottom = _ratio(bound)
         what = f"{self.defn.id!r} compared with {bound}"
         _fits(self.size * bottom, what)
-        left = self.value * _int(bottom)
+        left = self.value if bottom == 1 else self.value * _int(bottom)
         if self.den is None:
             right = _int(top * SCALE)
         else:
@@ -848,7 +848,8 @@ def _tiers(benefit: BenefitPlan, facts: _Facts) -> _Amount:
     review: Any = pl
     size = 0
     for band in benefit.bands:
-        holds = _band_holds(band, by)
+        # A column: the amount, whether it is missing and whether for an expert all read it.
+        holds = facts.put((_NODE, 0), _band_holds(band, by), "b")
         if band.amount is not None:
             pays = _micro(band.amount, "tier amount")
             paid, lacking, judged, most = _int(pays), _NO, _NO, abs(pays)
@@ -954,8 +955,9 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
         (_VERDICT, 0), pl.when(zone_unknown).then(_lit(UNKNOWN_, pl.UInt8)).otherwise(decided), "c"
     )
     amount = _amount(plan.benefit, facts)
-    eligible = ~outside & (truth == TRUE_)
-    unknown = ~outside & (truth == UNKNOWN_)
+    eligible, unknown = truth == TRUE_, truth == UNKNOWN_
+    if outside is not _NO:
+        eligible, unknown = ~outside & eligible, ~outside & unknown
     ordered = _asked(compiled, amount, facts, eligible, unknown, zone_unknown)
     # Two masks over the listed facts, each computed once: which are reported, and which of
     # those need an expert; the lists are their difference and their intersection (no flag
