@@ -96,6 +96,7 @@ _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
 
 Stage = tuple[int, int]
 _FACT, _NODE, _VERDICT, _POLICY, _STACKED = range(5)
+_BEFORE_FACTS: Stage = (_FACT, -1)  # columns that facts of every depth read
 
 
 class Unsupported(Exception):
@@ -226,6 +227,7 @@ class _Facts:
         self.last_year = basis.fiscal_year
         self._built: dict[str, Fact] = {}
         self._outside: dict[tuple[str, ...], pl.Expr] = {}
+        self._operating: dict[int, pl.Expr] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
         # small however often a fact or a node is used. A stage is (phase, depth): facts by
         # formula depth, then condition nodes by height, then policies, then stacking.
@@ -236,7 +238,7 @@ class _Facts:
         """The same frame's facts on another basis (a tax year's), computed in the same
         stages: one plan for both, each fact once per basis."""
         other = _Facts(self.facts, self.columns, basis, self.stages, self._count)
-        other._outside = self._outside  # a zone does not depend on the date
+        other._outside, other._operating = self._outside, self._operating  # not by date
         return other
 
     def put(self, stage: Stage, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
@@ -284,6 +286,15 @@ class _Facts:
             self._outside[key] = self.put((_FACT, 0), outside, "z")
         return self._outside[key]
 
+    def operating(self, year: int) -> pl.Expr:
+        """Whether a year counts for the enterprise (registered by then, or unknown when): a
+        column per year, computed before the facts, which every sum over years reads."""
+        if year not in self._operating:
+            registered = self.column("registration_date", pl.Date()).dt.year()
+            counts = registered.is_null() | (registered <= year)
+            self._operating[year] = self.put(_BEFORE_FACTS, counts, "y")
+        return self._operating[year]
+
     def judged(self, defn: FactPlan) -> pl.Expr:
         """Whether an unknown value of a fact read from the profile needs an expert."""
         return _YES if defn.judgement else _NO
@@ -318,13 +329,12 @@ def _sum_years(facts: _Facts, defn: FactPlan) -> Fact:
     # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
     source = defn.source
     assert isinstance(source, SumYearsSource)
-    registered = facts.column("registration_date", pl.Date()).dt.year()
     total: pl.Expr = _int(0)
     gaps: pl.Expr = _NO
     counted: pl.Expr = _NO
     for year in range(facts.last_year - source.years + 1, facts.last_year + 1):
         value = facts.financial(year, source.line)
-        included = registered.is_null() | (registered <= year)
+        included = facts.operating(year)
         total = total + pl.when(included).then(value).otherwise(_int(0)).fill_null(_int(0))
         gaps = gaps | (included & value.is_null())
         counted = counted | included
@@ -482,10 +492,11 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
     held = items.list.eval(
         pl.element().filter((item.field("kind") == spec.certificate) & (issued <= facts.as_of))
     )
-    days = held.list.eval(issued).list.unique()
-    if spec.measure == "latest_issued":
-        return Fact(defn, days.list.max(), _NO)
-    count = days.list.len()
+    if spec.measure == "latest_issued":  # the latest of the issue dates
+        return Fact(defn, held.list.eval(issued).list.max(), _NO)
+    # The distinct issue dates: a list of fewer than two has as many (and is not searched).
+    several = pl.when(held.list.len() >= 2).then(held)
+    count = several.list.eval(issued).list.n_unique().fill_null(held.list.len())
     if spec.measure == "first":
         return Fact(defn, pl.when(count > 0).then(count == 1), _NO)
     assert spec.validity is not None
@@ -493,8 +504,11 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
            .otherwise(issued.dt.offset_by(_offset(spec.validity))))  # fmt: skip
     one = pl.struct(issued.alias("i"), end.alias("e"))
     pair = pl.element().struct
+    # Sorting and scanning each list costs per row, even an empty one: only lists of two or
+    # more certificates can hold a renewal (one certificate is a chain of no links), so the
+    # others are left null here and count no links.
     chain = (
-        held.list.eval(one)
+        several.list.eval(one)
         .list.eval(
             pl.element().sort_by([pair.field("i"), pair.field("e")], descending=[False, True])
         )
@@ -504,6 +518,7 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
             .fill_null(False).cast(pl.Int64).reverse().cum_prod().sum()
         )
         .list.first()
+        .fill_null(0)
     )
     value = pl.when(count > 0).then(chain + 1).otherwise(0).cast(pl.Int128) * _int(SCALE)
     return Fact(defn, pl.when(count.is_not_null()).then(value), _NO, size=_ITEMS * SCALE)
