@@ -153,13 +153,13 @@ def _lit(value: Any, dtype: type[pl.DataType]) -> pl.Expr:
 
 
 _NO, _YES = pl.lit(False), pl.lit(True)
+_NO_AMOUNT = pl.lit(None, dtype=pl.Int128)
 
 
 def _constant(flag: pl.Expr) -> bool:
     """Whether a flag is one of the two constants (kept as literals, never computed into a
     column: most facts never need an expert)."""
     return flag is _NO or flag is _YES
-_NO_AMOUNT = pl.lit(None, dtype=pl.Int128)
 
 
 def _ratio(value: Decimal) -> tuple[int, int]:
@@ -229,8 +229,10 @@ class _Facts:
         self._outside: dict[tuple[str, ...], pl.Expr] = {}
         self._operating: dict[int, pl.Expr] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
-        # small however often a fact or a node is used. A stage is (phase, depth): facts by
-        # formula depth, then condition nodes by height, then policies, then stacking.
+        # small however often a fact or a node is used. A stage is (phase, depth): what facts
+        # of every depth read (`_BEFORE_FACTS`), facts by formula depth, then condition nodes
+        # by height, then each policy's verdict, its masks and amount, its status, then
+        # stacking.
         self.stages: dict[Stage, dict[str, pl.Expr]] = {} if stages is None else stages
         self._count = itertools.count(1) if count is None else count
 
@@ -1272,8 +1274,8 @@ class VectorisedSet:
 
     def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> CodedResults:
         """One row per enterprise × policy, enterprise by enterprise (the frame's order), each
-        enterprise's policies in the set's order, from the wide frame of `_wide`: every column
-        a gather of small codes (texts as Enums, lists of facts as indexes)."""
+        enterprise's policies in the set's order, from the wide frame of `_wide`: small codes
+        (texts as Enums, lists of facts as indexes) laid out enterprise by enterprise."""
         count, n = len(names), wide.height
         ids = pl.Series("policy_id", [p.id for p in self.vectorised], pl.String)
         kinds = pl.Series("amount_kind", [p.benefit.amount_kind for p in self.vectorised])
