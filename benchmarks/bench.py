@@ -1,6 +1,6 @@
 """Throughput and peak memory: hand-written HNTE function, reference evaluator, vectorised back end.
 
-    python -m benchmarks.bench [--sizes 10000,100000] [--with-1m]
+    python -m benchmarks.bench [--sizes 10000,100000] [--with-1m] [--kinds K,…] [--frames DIR]
 
 Each measurement runs in a fresh process (peak RSS is that process's). Every figure is also
 given as a ratio to the hand-written HNTE function's time per profile-policy, measured in the
@@ -8,7 +8,9 @@ same run. `reference` and `vectorised` evaluate the whole bundled library (evalu
 profiles × policies); the hand-written function and the `-hnte` kinds the HNTE rule only. The
 reference and the hand-written function run on at most 20,000 profiles per size (their
 per-profile cost does not depend on the register size); the vectorised back end runs on the
-whole register, built before timing and evaluated 100,000 rows at a time.
+whole register, built before timing and evaluated 100,000 rows at a time (the register is
+generated once per size and read by each vectorised process from Parquet; `--frames DIR` keeps it
+for later runs).
 
 Each kind runs in its own process, one after another: on a machine shared with other work the
 wall-clock ratios then move with the load. The CPU seconds of each process (all its threads:
