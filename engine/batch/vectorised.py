@@ -30,6 +30,7 @@ import functools
 import itertools
 import math
 import operator
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -1159,6 +1160,7 @@ class VectorisedSet:
         self.fallback: dict[str, str] = reasons  # policy id → why the reference evaluates it
         self.vectorised = tuple(p for p in plan.policies if p.id not in reasons)
         self._queries: dict[tuple[object, ...], _Query] = {}
+        self._keeping = threading.Lock()
 
     def fact_frame(
         self, frame: pl.DataFrame, on: date | Basis, fact_ids: Sequence[str]
@@ -1234,9 +1236,11 @@ class VectorisedSet:
         key = (tuple(schema.items()), dates)
         query = self._queries.get(key)
         if query is None:
-            if len(self._queries) >= _QUERIES_KEPT:
-                self._queries.pop(next(iter(self._queries)))
-            query = self._queries[key] = self._build(dict(schema), dates)
+            query = self._build(dict(schema), dates)
+            with self._keeping:  # the service evaluates from several threads
+                if len(self._queries) >= _QUERIES_KEPT:
+                    self._queries.pop(next(iter(self._queries)))
+                self._queries[key] = query
         return query
 
     def _build(self, schema: dict[str, pl.DataType], dates: Dates) -> _Query:
