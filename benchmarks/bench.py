@@ -1,6 +1,6 @@
 """Throughput and peak memory: hand-written HNTE function, reference evaluator, vectorised back end.
 
-    python -m benchmarks.bench [--sizes 10000,100000] [--with-1m]
+    python -m benchmarks.bench [--sizes 10000,100000] [--with-1m] [--kinds K,…] [--frames DIR]
 
 Each measurement runs in a fresh process (peak RSS is that process's). Every figure is also
 given as a ratio to the hand-written HNTE function's time per profile-policy, measured in the
@@ -8,7 +8,9 @@ same run. `reference` and `vectorised` evaluate the whole bundled library (evalu
 profiles × policies); the hand-written function and the `-hnte` kinds the HNTE rule only. The
 reference and the hand-written function run on at most 20,000 profiles per size (their
 per-profile cost does not depend on the register size); the vectorised back end runs on the
-whole register, built before timing and evaluated 100,000 rows at a time.
+whole register, built before timing and evaluated 100,000 rows at a time (the register is
+generated once per size and read by each vectorised process from Parquet; `--frames DIR` keeps it
+for later runs).
 
 Each kind runs in its own process, one after another: on a machine shared with other work the
 wall-clock ratios then move with the load. The CPU seconds of each process (all its threads:
@@ -24,9 +26,12 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 AS_OF = date(2026, 11, 24)
@@ -138,9 +143,10 @@ def _register_frame(n: int, facts: Any) -> Any:
     return pl.concat(chunks, rechunk=True)
 
 
-def measure(kind: str, n: int) -> dict[str, Any]:
+def measure(kind: str, n: int, frame_file: str | None = None) -> dict[str, Any]:
     """One measurement in this process: seconds (wall and CPU, all threads), evaluations
-    (profile × policy), peak RSS."""
+    (profile × policy), peak RSS. The vectorised kinds read their frame from `frame_file`
+    (a Parquet file of `_register_frame`) when given, else build it."""
     from incentives.engine import PolicySet
 
     policies = PolicySet()
@@ -185,7 +191,12 @@ def measure(kind: str, n: int) -> dict[str, Any]:
 
         if kind == "vectorised-half":
             policies = _half_library(policies)
-        frame = _register_frame(n, policies.facts)
+        if frame_file is None:
+            frame = _register_frame(n, policies.facts)
+        else:
+            import polars as pl
+
+            frame = pl.read_parquet(frame_file)
         vectorised = VectorisedSet(policies)
         assert not vectorised.fallback, vectorised.fallback  # no row-by-row evaluation here
         evaluate = vectorised.evaluate if kind == "vectorised-decoded" else vectorised.evaluate_coded
@@ -231,9 +242,10 @@ def _half_library(policies: Any) -> Any:
     return PolicySet(target)
 
 
-def _child(kind: str, n: int) -> dict[str, Any]:
+def _child(kind: str, n: int, frame_file: str | None = None) -> dict[str, Any]:
+    extra = [] if frame_file is None else ["--frame", frame_file]
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench", "--one", kind, str(n)],
+        [sys.executable, "-m", "benchmarks.bench", "--one", kind, str(n), *extra],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -246,12 +258,14 @@ KINDS = ("hand", "closures-hnte", "reference-hnte", "reference-hnte-gaps", "refe
 
 def _print_vectorised(n: int, runs: dict[str, dict[str, Any]]) -> None:
     """Evaluations per second, memory per 100k batch, and the cost of each added policy."""
-    full, half = runs["vectorised"], runs["vectorised-half"]
     for kind, r in runs.items():
         print(f"\n{n:,} × {r['policies']} policies, {kind}: "
               f"{r['evaluations'] / r['seconds'] / 1e6:.1f} M evaluations/s of wall clock, "
               f"{r['evaluations'] / r['cpu'] / 1e6:.1f} M per CPU second; "
               f"{r['batch_mb']:.0f} MB above the frame for a batch of {min(n, BATCH):,}")  # fmt: skip
+    if "vectorised" not in runs or "vectorised-half" not in runs:
+        return
+    full, half = runs["vectorised"], runs["vectorised-half"]
     added = full["policies"] - half["policies"]
     if added > 0:
         wall = (full["seconds"] - half["seconds"]) / added / (n / 1e6)
@@ -278,9 +292,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--with-1m", action="store_true", help="add 1,000,000 profiles")
     parser.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--frame", help=argparse.SUPPRESS)  # a prebuilt frame for --one
+    parser.add_argument("--kinds", help="comma-separated kinds to measure (hand always runs)")
+    parser.add_argument("--frames", help="a directory keeping the generated registers (Parquet) "
+                        "between runs; empty it when the generator or the catalogue changes")  # fmt: skip
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]))))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.frame)))
         return
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
     from incentives.engine import PolicySet
@@ -289,23 +307,41 @@ def main() -> None:
     print("| profiles | back end | evaluations | seconds | µs / profile-policy | × hand-written "
           "| CPU s | × hand-written (CPU) | peak RSS MB |")  # fmt: skip
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for n in sizes:
-        hand = _child("hand", n)
-        base = hand["seconds"] / hand["evaluations"]
-        base_cpu = hand["cpu"] / hand["evaluations"]
-        vectorised: dict[str, dict[str, Any]] = {}
-        for kind in KINDS:
-            r = hand if kind == "hand" else _child(kind, n)
-            per = r["seconds"] / r["evaluations"]
-            print(f"| {n:,} | {kind} | {r['evaluations']:,} | {r['seconds']:.2f} | {per * 1e6:.2f} "
-                  f"| {per / base:.2f} | {r['cpu']:.2f} "
-                  f"| {r['cpu'] / r['evaluations'] / base_cpu:.2f} | {r['peak_mb']:.0f} |",
-                  flush=True)  # fmt: skip
-            if kind.startswith("vectorised"):
-                vectorised[kind] = r
-        _print_vectorised(n, vectorised)
+    asked = [] if args.kinds is None else [k for k in args.kinds.split(",") if k != "hand"]
+    kinds = KINDS if args.kinds is None else ("hand", *asked)
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))} (known: {', '.join(KINDS)})")
+    with tempfile.TemporaryDirectory(prefix="bench-frame-") as scratch:
+        for n in sizes:
+            _measure_size(n, Path(args.frames or scratch) / f"register-{n}.parquet", kinds)
     print(f"\n`incentives check --explain`, cold process, median of 3: {_check_cold():.3f} s")
     print(f"load average after: {_load()}")
+
+
+def _measure_size(n: int, frame_file: Path, kinds: Sequence[str]) -> None:
+    """The kinds on `n` profiles; the vectorised kinds share one frame, built once (a register
+    of a million rows takes minutes to generate) and read from `frame_file` (kept there, when
+    `--frames` names a directory, for the next run)."""
+    from incentives.engine import PolicySet
+
+    if any(k.startswith("vectorised") for k in kinds) and not frame_file.exists():
+        frame_file.parent.mkdir(parents=True, exist_ok=True)
+        _register_frame(n, PolicySet().facts).write_parquet(frame_file)
+    hand = _child("hand", n)
+    base = hand["seconds"] / hand["evaluations"]
+    base_cpu = hand["cpu"] / hand["evaluations"]
+    vectorised: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        r = hand if kind == "hand" else _child(kind, n, str(frame_file))
+        per = r["seconds"] / r["evaluations"]
+        print(f"| {n:,} | {kind} | {r['evaluations']:,} | {r['seconds']:.2f} | {per * 1e6:.2f} "
+              f"| {per / base:.2f} | {r['cpu']:.2f} "
+              f"| {r['cpu'] / r['evaluations'] / base_cpu:.2f} | {r['peak_mb']:.0f} |",
+              flush=True)  # fmt: skip
+        if kind.startswith("vectorised"):
+            vectorised[kind] = r
+    _print_vectorised(n, vectorised)
 
 
 def _load() -> str:

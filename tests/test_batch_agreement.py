@@ -216,3 +216,20 @@ def test_stacking_pays_the_higher_member_once(policies: PolicySet) -> None:
     # 200万 × (25% − 5%) = 40万 beats 200万 × (25% − 15%) = 20万, which is set to zero.
     assert from_micro(amounts["national.small-low-profit.cit"]) == Decimal("400000")
     assert from_micro(amounts["national.hnte.tax-rate"]) == 0
+
+
+def test_one_set_answers_every_date_and_register_as_a_fresh_one(policies: PolicySet) -> None:
+    """A set keeps its compiled query per frame schema and pair of dates: used again on
+    other evaluation dates, tax years and registers of other columns, it still answers as
+    the reference (and as a set compiled afresh for that register)."""
+    shared = VectorisedSet(policies)
+    profiles = [build(HNTE_BASE), build(HNTE_BASE, zone=None), parse_profile({})]
+    for as_of, tax_year in ((date(2026, 11, 24), None), (date(2026, 11, 24), 2023),
+                            (date(2024, 2, 29), None)):  # fmt: skip
+        assert_agree(policies, profiles, as_of, shared, tax_year)
+    rows = [dict(profile_to_row(p, policies.facts), **{ROW: i}) for i, p in enumerate(profiles)]
+    full = rows_to_frame(rows, policies.facts)
+    fewer = full.drop([name for name in full.columns if name.startswith("facts.")])
+    as_of = date(2026, 11, 24)
+    assert shared.evaluate(fewer, as_of).equals(VectorisedSet(policies).evaluate(fewer, as_of))
+    assert not shared.evaluate(fewer, as_of).equals(shared.evaluate(full, as_of))

@@ -30,7 +30,8 @@ import functools
 import itertools
 import math
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -95,7 +96,8 @@ _DURATION = {Unit.YEAR: "y", Unit.MONTH: "mo", Unit.DAY: "d"}
 
 
 Stage = tuple[int, int]
-_FACT, _NODE, _POLICY, _STACKED = range(4)
+_FACT, _NODE, _VERDICT, _POLICY, _STACKED = range(5)
+_BEFORE_FACTS: Stage = (_FACT, -1)  # columns that facts of every depth read
 
 
 class Unsupported(Exception):
@@ -155,6 +157,12 @@ _NO, _YES = pl.lit(False), pl.lit(True)
 _NO_AMOUNT = pl.lit(None, dtype=pl.Int128)
 
 
+def _constant(flag: pl.Expr) -> bool:
+    """Whether a flag is one of the two constants (kept as literals, never computed into a
+    column: most facts never need an expert)."""
+    return flag is _NO or flag is _YES
+
+
 def _ratio(value: Decimal) -> tuple[int, int]:
     top, bottom = value.as_integer_ratio()
     return top, bottom
@@ -192,7 +200,7 @@ class Fact:
         top, bottom = _ratio(bound)
         what = f"{self.defn.id!r} compared with {bound}"
         _fits(self.size * bottom, what)
-        left = self.value * _int(bottom)
+        left = self.value if bottom == 1 else self.value * _int(bottom)
         if self.den is None:
             right = _int(top * SCALE)
         else:
@@ -219,16 +227,22 @@ class _Facts:
         self.as_of = basis.on  # as the reference's `Context`: the day, and the year read as last
         self.last_year = basis.fiscal_year
         self._built: dict[str, Fact] = {}
+        self._outside: dict[tuple[str, ...], pl.Expr] = {}
+        self._operating: dict[int, pl.Expr] = {}
         # Columns computed in order, each stage from the columns of earlier stages: plans stay
-        # small however often a fact or a node is used. A stage is (phase, depth): facts by
-        # formula depth, then condition nodes by height, then policies, then stacking.
+        # small however often a fact or a node is used. A stage is (phase, depth): what facts
+        # of every depth read (`_BEFORE_FACTS`), facts by formula depth, then condition nodes
+        # by height, then each policy's verdict, its masks and amount, its status, then
+        # stacking.
         self.stages: dict[Stage, dict[str, pl.Expr]] = {} if stages is None else stages
         self._count = itertools.count(1) if count is None else count
 
     def at(self, basis: Basis) -> _Facts:
         """The same frame's facts on another basis (a tax year's), computed in the same
         stages: one plan for both, each fact once per basis."""
-        return _Facts(self.facts, self.columns, basis, self.stages, self._count)
+        other = _Facts(self.facts, self.columns, basis, self.stages, self._count)
+        other._outside, other._operating = self._outside, self._operating  # not by date
+        return other
 
     def put(self, stage: Stage, expr: pl.Expr, prefix: str = "t") -> pl.Expr:
         name = f"__{prefix}{next(self._count)}"
@@ -256,7 +270,7 @@ class _Facts:
             self._built[name] = Fact(
                 raw.defn,
                 self.put(stage, raw.value, "f"),
-                self.put(stage, raw.review, "r"),
+                raw.review if _constant(raw.review) else self.put(stage, raw.review, "r"),
                 None if raw.den is None else self.put(stage, raw.den, "d"),
                 raw.size,
                 raw.den_size,
@@ -264,6 +278,25 @@ class _Facts:
                 raw.decimal,
             )
         return self._built[name]
+
+    def outside(self, zones: Iterable[str]) -> pl.Expr:
+        """Whether the row's zone is known and not one of `zones`: a column per distinct set of
+        zones (the test reads text, and every flag of a policy reads it)."""
+        key = tuple(sorted(zones))
+        if key not in self._outside:
+            zone = self.column("zone", pl.String())
+            outside = zone.is_not_null() & ~zone.is_in(list(key))
+            self._outside[key] = self.put((_FACT, 0), outside, "z")
+        return self._outside[key]
+
+    def operating(self, year: int) -> pl.Expr:
+        """Whether a year counts for the enterprise (registered by then, or unknown when): a
+        column per year, computed before the facts, which every sum over years reads."""
+        if year not in self._operating:
+            registered = self.column("registration_date", pl.Date()).dt.year()
+            counts = registered.is_null() | (registered <= year)
+            self._operating[year] = self.put(_BEFORE_FACTS, counts, "y")
+        return self._operating[year]
 
     def judged(self, defn: FactPlan) -> pl.Expr:
         """Whether an unknown value of a fact read from the profile needs an expert."""
@@ -299,13 +332,12 @@ def _sum_years(facts: _Facts, defn: FactPlan) -> Fact:
     # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
     source = defn.source
     assert isinstance(source, SumYearsSource)
-    registered = facts.column("registration_date", pl.Date()).dt.year()
     total: pl.Expr = _int(0)
     gaps: pl.Expr = _NO
     counted: pl.Expr = _NO
     for year in range(facts.last_year - source.years + 1, facts.last_year + 1):
         value = facts.financial(year, source.line)
-        included = registered.is_null() | (registered <= year)
+        included = facts.operating(year)
         total = total + pl.when(included).then(value).otherwise(_int(0)).fill_null(_int(0))
         gaps = gaps | (included & value.is_null())
         counted = counted | included
@@ -463,10 +495,11 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
     held = items.list.eval(
         pl.element().filter((item.field("kind") == spec.certificate) & (issued <= facts.as_of))
     )
-    days = held.list.eval(issued).list.unique()
-    if spec.measure == "latest_issued":
-        return Fact(defn, days.list.max(), _NO)
-    count = days.list.len()
+    if spec.measure == "latest_issued":  # the latest of the issue dates
+        return Fact(defn, held.list.eval(issued).list.max(), _NO)
+    # The distinct issue dates: a list of fewer than two has as many (and is not searched).
+    several = pl.when(held.list.len() >= 2).then(held)
+    count = several.list.eval(issued).list.n_unique().fill_null(held.list.len())
     if spec.measure == "first":
         return Fact(defn, pl.when(count > 0).then(count == 1), _NO)
     assert spec.validity is not None
@@ -474,8 +507,11 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
            .otherwise(issued.dt.offset_by(_offset(spec.validity))))  # fmt: skip
     one = pl.struct(issued.alias("i"), end.alias("e"))
     pair = pl.element().struct
+    # Sorting and scanning each list costs per row, even an empty one: only lists of two or
+    # more certificates can hold a renewal (one certificate is a chain of no links), so the
+    # others are left null here and count no links.
     chain = (
-        held.list.eval(one)
+        several.list.eval(one)
         .list.eval(
             pl.element().sort_by([pair.field("i"), pair.field("e")], descending=[False, True])
         )
@@ -485,6 +521,7 @@ def _certificates(facts: _Facts, defn: FactPlan) -> Fact:
             .fill_null(False).cast(pl.Int64).reverse().cum_prod().sum()
         )
         .list.first()
+        .fill_null(0)
     )
     value = pl.when(count > 0).then(chain + 1).otherwise(0).cast(pl.Int128) * _int(SCALE)
     return Fact(defn, pl.when(count.is_not_null()).then(value), _NO, size=_ITEMS * SCALE)
@@ -729,6 +766,7 @@ def _compare(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
 
 def _reported(node: _Node, under: pl.Expr, into: dict[str, list[pl.Expr]]) -> None:
     """Collect, per fact, when one of its leaves is reported by `unknown_leaves`."""
+    # (Columns for the inner nodes' flags were measured: slower than these expressions.)
     here = under & (node.truth == UNKNOWN_)
     if node.fact is not None:
         into.setdefault(node.fact.defn.id, []).append(here)
@@ -828,7 +866,8 @@ def _tiers(benefit: BenefitPlan, facts: _Facts) -> _Amount:
     review: Any = pl
     size = 0
     for band in benefit.bands:
-        holds = _band_holds(band, by)
+        # A column: the amount, whether it is missing and whether for an expert all read it.
+        holds = facts.put((_NODE, 0), _band_holds(band, by), "b")
         if band.amount is not None:
             pays = _micro(band.amount, "tier amount")
             paid, lacking, judged, most = _int(pays), _NO, _NO, abs(pays)
@@ -892,15 +931,12 @@ _MASK = pl.UInt64
 _MASK_BITS = 64
 
 
-def _mask(flags: list[pl.Expr]) -> pl.Expr:
-    if not flags:
-        return _lit(0, _MASK)
-    return pl.sum_horizontal(
-        [
-            pl.when(flag).then(_lit(1 << bit, _MASK)).otherwise(_lit(0, _MASK))
-            for bit, flag in enumerate(flags)
-        ]
-    )
+def _mask(flags: list[pl.Expr]) -> pl.Expr | None:
+    """Bit i set where flag i is true; None where no flag can be (all are `_NO`)."""
+    # A null flag adds nothing (`sum_horizontal` skips nulls), as `when(null)` is false.
+    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in enumerate(flags)
+            if flag is not _NO]  # fmt: skip
+    return pl.sum_horizontal(bits) if bits else None
 
 
 def _criteria(plan: PolicyPlan, facts: _Facts) -> tuple[list[_Node], pl.Expr]:
@@ -929,18 +965,30 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
         outside: pl.Expr = _NO
         zone_unknown: pl.Expr = _NO
     else:
-        outside = zone.is_not_null() & ~zone.is_in(sorted(plan.applies_in))
+        outside = facts.outside(plan.applies_in)
         zone_unknown = zone.is_null()
     compiled, decided = _criteria(plan, facts)
     # Without the zone nothing is decided: a zone elsewhere would make it not_in_force.
-    truth = pl.when(zone_unknown).then(_lit(UNKNOWN_, pl.UInt8)).otherwise(decided)
+    truth = facts.put(
+        (_VERDICT, 0), pl.when(zone_unknown).then(_lit(UNKNOWN_, pl.UInt8)).otherwise(decided), "c"
+    )
     amount = _amount(plan.benefit, facts)
-    eligible = ~outside & (truth == TRUE_)
-    unknown = ~outside & (truth == UNKNOWN_)
+    eligible, unknown = truth == TRUE_, truth == UNKNOWN_
+    if outside is not _NO:
+        eligible, unknown = ~outside & eligible, ~outside & unknown
     ordered = _asked(compiled, amount, facts, eligible, unknown, zone_unknown)
-    needs_data = pl.any_horizontal([found & ~review for _, (found, review) in ordered])
-    missing = _mask([found & ~review for _, (found, review) in ordered])
-    review_list = _mask([found & review for _, (found, review) in ordered])
+    # Two masks over the listed facts, each computed once: which are reported, and which of
+    # those need an expert; the lists are their difference and their intersection (no flag
+    # is ever null: truth columns and review columns are never null).
+    found_mask = _mask([found for _, (found, _) in ordered])
+    judged_mask = _mask([review for _, (_, review) in ordered])
+    none = _lit(0, _MASK)
+    found = none if found_mask is None else facts.put((_POLICY, 0), found_mask, "k")
+    if judged_mask is None or found_mask is None:
+        missing, review = found, none
+    else:
+        judged = facts.put((_POLICY, 0), judged_mask, "j")
+        missing, review = found & ~judged, found & judged
     status = (
         pl.when(outside)
         .then(_code(Status.NOT_IN_FORCE))
@@ -948,17 +996,17 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
         .then(_code(Status.ELIGIBLE))
         .when(truth == FALSE_)
         .then(_code(Status.INELIGIBLE))
-        .when(needs_data)
+        .when(missing != 0)
         .then(_code(Status.UNDETERMINED))
         .otherwise(_code(Status.NEEDS_REVIEW))
     )
     value = pl.when(eligible).then(amount.value).otherwise(_NO_AMOUNT)
     return _PolicyColumns(
-        facts.put((_POLICY, 0), status, "s"),
+        facts.put((_POLICY, 1), status, "s"),
         facts.put((_POLICY, 0), value, "a"),
         tuple(name for name, _ in ordered),
-        facts.put((_POLICY, 0), missing, "m"),
-        facts.put((_POLICY, 0), review_list, "v"),
+        missing if missing is found else facts.put((_POLICY, 1), missing, "m"),
+        review if review is none else facts.put((_POLICY, 1), review, "v"),
         amount.size,
     )
 
@@ -983,14 +1031,13 @@ def _asked(
     for fact_id, flags in reported.items():
         asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
     found, review = asked.get("zone", (_NO, _NO))
-    asked["zone"] = (found | (unknown & zone_unknown), review)
+    asked["zone"] = (found if zone_unknown is _NO else found | (unknown & zone_unknown), review)
     for fact in amount.facts:
         when_eligible = eligible & amount.missing & fact.missing
         found, review = asked.get(fact.defn.id, (_NO, _NO))
-        asked[fact.defn.id] = (
-            found | when_eligible,
-            pl.when(when_eligible).then(amount.review).otherwise(review),
-        )
+        if amount.review is not review:
+            review = pl.when(when_eligible).then(amount.review).otherwise(review)
+        asked[fact.defn.id] = (found | when_eligible, review)
     if len(asked) > _MASK_BITS:
         raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
     return sorted(asked.items())
@@ -1058,9 +1105,29 @@ def _decoded(
     for (name, listed), found in zip(masks, distinct, strict=True):
         offset = len(lists)
         lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-        # Eager: a lazy query with a literal per policy costs more to plan than to run.
-        codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+        if len(found) == 1:  # most often: nothing listed in any row, or the same facts
+            codes[name] = pl.repeat(offset, wide.height, dtype=pl.UInt32, eager=True)
+        else:  # eager: a lazy query with a literal per policy costs more to plan than to run
+            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
     return lists, codes
+
+
+_QUERIES_KEPT = 8  # queries kept per set (a schema and dates each)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """The wide evaluation of a set for one frame schema and one pair of dates: columns
+    computed stage after stage, then the selected result columns."""
+
+    stages: list[dict[str, pl.Expr]]
+    selected: list[pl.Expr]
+    names: list[tuple[str, ...]]  # per policy, the facts its masks list
+
+    def run(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        for stage in self.stages:
+            frame = frame.with_columns(**stage)
+        return frame.select(self.selected)
 
 
 class VectorisedSet:
@@ -1092,6 +1159,8 @@ class VectorisedSet:
                     reasons[member] = f"shares stacking group with {broken[0]}"
         self.fallback: dict[str, str] = reasons  # policy id → why the reference evaluates it
         self.vectorised = tuple(p for p in plan.policies if p.id not in reasons)
+        self._queries: dict[tuple[object, ...], _Query] = {}
+        self._keeping = threading.Lock()
 
     def fact_frame(
         self, frame: pl.DataFrame, on: date | Basis, fact_ids: Sequence[str]
@@ -1155,8 +1224,28 @@ class VectorisedSet:
         """One row per enterprise: row, credit_code, zone, then per vectorised policy i its
         status code `s{i}`, amount `a{i}` and masks of missing `m{i}` and review `v{i}` facts
         (whose fact names are the i-th of the names returned)."""
+        query = self._query(frame.schema, dates)
+        wide = query.run(frame.lazy()).collect()
+        if not wide[ROW].is_sorted():
+            wide = wide.sort(ROW, maintain_order=True)
+        return wide, query.names
+
+    def _query(self, schema: pl.Schema, dates: Dates) -> _Query:
+        """The expressions of `_wide` for frames of this schema on these dates, built once
+        (a register is evaluated batch after batch with the same columns and dates)."""
+        key = (tuple(schema.items()), dates)
+        query = self._queries.get(key)
+        if query is None:
+            query = self._build(dict(schema), dates)
+            with self._keeping:  # the service evaluates from several threads
+                if len(self._queries) >= _QUERIES_KEPT:
+                    self._queries.pop(next(iter(self._queries)))
+                self._queries[key] = query
+        return query
+
+    def _build(self, schema: dict[str, pl.DataType], dates: Dates) -> _Query:
         plan = self.policy_set.plan
-        facts = _Facts(plan.facts, dict(frame.schema), dates.basis("application"))
+        facts = _Facts(plan.facts, schema, dates.basis("application"))
         on = {"application": facts, "tax_year": facts.at(dates.basis("tax_year"))}
         columns = {p.id: _policy(p, on[p.attaches]) for p in self.vectorised}
         amounts = {pid: c.amount for pid, c in columns.items()}
@@ -1169,33 +1258,28 @@ class VectorisedSet:
                 {pid: facts.put((_STACKED, 0), expr, "p") for pid, expr in stacked.items()}
             )
         ids = [p.id for p in self.vectorised]
-        wide = (
-            facts.run(frame.lazy())
-            .select(
-                pl.col(ROW),
-                facts.column("credit_code", pl.String()).alias("credit_code"),
-                facts.column("zone", pl.String()).alias("zone"),
-                *[
-                    expr.alias(f"{key}{i}")
-                    for i, pid in enumerate(ids)
-                    for key, expr in (
-                        ("s", columns[pid].status),
-                        ("a", amounts[pid]),
-                        ("m", columns[pid].missing),
-                        ("v", columns[pid].review),
-                    )
-                ],
-            )
-            .collect()
-        )
-        if not wide[ROW].is_sorted():
-            wide = wide.sort(ROW, maintain_order=True)
-        return wide, [columns[pid].names for pid in ids]
+        selected = [
+            pl.col(ROW),
+            facts.column("credit_code", pl.String()).alias("credit_code"),
+            facts.column("zone", pl.String()).alias("zone"),
+            *[
+                expr.alias(f"{key}{i}")
+                for i, pid in enumerate(ids)
+                for key, expr in (
+                    ("s", columns[pid].status),
+                    ("a", amounts[pid]),
+                    ("m", columns[pid].missing),
+                    ("v", columns[pid].review),
+                )
+            ],
+        ]
+        stages = [facts.stages[level] for level in sorted(facts.stages)]
+        return _Query(stages, selected, [columns[pid].names for pid in ids])
 
     def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> CodedResults:
         """One row per enterprise × policy, enterprise by enterprise (the frame's order), each
-        enterprise's policies in the set's order, from the wide frame of `_wide`: every column
-        a gather of small codes (texts as Enums, lists of facts as indexes)."""
+        enterprise's policies in the set's order, from the wide frame of `_wide`: small codes
+        (texts as Enums, lists of facts as indexes) laid out enterprise by enterprise."""
         count, n = len(names), wide.height
         ids = pl.Series("policy_id", [p.id for p in self.vectorised], pl.String)
         kinds = pl.Series("amount_kind", [p.benefit.amount_kind for p in self.vectorised])
@@ -1209,35 +1293,30 @@ class VectorisedSet:
             )
             return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
-        # Policy by policy, one after the other; gathered below into enterprise-major order
-        # (a gather costs far less than sorting, or than building a list in every row).
-        stacked = pl.DataFrame(
-            {
-                "status": pl.concat([wide[f"s{i}"] for i in range(count)]),
-                "amount": pl.concat([wide[f"a{i}"] for i in range(count)]),
-                "missing": pl.concat([codes[f"m{i}"] for i in range(count)]),
-                "review": pl.concat([codes[f"v{i}"] for i in range(count)]),
-            }
-        )
-        index = pl.UInt32 if n * count < 2**32 else pl.UInt64
-        k = pl.int_range(pl.len(), dtype=index)
-        enterprise, policy, source = pl.col("__e"), pl.col("__p"), pl.col("__s")
-        per_enterprise = [
-            wide[ROW],
-            *(wide[name].cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
-        ]
+        # Each enterprise's values of the policies side by side as one fixed-size array, then
+        # those arrays laid end to end: enterprise-major order without a sort or a gather.
+        def interleaved(columns: Sequence[pl.Expr | str]) -> pl.Expr:
+            return pl.concat_arr(columns).reshape((-1,))
+
+        def per_policy(key: str) -> pl.Expr:
+            return interleaved([f"{key}{i}" for i in range(count)])
+
+        policy = pl.int_range(n * count, dtype=pl.UInt32 if n * count < 2**32 else pl.UInt64)
+        policy = policy % count
         frame = (
-            stacked.lazy()
-            .with_columns(__e=k // count, __p=k % count)
-            .with_columns(__s=policy * n + enterprise)
+            wide.lazy()
+            .with_columns(
+                *(pl.col(name).cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
+                **codes,
+            )
             .select(
-                *[pl.lit(column).gather(enterprise) for column in per_enterprise],
+                *[interleaved([name] * count) for name in (ROW, "credit_code", "zone")],
                 pl.lit(policy_ids).gather(policy),
-                pl.lit(_STATUSES).gather(pl.col("status").gather(source)).alias("status"),
-                pl.col("amount").gather(source),
+                pl.lit(_STATUSES).gather(per_policy("s")).alias("status"),
+                per_policy("a").alias("amount"),
                 pl.lit(kind_codes).gather(policy),
-                pl.col("missing").gather(source).cast(pl.UInt32),
-                pl.col("review").gather(source).cast(pl.UInt32),
+                per_policy("m").cast(pl.UInt32).alias("missing"),
+                per_policy("v").cast(pl.UInt32).alias("review"),
             )
             .collect()
         )
