@@ -257,3 +257,22 @@ def test_the_walk_starts_in_force_for_a_tax_year_preference_of_an_ended_year() -
     # An application's period is unchanged: its own first day when the usual one is outside.
     hnte = BUNDLED.get("national.hnte.certification")
     assert hnte.attaches == "application" and solve(BUNDLED, hnte.id).as_of == date(2026, 6, 30)
+
+
+def test_filling_in_never_makes_a_known_part_exceed_its_whole() -> None:
+    """The soundness invariant fills unknown fields in: a filled-in whole below a known part
+    (职工 1 beside 研发人员 361), or a filled-in part above a known whole, is left unknown
+    again instead of making the profile model drop the known part (which turned a decided
+    verdict into an open one: a false soundness failure found by the random policy sets)."""
+    from incentives.engine.testing.scenarios import fill_in, valid_data
+
+    data = {"synthetic": True, "rd_staff": Decimal(361),
+            "financials": {2025: {"rd_expense": Decimal(100)}}}  # fmt: skip
+    filler = {"employees": Decimal(1), "tech_staff": Decimal(2), "financials": {2025: {
+        "rd_expensed": Decimal(80), "rd_capitalised": Decimal(30), "revenue": Decimal(5)}}}
+    filled = fill_in(data, filler)
+    kept, _ = valid_data(filled)
+    assert kept == filled and kept["rd_staff"] == 361 and "employees" not in kept
+    assert kept["financials"][2025] == {"rd_expense": 100, "revenue": 5}
+    # Consistent fillers are kept whole.
+    assert fill_in(data, {"employees": Decimal(400)})["employees"] == 400

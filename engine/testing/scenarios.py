@@ -13,7 +13,13 @@ from typing import Any
 import yaml
 
 from ..errors import ProfileError
-from ..model.profile import Profile, parse_profile
+from ..model.profile import (
+    FINANCIAL_PARTS,
+    FINANCIAL_SHARES,
+    PROFILE_PARTS,
+    Profile,
+    parse_profile,
+)
 
 Data = dict[str, Any]
 
@@ -116,6 +122,9 @@ def _child_key(node: Any, step: str) -> Any:
     return None
 
 
+_Whole = tuple[tuple[str, ...], str]  # parts that together are at most the whole
+
+
 def fill_in(data: Data, filler: Data) -> Data:
     """`data` with every field it lacks taken from `filler` (what is known stays). A filled-in
     registration date is kept consistent with the profile: not after its first fiscal year
@@ -124,7 +133,28 @@ def fill_in(data: Data, filler: Data) -> Data:
     years = [y for y, line in (data.get("financials") or {}).items() if line]
     if "registration_date" not in data and "registration_date" in merged and years:
         merged["registration_date"] = min(merged["registration_date"], date(min(years), 1, 1))
+    pairs: list[_Whole] = [((part,), whole) for part, (whole, _) in PROFILE_PARTS.items()]
+    _drop_filled_conflicts(data, merged, pairs)
+    lines: list[_Whole] = [((part,), whole) for part, (whole, _) in FINANCIAL_PARTS.items()]
+    lines += [(parts, whole) for whole, (parts, _) in FINANCIAL_SHARES.items()]
+    for year, line in (merged.get("financials") or {}).items():
+        known = (data.get("financials") or {}).get(year)
+        if isinstance(line, dict):
+            _drop_filled_conflicts(known if isinstance(known, dict) else {}, line, lines)
     return merged
+
+
+def _drop_filled_conflicts(known: Data, merged: Data, wholes: list[_Whole]) -> None:
+    """Parts stated above their whole (`PROFILE_PARTS`, `FINANCIAL_PARTS`, `FINANCIAL_SHARES`)
+    because one side was filled in: the filled-in side is left out again (it stays unknown),
+    so that what was known is never made invalid by what was filled in."""
+    for parts, whole in wholes:
+        total, stated = merged.get(whole), [merged.get(part) for part in parts]
+        amounts = [v for v in stated if isinstance(v, Decimal | int) and not isinstance(v, bool)]
+        if isinstance(total, Decimal | int) and len(amounts) == len(parts) and sum(amounts) > total:
+            for name in (whole, *parts):
+                if name not in known:
+                    merged.pop(name, None)
 
 
 def _merge(data: Data, filler: Data) -> Data:
