@@ -34,14 +34,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
+from pydantic import BaseModel, TypeAdapter
 
 from ..errors import ProfileError
 from ..model.creditcode import credit_code_problem
 from ..model.facts import FactDef, FactType
-from ..model.profile import FINANCIAL_PARTS, FINANCIAL_SHARES, PROFILE_PARTS, _money, _number
+from ..model.profile import (
+    FINANCIAL_PARTS,
+    FINANCIAL_SHARES,
+    PROFILE_PARTS,
+    Compliance,
+    Profile,
+    _money,
+    _number,
+)
+from ..model.units import Unit, suffix_powers
 from ..policyset import PolicySet
 from ..reference.context import _coerce
 from .column_checks import PLAIN, SIGNED, int_micro, plain_micro, valid_credit_codes
@@ -53,6 +63,7 @@ from .columns import (
     SCALARS,
     SCALE,
     RowError,
+    _json_list,
     declared_profile_facts,
     flat_column_type,
     profile_to_row,
@@ -68,6 +79,9 @@ _ISO_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
 _FLAT_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 _SIGNED_LINES = frozenset({"taxable_income", "net_assets"})  # money that may be negative
 _LIST_NAMES = frozenset(LISTS)
+# The units a profile field's validator takes besides plain numbers (`_money`, `_number`)
+_MONEY_UNITS = suffix_powers(Unit.YUAN, Unit.NUMBER)
+_HEADCOUNT_UNITS = suffix_powers(Unit.NUMBER, Unit.PERSON)
 ABSENT = object()  # a cell that is not there (an empty CSV cell, a key absent from JSON)
 
 
@@ -99,6 +113,7 @@ class _Kind:
     # a column of quantities whose plain decimal text and integers Polars converts at once
     # (`column_checks.plain_micro`, `int_micro`): whether it may be negative; None otherwise
     plain: bool | None = None
+    units: Mapping[str, int] | None = None  # and the units it may be written in (`suffix_powers`)
     text: str | None = None  # "code": valid credit codes as they are; "any": every text as is
 
 
@@ -188,15 +203,49 @@ def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
         return ABSENT
 
 
+def _sure_list(name: str) -> Sure:
+    """A list column's cells (JSON text in CSV, lists in JSON Lines and Parquet) through the
+    model's own validation of that field (its items' models, as `Profile` declares the field),
+    then `profile_to_row`'s dump, as JSON text; once per distinct value."""
+    model: type[BaseModel] = Compliance if name == "compliance.records" else Profile
+    info = model.model_fields[name.rsplit(".", 1)[-1]]
+    field_type: Any = Annotated[info.annotation, info]
+    adapter: TypeAdapter[Any] = TypeAdapter(field_type)
+    known: dict[Any, Any] = {}
+
+    def judged(value: Any) -> Any:
+        try:
+            items = adapter.validate_python(_json_list(value, name))
+        except ValueError:  # RowError, ValidationError
+            return ABSENT
+        if items is None:  # a null: the model decides what it means
+            return ABSENT
+        return _canonical(name, [item.model_dump() for item in items])
+
+    def sure(value: Any) -> Any:
+        try:
+            key = _key(value)
+            found = known.get(key, known)
+        except TypeError:  # unhashable (a signalling NaN)
+            return judged(value)
+        if found is known:
+            if len(known) > 20_000:
+                known.clear()
+            found = known[key] = judged(value)
+        return found
+
+    return sure
+
+
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
     if name in ("employees", "tech_staff", "workforce", "rd_staff"):
-        return _Kind(_sure_quantity(_number, signed=False), plain=False)
+        return _Kind(_sure_quantity(_number, signed=False), plain=False, units=_HEADCOUNT_UNITS)
     if name.startswith("financials."):
         parts = name.split(".")
         if not (len(parts) == 3 and parts[2] in FINANCIAL_LINES and _year(parts[1])):
             return _Kind(_nothing_sure)  # unknown line or bad year: the model says what is wrong
         signed = parts[2] in _SIGNED_LINES
-        return _Kind(_sure_quantity(_money, signed), plain=signed)
+        return _Kind(_sure_quantity(_money, signed), plain=signed, units=_MONEY_UNITS)
     if name.startswith("facts."):
         defn = declared.get(name[6:])
         return _Kind(_nothing_sure) if defn is None else _Kind(_fact_sure(defn, flat))
@@ -205,6 +254,8 @@ def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
         return _Kind(_sure_flat_bool if flat else _sure_bool)
     if isinstance(dtype, pl.Date):
         return _Kind(_sure_day)
+    if name in _LIST_NAMES and name != "projects":
+        return _Kind(_sure_list(name))
     if name == "name":
         return _Kind(_sure_text, text="any")
     if name == "credit_code":
@@ -414,8 +465,10 @@ def _value_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType:
 
 def _sure_column(raw: pl.Series, kind: _Kind, of: type, dtype: pl.DataType) -> pl.Series:
     """The frame values of the cells of shapes `column_checks` is sure of; null elsewhere."""
-    if kind.plain is not None and of in (str, int):
-        return (plain_micro if of is str else int_micro)(raw, kind.plain)
+    if kind.plain is not None and of is str:
+        return plain_micro(raw, kind.plain, kind.units)
+    if kind.plain is not None and of is int:
+        return int_micro(raw, kind.plain)
     if kind.text is not None and of is str:
         if kind.text == "any":
             return raw
