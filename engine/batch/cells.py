@@ -400,10 +400,11 @@ class CellChecker:
         rest = raw.filter(raw.is_not_null() & sure.is_null())
         if len(rest) == 0:
             return sure.alias(name), []
-        distinct = rest.unique().to_list()
+        unique = rest.unique()
+        distinct = unique.to_list()
         answers = []
-        for value in distinct:
-            found = kind.sure(value)
+        for value, parsed in zip(distinct, _with_units(unique, kind, of), strict=True):
+            found = kind.sure(value) if parsed is None else parsed
             answers.append(self._asked(name, value, flat, cache) if found is ABSENT else found)
         known = pl.Series([None if a is ABSENT else a for a in answers], dtype=dtype)
         codes = raw.replace_strict(
@@ -463,12 +464,18 @@ def _value_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType:
     return pl.Null() if found is None else found
 
 
+def _with_units(distinct: pl.Series, kind: _Kind, of: type) -> list[Any]:
+    """The frame values of distinct texts written with one of the column's units (`1200万元`),
+    parsed at once (`column_checks.plain_micro`); None for every other value."""
+    if kind.units is None or kind.plain is None or of is not str:
+        return [None] * len(distinct)
+    return plain_micro(distinct, kind.plain, kind.units).to_list()
+
+
 def _sure_column(raw: pl.Series, kind: _Kind, of: type, dtype: pl.DataType) -> pl.Series:
     """The frame values of the cells of shapes `column_checks` is sure of; null elsewhere."""
-    if kind.plain is not None and of is str:
-        return plain_micro(raw, kind.plain, kind.units)
-    if kind.plain is not None and of is int:
-        return int_micro(raw, kind.plain)
+    if kind.plain is not None and of in (str, int):
+        return (plain_micro if of is str else int_micro)(raw, kind.plain)
     if kind.text is not None and of is str:
         if kind.text == "any":
             return raw
