@@ -13,8 +13,11 @@ integers, booleans or dates, as in typed Parquet and JSON) is converted as a who
 amounts, integers and valid credit codes by `column_checks` on the whole column, every other
 distinct value once (`CellChecker.column`). Cells of a few common shapes (plain decimal amounts,
 integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly by the
-column's `_Kind.sure` (amounts with units through the field's own validator, `_read`; declared
-facts through the one coercion of profile facts, `reference.context._coerce`), which accepts
+column's `_Kind.sure` (amounts with units through the field's own validator, `_read`, or for a
+whole text column by one parse of its distinct texts against the field's unit table,
+`column_checks.plain_micro`; lists of IP, certificates and compliance records through the
+model's own validation of that field, `_sure_list`; declared facts through the one coercion of
+profile facts, `reference.context._coerce`), which accepts
 only what the model certainly accepts and converts it to the same value;
 `tests/test_screen_fast.py` and `tests/test_screen_paths.py` check both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
@@ -249,13 +252,17 @@ def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
     if name.startswith("facts."):
         defn = declared.get(name[6:])
         return _Kind(_nothing_sure) if defn is None else _Kind(_fact_sure(defn, flat))
+    if name in _LIST_NAMES and name != "projects":
+        return _Kind(_sure_list(name))
+    return _scalar_kind(name, flat)
+
+
+def _scalar_kind(name: str, flat: bool) -> _Kind:
     dtype = SCALARS.get(name)
     if isinstance(dtype, pl.Boolean) and name != "synthetic":
         return _Kind(_sure_flat_bool if flat else _sure_bool)
     if isinstance(dtype, pl.Date):
         return _Kind(_sure_day)
-    if name in _LIST_NAMES and name != "projects":
-        return _Kind(_sure_list(name))
     if name == "name":
         return _Kind(_sure_text, text="any")
     if name == "credit_code":
