@@ -5,9 +5,10 @@
 
 Writes the seeded synthetic register of `benchmarks.generate` (with valid credit codes added, as
 real registers have them) as JSON Lines, CSV and Parquet in a temporary directory, then runs
-`python -m incentives screen` on each in a fresh process and prints a markdown table. Peak RSS is
-the screening process's own (its children's maximum resident set), so each figure includes the
-interpreter, Polars and the policy library.
+`python -m incentives screen` on each in a fresh process and prints a markdown table: wall-clock
+and CPU seconds (every thread of the process), CPU seconds per 100k rows, peak memory and the
+load average (1 min) before and after the row. Peak memory is the screening process's own
+(VmHWM), so each figure includes the interpreter, Polars and the policy library.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -186,8 +188,8 @@ def main() -> None:
     sizes = [int(s) for s in args.rows.split(",")]
     formats = args.formats.split(",")
     print(f"load average before: {_load()}\n")
-    print("| rows | format | seconds | rows/s | CPU s | peak RSS MB |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| rows | format | seconds | rows/s | CPU s | CPU s / 100k rows | peak RSS MB | load |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -196,15 +198,15 @@ def main() -> None:
                 register = where / f"register-{n}.{fmt}"
                 if not register.exists():
                     write_register(register, fmt, n)
+                load = os.getloadavg()[0]
                 r = measure(register, Path(tmp) / f"out-{n}-{fmt}.parquet", args.policies)
                 print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
-                      f"| {r['cpu']:.2f} | {r['peak_mb']:.0f} |", flush=True)  # fmt: skip
+                      f"| {r['cpu']:.2f} | {r['cpu'] * 100_000 / n:.2f} | {r['peak_mb']:.0f} "
+                      f"| {load:.1f}–{os.getloadavg()[0]:.1f} |", flush=True)  # fmt: skip
     print(f"\nload average after: {_load()}")
 
 
 def _load() -> str:
-    import os
-
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
