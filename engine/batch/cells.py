@@ -400,7 +400,8 @@ class CellChecker:
         dtype: pl.DataType, of: type,
     ) -> tuple[pl.Series, list[int]]:  # fmt: skip
         """A column of one type of cell and absent (or null) cells, at once."""
-        raw = pl.Series(name, [None if c is ABSENT else c for c in cells], _RAW_TYPES[of])
+        present = [None if c is ABSENT else c for c in cells] if ABSENT in cells else cells
+        raw = pl.Series(name, present, _RAW_TYPES[of])
         if of is str and flat:
             raw = raw.replace("", None)
         sure = _sure_column(raw, kind, of, dtype)
