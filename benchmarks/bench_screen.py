@@ -1,13 +1,16 @@
 """`incentives screen` end to end, per register format: seconds, rows/s and peak RSS.
 
     python -m benchmarks.bench_screen [--rows 10000,100000] [--formats jsonl,csv,parquet]
-                                      [--policies DIR] [--keep DIR]
+                                      [--policies DIR] [--keep DIR] [--phases]
 
 Writes the seeded synthetic register of `benchmarks.generate` (with valid credit codes added, as
 real registers have them) as JSON Lines, CSV and Parquet in a temporary directory, then runs
-`python -m incentives screen` on each in a fresh process and prints a markdown table. Peak RSS is
-the screening process's own (its children's maximum resident set), so each figure includes the
-interpreter, Polars and the policy library.
+`python -m incentives screen` on each in a fresh process and prints a markdown table: wall-clock
+and CPU seconds (every thread of the process), CPU seconds per 100k rows, peak memory and the
+load average (1 min) before and after the row. Peak memory is the screening process's own
+(VmHWM), so each figure includes the interpreter, Polars and the policy library. `--phases`
+instead prints the CPU seconds of each step of `screen` (reading, validating, evaluating,
+presenting, writing Parquet) measured in one process.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -168,6 +172,41 @@ def measure(register: Path, out: Path, policies: str | None) -> dict[str, float]
     return {"seconds": seconds, "cpu": cpu, **result}
 
 
+def phases(register: Path, fmt: str) -> dict[str, float]:
+    """CPU seconds (every thread of this process) of each step of `screen` on `register`, in
+    this process: reading (`read_register`), validating (`validated_frame`), evaluating
+    (`evaluate_coded`), presenting (`presented`) and writing Parquet (`ResultWriter`)."""
+    import io
+
+    from incentives.engine import PolicySet
+    from incentives.engine.batch.cells import CellChecker
+    from incentives.engine.batch.output import ResultWriter
+    from incentives.engine.batch.pipeline import validated_frame
+    from incentives.engine.batch.registers import read_register
+    from incentives.engine.batch.results import presented
+    from incentives.engine.batch.vectorised import VectorisedSet
+
+    policy_set = PolicySet()
+    vectorised, checker = VectorisedSet(policy_set), CellChecker(policy_set)
+    writer = ResultWriter(io.BytesIO(), "parquet", "memory")
+    years = [AS_OF.year - 1 - back for back in range(4)]
+    spent = dict.fromkeys(("reading", "validating", "evaluating", "presenting", "writing"), 0.0)
+    batches = read_register(register, fmt, policy_set.facts)
+
+    def timed(step: str, work: Any, *args: Any) -> Any:
+        start = time.process_time()
+        done = work(*args)
+        spent[step] += time.process_time() - start
+        return done
+
+    while (batch := timed("reading", next, batches, None)) is not None:
+        frame = timed("validating", validated_frame, checker, batch.cells, years)[0]
+        coded = timed("evaluating", vectorised.evaluate_coded, frame, AS_OF)
+        timed("writing", writer.write, timed("presenting", presented, coded))
+    timed("writing", writer.finish)
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", default="10000,100000", help="comma-separated register sizes")
@@ -178,16 +217,23 @@ def main() -> None:
         help="policy directory (default: the bundled library; policies that the vectorised back "
         "end cannot translate run on the reference evaluator, row by row, and dominate the time)",
     )
+    parser.add_argument(
+        "--phases", action="store_true",
+        help="instead: CPU seconds of each step (read, validate, evaluate, present, write), in-process",
+    )  # fmt: skip
     parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(*args.one, args.policies)))
         return
+    if args.phases:
+        _print_phases(args)
+        return
     sizes = [int(s) for s in args.rows.split(",")]
     formats = args.formats.split(",")
     print(f"load average before: {_load()}\n")
-    print("| rows | format | seconds | rows/s | CPU s | peak RSS MB |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| rows | format | seconds | rows/s | CPU s | CPU s / 100k rows | peak RSS MB | load |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -196,15 +242,34 @@ def main() -> None:
                 register = where / f"register-{n}.{fmt}"
                 if not register.exists():
                     write_register(register, fmt, n)
+                load = os.getloadavg()[0]
                 r = measure(register, Path(tmp) / f"out-{n}-{fmt}.parquet", args.policies)
                 print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
-                      f"| {r['cpu']:.2f} | {r['peak_mb']:.0f} |", flush=True)  # fmt: skip
+                      f"| {r['cpu']:.2f} | {r['cpu'] * 100_000 / n:.2f} | {r['peak_mb']:.0f} "
+                      f"| {load:.1f}–{os.getloadavg()[0]:.1f} |", flush=True)  # fmt: skip
+    print(f"\nload average after: {_load()}")
+
+
+def _print_phases(args: argparse.Namespace) -> None:
+    """The `--phases` table: CPU seconds per step and per 100k rows, with the load."""
+    print(f"load average before: {_load()}\n")
+    print("| rows | format | reading | validating | evaluating | presenting | writing | total |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        where = args.keep or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        for n in (int(s) for s in args.rows.split(",")):
+            for fmt in args.formats.split(","):
+                register = where / f"register-{n}.{fmt}"
+                if not register.exists():
+                    write_register(register, fmt, n)
+                spent = phases(register, fmt)
+                cells = " | ".join(f"{v:.2f}" for v in [*spent.values(), sum(spent.values())])
+                print(f"| {n:,} | {fmt} | {cells} |", flush=True)
     print(f"\nload average after: {_load()}")
 
 
 def _load() -> str:
-    import os
-
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 

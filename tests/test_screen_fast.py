@@ -51,7 +51,9 @@ AS_OF = date(2026, 11, 24)
 GOOD_CODE = "91140700000000019U"
 NUMBERS = ["0", "12", "12.5", "007", "1234567.123456", "1.1234567", "-3", "-0", "20万元", "3%",
            "1,200", " 7 ", "1e5", "abc", "999999999999999", "1000000000000000", "12人", "-12.5",
-           "1.5亿元", "0.000001", "１２"]  # fmt: skip
+           "1.5亿元", "0.000001", "１２", "1200万元", "-5万元", "0.1234567890万元", "0.12345678901万元",
+           "12元", "12yuan", "12CNY", "12 万元", "+5万元", "99999999999万元", "100000000000万元",
+           "1.5亿", "007万元", "12万吨", "3元/吨", "12.5人", "1,200万元", "2024-01-14元"]  # fmt: skip
 DATES = ["2024-01-14", "2024-02-30", "0999-01-01", "20240114", "2024-1-4", "x", "2024-01-14 "]
 BOOLS = ["true", "false", "1", "0", "yes", "no", "TRUE", " true", "maybe", "2"]
 CODES = [GOOD_CODE, GOOD_CODE.lower(), f" {GOOD_CODE}", "91140700000000019A", "9114070000",
@@ -62,9 +64,19 @@ LISTS = ["[]", '[{"kind": "invention_patent", "count": 2}]', "[", "[{}]", "null"
          '[{"kind": "hnte", "issued": "2025-01-01"}]', '[{"kind": "little_giant", "issued": 3}]',
          '[{"occurred": "2025-03-01", "kind": "safety_accident", "severity": "major"}]',
          '[{"name": "line 2", "investment": "20万元"}]', '[{"name": "x", "investment": -1}]',
-         '[{"kind": "utility_model", "count": 1.5}]']  # fmt: skip
+         '[{"kind": "utility_model", "count": 1.5}]',
+         '[{"kind": "invention_patent", "count": 2, "acquisition": "self_developed", "main_product": true, "granted": null}]',
+         '[{"kind": "utility_model", "count": true}]', '[{"kind": "utility_model", "count": "3"}]',
+         '[{"kind": "trademark", "kind": "utility_model"}]', '[{"kind": "software_copyright", "extra": 1}]',
+         '[{"kind": "design_patent", "granted": "2024-02-30"}, {"kind": "trademark"}]',
+         '[{"kind": "hnte", "issued": "2025-01-01", "expires": null, "number": "GR2025"}]',
+         '[{"kind": "hnte", "issued": "2025-1-1"}]', '[{"occurred": "2025-03-01", "kind": "other"}]',
+         '[{"occurred": "2025-03-01", "kind": "tax_violation", "severity": "general", "description": "罚款"}]',
+         '[null]', '["x"]', '{"kind": "hnte"}', '[{"kind": "utility_model", "count": 2.0}]']  # fmt: skip
 TYPED = [12, -4, 0, Decimal("1.5"), Decimal("1.1234567"), Decimal("1E+3"), Decimal("NaN"), True,
-         False, date(2024, 1, 1), 1.5, None, 10**15, ["a"], [{"kind": "hnte", "issued": "2025-01-01"}]]  # fmt: skip
+         False, date(2024, 1, 1), 1.5, None, 10**15, ["a"], [{"kind": "hnte", "issued": "2025-01-01"}], Decimal("sNaN"),
+         [{"kind": "utility_model", "count": 2}], [{"kind": "trademark", "granted": date(2024, 1, 1)}],
+         [{"kind": "trademark", "count": Decimal("2")}], [{"occurred": "2025-03-01"}]]  # fmt: skip
 
 CELLS: dict[str, list[Any]] = {
     "credit_code": CODES,

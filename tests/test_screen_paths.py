@@ -45,7 +45,9 @@ from incentives.engine.errors import InputError
 from incentives.engine.model.jsonio import _UNSURE, JsonError, _by_orjson, strict_json
 
 # Examples per property test under the CI profile.
-JSON_TEXTS, REGISTERS = examples(300), examples(12)
+JSON_TEXTS, REGISTERS, AMOUNT_COLUMNS, LIST_COLUMNS = (
+    examples(300), examples(12), examples(60), examples(60)
+)
 DAY = date.fromisoformat(AS_OF)
 POLICIES = PolicySet()
 VECTORISED = VectorisedSet(POLICIES)
@@ -197,6 +199,77 @@ def test_column_checks_keep_credit_codes_as_the_model_does() -> None:
     values, bad = checker.convert("credit_code", codes, flat=True)
     assert bad == [i for i, v in enumerate(one_by_one) if v is ABSENT]
     assert values == [None if v is ABSENT else v for v in one_by_one]
+
+
+AMOUNT_SUFFIXES = ["", "元", "万元", "亿元", "yuan", "CNY", "人", "万", "亿", "%", "万元/吨", "吨", " 万元",
+                   "万元 ", "元元", "ｙｕａｎ"]  # fmt: skip
+
+
+@st.composite
+def amount_texts(draw: Any) -> str:
+    """`<sign><digits>[.<digits>]<suffix>`, mostly what a register writes, some hostile."""
+    sign = draw(st.sampled_from(["", "", "-", "+"]))
+    whole = draw(st.from_regex(r"[0-9]{1,17}", fullmatch=True))
+    fraction = draw(st.one_of(st.just(""), st.from_regex(r"\.[0-9]{0,16}", fullmatch=True)))
+    return sign + whole + fraction + draw(st.sampled_from(AMOUNT_SUFFIXES))
+
+
+@settings(max_examples=AMOUNT_COLUMNS)
+@given(st.lists(amount_texts(), min_size=1, max_size=30))
+def test_amounts_with_units_are_read_as_the_model_reads_them(texts: list[str]) -> None:
+    """A money and a head-count column of amounts with units (`1200万元`, `12人`, hostile ones
+    among them): the column-wise reading keeps, refuses and converts each cell exactly as a
+    row of that cell alone through the `Profile` model does."""
+    checker = CellChecker(POLICIES)
+    for name in ("financials.2025.revenue", "financials.2025.taxable_income", "employees"):
+        expected = [checker.one_cell(name, text, True) for text in texts]
+        values, bad = CellChecker(POLICIES).convert(name, texts, flat=True)
+        assert bad == [i for i, v in enumerate(expected) if v is ABSENT], name
+        assert values == [None if v is ABSENT else v for v in expected], name
+
+
+IP_ITEMS = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["invention_patent", "trademark", "utility_model", "patent", None])},
+    optional={
+        "count": st.sampled_from([1, 3, 0, -1, True, "2", Decimal("2"), Decimal("1.5"), None]),
+        "acquisition": st.sampled_from(["self_developed", "transfer", "bought", None]),
+        "main_product": st.sampled_from([True, False, None, "yes", 1]),
+        "granted": st.sampled_from(["2024-01-14", "2024-02-30", "20240114", None, 3]),
+        "extra": st.just(1),
+    },
+)
+CERT_ITEMS = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["hnte", "little_giant", "gold"]),
+     "issued": st.sampled_from(["2025-01-01", "2025-1-1", None])},
+    optional={"expires": st.sampled_from(["2027-12-31", "2024-01-01", None]),
+              "number": st.sampled_from(["GR2025", 7, None])},
+)  # fmt: skip
+
+
+def _number(value: Decimal) -> int | float:
+    """A Decimal as a JSON number (read back as a Decimal by the register's JSON reader)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@settings(max_examples=LIST_COLUMNS)
+@given(
+    st.lists(st.one_of(st.lists(IP_ITEMS, max_size=3), st.sampled_from([None, "x", [None]])),
+             min_size=1, max_size=12),
+    st.lists(st.lists(CERT_ITEMS, max_size=2), min_size=1, max_size=12),
+)  # fmt: skip
+def test_list_cells_are_judged_as_the_model_judges_them(
+    ip: list[Any], certificates: list[Any]
+) -> None:
+    """IP and certificate lists, as JSON text (CSV) and as parsed values (JSON Lines), hostile
+    items among them: kept, refused and converted as a row of that cell alone through the
+    `Profile` model."""
+    for name, cells in (("intellectual_property", ip), ("certifications", certificates)):
+        for flat in (True, False):
+            column = [json.dumps(c, default=_number) for c in cells] if flat else cells
+            expected = [CellChecker(POLICIES).one_cell(name, c, flat) for c in column]
+            values, bad = CellChecker(POLICIES).convert(name, column, flat=flat)
+            assert bad == [i for i, v in enumerate(expected) if v is ABSENT], (name, flat)
+            assert values == [None if v is ABSENT else v for v in expected], (name, flat)
 
 
 # --- standard input --------------------------------------------------------------------------

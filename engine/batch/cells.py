@@ -13,8 +13,11 @@ integers, booleans or dates, as in typed Parquet and JSON) is converted as a who
 amounts, integers and valid credit codes by `column_checks` on the whole column, every other
 distinct value once (`CellChecker.column`). Cells of a few common shapes (plain decimal amounts,
 integers, `true`/`false`, ISO dates, names, valid credit codes) are converted directly by the
-column's `_Kind.sure` (amounts with units through the field's own validator, `_read`; declared
-facts through the one coercion of profile facts, `reference.context._coerce`), which accepts
+column's `_Kind.sure` (amounts with units through the field's own validator, `_read`, or for a
+whole text column by one parse of its distinct texts against the field's unit table,
+`column_checks.plain_micro`; lists of IP, certificates and compliance records through the
+model's own validation of that field, `_sure_list`; declared facts through the one coercion of
+profile facts, `reference.context._coerce`), which accepts
 only what the model certainly accepts and converts it to the same value;
 `tests/test_screen_fast.py` and `tests/test_screen_paths.py` check both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
@@ -34,14 +37,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
+from pydantic import BaseModel, TypeAdapter
 
 from ..errors import ProfileError
 from ..model.creditcode import credit_code_problem
 from ..model.facts import FactDef, FactType
-from ..model.profile import FINANCIAL_PARTS, FINANCIAL_SHARES, PROFILE_PARTS, _money, _number
+from ..model.profile import (
+    FINANCIAL_PARTS,
+    FINANCIAL_SHARES,
+    PROFILE_PARTS,
+    Compliance,
+    Profile,
+    _money,
+    _number,
+)
+from ..model.units import Unit, suffix_powers
 from ..policyset import PolicySet
 from ..reference.context import _coerce
 from .column_checks import PLAIN, SIGNED, int_micro, plain_micro, valid_credit_codes
@@ -53,6 +66,7 @@ from .columns import (
     SCALARS,
     SCALE,
     RowError,
+    _json_list,
     declared_profile_facts,
     flat_column_type,
     profile_to_row,
@@ -68,6 +82,9 @@ _ISO_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
 _FLAT_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 _SIGNED_LINES = frozenset({"taxable_income", "net_assets"})  # money that may be negative
 _LIST_NAMES = frozenset(LISTS)
+# The units a profile field's validator takes besides plain numbers (`_money`, `_number`)
+_MONEY_UNITS = suffix_powers(Unit.YUAN, Unit.NUMBER)
+_HEADCOUNT_UNITS = suffix_powers(Unit.NUMBER, Unit.PERSON)
 ABSENT = object()  # a cell that is not there (an empty CSV cell, a key absent from JSON)
 
 
@@ -99,6 +116,7 @@ class _Kind:
     # a column of quantities whose plain decimal text and integers Polars converts at once
     # (`column_checks.plain_micro`, `int_micro`): whether it may be negative; None otherwise
     plain: bool | None = None
+    units: Mapping[str, int] | None = None  # and the units it may be written in (`suffix_powers`)
     text: str | None = None  # "code": valid credit codes as they are; "any": every text as is
 
 
@@ -188,18 +206,58 @@ def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
         return ABSENT
 
 
+def _sure_list(name: str) -> Sure:
+    """A list column's cells (JSON text in CSV, lists in JSON Lines and Parquet) through the
+    model's own validation of that field (its items' models, as `Profile` declares the field),
+    then `profile_to_row`'s dump, as JSON text; once per distinct value."""
+    model: type[BaseModel] = Compliance if name == "compliance.records" else Profile
+    info = model.model_fields[name.rsplit(".", 1)[-1]]
+    field_type: Any = Annotated[info.annotation, info]
+    adapter: TypeAdapter[Any] = TypeAdapter(field_type)
+    known: dict[Any, Any] = {}
+
+    def judged(value: Any) -> Any:
+        try:
+            items = adapter.validate_python(_json_list(value, name))
+        except ValueError:  # RowError, ValidationError
+            return ABSENT
+        if items is None:  # a null: the model decides what it means
+            return ABSENT
+        return _canonical(name, [item.model_dump() for item in items])
+
+    def sure(value: Any) -> Any:
+        try:
+            key = _key(value)
+            found = known.get(key, known)
+        except TypeError:  # unhashable (a signalling NaN)
+            return judged(value)
+        if found is known:
+            if len(known) > 20_000:
+                known.clear()
+            found = known[key] = judged(value)
+        return found
+
+    return sure
+
+
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
     if name in ("employees", "tech_staff", "workforce", "rd_staff"):
-        return _Kind(_sure_quantity(_number, signed=False), plain=False)
+        return _Kind(_sure_quantity(_number, signed=False), plain=False, units=_HEADCOUNT_UNITS)
     if name.startswith("financials."):
         parts = name.split(".")
         if not (len(parts) == 3 and parts[2] in FINANCIAL_LINES and _year(parts[1])):
             return _Kind(_nothing_sure)  # unknown line or bad year: the model says what is wrong
         signed = parts[2] in _SIGNED_LINES
-        return _Kind(_sure_quantity(_money, signed), plain=signed)
+        return _Kind(_sure_quantity(_money, signed), plain=signed, units=_MONEY_UNITS)
     if name.startswith("facts."):
         defn = declared.get(name[6:])
         return _Kind(_nothing_sure) if defn is None else _Kind(_fact_sure(defn, flat))
+    if name in _LIST_NAMES and name != "projects":
+        return _Kind(_sure_list(name))
+    return _scalar_kind(name, flat)
+
+
+def _scalar_kind(name: str, flat: bool) -> _Kind:
     dtype = SCALARS.get(name)
     if isinstance(dtype, pl.Boolean) and name != "synthetic":
         return _Kind(_sure_flat_bool if flat else _sure_bool)
@@ -342,17 +400,19 @@ class CellChecker:
         dtype: pl.DataType, of: type,
     ) -> tuple[pl.Series, list[int]]:  # fmt: skip
         """A column of one type of cell and absent (or null) cells, at once."""
-        raw = pl.Series(name, [None if c is ABSENT else c for c in cells], _RAW_TYPES[of])
+        present = [None if c is ABSENT else c for c in cells] if ABSENT in cells else cells
+        raw = pl.Series(name, present, _RAW_TYPES[of])
         if of is str and flat:
             raw = raw.replace("", None)
         sure = _sure_column(raw, kind, of, dtype)
         rest = raw.filter(raw.is_not_null() & sure.is_null())
         if len(rest) == 0:
             return sure.alias(name), []
-        distinct = rest.unique().to_list()
+        unique = rest.unique()
+        distinct = unique.to_list()
         answers = []
-        for value in distinct:
-            found = kind.sure(value)
+        for value, parsed in zip(distinct, _with_units(unique, kind, of), strict=True):
+            found = kind.sure(value) if parsed is None else parsed
             answers.append(self._asked(name, value, flat, cache) if found is ABSENT else found)
         known = pl.Series([None if a is ABSENT else a for a in answers], dtype=dtype)
         codes = raw.replace_strict(
@@ -410,6 +470,14 @@ def _value_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType:
         return pl.String()
     found = flat_column_type(name, facts)
     return pl.Null() if found is None else found
+
+
+def _with_units(distinct: pl.Series, kind: _Kind, of: type) -> list[Any]:
+    """The frame values of distinct texts written with one of the column's units (`1200万元`),
+    parsed at once (`column_checks.plain_micro`); None for every other value."""
+    if kind.units is None or kind.plain is None or of is not str:
+        return [None] * len(distinct)
+    return plain_micro(distinct, kind.plain, kind.units).to_list()
 
 
 def _sure_column(raw: pl.Series, kind: _Kind, of: type, dtype: pl.DataType) -> pl.Series:

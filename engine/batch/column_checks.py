@@ -6,7 +6,9 @@ per-row path about, once per distinct value). Each accepts only what the per-cel
 `cells` accepts, and converts it to the same value:
 
 - `plain_micro`: plain decimal text (`12`, `-3.5`, at most 15 digits before the point and 6 after)
-  as integer millionths, as `cells._micro_text`;
+  as integer millionths, as `cells._micro_text`; with the units of a field (`1200万元`, `1.5亿元`,
+  `12人`: a plain decimal and a suffix of `model.units.suffix_powers`, nothing between them), the
+  value `parse_quantity` reads, if it has at most 6 decimals and is below `LIMIT`;
 - `int_micro`: integers (typed Parquet, JSON numbers) as millionths, inside the range and sign
   of the column;
 - `valid_credit_codes`: whether each text is a valid GB 32100 credit code as written (18
@@ -15,6 +17,9 @@ per-row path about, once per distinct value). Each accepts only what the per-cel
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -36,16 +41,47 @@ _ORG_CHECKS = {i: str(i) for i in range(1, 10)} | {10: "X", 11: "0"}
 _CODE = "^[" + "".join(CHARSET) + "]{2}[0-9]{6}[" + "".join(CHARSET) + "]{10}$"
 
 
-def plain_micro(texts: pl.Series, signed: bool) -> pl.Series:
-    """Millionths (Int128) of each plain decimal text; null for any other cell."""
-    pattern = SIGNED if signed else PLAIN
+def plain_micro(
+    texts: pl.Series, signed: bool, units: Mapping[str, int] | None = None
+) -> pl.Series:
+    """Millionths (Int128) of each plain decimal text, or of a plain decimal followed at once
+    by one of `units` (suffix → power of ten of its factor: `万元` → 4); null for any other
+    cell, and for one whose value has more than 6 decimals or 15 digits before the point."""
     text = pl.col("text")
-    plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
-    whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
-    fraction = plain.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(6, "0")
-    size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
-    micro = pl.when(plain.str.starts_with("-")).then(pl.lit(0, pl.Int128) - size).otherwise(size)
+    if not units:
+        pattern = SIGNED if signed else PLAIN
+        plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
+        whole = plain.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int128)
+        fraction = plain.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(6, "0")
+        size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
+        negative = plain.str.starts_with("-")
+    else:
+        size, negative = _with_unit(text, signed, units)
+    micro = pl.when(negative).then(pl.lit(0, pl.Int128) - size).otherwise(size)
     return pl.DataFrame({"text": texts.cast(pl.String)}).select(micro).to_series()
+
+
+def _with_unit(text: pl.Expr, signed: bool, units: Mapping[str, int]) -> tuple[pl.Expr, pl.Expr]:
+    """The size in millionths and the sign of `<number><unit>` texts (`1200万元`, `12.5`)."""
+    suffixes = "|".join(re.escape(s) for s in sorted(units, key=len, reverse=True))
+    sign = "-?" if signed else ""
+    parts = text.str.extract_groups(
+        f"^(?<sign>{sign})(?<whole>[0-9]{{1,15}})(?:\\.(?<fraction>[0-9]{{1,20}}))?"
+        f"(?<unit>{suffixes})?$"
+    )
+    unit = parts.struct.field("unit")  # one of `units` (the pattern says so), or none
+    power = unit.replace_strict(units, default=None, return_dtype=pl.Int64).fill_null(0)
+    digits = power + 6  # decimals a value in millionths may have, in the unit written
+    fraction = parts.struct.field("fraction").fill_null("")
+    fits = fraction.str.len_chars() <= digits
+    whole = parts.struct.field("whole").cast(pl.Int128)
+    scale = digits.replace_strict(
+        {d: 10**d for d in {p + 6 for p in (0, *units.values())}}, return_dtype=pl.Int128
+    )
+    tail = fraction.str.pad_end(20, "0").str.slice(0, digits.cast(pl.UInt32))
+    size = pl.when(fits).then(whole * scale + tail.cast(pl.Int128))
+    inside = size < pl.lit(LIMIT * SCALE, pl.Int128)
+    return pl.when(inside).then(size), parts.struct.field("sign") == "-"
 
 
 def int_micro(numbers: pl.Series, signed: bool) -> pl.Series:

@@ -34,9 +34,13 @@ from .columns import ROW
 from .impact_tally import ABSENT, ImpactReport
 from .output import ResultWriter, result_target
 from .pipeline import read_row, record_cells, screen_cells
-from .registers import BATCH, Source, read_register, register_source
+from .registers import Source, read_register, register_source
 from .results import amount_text_expr
 from .vectorised import VectorisedSet
+
+# Rows per batch: impact evaluates two policy sets and holds both sets of decoded results, so it
+# keeps smaller batches than screen's (`registers.BATCH`) to stay under 2 GB.
+BATCH = 20_000
 
 _TEXT = pl.String()
 # name: (type as evaluated, type as written)

@@ -43,7 +43,7 @@ from .cells import CellBatch, flat_cells, nested_cells
 from .columns import RowError, flat_column_type
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-BATCH = 20_000  # rows per batch: memory stays flat whatever the register's size
+BATCH = 50_000  # rows per batch: memory stays flat whatever the register's size
 MAX_CELL = 131_072  # characters in one cell of a CSV or Parquet register
 
 Source = Path | BinaryIO

@@ -73,6 +73,18 @@ _SUFFIXES: list[tuple[str, Decimal, Unit]] = sorted(
     key=lambda s: -len(s[0]),
 )
 
+
+def suffix_powers(*units: Unit) -> dict[str, int]:
+    """The suffixes of `units` whose factor is a whole power of ten, by that power (`万元` → 4):
+    for readers that parse `<number><suffix>` texts as a whole column, as `parse_quantity` does."""
+    powers: dict[str, int] = {}
+    for text, factor, unit in _SUFFIXES:
+        power = factor.adjusted()
+        if unit in units and power >= 0 and factor == Decimal(10) ** power:
+            powers[text] = power
+    return powers
+
+
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(.*?)\s*$")
 # Digits with commas in some other grouping than threes: `1,2000万元` (万-grouping), `12,00`.
 _BAD_GROUPING = re.compile(r"^\s*[+-]?\d+(?:,\d+)+(?:\.\d+)?\s*\D*$")
