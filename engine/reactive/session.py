@@ -394,7 +394,7 @@ class ReactiveSession:
     def _events(
         self, eid: str, before: Mapping[str, Status], after: Mapping[str, Status], explain: bool
     ) -> list[ChangeEvent]:
-        if before == after:  # most updates: one comparison in C
+        if before is after or before == after:  # most updates: no verdict changed
             return []
         events = []
         for pid in self.backend.policy_ids:
