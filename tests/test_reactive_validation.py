@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from incentives.engine import PolicySet, parse_profile
 from incentives.engine.errors import ProfileError
 from incentives.engine.model.profile import Profile
-from incentives.engine.reactive.changes import changed, forgotten, merged, revalidate
+from incentives.engine.reactive.changes import (
+    changed,
+    changed_inputs,
+    forgotten,
+    merged,
+    revalidate,
+    written_by_retract,
+    written_by_set,
+)
 from incentives.engine.testing import profile_data
 
 # Examples under the CI profile, in one place.
@@ -103,3 +111,27 @@ def test_validating_what_changed_is_validating_the_whole(
         if whole[0] == "profile":  # go on from the accepted profile, as a session does
             raw, profile = new, part()
             assert isinstance(profile, Profile) and profile.source is not None
+
+
+@settings(max_examples=UPDATES)
+@given(
+    start=st.one_of(st.just(HNTE_BASE), profile_data(POLICIES, AS_OF)),
+    steps=st.lists(change, min_size=1, max_size=3),
+)
+def test_comparing_along_the_written_paths_is_comparing_everything(
+    start: dict[str, Any], steps: list[tuple[str, list[Any]]]
+) -> None:
+    """A session compares the data before and after an update only along the paths it writes:
+    the changes and changed inputs are those of comparing the whole data."""
+    raw = merged({}, start)
+    for kind, items in steps:
+        # a set update is one mapping; a retract update may name several paths
+        updates = [[item] for item in items] if kind == "set" else [items]
+        for update in updates:
+            new = _apply(raw, kind, update)
+            written = written_by_set(update[0]) if kind == "set" else written_by_retract(update)
+            whole = changed(raw, new)
+            assert changed(raw, new, written) == whole, (kind, update)
+            found = changed_inputs(whole, raw, new, written)
+            assert found == changed_inputs(whole, raw, new), (kind, update)
+            raw = new

@@ -219,7 +219,34 @@ def _text_problem(raw: str, match: re.Match[str] | None) -> str | None:
     return problem
 
 
+# The usual spellings, ASCII digits alone or followed at once by a known unit (`1200`, `20万元`),
+# are read without the regular expressions; `_matched_text` reads them the same (a property
+# test checks it on hostile texts).
+_PLAIN_DIGITS = re.compile(r"[0-9]+")
+_UNIT_OF: dict[str, tuple[Decimal, Unit]] = {text: (f, unit) for text, f, unit in _SUFFIXES}
+
+
+def _plain_text(raw: str) -> Quantity | None:
+    """`_matched_text(raw)` for ASCII digits with no unit or one known unit right after them;
+    None for any other text."""
+    if raw.isascii() and raw.isdigit():
+        return Quantity(Decimal(raw), Unit.NUMBER)
+    digits = _PLAIN_DIGITS.match(raw)
+    if digits is None:
+        return None
+    known = _UNIT_OF.get(raw[digits.end() :])
+    if known is None:
+        return None
+    factor, unit = known
+    return Quantity(_normalise(Decimal(digits.group()) * factor), unit)
+
+
 def _parse_text(raw: str) -> Quantity:
+    plain = _plain_text(raw)
+    return plain if plain is not None else _matched_text(raw)
+
+
+def _matched_text(raw: str) -> Quantity:
     match = _NUMBER.match(raw)
     problem = _text_problem(raw, match)
     if problem is not None:

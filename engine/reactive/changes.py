@@ -26,11 +26,45 @@ _BY_ENTRY = ("financials", "facts")
 # `facts.hnte_key_field`, `compliance.records`); every other field is one input.
 _NESTED_INPUTS = ("financials", "facts", "compliance")
 _ABSENT = object()
+# Values `copy.deepcopy` gives back as they are (immutable, nothing inside).
+_ATOMS = frozenset({str, int, float, bool, type(None), Decimal})
 _PROFILE_FIELDS = frozenset(Profile.model_fields)
 _YEAR_LINES = frozenset(FinancialYear.model_fields)
 
 # A top-level field → the keys of its mapping that changed, or None when it changed as a whole.
 Changes = dict[str, set[str] | None]
+# The paths an update writes: each key it names → None (its whole value) or, for a mapping it
+# merges into, the keys it names in that mapping, and so on down. Data it does not name is
+# shared with the data before it (`merged`, `forgotten`), so only these paths can differ.
+Written = dict[str, "Written | None"]
+
+
+def written_by_set(values: Mapping[Any, Any]) -> Written:
+    """The paths `merged(known, values)` writes (its keys as text, as `merged` makes them)."""
+    return {
+        str(key): written_by_set(value) if isinstance(value, Mapping) else None
+        for key, value in values.items()
+    }
+
+
+def written_by_retract(paths: Iterable[str]) -> Written:
+    """The paths `forgotten` removes, for each dotted path in `paths`."""
+    out: Written = {}
+    for path in paths:
+        *parents, last = path.split(".")
+        node: Written | None = out
+        for step in parents:
+            if node is None:
+                break
+            node = node.setdefault(step, {})
+        if node is not None:
+            node[last] = None
+    return out
+
+
+def _under(written: Written | None, key: str) -> Written | None:
+    """The paths written under `key` (None: any)."""
+    return None if written is None else written.get(key)
 
 
 def merged(known: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +76,8 @@ def merged(known: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, An
         if isinstance(value, Mapping):
             inner = out.get(key)
             out[key] = merged(inner if isinstance(inner, dict) else {}, value)
+        elif type(value) in _ATOMS:  # nothing inside to share with the caller
+            out[key] = value
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -87,29 +123,34 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def changed(
-    old: Mapping[str, Any], new: Mapping[str, Any], among: Iterable[str] | None = None
+    old: Mapping[str, Any], new: Mapping[str, Any], written: Written | None = None
 ) -> Changes:
     """The top-level fields that differ between two profile data, each with the keys of its
-    mapping that differ (None if it is not a mapping on both sides); only fields `among` those
-    named, when the others are known to be the same."""
+    mapping that differ (None if it is not a mapping on both sides); only along the paths
+    `written`, when the rest is known to be shared (None: everywhere)."""
     out: Changes = {}
-    for key in old.keys() | new.keys() if among is None else among:
+    for key in old.keys() | new.keys() if written is None else written:
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if not _differ(a, b):
+        if a is b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            keys = a.keys() | b.keys()
-            out[key] = {k for k in keys if _differ(a.get(k, _ABSENT), b.get(k, _ABSENT))}
-        else:
+            inner = _under(written, key)
+            keys = a.keys() | b.keys() if inner is None else inner
+            differ = {k for k in keys if _differ(a.get(k, _ABSENT), b.get(k, _ABSENT))}
+            # what `_same(a, b)` would also see: the mappings' types and key order
+            if differ or type(a) is not type(b) or list(a) != list(b):
+                out[key] = differ
+        elif not _same(a, b):
             out[key] = None
     return out
 
 
 def changed_inputs(
-    changes: Changes, old: Mapping[str, Any], new: Mapping[str, Any]
+    changes: Changes, old: Mapping[str, Any], new: Mapping[str, Any], written: Written | None = None
 ) -> tuple[set[str], set[str]]:
     """The profile inputs an update changed, and the prefixes (`financials.`) under which
-    every input may have changed."""
+    every input may have changed; the data differs only along the paths `written` (None:
+    anywhere)."""
     inputs: set[str] = set()
     prefixes: set[str] = set()
     for key, keys in changes.items():
@@ -127,7 +168,8 @@ def changed_inputs(
                     if not (a or b):
                         prefixes.add("financials.")
                         continue
-                inputs.update(f"financials.{line}" for line in changed(a, b))
+                lines = changed(a, b, _under(_under(written, key), year))
+                inputs.update(f"financials.{line}" for line in lines)
     return inputs, prefixes
 
 
@@ -138,17 +180,19 @@ def revalidate(
     changes: Changes,
     *,
     file: str,
+    written: Written | None = None,
 ) -> Profile:
     """The profile of the data `new`, validated by the profile model only where it differs
-    from the data `old` that `old_profile` was validated from (`changes`). Raises ProfileError
-    as `parse_profile(new)` would: only changed fields can be invalid.
+    from the data `old` that `old_profile` was validated from (`changes`; only along the paths
+    `written`, if given). Raises ProfileError as `parse_profile(new)` would: only changed
+    fields can be invalid.
 
     Most updates change a field, a line of a fiscal year or a declared fact: those are assigned
     to a copy of the profile (`assigned`), each through the model's own validators; any other
     change validates the changed part of the data (`_changed_part`) as a profile. A change
     either refuses is validated whole, so that its refusal is exactly a whole validation's."""
     try:
-        profile = assigned(old_profile, old, new, changes)
+        profile = assigned(old_profile, old, new, changes, written)
         if profile is None:
             profile = _revalidated_part(old_profile, old, new, changes, file=file)
     except (ValidationError, ProfileError):
@@ -193,7 +237,11 @@ def _revalidated_part(
 
 
 def assigned(
-    old_profile: Profile, old: Mapping[str, Any], new: Mapping[str, Any], changes: Changes
+    old_profile: Profile,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changes: Changes,
+    written: Written | None = None,
 ) -> Profile | None:
     """`old_profile` with the changed fields of `new` assigned; None when a change is not of
     a field, a fiscal year's lines or declared facts (a new year, an unknown field). Raises
@@ -205,7 +253,9 @@ def assigned(
         if key not in new:
             _assign(profile, key, _ABSENT)
         elif key == "financials" and keys is not None:
-            years = _years_assigned(old_profile.financials, old[key], new[key], keys)
+            years = _years_assigned(
+                old_profile.financials, old[key], new[key], keys, _under(written, key)
+            )
             if years is None:
                 return None
             _assign(profile, key, years)
@@ -244,6 +294,7 @@ def _years_assigned(
     old: Mapping[str, Any],
     new: Mapping[str, Any],
     keys: set[str],
+    written: Written | None,
 ) -> dict[int, FinancialYear] | None:
     """The fiscal years of `new`, in its order: a changed year as its old model with the changed
     lines assigned, the others as they were; None if a changed year is new or not a mapping."""
@@ -259,7 +310,7 @@ def _years_assigned(
             before = old[raw_key]
             if not (isinstance(before, dict) and isinstance(data, dict)):
                 return None
-            lines = changed(before, data)
+            lines = changed(before, data, _under(written, raw_key))
             if not lines.keys() <= _YEAR_LINES:
                 return None
             year = year.model_copy()

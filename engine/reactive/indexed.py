@@ -113,11 +113,16 @@ class IndexedVerdicts:
         prefixes: set[str],
     ) -> dict[str, Status]:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
-        (and everything under `prefixes`); the contexts forget the facts computed from them."""
+        (and everything under `prefixes`); the contexts forget the facts computed from them.
+        `verdicts` itself when none changed (it is never changed in place)."""
         policies = self.index.refresh(contexts, profile, inputs, prefixes)
-        now = dict(verdicts)
+        now = verdicts  # copied only if a verdict changed: most updates change none
         for pid in policies:
-            now[pid] = self.policies.verdict(contexts, pid)
+            status = self.policies.verdict(contexts, pid)
+            if status is not now[pid]:
+                if now is verdicts:
+                    now = dict(verdicts)
+                now[pid] = status
         return now
 
     def drop(self, state: Contexts, quiet: bool = False) -> None:

@@ -30,7 +30,17 @@ from ..model.profile import Profile, parse_profile
 from ..policyset import PolicySet
 from ..reference.results import PolicyResult, Status
 from . import durable
-from .changes import Changes, changed, changed_inputs, forgotten, merged, revalidate
+from .changes import (
+    Changes,
+    Written,
+    changed,
+    changed_inputs,
+    forgotten,
+    merged,
+    revalidate,
+    written_by_retract,
+    written_by_set,
+)
 from .compiler import Program, rule_name
 from .indexed import IndexedVerdicts
 
@@ -128,14 +138,14 @@ def _plain_change(data: Any) -> Change | None:
     return None
 
 
-def _written(update: Change) -> set[str] | None:
-    """The top-level fields an update can change (None: any, a whole profile): the profile
-    data keeps every other field as the same object (`changes.merged`, `forgotten`)."""
+def _written(update: Change) -> Written | None:
+    """The paths an update can change (None: any, a whole profile): the profile data keeps
+    everything else as the same objects (`changes.merged`, `forgotten`)."""
     if update.profile is not None:
         return None
     if update.set_ is not None:
-        return {str(key) for key in update.set_}
-    return {path.split(".", 1)[0] for path in update.retract or ()}
+        return written_by_set(update.set_)
+    return written_by_retract(update.retract or ())
 
 
 @dataclass(frozen=True)
@@ -266,11 +276,12 @@ class ReactiveSession:
             self._enterprises[eid] = _Enterprise(raw, profile, state, verdicts)
         else:
             raw = self._next_raw(update, current.raw)
-            changes = changed(current.raw, raw, _written(update))
+            written = _written(update)
+            changes = changed(current.raw, raw, written)
             if not changes:
                 return []
-            profile = self._revalidate(eid, current, raw, changes)
-            inputs, prefixes = changed_inputs(changes, current.raw, raw)
+            profile = self._revalidate(eid, current, raw, changes, written)
+            inputs, prefixes = changed_inputs(changes, current.raw, raw, written)
             verdicts = self._guarded(eid, current, lambda: self.backend.change(
                 current.state, current.verdicts, profile, inputs, prefixes
             ))  # fmt: skip
@@ -355,13 +366,19 @@ class ReactiveSession:
         return profile
 
     def _revalidate(
-        self, eid: str, current: _Enterprise, raw: dict[str, Any], changes: Changes
+        self,
+        eid: str,
+        current: _Enterprise,
+        raw: dict[str, Any],
+        changes: Changes,
+        written: Written | None,
     ) -> Profile:
         """The profile after a change, validated where it changed (`changes.revalidate`), and
         checked against the policy set where that reads it (its zone and declared facts)."""
         try:
             profile = revalidate(
-                current.profile, current.raw, raw, changes, file=f"enterprise {eid}"
+                current.profile, current.raw, raw, changes, file=f"enterprise {eid}",
+                written=written,
             )
             if not changes.keys().isdisjoint(_SET_CHECKS):
                 self.policies.check_profile(profile)
@@ -377,7 +394,7 @@ class ReactiveSession:
     def _events(
         self, eid: str, before: Mapping[str, Status], after: Mapping[str, Status], explain: bool
     ) -> list[ChangeEvent]:
-        if before == after:  # most updates: one comparison in C
+        if before is after or before == after:  # most updates: no verdict changed
             return []
         events = []
         for pid in self.backend.policy_ids:
