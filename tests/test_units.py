@@ -86,3 +86,20 @@ def test_rounding_for_display_is_the_same_either_side_of_the_narrow_path() -> No
                     wide.prec = 80
                     expected = value.quantize(step)
                 assert _rounded(value, step) == expected, (value, step)
+
+
+def test_a_figure_of_many_digits_with_a_unit_is_exact_or_refused() -> None:
+    """A number of 29 digits or more times a unit's factor (万, 亿) overflowed the default
+    Decimal context: a raw InvalidOperation instead of an answer. Now the product is exact
+    when it is usable and refused by the usable bound when it is not, in a profile too."""
+    from incentives.engine.errors import ProfileError
+    from incentives.engine.model.profile import parse_profile
+    from incentives.engine.model.units import UnitError, parse_quantity
+
+    exact = parse_quantity("1.000000000000000000000000000001万元").value
+    assert exact == Decimal("10000.00000000000000000000000001")
+    for huge in ("1" + "0" * 28 + "万元", "1" * 27 + "万元", "9" * 40 + "亿元"):
+        with pytest.raises(UnitError, match="not a usable number"):
+            parse_quantity(huge)
+        with pytest.raises(ProfileError, match=r"financials\.2025\.revenue"):
+            parse_profile({"financials": {"2025": {"revenue": huge}}})

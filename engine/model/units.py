@@ -238,7 +238,7 @@ def _plain_text(raw: str) -> Quantity | None:
     if known is None:
         return None
     factor, unit = known
-    return Quantity(_normalise(Decimal(digits.group()) * factor), unit)
+    return Quantity(_scaled(Decimal(digits.group()), factor), unit)
 
 
 def _parse_text(raw: str) -> Quantity:
@@ -262,7 +262,7 @@ def _matched_text(raw: str) -> Quantity:
         return Quantity(number, Unit.NUMBER)
     for text, factor, unit in _SUFFIXES:
         if suffix == text:
-            return Quantity(_normalise(number * factor), unit)
+            return Quantity(_scaled(number, factor), unit)
     raise UnitError(_unknown_unit(raw, match.group(1), suffix))
 
 
@@ -274,6 +274,19 @@ def _unknown_unit(raw: str, number: str, suffix: str) -> str:
     # meaning (20万美元 is not 20万元)
     hint = f"; for an amount write '{number}{suffix}元'" if suffix in ("万", "亿") else ""
     return f"unknown unit {suffix!r} in {raw!r}{hint} (known units: {units})"
+
+
+def _scaled(number: Decimal, factor: Decimal) -> Decimal:
+    """`number × factor` (a unit's: 万 is 10^4), exact however many digits the number has (in
+    the default context a product of more than 28 digits would be rounded, and its exponent
+    noise could not be dropped); a product beyond the usable bound is left as it is, for
+    `parse_quantity` to refuse."""
+    if number.adjusted() + factor.adjusted() > EXPONENT_LIMIT:
+        return number * factor
+    with localcontext() as context:
+        needed = len(number.as_tuple().digits) + len(factor.as_tuple().digits) + 2
+        context.prec = max(context.prec, needed, EXPONENT_LIMIT + 2)
+        return _normalise(number * factor)
 
 
 def _normalise(value: Decimal) -> Decimal:
