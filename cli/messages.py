@@ -84,6 +84,7 @@ _ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"is not declared in this policy set", "未在此政策集中声明"),
         (r"expected an amount in yuan \(e\.g\. '1200万元'\), got (.+)", r"应为以元计的金额（如 '1200万元'），实为 \1"),
         (r"cannot read (.+) as a number with a unit \(e\.g\. (.+)\)", r"无法将 \1 读作带单位的数值（如 \2）"),
+        (r"… \(([\d,]+) characters\)", r"…（共 \1 个字符）"),
         (r"is not a real date", "不是真实日期"),
         (r"write it as YYYY-MM-DD", "请写作 YYYY-MM-DD"),
     )

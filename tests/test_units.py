@@ -103,3 +103,18 @@ def test_a_figure_of_many_digits_with_a_unit_is_exact_or_refused() -> None:
             parse_quantity(huge)
         with pytest.raises(ProfileError, match=r"financials\.2025\.revenue"):
             parse_profile({"financials": {"2025": {"revenue": huge}}})
+
+
+def test_a_message_repeats_a_long_value_cut_short() -> None:
+    """A hostile cell of a hundred thousand digits is refused with its first characters and
+    its length, not printed back whole; short values are quoted in full as before."""
+    from incentives.engine.model.units import UnitError, parse_quantity
+
+    with pytest.raises(UnitError) as huge:
+        parse_quantity("1" + "0" * 100_000 + "万元")
+    assert "… (100,003 characters) is not a usable number" in str(huge.value)
+    assert len(str(huge.value)) < 200
+    with pytest.raises(UnitError, match=r"cannot read 'x{60}'… \(500 characters\)"):
+        parse_quantity("x" * 500)
+    with pytest.raises(UnitError, match=r"^cannot read 'abc' as a number"):
+        parse_quantity("abc")

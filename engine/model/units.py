@@ -169,6 +169,17 @@ class Quantity:
         return format_quantity(self.value, self.unit, "zh")
 
 
+_SHOWN = 60  # characters of a value a message repeats
+
+
+def quoted(raw: str) -> str:
+    """A text as a message repeats it: its repr, cut short after `_SHOWN` characters with the
+    length said (a hostile cell of a million digits is not printed back whole)."""
+    if len(raw) <= _SHOWN:
+        return repr(raw)
+    return f"{raw[:_SHOWN]!r}… ({len(raw):,} characters)"
+
+
 # No enterprise figure or policy threshold comes near 10^18 or 10^-18; beyond them Decimal
 # arithmetic on hostile input (`1e999999999`, `1e-999999999`) overflows during evaluation.
 EXPONENT_LIMIT = 18
@@ -179,7 +190,7 @@ def parse_quantity(raw: object) -> Quantity:
     quantity = _parse_quantity(raw)
     value = quantity.value
     if not value.is_finite() or (value != 0 and abs(value.adjusted()) >= EXPONENT_LIMIT):
-        shown = repr(raw) if isinstance(raw, str) else str(raw)
+        shown = quoted(raw) if isinstance(raw, str) else str(raw)
         raise UnitError(f"{shown} is not a usable number (finite, between 10^-18 and 10^18)")
     return quantity
 
@@ -252,7 +263,7 @@ def _matched_text(raw: str) -> Quantity:
     if problem is not None:
         raise UnitError(problem)
     if not match:
-        raise UnitError(f"cannot read {raw!r} as a number with a unit (e.g. '20万元', '3%')")
+        raise UnitError(f"cannot read {quoted(raw)} as a number with a unit (e.g. '20万元', '3%')")
     number_text, suffix = match.group(1).replace(",", ""), match.group(2)
     try:
         number = Decimal(number_text)
@@ -273,7 +284,7 @@ def _unknown_unit(raw: str, number: str, suffix: str) -> str:
     # 万 and 亿 alone are the usual shorthand for amounts; any other guess could change the
     # meaning (20万美元 is not 20万元)
     hint = f"; for an amount write '{number}{suffix}元'" if suffix in ("万", "亿") else ""
-    return f"unknown unit {suffix!r} in {raw!r}{hint} (known units: {units})"
+    return f"unknown unit {quoted(suffix)} in {quoted(raw)}{hint} (known units: {units})"
 
 
 def _scaled(number: Decimal, factor: Decimal) -> Decimal:
