@@ -206,10 +206,12 @@ def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
         return ABSENT
 
 
-def _sure_list(name: str) -> Sure:
+def _sure_list(name: str, flat: bool) -> Sure:
     """A list column's cells (JSON text in CSV, lists in JSON Lines and Parquet) through the
     model's own validation of that field (its items' models, as `Profile` declares the field),
-    then `profile_to_row`'s dump, as JSON text; once per distinct value."""
+    then `profile_to_row`'s dump, as JSON text; once per distinct value. Text is read as JSON
+    only in a flat register (CSV): in JSON Lines a text where a list belongs is the model's to
+    refuse (`"[]"` is not a list)."""
     model: type[BaseModel] = Compliance if name == "compliance.records" else Profile
     info = model.model_fields[name.rsplit(".", 1)[-1]]
     field_type: Any = Annotated[info.annotation, info]
@@ -217,6 +219,8 @@ def _sure_list(name: str) -> Sure:
     known: dict[Any, Any] = {}
 
     def judged(value: Any) -> Any:
+        if isinstance(value, str) and not flat:
+            return ABSENT
         try:
             items = adapter.validate_python(_json_list(value, name))
         except ValueError:  # RowError, ValidationError
@@ -253,7 +257,7 @@ def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
         defn = declared.get(name[6:])
         return _Kind(_nothing_sure) if defn is None else _Kind(_fact_sure(defn, flat))
     if name in _LIST_NAMES and name != "projects":
-        return _Kind(_sure_list(name))
+        return _Kind(_sure_list(name, flat))
     return _scalar_kind(name, flat)
 
 
