@@ -11,7 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation, getcontext, localcontext
 from enum import Enum
 from typing import Annotated
 
@@ -271,10 +271,11 @@ def _matched_text(raw: str) -> Quantity:
         raise UnitError(f"cannot read the number in {raw!r}") from exc
     if not suffix:
         return Quantity(number, Unit.NUMBER)
-    for text, factor, unit in _SUFFIXES:
-        if suffix == text:
-            return Quantity(_scaled(number, factor), unit)
-    raise UnitError(_unknown_unit(raw, match.group(1), suffix))
+    known = _UNIT_OF.get(suffix)
+    if known is None:
+        raise UnitError(_unknown_unit(raw, match.group(1), suffix))
+    factor, unit = known
+    return Quantity(_scaled(number, factor), unit)
 
 
 def _unknown_unit(raw: str, number: str, suffix: str) -> str:
@@ -294,9 +295,11 @@ def _scaled(number: Decimal, factor: Decimal) -> Decimal:
     `parse_quantity` to refuse."""
     if number.adjusted() + factor.adjusted() > EXPONENT_LIMIT:
         return number * factor
+    needed = len(number.as_tuple().digits) + len(factor.as_tuple().digits) + 2
+    if needed <= getcontext().prec:  # nearly every figure: exact in the caller's context
+        return _normalise(number * factor)
     with localcontext() as context:
-        needed = len(number.as_tuple().digits) + len(factor.as_tuple().digits) + 2
-        context.prec = max(context.prec, needed, EXPONENT_LIMIT + 2)
+        context.prec = max(needed, EXPONENT_LIMIT + 2)
         return _normalise(number * factor)
 
 
