@@ -179,21 +179,12 @@ def _sure_fact_quantity(defn: FactDef) -> Sure:
     per-row path also applies (`reference.context._coerce`: units, what a bare number may mean),
     then `to_micro`; once per distinct value (registers repeat scores and years)."""
     where = f"facts.{defn.profile_fact}"
-    known: dict[tuple[type, Any], Any] = {}
+    once = _once_per_value(lambda value: _fact_micro(defn, value, where), 10_000)
 
     def sure(value: Any) -> Any:
-        kind_of = type(value)
-        if kind_of not in (str, int, Decimal):  # other types: the model decides
+        if type(value) not in (str, int, Decimal):  # other types: the model decides
             return ABSENT
-        try:
-            return known[kind_of, value]
-        except KeyError:
-            if len(known) > 10_000:
-                known.clear()
-            found = known[kind_of, value] = _fact_micro(defn, value, where)
-            return found
-        except TypeError:  # a signalling NaN cannot be a key
-            return _fact_micro(defn, value, where)
+        return once(value)
 
     return sure
 
@@ -216,7 +207,6 @@ def _sure_list(name: str, flat: bool) -> Sure:
     info = model.model_fields[name.rsplit(".", 1)[-1]]
     field_type: Any = Annotated[info.annotation, info]
     adapter: TypeAdapter[Any] = TypeAdapter(field_type)
-    known: dict[Any, Any] = {}
 
     def judged(value: Any) -> Any:
         if isinstance(value, str) and not flat:
@@ -229,19 +219,7 @@ def _sure_list(name: str, flat: bool) -> Sure:
             return ABSENT
         return _canonical(name, [item.model_dump() for item in items])
 
-    def sure(value: Any) -> Any:
-        try:
-            key = _key(value)
-            found = known.get(key, known)
-        except TypeError:  # unhashable (a signalling NaN)
-            return judged(value)
-        if found is known:
-            if len(known) > 20_000:
-                known.clear()
-            found = known[key] = judged(value)
-        return found
-
-    return sure
+    return _once_per_value(judged, 20_000)
 
 
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
@@ -300,6 +278,26 @@ def _read(reader: Callable[[object], object], signed: bool, text: str) -> Any:
         return to_micro(value, "")
     except ValueError:  # UnitError and RowError are ValueErrors
         return ABSENT
+
+
+def _once_per_value(judge: Sure, bound: int) -> Sure:
+    """`judge`, asked once per distinct value (`_key`) while fewer than `bound` values are
+    kept; a value that cannot be a key (a signalling NaN) is judged every time."""
+    known: dict[Any, Any] = {}
+
+    def sure(value: Any) -> Any:
+        try:
+            key = _key(value)
+            found = known.get(key, known)
+        except TypeError:
+            return judge(value)
+        if found is known:
+            if len(known) > bound:
+                known.clear()
+            found = known[key] = judge(value)
+        return found
+
+    return sure
 
 
 def _key(value: Any) -> Any:
