@@ -123,6 +123,11 @@ def _child_key(node: Any, step: str) -> Any:
 
 
 _Whole = tuple[tuple[str, ...], str]  # parts that together are at most the whole
+_PROFILE_WHOLES: list[_Whole] = [((part,), whole) for part, (whole, _) in PROFILE_PARTS.items()]
+_LINE_WHOLES: list[_Whole] = [
+    *(((part,), whole) for part, (whole, _) in FINANCIAL_PARTS.items()),
+    *((parts, whole) for whole, (parts, _) in FINANCIAL_SHARES.items()),
+]
 
 
 def fill_in(data: Data, filler: Data) -> Data:
@@ -133,14 +138,11 @@ def fill_in(data: Data, filler: Data) -> Data:
     years = [y for y, line in (data.get("financials") or {}).items() if line]
     if "registration_date" not in data and "registration_date" in merged and years:
         merged["registration_date"] = min(merged["registration_date"], date(min(years), 1, 1))
-    pairs: list[_Whole] = [((part,), whole) for part, (whole, _) in PROFILE_PARTS.items()]
-    _drop_filled_conflicts(data, merged, pairs)
-    lines: list[_Whole] = [((part,), whole) for part, (whole, _) in FINANCIAL_PARTS.items()]
-    lines += [(parts, whole) for whole, (parts, _) in FINANCIAL_SHARES.items()]
+    _drop_filled_conflicts(data, merged, _PROFILE_WHOLES)
     for year, line in (merged.get("financials") or {}).items():
         known = (data.get("financials") or {}).get(year)
         if isinstance(line, dict):
-            _drop_filled_conflicts(known if isinstance(known, dict) else {}, line, lines)
+            _drop_filled_conflicts(known if isinstance(known, dict) else {}, line, _LINE_WHOLES)
     return merged
 
 
