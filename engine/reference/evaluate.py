@@ -13,11 +13,12 @@ from typing import Any
 from ..compile.plan import Basis, FactPlan, Period, PolicyPlan, StackingPlan
 from ..model.units import format_money
 from .amounts import Compute, compile_amount
-from .conditions import CLeaf, CNode, Truths, compile_node, leaves
+from .conditions import CNode, Truths, compile_node, leaves
 from .context import Context, Missing
 from .explain import (
     failing_leaves,
     gap,
+    iter_unknown_leaves,
     trace,
     trace_node,
     truths_of,
@@ -246,19 +247,13 @@ def _open_status(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Status:
     as one unknown needs data rather than an expert's judgement."""
     if not zone_known or not cp._may_need_review:
         return Status.UNDETERMINED
-    needs_data = any(_needs_data(node, ctx) for node in cp._trees)
-    return Status.UNDETERMINED if needs_data else Status.NEEDS_REVIEW
-
-
-def _needs_data(node: CNode, ctx: Context) -> bool:
-    """Whether a leaf that could still change an UNKNOWN node (`unknown_leaves`) lacks data."""
-    if node.fn(ctx) is not UNKNOWN:
-        return False
-    if isinstance(node, CLeaf):
-        value = ctx[node.fact_def.id]
-        assert isinstance(value, Missing)
-        return not value.review
-    return any(_needs_data(child, ctx) for child in node.children)
+    for node in cp._trees:
+        for leaf in iter_unknown_leaves(node, ctx):
+            value = ctx[leaf.fact_def.id]
+            assert isinstance(value, Missing)
+            if not value.review:
+                return Status.UNDETERMINED
+    return Status.NEEDS_REVIEW
 
 
 def evaluate_policy(

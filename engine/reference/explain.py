@@ -3,7 +3,7 @@ ineligible policy the failing criteria with what it would take to pass, closest 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -289,11 +289,20 @@ def unknown_leaves(node: CNode, ctx: Context, truths: Truths | None = None) -> l
     """Leaves whose value could still change an UNKNOWN node: the minimal facts to ask for.
     Without `truths`, each node's truth comes from its closure (cheaper for the few nodes an
     unknown verdict walks than computing every node's)."""
+    return list(iter_unknown_leaves(node, ctx, truths))
+
+
+def iter_unknown_leaves(
+    node: CNode, ctx: Context, truths: Truths | None = None
+) -> Iterator[CLeaf]:
+    """`unknown_leaves`, one at a time: for a caller that may stop at the first."""
     if (node.fn(ctx) if truths is None else truths[node]) is not UNKNOWN:
-        return []
+        return
     if isinstance(node, CLeaf):
-        return [node]
-    return [leaf for child in node.children for leaf in unknown_leaves(child, ctx, truths)]
+        yield node
+        return
+    for child in node.children:
+        yield from iter_unknown_leaves(child, ctx, truths)
 
 
 def failing_leaves(
