@@ -347,7 +347,7 @@ class ReactiveSession:
         return self.apply(Update(enterprise=enterprise, remove=True))
 
     @staticmethod
-    def _next_raw(update: Update | Change, known: dict[str, Any]) -> dict[str, Any]:
+    def _next_raw(update: Change, known: dict[str, Any]) -> dict[str, Any]:
         """The enterprise's profile data after `update`, from what was `known` before (which
         stays as it was: only the mappings along the changed paths are new)."""
         raw = merged(known if update.profile is None else {}, update.profile or {})
