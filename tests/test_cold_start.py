@@ -10,52 +10,49 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("polars", "pyarrow", "pyspark", "durable", "hypothesis", "incentives.engine.batch", "incentives.engine.reactive",
          "fastapi", "starlette", "uvicorn", "jsonschema", "incentives.service", "incentives.engine.schema")
 
+# Runs the command line on the arguments given, then prints every module it imported.
 PROGRAM = """
 import sys
 from incentives.cli.main import main
 try:
-    main(["check", "examples/jinzhong-hightech.yaml", "--as-of", "2026-11-24", "--explain"])
+    main({args!r})
 except SystemExit as exit:
     assert not exit.code, exit.code
 print(" ".join(sorted(sys.modules)), file=sys.stderr)
 """
+LISTING = PROGRAM.format(args=["--help"])
+
+
+def _run(program: str) -> tuple[str, list[str]]:
+    """The standard output of a fresh interpreter running `program`, and the modules it
+    imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout, done.stderr.splitlines()[-1].split()
+
+
+def _heavy(modules: list[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
 
 
 def test_check_imports_no_heavy_packages() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    modules = done.stderr.splitlines()[-1].split()
+    check = ["check", "examples/jinzhong-hightech.yaml", "--as-of", "2026-11-24", "--explain"]
+    _, modules = _run(PROGRAM.format(args=check))
     assert "incentives.engine.policyset" in modules  # the check did run
-    loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
-    assert loaded == []
-
-
-LISTING = """
-import sys
-from incentives.cli.main import main
-try:
-    main(["--help"])
-except SystemExit as exit:
-    assert not exit.code, exit.code
-print(" ".join(sorted(sys.modules)), file=sys.stderr)
-"""
+    assert _heavy(modules) == []
 
 
 def test_help_lists_every_command_without_importing_them() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", LISTING], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    modules = done.stderr.splitlines()[-1].split()
-    assert sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)) == []
+    listing, modules = _run(LISTING)
+    assert _heavy(modules) == []
     # Nor the models, the loader or the renderers: the listing needs only click.
     light = ("pydantic", "yaml", "rich", "incentives.engine.policyset", "incentives.cli.render")
     assert sorted(m for m in modules if m.split(".")[0] in light or m in light) == []
     # The same listing as with every command imported (each command's own help).
-    eager = subprocess.run(
-        [sys.executable, "-c", "import importlib\nfrom incentives.cli.main import _Commands\n"
-         "for module, _ in _Commands.LAZY.values():\n    importlib.import_module(module)\n"
-         + LISTING],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert "screen" in done.stdout and done.stdout == eager.stdout
+    eager, _ = _run(
+        "import importlib\nfrom incentives.cli.main import _Commands\n"
+        "for module, _ in _Commands.LAZY.values():\n    importlib.import_module(module)\n"
+        + LISTING
+    )
+    assert "screen" in listing and listing == eager
