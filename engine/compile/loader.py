@@ -14,20 +14,13 @@ Loading runs in named stages, each collecting its problems (file, line, field, m
 Every problem of every stage is reported at once, so an author sees all mistakes together; a
 set with any problem is never half-loaded.
 
-Which files are documents: every file under the directory whose name ends in `.yaml`, except
-`zones.yaml` (zones) and `*.cases.yaml` (worked cases, read by `incentives test`). A file that
-ends in `.yml` or `.yaml` in other capitals, a symbolic link that leads nowhere and a link that
-leads back into its own directory are refused. Links to files and to other directories are
-followed. Other files (a README, notes, `__init__.py`) and hidden files and directories (their
-name starts with a dot, such as `.git`) are not read.
+Which files are documents is `compile.files`'s to say.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -56,6 +49,8 @@ from ..reference.results import SourceInfo
 from .benefits import plan_benefit
 from .conditions import CompileError, Placer, RefusedFact, plan_condition
 from .facts import Declared, plan_facts
+from .files import CASES_SUFFIX, ZONES_FILE, bundled_policies, document_files, shown_name
+from .loaded import LoadedSet, Written
 from .plan import (
     Attaches,
     BenefitPlan,
@@ -72,27 +67,7 @@ from .plan import (
     comparisons,
 )
 
-ZONES_FILE = "zones.yaml"
-CASES_SUFFIX = ".cases.yaml"
 CATALOGUE = "built-in catalogue"
-
-
-@dataclass(frozen=True)
-class LoadedSet:
-    """A loaded set: its documents (as written), fact declarations, zones and the plan."""
-
-    documents: tuple[tuple[str, Document], ...]
-    facts: Mapping[str, FactDef]
-    zones: Zones
-    plan: SetPlan
-    # where each policy is written: id → (file, index in the file's `policies`), and each
-    # file's line map, for reports about a loaded set (`engine.check.lint`)
-    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
-    lines: dict[str, dict[Location, int]] = field(default_factory=dict)
-
-    @property
-    def policies(self) -> tuple[PolicyPlan, ...]:
-        return self.plan.policies
 
 
 class _Doc:
@@ -110,10 +85,6 @@ class _Doc:
         return Problem(
             message, file=self.shown, line=line_of(self.lines, path), field=".".join(map(str, path))
         )
-
-
-def bundled_policies() -> Path:
-    return Path(str(resources.files("incentives.policies")))
 
 
 def _engine_yaml(name: str) -> tuple[Any, dict[Location, int]]:
@@ -135,83 +106,6 @@ def _builtin_zones() -> tuple[Zone, ...]:
 
 
 # --- stages 1 and 2: files and documents ---------------------------------------------------
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
-
-
-def document_files(root: Path, problems: list[Problem]) -> list[Path]:
-    """Stage `files`: the documents under `root`, in order; every file that looks like one but
-    cannot be read as one is reported."""
-    found = []
-    real = root.resolve()
-    for path in _walk(root, real, frozenset({real}), root, problems):
-        name = path.name
-        lowered = name.lower()
-        if not lowered.endswith((".yaml", ".yml")) or name == ZONES_FILE:
-            continue
-        if name.endswith(CASES_SUFFIX):
-            continue
-        if not name.endswith(".yaml") or lowered.endswith((".cases.yml", ".cases.yaml")):
-            right = name[: name.lower().rindex(".")] + ".yaml"
-            if lowered.endswith((".cases.yml", ".cases.yaml")):
-                right = name[: lowered.rindex(".cases.")] + CASES_SUFFIX
-            message = f"not read: policy files end in '.yaml' exactly; rename it to {right}"
-            problems.append(Problem(message, file=_shown(path, root)))
-            continue
-        found.append(path)
-    return sorted(found)
-
-
-def _walk(
-    directory: Path, real: Path, ancestors: frozenset[Path], root: Path, problems: list[Problem]
-) -> Iterator[Path]:
-    """Every file below `directory` (hidden ones left out), following links; broken links and
-    links back into a directory being walked are reported. `real` is the directory's real
-    path, `ancestors` those of the directories walked down to it, itself included."""
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        problems.append(Problem(f"cannot read directory: {exc.strerror or exc}",
-                                file=_shown(directory, root)))  # fmt: skip
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        path = Path(entry.path)
-        if not entry.is_symlink():  # no system call: scandir knows
-            if entry.is_dir(follow_symlinks=False):
-                inside = real / entry.name
-                yield from _walk(path, inside, ancestors | {inside}, root, problems)
-            else:
-                yield path
-            continue
-        try:
-            target = path.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, on older Pythons
-            problems.append(Problem(_broken_link(path, exc), file=_shown(path, root)))
-            continue
-        if not target.is_dir():
-            yield path
-        elif target in ancestors:
-            problems.append(Problem("symbolic link loop: it leads back to a directory that "
-                                    "contains it", file=_shown(path, root)))  # fmt: skip
-        else:
-            yield from _walk(path, target, ancestors | {target}, root, problems)
-
-
-def _broken_link(path: Path, exc: BaseException) -> str:
-    if (isinstance(exc, OSError) and exc.errno == 40) or isinstance(exc, RuntimeError):
-        return "symbolic link loop: the link leads back to itself"
-    try:
-        target = os.readlink(path)
-    except OSError:
-        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
-    return f"broken symbolic link: it points to {target}, which does not exist"
 
 
 def _validation_problems(
@@ -281,7 +175,7 @@ def read_documents(root: Path, problems: list[Problem]) -> list[_Doc]:
         problems.append(Problem(f"no policy documents (*.yaml) found in {root}"))
     documents = []
     for path in files:
-        shown = _shown(path, root)
+        shown = shown_name(path, root)
         loaded = _read(path, Document, problems, shown)
         if loaded is not None:
             documents.append(_Doc(shown, loaded[0], loaded[1]))
@@ -295,7 +189,7 @@ def read_zones(root: Path, problems: list[Problem]) -> Zones:
     zone_list = list(_builtin_zones())
     extra = root / ZONES_FILE
     if extra.is_file():
-        loaded = _read(extra, ZoneFile, problems, _shown(extra, root))
+        loaded = _read(extra, ZoneFile, problems, shown_name(extra, root))
         if loaded is not None:
             zone_list += loaded[0].zones
     by_id: dict[str, Zone] = {}
@@ -609,14 +503,27 @@ def load(directory: Path | None = None) -> LoadedSet:
         groups=MappingProxyType(groups),
         readers=MappingProxyType(_readers(policies)),
     )
-    return LoadedSet(
+    written = Written(
         documents=tuple((d.shown, d.doc) for d in documents),
-        facts=MappingProxyType({name: d.defn for name, d in declared.items()}),
-        zones=zones,
-        plan=plan,
         locations=stage.locations,
         lines={d.shown: d.lines for d in documents},
     )
+    return LoadedSet(
+        facts=MappingProxyType({name: d.defn for name, d in declared.items()}),
+        zones=zones,
+        plan=plan,
+        written=lambda: written,
+    )
 
 
-__all__ = ["NATIONAL", "LoadedSet", "bundled_policies", "data_path", "load"]
+__all__ = [
+    "CASES_SUFFIX",
+    "NATIONAL",
+    "ZONES_FILE",
+    "LoadedSet",
+    "Written",
+    "bundled_policies",
+    "data_path",
+    "document_files",
+    "load",
+]
