@@ -16,8 +16,10 @@ from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from .compile.loader import load
+from .compile.cache import load_set
+from .compile.loaded import LoadedSet
 from .compile.plan import (
     ATTACHES,
     Attaches,
@@ -29,8 +31,6 @@ from .compile.plan import (
     StackingPlan,
 )
 from .errors import InputError, Problem, ProfileError
-from .model.facts import FactDef
-from .model.language import Document, Policy
 from .model.plausibility import profile_warnings
 from .model.profile import FISCAL_YEARS, Profile, profile_problem
 from .model.zones import Zone, Zones
@@ -66,6 +66,10 @@ from .reference.results import (
     assemble_later,
 )
 
+if TYPE_CHECKING:
+    from .model.facts import FactDef
+    from .model.language import Document, Policy
+
 
 class PolicySet:
     """Policies loaded from a directory (default: the bundled library) and compiled once."""
@@ -73,9 +77,9 @@ class PolicySet:
     __slots__ = (
         "_by_id",
         "_compiled",
-        "_documents",
         "_facts",
         "_frozen",
+        "_loaded",
         "_plan",
         "_profile_facts",
         "_resolvers",
@@ -87,8 +91,10 @@ class PolicySet:
 
     def __init__(self, directory: str | Path | None = None) -> None:
         self.directory = None if directory is None else Path(directory)
-        loaded = load(self.directory)
-        self._documents = loaded.documents
+        # The bundled library comes from the compiled library's cache when it can
+        # (`compile.cache`); its documents are read from it only when asked for.
+        loaded = load_set(self.directory)
+        self._loaded: LoadedSet = loaded
         self._facts: Mapping[str, FactDef] = loaded.facts
         self._zones: Zones = loaded.zones
         self._plan: SetPlan = loaded.plan
@@ -140,7 +146,7 @@ class PolicySet:
     @property
     def documents(self) -> tuple[tuple[str, Document], ...]:
         """Each document as written, with its file."""
-        return self._documents
+        return self._loaded.documents
 
     @property
     def facts(self) -> Mapping[str, FactDef]:
@@ -155,7 +161,7 @@ class PolicySet:
     def definition(self, policy_id: str) -> Policy:
         """The policy as written in its document."""
         plan = self.get(policy_id)
-        document = next(doc for shown, doc in self._documents if shown == plan.where.file)
+        document = next(doc for shown, doc in self.documents if shown == plan.where.file)
         return next(p for p in document.policies if p.id == policy_id)
 
     def get(self, policy_id: str) -> PolicyPlan:
