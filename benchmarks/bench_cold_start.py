@@ -1,33 +1,48 @@
 """Cold start of the command line: wall-clock and CPU time of fresh `incentives` processes.
 
-    python -m benchmarks.bench_cold_start [--runs 5]
+    python -m benchmarks.bench_cold_start [--runs 5] [--against DIR]
 
-Each command runs `--runs` times in a new interpreter (the installed `incentives` script
-beside this interpreter, else `python -m incentives`), interleaved; the figures are the
-median and the range of the wall clock and of the child's CPU time (user + system, from
-`resource.getrusage`, which counts every thread), with the load average printed: on a shared
-machine judge a target by the CPU time. The targets (issue 16): `--help` under 0.3 s, `check`
-of an example under 0.5 s. Also printed: the modules the listing of `--help` imports of those
-that only some commands need (Polars first): none.
+Each command runs `--runs` times in a new interpreter (`python -m incentives`), interleaved;
+the figures are the median and the range of the wall clock and of the child's CPU time (user
++ system, from `resource.getrusage`, which counts every thread), with the load average
+printed: on a shared machine judge a target by the CPU time. The targets (issue 16): `--help`
+under 0.3 s, `check` of an example under 0.5 s. Also printed: the modules the listing of
+`--help` imports of those that only some commands need (Polars first): none.
+
+Before timing, the package's modules are compiled to bytecode (`compileall`), as installing a
+wheel does: where `PYTHONDONTWRITEBYTECODE` is set, a checkout would otherwise compile every
+module of the engine on each run. The compiled library's cache (`engine/compile/cache.py`) is
+timed both ways: `check` finds its entry (written by a first run, as after any first use), and
+`check, no cache` runs with `INCENTIVES_NO_CACHE=1`, as the first run after an install or an
+edit of the library does. The cache is kept in a temporary directory, not the user's.
+
+`--against DIR` also times a second checkout (e.g. `git worktree add DIR <commit>`, or
+`git archive <commit> | tar -x -C DIR`) in the same runs, interleaved command by command, and
+prints each figure's ratio to it: on a loaded machine the ratios are the figures to compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = "examples/jinzhong-hightech.yaml"
-COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("incentives --help", ("--help",)),
-    ("incentives check <example>", ("check", EXAMPLE, "--as-of", "2026-11-24")),
-    ("incentives check <example> --explain", ("check", EXAMPLE, "--as-of", "2026-11-24", "--explain")),
+CHECK = ("check", EXAMPLE, "--as-of", "2026-11-24")
+NO_CACHE = {"INCENTIVES_NO_CACHE": "1"}
+COMMANDS: tuple[tuple[str, tuple[str, ...], dict[str, str]], ...] = (
+    ("incentives --help", ("--help",), {}),
+    ("incentives check <example>", CHECK, {}),
+    ("incentives check <example> --explain", (*CHECK, "--explain"), {}),
+    ("incentives check <example>, no cache", CHECK, NO_CACHE),
 )
 HEAVY = ("polars", "pyarrow", "pydantic", "yaml", "rich", "incentives.engine.policyset")
 PROBE = """
@@ -41,16 +56,14 @@ print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY or m in
 """
 
 
-def program() -> list[str]:
-    script = Path(sys.executable).with_name("incentives")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "incentives"]
-
-
-def run_once(argv: list[str]) -> tuple[float, float]:
-    """Wall-clock and CPU seconds of one child process."""
+def run_once(tree: Path, argv: tuple[str, ...], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one `python -m incentives` of the checkout `tree`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "incentives", *argv], cwd=tree, check=True,
+        stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(tree), **env},
+    )  # fmt: skip
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -61,19 +74,34 @@ def shown(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
+def compiled(tree: Path) -> None:
+    """Bytecode for every module of the checkout, as an installed wheel has."""
+    for part in ("engine", "cli", "service"):
+        compileall.compile_dir(str(tree / part), quiet=1)
+
+
+def timed(trees: list[Path], runs: int) -> dict[tuple[Path, str], list[tuple[float, float]]]:
+    """Every command of every tree, `runs` times, interleaved."""
+    figures: dict[tuple[Path, str], list[tuple[float, float]]] = {}
+    for _ in range(runs):
+        for label, argv, env in COMMANDS:
+            for tree in trees:
+                figures.setdefault((tree, label), []).append(run_once(tree, argv, env))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="a second checkout, timed alike")
     args = parser.parse_args()
-    base = program()
-    run_once([*base, "--help"])  # warm the file cache: every figure is of a warm disk
-    walls: dict[str, list[float]] = {label: [] for label, _ in COMMANDS}
-    cpus: dict[str, list[float]] = {label: [] for label, _ in COMMANDS}
-    for _ in range(args.runs):
-        for label, extra in COMMANDS:
-            wall, cpu = run_once([*base, *extra])
-            walls[label].append(wall)
-            cpus[label].append(cpu)
+    trees = [ROOT] if args.against is None else [ROOT, args.against.resolve()]
+    with tempfile.TemporaryDirectory(prefix="incentives-cache-") as cache:
+        os.environ["INCENTIVES_CACHE_DIR"] = cache
+        for tree in trees:
+            compiled(tree)
+            run_once(tree, CHECK, {})  # warms the file cache, and writes the library's entry
+        figures = timed(trees, args.runs)
     probe = subprocess.run(
         [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}"],
         cwd=ROOT, capture_output=True, text=True, check=True,
@@ -81,10 +109,20 @@ def main() -> None:
     imported = probe.stderr.split() or ["none"]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{args.runs} runs each, interleaved; load average {load}")
-    print("| command | wall s, median (range) | CPU s, median (range) |")
-    print("| --- | ---: | ---: |")
-    for label, _ in COMMANDS:
-        print(f"| {label} | {shown(walls[label])} | {shown(cpus[label])} |")
+    head = "| command | wall s, median (range) | CPU s, median (range) |"
+    if args.against:
+        head += f" {args.against}: wall s | CPU s | CPU, × {args.against} |"
+    print(head)
+    print("| --- |" + " ---: |" * (head.count("|") - 2))
+    for label, _, _ in COMMANDS:
+        row = [shown([w for w, _ in figures[ROOT, label]]), shown([c for _, c in figures[ROOT, label]])]
+        if args.against:
+            other = figures[trees[1], label]
+            ratio = statistics.median(c for _, c in figures[ROOT, label]) / statistics.median(
+                c for _, c in other
+            )
+            row += [shown([w for w, _ in other]), shown([c for _, c in other]), f"{ratio:.2f}"]
+        print(f"| {label} | {' | '.join(row)} |")
     print(f"--help imports of {', '.join(HEAVY)}: {', '.join(imported)}")
 
 
