@@ -41,8 +41,10 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Problem
+from ..model.zones import Zones
 from .files import ZONES_FILE, bundled_policies, document_files, shown_name
 from .loaded import LoadedSet, Written
+from .plan import SetPlan
 from .records import Record
 
 DIRECTORY_VARIABLE = "INCENTIVES_CACHE_DIR"
@@ -159,6 +161,9 @@ def read_entry(entry: Path, key: bytes) -> LoadedSet | None:
     try:
         plan, facts, zones, written = pickle.loads(body)
     except Exception:  # a checksum that matches a body that does not load
+        return None
+    kinds = ((plan, SetPlan), (facts, MappingProxyType), (zones, Zones), (written, bytes))
+    if not all(isinstance(value, kind) for value, kind in kinds):
         return None
     return LoadedSet(facts=facts, zones=zones, plan=plan, written=_later(written))
 
