@@ -54,7 +54,9 @@ CHANGE_ORDER: dict[str, int] = {"actionable": 0, "slow": 1, "fixed": 2}
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a set from the compiled library's cache (`compile.cache`) has its
+    # declarations already, and validates none.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SumYears(_Spec):
