@@ -17,7 +17,6 @@ from ..engine.model.units import format_money
 from ..engine.model.zones import Zone, Zones
 from ..engine.policyset import PolicySet
 from ..engine.reference.results import Opportunity, PolicyResult, Report, Trace
-from ..engine.summary import policy_summary as summary_of
 from .advice import alternative_lines, missing_lines, opportunity_lines, reason_lines, review_lines
 from .i18n import status_word, word
 from .scope import left_out_lines, zone_hint, zones_applied, zones_line
@@ -367,4 +366,6 @@ def print_policy_list(policies: tuple[PolicyPlan, ...], lang: str, console: Cons
 
 def policy_summary(cp: PolicyPlan) -> dict[str, object]:
     """The stable JSON shape of one policy for `list` and `show` (the service's too)."""
+    from ..engine.summary import policy_summary as summary_of  # its models: `list`, `show`
+
     return summary_of(cp).model_dump(mode="json")
