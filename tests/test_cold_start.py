@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +24,13 @@ print(" ".join(sorted(sys.modules)), file=sys.stderr)
 LISTING = PROGRAM.format(args=["--help"])
 
 
-def _run(program: str) -> tuple[str, list[str]]:
-    """The standard output of a fresh interpreter running `program`, and the modules it
-    imported."""
+def _run(program: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """The standard output of a fresh interpreter running `program` (with `env` added to the
+    environment), and the modules it imported."""
     done = subprocess.run(
-        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
     return done.stdout, done.stderr.splitlines()[-1].split()
 
 
@@ -41,6 +43,19 @@ def test_check_imports_no_heavy_packages() -> None:
     _, modules = _run(PROGRAM.format(args=check))
     assert "incentives.engine.policyset" in modules  # the check did run
     assert _heavy(modules) == []
+
+
+def test_check_from_the_library_cache_builds_no_policy_language(tmp_path: Path) -> None:
+    """Once the bundled library's entry is kept (`engine.compile.cache`), `check` neither reads
+    the documents nor builds the policy language's models, and prints the same."""
+    check = ["check", "examples/jinzhong-hightech.yaml", "--as-of", "2026-11-24"]
+    env = {"INCENTIVES_CACHE_DIR": str(tmp_path), "INCENTIVES_NO_CACHE": ""}
+    first, loading = _run(PROGRAM.format(args=check), env)
+    again, modules = _run(PROGRAM.format(args=check), env)
+    language = ("incentives.engine.model.language", "incentives.engine.compile.loader")
+    assert all(m in loading for m in language)  # the first run loaded the documents
+    assert [m for m in modules if m in language] == []
+    assert again == first
 
 
 def test_help_lists_every_command_without_importing_them() -> None:
