@@ -23,6 +23,7 @@ from incentives.engine.compile.files import bundled_policies
 from incentives.engine.compile.loaded import LoadedSet
 from incentives.engine.compile.loader import load
 from incentives.engine.compile.records import Record
+from incentives.engine.version import policy_set_version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,6 +104,7 @@ def test_a_set_from_the_cache_answers_as_a_set_loaded_afresh(
             assert a.model_dump_json() == b.model_dump_json(), example.name
     some = cached.policies[0].id
     assert cached.definition(some) == afresh.definition(some)
+    assert policy_set_version(cached) == policy_set_version(afresh)  # documents, facts, zones
 
 
 def _valid_entry(cache_dir: Path) -> bytes:
