@@ -6,7 +6,8 @@ documents as written, which are unpickled only when read). It is kept under a ke
 hash of every input: the bytes of every file the loader reads (each policy document and
 `zones.yaml` of the library, found as the loader finds them), the engine code that makes and
 defines what is kept (`engine/compile`, `engine/model` with the catalogue and the built-in
-zones, `engine/reference`, `engine/errors.py`) and the Python version. Any change to any of
+zones, `engine/reference`, `engine/errors.py`; it stands in for the engine's version, and is
+stricter), and the versions of Python, pydantic and PyYAML. Any change to any of
 them is a new key, and an entry of another key is never read.
 
 A cache never changes an answer: an entry that cannot be read, is truncated or corrupt (its
@@ -59,11 +60,7 @@ _DIGEST = 32  # bytes of a SHA-256
 def load_set(directory: Path | None) -> LoadedSet:
     """The set in `directory` (`compile.loader.load`); for None, the bundled library, from the
     cache when an entry of its key is there."""
-    if directory is not None:
-        from .loader import load
-
-        return load(directory)
-    return load_library()
+    return _load(directory) if directory is not None else load_library()
 
 
 def load_library() -> LoadedSet:
@@ -72,17 +69,21 @@ def load_library() -> LoadedSet:
     root = bundled_policies()
     where = cache_directory()
     key = None if where is None else library_key(root)
-    entry = None if where is None or key is None else where / entry_name(root)
-    if entry is not None and key is not None:
-        found = read_entry(entry, key)
-        if found is not None:
-            return found
-    from .loader import load
+    if where is None or key is None:
+        return _load(root)
+    entry = where / entry_name(root)
+    found = read_entry(entry, key)
+    if found is None:
+        found = _load(root)
+        if library_key(root) == key:  # not edited while it was loaded
+            write_entry(entry, key, found)
+    return found
 
-    loaded = load(root)
-    if entry is not None and key is not None and library_key(root) == key:
-        write_entry(entry, key, loaded)  # not edited while it was loaded
-    return loaded
+
+def _load(root: Path) -> LoadedSet:
+    from .loader import load  # the documents' models: only when loading
+
+    return load(root)
 
 
 def cache_directory() -> Path | None:
@@ -119,7 +120,7 @@ def library_key(root: Path) -> bytes | None:
     if zones.is_file():
         inputs.append((ZONES_FILE, zones))
     key = hashlib.sha256(MAGIC)
-    key.update(f"{sys.version}\0{sys.implementation.cache_tag}\0".encode())
+    key.update("\0".join(_versions()).encode())
     try:
         for name, path in (*_code_files(), *inputs):
             data = path.read_bytes()
@@ -128,6 +129,17 @@ def library_key(root: Path) -> bytes | None:
     except OSError:
         return None  # loading says what cannot be read
     return key.digest()
+
+
+def _versions() -> tuple[str, ...]:
+    """Python's, and those of the libraries whose objects an entry holds (pydantic's models) or
+    whose reading made them (PyYAML's)."""
+    import pydantic
+    import pydantic_core
+    import yaml
+
+    tag = sys.implementation.cache_tag or ""
+    return (sys.version, tag, pydantic.VERSION, pydantic_core.__version__, yaml.__version__)
 
 
 def _code_files() -> Iterator[tuple[str, Path]]:
