@@ -90,14 +90,39 @@ def timed(trees: list[Path], runs: int) -> dict[tuple[Path, str], list[tuple[flo
     return figures
 
 
+def print_table(figures: dict[tuple[Path, str], list[tuple[float, float]]], trees: list[Path]) -> None:
+    """The README's table: this checkout's figures, and with a second checkout its figures and
+    the ratio of the CPU medians."""
+    head = "| command | wall s, median (range) | CPU s, median (range) |"
+    if len(trees) > 1:
+        head += f" {trees[1]}: wall s | CPU s | CPU, × {trees[1]} |"
+    print(head)
+    print("| --- |" + " ---: |" * (head.count("|") - 2))
+    for label, _, _ in COMMANDS:
+        row = []
+        for tree in trees:
+            walls, cpus = zip(*figures[tree, label], strict=True)
+            row += [shown(list(walls)), shown(list(cpus))]
+        if len(trees) > 1:
+            mine, other = (statistics.median(c for _, c in figures[t, label]) for t in trees)
+            row.append(f"{mine / other:.2f}")
+        print(f"| {label} | {' | '.join(row)} |")
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--against", type=Path, help="a second checkout, timed alike")
     args = parser.parse_args()
     trees = [ROOT] if args.against is None else [ROOT, args.against.resolve()]
+    started = _load_average()
     with tempfile.TemporaryDirectory(prefix="incentives-cache-") as cache:
         os.environ["INCENTIVES_CACHE_DIR"] = cache
+        os.environ.pop("INCENTIVES_NO_CACHE", None)
         for tree in trees:
             compiled(tree)
             run_once(tree, CHECK, {})  # warms the file cache, and writes the library's entry
@@ -107,22 +132,9 @@ def main() -> None:
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     imported = probe.stderr.split() or ["none"]
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{args.runs} runs each, interleaved; load average {load}")
-    head = "| command | wall s, median (range) | CPU s, median (range) |"
-    if args.against:
-        head += f" {args.against}: wall s | CPU s | CPU, × {args.against} |"
-    print(head)
-    print("| --- |" + " ---: |" * (head.count("|") - 2))
-    for label, _, _ in COMMANDS:
-        row = [shown([w for w, _ in figures[ROOT, label]]), shown([c for _, c in figures[ROOT, label]])]
-        if args.against:
-            other = figures[trees[1], label]
-            ratio = statistics.median(c for _, c in figures[ROOT, label]) / statistics.median(
-                c for _, c in other
-            )
-            row += [shown([w for w, _ in other]), shown([c for _, c in other]), f"{ratio:.2f}"]
-        print(f"| {label} | {' | '.join(row)} |")
+    print(f"{args.runs} runs each, interleaved; load average {started} at the start, "
+          f"{_load_average()} at the end")  # fmt: skip
+    print_table(figures, trees)
     print(f"--help imports of {', '.join(HEAVY)}: {', '.join(imported)}")
 
 
