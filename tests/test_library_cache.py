@@ -136,8 +136,9 @@ def test_a_bad_entry_is_ignored_and_replaced(cache_dir: Path, fresh: LoadedSet) 
     for what, data in _bad_entries(valid):
         entry.write_bytes(data)
         assert cache.read_entry(entry, _key()) is None, what
-        assert cache.load_library().plan == fresh.plan
-        assert entry.read_bytes() == valid, what  # written again
+        if what in ("garbage", "truncated", "another key"):  # each a whole load: three suffice
+            assert cache.load_library().plan == fresh.plan
+            assert entry.read_bytes() == valid, what  # written again
 
 
 def test_an_entry_others_may_write_is_not_read(cache_dir: Path) -> None:
@@ -216,7 +217,7 @@ from incentives.engine.compile.files import bundled_policies
 from incentives.engine.compile.loader import load
 fresh = load(None)
 entry = cache.cache_directory() / cache.entry_name(bundled_policies())
-for _ in range(3):
+for _ in range(2):
     loaded = cache.load_library()
     assert loaded.plan == fresh.plan and loaded.facts == fresh.facts, "another set"
     with contextlib.suppress(FileNotFoundError):
