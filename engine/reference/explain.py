@@ -224,7 +224,7 @@ def _value_text(defn: FactPlan, value: Any, ctx: Context) -> Text:
     memo = ctx.memo
     if memo is None or defn.type is not FactType.QUANTITY:
         return value_text(defn, value)
-    key = ("value_text", defn.id)
+    key = defn.id  # the memo's only keys that are texts: fact ids
     found = memo.get(key)
     if found is None:
         found = memo[key] = value_text(defn, value)
@@ -276,6 +276,8 @@ def _threshold(leaf: CLeaf, as_of: date, op: str) -> Text:
 
 
 def _raw(value: Value) -> str:
+    if value.__class__ is Decimal:  # the usual value, first
+        return str(value)
     if isinstance(value, frozenset):
         return ",".join(sorted(value))
     if isinstance(value, bool):
