@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from ..compile.plan import (
     FORMULA_KINDS,
@@ -249,8 +249,9 @@ def coercer(defn: Declared) -> Coerce:
         return coerce
 
     def typed(raw: Any, where: str) -> Resolved:
+        value: Resolved = raw  # (before the test, which would narrow `raw` to an object)
         if raw.__class__ is exact:
-            return cast(Resolved, raw)
+            return value
         return _coerce(defn, raw, where)
 
     return typed

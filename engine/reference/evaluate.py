@@ -342,7 +342,7 @@ def _eligible(cp: CompiledPolicy, ctx: Context) -> Outcome:
         missing = {
             fact: amount.missing
             for fact in cp.plan.benefit.reads
-            if isinstance(ctx.get(fact), Missing)
+            if isinstance(ctx[fact], Missing)
         }
     return Status.ELIGIBLE, amount.value, amount.steps, missing, [], None
 
@@ -372,7 +372,7 @@ def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     missing: dict[str, Missing] = {}
     for node in cp._trees:
         for leaf in unknown_leaves(node, ctx):
-            value = ctx.get(leaf.fact_def.id)
+            value = ctx[leaf.fact_def.id]
             assert isinstance(value, Missing)
             missing[leaf.fact_def.id] = value
     if not zone_known:

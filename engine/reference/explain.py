@@ -338,7 +338,7 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
 
 def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
-    value = ctx.get(defn.id)
+    value = ctx[defn.id]
     values = _gap_template(leaf, negate, ctx.as_of).copy()
     op = values["op_met"]
     del values["op_met"]
@@ -461,7 +461,7 @@ def _numeric_change(
     more = "more than " if strict else ""
     if isinstance(defn.source, RatioSource):
         top_id, bottom_id = defn.source.numerator, defn.source.denominator
-        top, bottom = ctx.get(top_id), ctx.get(bottom_id)
+        top, bottom = ctx[top_id], ctx[bottom_id]
         top_def = facts[top_id]
         if isinstance(top, Decimal) and isinstance(bottom, Decimal) and top_def.unit is not None:
             need = threshold * bottom - top

@@ -105,7 +105,7 @@ class Search:
         doubling a figure), and what the profile does not say of its fact."""
         known = self._leaves.get(leaf)
         if known is None:
-            value, operand = self.ctx.get(leaf.fact_def.id), leaf.operand
+            value, operand = self.ctx[leaf.fact_def.id], leaf.operand
             unknown = value if isinstance(value, Missing) else None
             rank = 0 if unknown is not None else CHANGE_ORDER[leaf.fact_def.change]
             distance = Decimal(1)
