@@ -278,7 +278,7 @@ def check_profile_facts(
 
 # How a profile's `facts` entry is read: its fact's id, its coercion (`coercer`) and where a
 # refusal says it is (`facts.<name>`).
-ExtraReader = tuple[str, "Coerce", str]
+ExtraReader = tuple[str, Coerce, str]
 
 
 def profile_fact_readers(declared: Mapping[str, Any]) -> dict[str, ExtraReader]:
