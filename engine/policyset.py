@@ -37,12 +37,14 @@ from .model.zones import Zone, Zones
 from .reference.context import (
     BASIS_PARTS,
     Context,
+    ExtraReader,
     Resolved,
     Resolver,
     basis_reads,
     checked_profile_facts,
     compile_resolver,
     profile_fact_defs,
+    profile_fact_readers,
     sharing_resolvers,
 )
 from .reference.evaluate import (
@@ -63,6 +65,7 @@ from .reference.results import (
     Status,
     Totals,
     assemble,
+    assemble_filled,
     assemble_later,
 )
 
@@ -82,6 +85,7 @@ class PolicySet:
         "_loaded",
         "_plan",
         "_profile_facts",
+        "_readers",
         "_resolvers",
         "_sharing",
         "_stacking",
@@ -124,6 +128,7 @@ class PolicySet:
             for agree in (frozenset(), *(frozenset({p}) for p in BASIS_PARTS), BASIS_PARTS)
         }
         self._profile_facts: Mapping[str, FactPlan] = MappingProxyType(profile_fact_defs(facts))
+        self._readers: dict[str, ExtraReader] = profile_fact_readers(self._profile_facts)
         self._frozen = True
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -193,7 +198,9 @@ class PolicySet:
 
     def _checked(self, profile: Profile) -> dict[str, Resolved]:
         """`check_profile`, giving the values of the extra facts it checked, by fact id."""
-        texts, values = checked_profile_facts(profile, self._plan.facts, self._profile_facts)
+        texts, values = checked_profile_facts(
+            profile, self._plan.facts, self._profile_facts, self._readers
+        )
         problems = [profile_problem(profile, text) for text in texts]
         if profile.zone is not None and profile.zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
@@ -220,10 +227,17 @@ class PolicySet:
         forgets the facts it changed in both (as reactive sessions do)."""
         return self._contexts(profile, _bases(dates.as_of, dates.tax_year))
 
-    def _contexts(self, profile: Profile, bases: _Bases) -> dict[Attaches, Context]:
+    def _contexts(
+        self, profile: Profile, bases: _Bases, memo: bool = False
+    ) -> dict[Attaches, Context]:
+        """`memo`: each context keeps its own (`Context.memo`), for an evaluation that never
+        changes their facts."""
         _, (first_kind, first_basis), (other_kind, other_basis), agree = bases
-        first = Context(profile, first_basis, self._resolvers, self._plan.facts)
-        other = Context(profile, other_basis, self._sharing[agree], self._plan.facts, first)
+        facts = self._plan.facts
+        first = Context(profile, first_basis, self._resolvers, facts)
+        other = Context(profile, other_basis, self._sharing[agree], facts, first)
+        if memo:
+            first.memo, other.memo = {}, {}
         return {first_kind: first, other_kind: other}
 
     def zones_of(self, zone: str | None) -> tuple[str, ...]:
@@ -283,12 +297,11 @@ class PolicySet:
             profile = profile.model_copy(update={"zone": zone})
         stated = self._checked(profile)
         bases = _bases(day, tax_year)
-        ctx = self._contexts(profile, bases)
-        for own in ctx.values():
-            own.memo = {}  # this evaluation's alone, and its facts never change
-        # The extra facts as the check read them: the first context (which the other reads
-        # facts of the profile alone from) need not read them again.
-        ctx[bases[1][0]].update(stated)
+        ctx = self._contexts(profile, bases, memo=True)  # its facts never change
+        if stated:
+            # The extra facts as the check read them: the first context (which the other
+            # reads facts of the profile alone from) need not read them again.
+            ctx[bases[1][0]].update(stated)
         zone_id = profile.zone
         if policy_ids is None:
             results = [
@@ -298,7 +311,7 @@ class PolicySet:
             results = apply_stacking(results, self._stacking)
         else:
             results = self._some(ctx, zone_id, [self.get(pid).id for pid in policy_ids], explain, gaps)
-        profile_ref = assemble(
+        profile_ref = assemble_filled(
             ProfileRef,
             {
                 "credit_code": profile.credit_code,
@@ -390,7 +403,10 @@ def _notice(problem: Problem) -> Notice:
 def _totals(results: list[PolicyResult]) -> tuple[Decimal, Totals]:
     """The report's total (cash and tax saved) and its parts, from eligible results' amounts.
     One pass; each sum adds its amounts in the order of the results."""
-    if not any(r.status is Status.ELIGIBLE and r.amount is not None for r in results):
+    for r in results:
+        if r.status is Status.ELIGIBLE and r.amount is not None:
+            break
+    else:
         return _NO_TOTALS  # the usual case when screening: skip the arithmetic
     total = cash = tax_saving = deduction = illustrative = Decimal(0)
     for r in results:

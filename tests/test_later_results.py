@@ -9,7 +9,7 @@ import pickle
 from pathlib import Path
 
 from conftest import AS_OF
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from incentives.engine import PolicySet, Report, Status, load_profile
 from incentives.engine.reference.results import PolicyResult
@@ -60,3 +60,17 @@ def test_reading_verdicts_computes_nothing_else(policies: PolicySet) -> None:
         assert isinstance(result, PolicyResult) and result.__class__ is PolicyResult
         assert type(result) is PolicyResult
         assert (result.trace is None) == (result.status is Status.NOT_IN_FORCE)
+
+
+def test_results_hold_their_fields_in_the_models_order(policies: PolicySet) -> None:
+    # Results are built without validation from dicts in the model's order by construction
+    # (`results.assemble_filled`): serialisation follows that order, so it must be the model's.
+    def check(model: BaseModel) -> None:
+        assert tuple(model.__dict__) == tuple(type(model).model_fields), type(model).__name__
+        for value in model.__dict__.values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, BaseModel):
+                    check(item)
+
+    for report in _reports(policies):
+        check(report)

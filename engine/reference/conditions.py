@@ -50,15 +50,12 @@ class CNode:
 class CLeaf(CNode):
     """A compiled comparison, with its fact's plan and the value test (`test(value, as_of)`)."""
 
-    fact: FactPlan | None = None
+    # The fact's plan: always given (`compile_node`); a field rather than a property, since
+    # explanations and the way search read it at every leaf.
+    fact_def: FactPlan = field(default=cast(FactPlan, None))
     test: Test = field(default=lambda value, as_of: False)
     op: str = "eq"  # the comparison's, kept here: explanations read them often
     operand: Any = None
-
-    @property
-    def fact_def(self) -> FactPlan:
-        assert self.fact is not None
-        return self.fact
 
     @property
     def comparison(self) -> Comparison:
@@ -72,7 +69,7 @@ def compile_node(node: Node, facts: Mapping[str, FactPlan]) -> CNode:
         defn = facts[node.fact]
         test = leaf_test(node, defn)
         fn = _leaf_fn(defn, node, test)
-        return CLeaf(node, (), fn, fact=defn, test=test, op=node.op, operand=node.operand)
+        return CLeaf(node, (), fn, fact_def=defn, test=test, op=node.op, operand=node.operand)
     children = tuple(compile_node(child, facts) for child in node.children)
     return CNode(node, children, _group_fn(node, [c.fn for c in children]))
 
@@ -128,7 +125,8 @@ class Truths(dict[CNode, Truth]):
         if isinstance(node, CLeaf):
             value = node.fn(self.ctx)
         else:
-            kind = cast(Group, node.node).kind
+            group: Group = node.node  # type: ignore[assignment]  # a node with children
+            kind = group.kind
             if kind == "not":
                 value = NEGATED[self[node.children[0]]]
             elif kind == "all":

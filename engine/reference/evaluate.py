@@ -59,6 +59,10 @@ class CompiledPolicy:
     # (a plain dict, since a read-only proxy's copy costs more); each result gets a copy, and
     # its own lists.
     _template: dict[str, Any] = field(init=False, repr=False)
+    # The template with the last basis a result was made on filled in (bases are shared by
+    # every evaluation on one day: `PolicySet`'s `_bases`), replaced for another basis; one
+    # pair, set at once, so threads on other days at most make it again.
+    _on_basis: tuple[Basis | None, dict[str, Any]] = field(init=False, repr=False)
     _zone_list: tuple[str, ...] = field(init=False, repr=False)
     _requires: tuple[Text, ...] = field(init=False, repr=False)
     _outside_period: Text = field(init=False, repr=False)
@@ -92,6 +96,7 @@ class CompiledPolicy:
         where = ", ".join(sorted(plan.zones))
         for name, value in (
             ("_template", template),
+            ("_on_basis", (None, template)),
             ("_zone_list", tuple(sorted(plan.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
             ("_outside_period", outside),
@@ -130,22 +135,28 @@ class CompiledPolicy:
     ) -> PolicyResult:
         """A result of this policy, before stacking (so `amount_alone` is `amount`); gaps and
         trace may be `Later`, computed when read."""
-        values = self._template.copy()
+        on_basis, template = self._on_basis
+        if on_basis is not basis:  # the template with the basis filled in, kept for the next
+            template = self._template.copy()
+            template.update(evaluated_on=basis.on, fiscal_year=basis.fiscal_year,
+                            tax_year=basis.tax_year)  # fmt: skip
+            object.__setattr__(self, "_on_basis", (basis, template))
+        values = template.copy()
         values["status"] = status
         values["zones"] = [*self._zone_list]
-        values["amount"] = values["amount_alone"] = amount
+        if amount is not None:
+            values["amount"] = values["amount_alone"] = amount
         # A copy: a benefit may hand every evaluation the same list of steps.
         values["calculation"] = [*calculation] if calculation else []
         values["missing"] = missing or []
         values["missing_inputs"] = missing_inputs or []
         values["review"] = review or []
         values["gaps"] = gaps or []
-        values["reason"] = reason
+        if reason is not None:
+            values["reason"] = reason
         values["requires"] = [*self._requires]
-        values["evaluated_on"] = basis.on
-        values["fiscal_year"] = basis.fiscal_year
-        values["tax_year"] = basis.tax_year
-        values["trace"] = trace
+        if trace is not None:
+            values["trace"] = trace
         if trace.__class__ is Later or gaps.__class__ is Later:
             return assemble_later(PolicyResult, values)
         return assemble_filled(PolicyResult, values)
@@ -331,7 +342,7 @@ def _eligible(cp: CompiledPolicy, ctx: Context) -> Outcome:
         missing = {
             fact: amount.missing
             for fact in cp.plan.benefit.reads
-            if isinstance(ctx.get(fact), Missing)
+            if isinstance(ctx[fact], Missing)
         }
     return Status.ELIGIBLE, amount.value, amount.steps, missing, [], None
 
@@ -361,7 +372,7 @@ def _open(cp: CompiledPolicy, ctx: Context, zone_known: bool) -> Outcome:
     missing: dict[str, Missing] = {}
     for node in cp._trees:
         for leaf in unknown_leaves(node, ctx):
-            value = ctx.get(leaf.fact_def.id)
+            value = ctx[leaf.fact_def.id]
             assert isinstance(value, Missing)
             missing[leaf.fact_def.id] = value
     if not zone_known:

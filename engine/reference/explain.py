@@ -224,7 +224,7 @@ def _value_text(defn: FactPlan, value: Any, ctx: Context) -> Text:
     memo = ctx.memo
     if memo is None or defn.type is not FactType.QUANTITY:
         return value_text(defn, value)
-    key = ("value_text", defn.id)
+    key = defn.id  # the memo's only keys that are texts: fact ids
     found = memo.get(key)
     if found is None:
         found = memo[key] = value_text(defn, value)
@@ -276,6 +276,8 @@ def _threshold(leaf: CLeaf, as_of: date, op: str) -> Text:
 
 
 def _raw(value: Value) -> str:
+    if value.__class__ is Decimal:  # the usual value, first
+        return str(value)
     if isinstance(value, frozenset):
         return ",".join(sorted(value))
     if isinstance(value, bool):
@@ -336,7 +338,7 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
 
 def _gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
     defn = leaf.fact_def
-    value = ctx.get(defn.id)
+    value = ctx[defn.id]
     values = _gap_template(leaf, negate, ctx.as_of).copy()
     op = values["op_met"]
     del values["op_met"]
@@ -459,7 +461,7 @@ def _numeric_change(
     more = "more than " if strict else ""
     if isinstance(defn.source, RatioSource):
         top_id, bottom_id = defn.source.numerator, defn.source.denominator
-        top, bottom = ctx.get(top_id), ctx.get(bottom_id)
+        top, bottom = ctx[top_id], ctx[bottom_id]
         top_def = facts[top_id]
         if isinstance(top, Decimal) and isinstance(bottom, Decimal) and top_def.unit is not None:
             need = threshold * bottom - top

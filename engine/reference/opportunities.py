@@ -38,7 +38,7 @@ from .results import (
     PolicyResult,
     Status,
     Text,
-    assemble,
+    assemble_filled,
 )
 
 MAX_WAYS = 6  # ways kept at each node and per policy, cheapest first
@@ -105,7 +105,7 @@ class Search:
         doubling a figure), and what the profile does not say of its fact."""
         known = self._leaves.get(leaf)
         if known is None:
-            value, operand = self.ctx.get(leaf.fact_def.id), leaf.operand
+            value, operand = self.ctx[leaf.fact_def.id], leaf.operand
             unknown = value if isinstance(value, Missing) else None
             rank = 0 if unknown is not None else CHANGE_ORDER[leaf.fact_def.change]
             distance = Decimal(1)
@@ -154,7 +154,7 @@ class Search:
         moves.sort(key=lambda g: (CHANGE_ORDER[g.mobility], g.distance is None, g.distance or 0, g.fact))
         supply.sort(key=lambda g: g.fact)
         review.sort(key=lambda g: g.fact)
-        return assemble(Alternative, {
+        return assemble_filled(Alternative, {
             "gaps": moves, "mobility": _MOBILITY[self.cost(way)[0]], "supply": supply,
             "review": review, "certain": not supply and not review,
         })  # fmt: skip
@@ -252,7 +252,7 @@ def find_opportunities(
     ranked = []
     for rank, (_, values) in enumerate(found, 1):
         values["rank"] = rank
-        ranked.append(assemble(Opportunity, values))
+        ranked.append(assemble_filled(Opportunity, values))
     return ranked
 
 

@@ -50,8 +50,10 @@ def assemble(cls: type[R], values: dict[str, Any]) -> R:
 
 
 def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
-    """`assemble` of a copy of `blank(cls)` (or of a template made from one) whose fields were
-    set, none added: its order is the model's by construction, so it is not checked again."""
+    """`assemble` of values whose order is the model's by construction, so it is not checked
+    again: a copy of `blank(cls)` (or of a template made from one) whose fields were set, none
+    added, or a dict literal that names every field in the model's order (the tests read each
+    such result's fields against the model's: `test_later_results`)."""
     return _new(cls, values)
 
 
@@ -98,8 +100,9 @@ def assemble_later(cls: type[R], values: dict[str, Any]) -> R:
 
     The result is an instance of a subclass of `cls` until its values are computed, and of
     `cls` itself from then on (`type()` of it may say either; `isinstance` and `__class__`
-    say `cls`)."""
-    return assemble(_LATER[cls], values)  # type: ignore[no-any-return]
+    say `cls`). The values are in the model's order by construction, as for
+    `assemble_filled`."""
+    return _new(_LATER[cls], values)  # type: ignore[no-any-return]
 
 
 def _compute(result: _Result, plain: type[_Result]) -> None:
