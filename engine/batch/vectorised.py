@@ -764,14 +764,24 @@ def _compare(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     }[op]
 
 
-def _reported(node: _Node, under: pl.Expr, into: dict[str, list[pl.Expr]]) -> None:
-    """Collect, per fact, when one of its leaves is reported by `unknown_leaves`."""
-    # (Columns for the inner nodes' flags were measured: slower than these expressions.)
-    here = under & (node.truth == UNKNOWN_)
+def _unknown_bits(node: _Node, bits: Mapping[str, int]) -> pl.Expr:
+    """The bits of the facts `unknown_leaves` reports under `node` when its ancestors are all
+    unknown: none unless `node` is unknown too, else a leaf's own fact's bit or its children's
+    bits OR-ed together. One comparison and one OR per node, where a flag per leaf would repeat
+    the test of every ancestor for each of its leaves."""
     if node.fact is not None:
-        into.setdefault(node.fact.defn.id, []).append(here)
+        inside = _lit(1 << bits[node.fact.defn.id], _MASK)
+    else:
+        inside = functools.reduce(operator.or_, (_unknown_bits(c, bits) for c in node.children))
+    return pl.when(node.truth == UNKNOWN_).then(inside).otherwise(_lit(0, _MASK))
+
+
+def _leaf_facts(node: _Node, into: set[str]) -> set[str]:
+    if node.fact is not None:
+        into.add(node.fact.defn.id)
     for child in node.children:
-        _reported(child, here, into)
+        _leaf_facts(child, into)
+    return into
 
 
 # --- amounts ---------------------------------------------------------------------------------
@@ -931,11 +941,11 @@ _MASK = pl.UInt64
 _MASK_BITS = 64
 
 
-def _mask(flags: list[pl.Expr]) -> pl.Expr | None:
-    """Bit i set where flag i is true; None where no flag can be (all are `_NO`)."""
+def _mask(flags: Iterable[tuple[int, pl.Expr]]) -> pl.Expr | None:
+    """Bit i set where its flag is true, for each (i, flag); None where no flag can be (all
+    are `_NO`)."""
     # A null flag adds nothing (`sum_horizontal` skips nulls), as `when(null)` is false.
-    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in enumerate(flags)
-            if flag is not _NO]  # fmt: skip
+    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in flags if flag is not _NO]
     return pl.sum_horizontal(bits) if bits else None
 
 
@@ -976,12 +986,9 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
     eligible, unknown = truth == TRUE_, truth == UNKNOWN_
     if outside is not _NO:
         eligible, unknown = ~outside & eligible, ~outside & unknown
-    ordered = _asked(compiled, amount, facts, eligible, unknown, zone_unknown)
-    # Two masks over the listed facts, each computed once: which are reported, and which of
-    # those need an expert; the lists are their difference and their intersection (no flag
-    # is ever null: truth columns and review columns are never null).
-    found_mask = _mask([found for _, (found, _) in ordered])
-    judged_mask = _mask([review for _, (_, review) in ordered])
+    names, found_mask, judged_mask = _asked(
+        compiled, amount, facts, eligible, unknown, zone_unknown
+    )
     none = _lit(0, _MASK)
     found = none if found_mask is None else facts.put((_POLICY, 0), found_mask, "k")
     if judged_mask is None or found_mask is None:
@@ -1004,14 +1011,11 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
     return _PolicyColumns(
         facts.put((_POLICY, 1), status, "s"),
         facts.put((_POLICY, 0), value, "a"),
-        tuple(name for name, _ in ordered),
+        names,
         missing if missing is found else facts.put((_POLICY, 1), missing, "m"),
         review if review is none else facts.put((_POLICY, 1), review, "v"),
         amount.size,
     )
-
-
-Asked = list[tuple[str, tuple[pl.Expr, pl.Expr]]]
 
 
 def _asked(
@@ -1021,26 +1025,41 @@ def _asked(
     eligible: pl.Expr,
     unknown: pl.Expr,
     zone_unknown: pl.Expr,
-) -> Asked:
-    """Per fact that may be listed, by name: (listed, listed for an expert), as the reference's
-    `unknown_leaves` and the amount's missing facts give them."""
-    reported: dict[str, list[pl.Expr]] = {}
+) -> tuple[tuple[str, ...], pl.Expr | None, pl.Expr | None]:
+    """The facts that may be listed (sorted by name), and two masks over them, bit i for the
+    i-th (None where no bit can be set): the facts listed, as the reference's `unknown_leaves`
+    and the amount's missing facts give them, and those of them that need an expert. The lists
+    are the masks' difference and intersection (no flag is ever null: truth columns and review
+    columns are never null)."""
+    leaves: set[str] = set()
     for node in compiled:
-        _reported(node, unknown, reported)
-    asked: dict[str, tuple[pl.Expr, pl.Expr]] = {}  # fact → (in the list, needs review)
-    for fact_id, flags in reported.items():
-        asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
-    found, review = asked.get("zone", (_NO, _NO))
-    asked["zone"] = (found if zone_unknown is _NO else found | (unknown & zone_unknown), review)
+        _leaf_facts(node, leaves)
+    review = {fact_id: facts.get(fact_id).review for fact_id in leaves}
+    review.setdefault("zone", _NO)
+    besides: dict[str, pl.Expr] = {}  # fact → listed other than through a leaf
+    if zone_unknown is not _NO:
+        besides["zone"] = unknown & zone_unknown
     for fact in amount.facts:
+        fact_id = fact.defn.id
         when_eligible = eligible & amount.missing & fact.missing
-        found, review = asked.get(fact.defn.id, (_NO, _NO))
-        if amount.review is not review:
-            review = pl.when(when_eligible).then(amount.review).otherwise(review)
-        asked[fact.defn.id] = (found | when_eligible, review)
-    if len(asked) > _MASK_BITS:
+        besides[fact_id] = besides[fact_id] | when_eligible if fact_id in besides else when_eligible
+        judged = review.get(fact_id, _NO)
+        if amount.review is not judged:
+            judged = pl.when(when_eligible).then(amount.review).otherwise(judged)
+        review[fact_id] = judged
+    if len(review) > _MASK_BITS:
         raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
-    return sorted(asked.items())
+    names = tuple(sorted(review))
+    bits = {name: bit for bit, name in enumerate(names)}
+    found = [
+        pl.when(flag).then(_lit(1 << bits[fact_id], _MASK)).otherwise(_lit(0, _MASK))
+        for fact_id, flag in besides.items()
+    ]
+    if compiled:
+        under = functools.reduce(operator.or_, (_unknown_bits(node, bits) for node in compiled))
+        found.append(pl.when(unknown).then(under).otherwise(_lit(0, _MASK)))
+    found_mask = functools.reduce(operator.or_, found) if found else None
+    return names, found_mask, _mask((bits[name], review[name]) for name in names)
 
 
 # --- the set ---------------------------------------------------------------------------------
