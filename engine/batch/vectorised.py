@@ -1127,23 +1127,35 @@ def _decoded(
         if len(found) == 1:  # most often: nothing listed in any row, or the same facts
             codes[name] = pl.repeat(offset, wide.height, dtype=pl.UInt32, eager=True)
         else:  # eager: a lazy query with a literal per policy costs more to plan than to run
-            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+            sorted_masks = pl.Series(found, dtype=wide.schema[name])
+            codes[name] = sorted_masks.search_sorted(wide[name]) + offset
     return lists, codes
 
 
 _INT64 = 2**63 - 1
 
 
-def _amount_type(wide: pl.DataFrame, sizes: Sequence[int]) -> pl.DataType | None:
-    """Int64 where every amount of the batch is proved to fit it: by its policy's bound, or,
-    for a policy whose bound exceeds Int64 (a rate of a quantity up to `LIMIT`), by the
-    largest magnitude its column holds in this batch; else None (they stay Int128). Half
-    the memory of the amounts, which are a third of a batch's results."""
+def _narrowed(amount: pl.Expr, size: int) -> pl.Expr:
+    """A policy's amount column, Int64 where its bound proves that every value fits."""
+    return amount.cast(pl.Int64) if size <= _INT64 else amount
+
+
+def _mask_type(names: Sequence[str]) -> pl.DataType:
+    """The narrowest unsigned type with a bit for each fact a policy's masks list."""
+    return next(t for bits, t in ((8, pl.UInt8()), (16, pl.UInt16()), (32, pl.UInt32()),
+                                  (_MASK_BITS, _MASK())) if len(names) <= bits)  # fmt: skip
+
+
+def _amount_type(wide: pl.DataFrame, sizes: Sequence[int]) -> pl.DataType:
+    """Int64 where every amount of the batch is proved to fit it: by its policy's bound (the
+    wide column is then Int64 already), or, for a policy whose bound exceeds Int64 (a rate of
+    a quantity up to `LIMIT`), by the largest magnitude its column holds in this batch; else
+    Int128. Half the memory of the amounts, which are a third of a batch's results."""
     unbounded = [pl.col(f"a{i}") for i, size in enumerate(sizes) if size > _INT64]
     if unbounded:
         largest = wide.select(pl.max_horizontal(c.abs().max() for c in unbounded)).item()
         if largest is not None and largest > _INT64:
-            return None
+            return pl.Int128()
     return pl.Int64()
 
 
@@ -1301,9 +1313,9 @@ class VectorisedSet:
                 for i, pid in enumerate(ids)
                 for key, expr in (
                     ("s", columns[pid].status),
-                    ("a", amounts[pid]),
-                    ("m", columns[pid].missing),
-                    ("v", columns[pid].review),
+                    ("a", _narrowed(amounts[pid], columns[pid].size)),
+                    ("m", columns[pid].missing.cast(_mask_type(columns[pid].names))),
+                    ("v", columns[pid].review.cast(_mask_type(columns[pid].names))),
                 )
             ],
         ]
