@@ -10,7 +10,9 @@ reference and the hand-written function run on at most 20,000 profiles per size 
 per-profile cost does not depend on the register size); the vectorised back end runs on the
 whole register, built before timing and evaluated 100,000 rows at a time (the register is
 generated once per size and read by each vectorised process from Parquet; `--frames DIR` keeps it
-for later runs).
+for later runs). A vectorised batch's memory is its own: the process's high-water mark is reset
+once the frame is read and the set compiled, and the peak over the batches is printed above the
+resident set at that moment.
 
 Each kind runs in its own process, one after another: on a machine shared with other work the
 wall-clock ratios then move with the load. The CPU seconds of each process (all its threads:
