@@ -8,9 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
-from batch_support import assert_agree, assert_scores_agree, fits_a_register
+from batch_support import assert_agree, assert_scores_agree, fits_a_register, frame_of
 from conftest import HNTE_BASE, build, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from incentives.engine.batch.columns import (
     profile_to_row,
     rows_to_frame,
 )
+from incentives.engine.batch.results import Summary, money_text, presented
 from incentives.engine.batch.vectorised import OUTPUT, VectorisedSet
 from incentives.engine.testing import (
     evaluation_dates,
@@ -233,3 +235,36 @@ def test_one_set_answers_every_date_and_register_as_a_fresh_one(policies: Policy
     as_of = date(2026, 11, 24)
     assert shared.evaluate(fewer, as_of).equals(VectorisedSet(policies).evaluate(fewer, as_of))
     assert not shared.evaluate(fewer, as_of).equals(shared.evaluate(full, as_of))
+
+
+
+def test_amounts_at_the_int64_edge_agree_and_sum_exactly(policies: PolicySet) -> None:
+    """A batch's amounts are Int64 only where they are proved to fit: the HNTE rate (10% of
+    taxable income) at the largest fen that fits Int64 millionths keeps the batch Int64, one
+    fen more makes it Int128; either way every result is the reference's, as written and as
+    tallied, even where the tally's sum leaves Int64."""
+    as_of, rate = date(2026, 11, 24), "national.hnte.tax-rate"
+    vectorised = VectorisedSet(policies)
+
+    def hnte(taxable: str) -> Profile:
+        return build(HNTE_BASE, certifications=[{"kind": "hnte", "issued": date(2024, 12, 2)}],
+                     financials__2025__taxable_income=taxable)  # fmt: skip
+
+    def paid(profile: Profile) -> Decimal:
+        amount = policies.evaluate(profile, as_of, policy_ids=[rate]).results[0].amount
+        assert amount is not None
+        return amount
+
+    largest, over = hnte("92233720368547.7"), hnte("92233720368547.8")  # 10%: ….77, ….78 yuan
+    assert paid(largest) * 10**6 < 2**63 <= paid(over) * 10**6
+    for profiles, dtype in (([largest], pl.Int64), ([over], pl.Int128),
+                            ([largest, over], pl.Int128), ([largest] * 3, pl.Int64)):  # fmt: skip
+        coded = vectorised.evaluate_coded(frame_of(policies, profiles), as_of, profiles)
+        assert coded.frame.schema["amount"] == dtype
+        assert coded.decoded().schema == OUTPUT
+        assert_agree(policies, profiles, as_of, vectorised)
+        written = presented(coded).filter(pl.col("policy_id") == rate)["amount"]
+        assert written.to_list() == [money_text(paid(p)) for p in profiles]
+        summary = Summary(policies=tuple(p.id for p in policies.policies))
+        summary.add_results(coded)
+        assert summary.policy_amounts[rate] == sum(map(paid, profiles))

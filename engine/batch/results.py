@@ -79,9 +79,10 @@ def spark_schema_of(written: dict[str, pl.DataType]) -> str:
 class CodedResults:
     """Results as the vectorised back end computes them, before their repeated values are
     spelled out: `credit_code`, `zone`, `policy_id` and `amount_kind` are Enums (of the batch's
-    own values) and `missing` and `review` are UInt32 indexes into `lists` (each distinct list
-    of fact ids once). `decoded()` gives the results of `evaluated_schema`, `presented()` the
-    results as written; both are exactly what the frame codes."""
+    own values), `missing` and `review` are unsigned indexes (UInt16 or UInt32) into `lists`
+    (each distinct list of fact ids once), and `amount` is Int64 where the batch's amounts
+    were proved to fit it, else Int128. `decoded()` gives the results of `evaluated_schema`,
+    `presented()` the results as written; both are exactly what the frame codes."""
 
     frame: pl.DataFrame
     lists: pl.Series  # List(String), indexed by the codes of `missing` and `review`
@@ -94,6 +95,7 @@ class CodedResults:
         """The results with every column of `evaluated_schema` (lists of fact ids, texts)."""
         return self.frame.with_columns(
             pl.col("credit_code", "zone", "policy_id", "amount_kind").cast(pl.String),
+            pl.col("amount").cast(pl.Int128),
             pl.lit(self.lists).gather(pl.col("missing")).alias("missing"),
             pl.lit(self.lists).gather(pl.col("review")).alias("review"),
         )
@@ -212,9 +214,8 @@ class Summary(BadRows):
         """Tally a batch of results as the vectorised back end gives them."""
         if isinstance(result, CodedResults):
             result = result.frame
-        by_policy = result.group_by("policy_id", "status").agg(
-            pl.len().alias("n"), pl.col("amount").sum().alias("amount")
-        )
+        summed = pl.col("amount").cast(pl.Int128).sum().alias("amount")  # no Int64 wrapping
+        by_policy = result.group_by("policy_id", "status").agg(pl.len().alias("n"), summed)
         for policy, status, n, amount in by_policy.iter_rows():
             key = (policy, str(status))
             self.counts[key] = self.counts.get(key, 0) + n
@@ -223,9 +224,7 @@ class Summary(BadRows):
                 self.policy_amounts[policy] = total + Decimal(amount or 0) / SCALE
         eligible = result.filter(pl.col("status") == "eligible")
         zone = pl.col("zone").cast(pl.String).fill_null("(unknown)")
-        by_zone = eligible.group_by(zone).agg(
-            pl.len().alias("n"), pl.col("amount").sum().alias("amount")
-        )
+        by_zone = eligible.group_by(zone).agg(pl.len().alias("n"), summed)
         for zone, n, amount in by_zone.iter_rows():
             self.zone_eligible[zone] = self.zone_eligible.get(zone, 0) + n
             total = self.zone_amounts.get(zone, Decimal(0))

@@ -764,14 +764,24 @@ def _compare(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     }[op]
 
 
-def _reported(node: _Node, under: pl.Expr, into: dict[str, list[pl.Expr]]) -> None:
-    """Collect, per fact, when one of its leaves is reported by `unknown_leaves`."""
-    # (Columns for the inner nodes' flags were measured: slower than these expressions.)
-    here = under & (node.truth == UNKNOWN_)
+def _unknown_bits(node: _Node, bits: Mapping[str, int]) -> pl.Expr:
+    """The bits of the facts `unknown_leaves` reports under `node` when its ancestors are all
+    unknown: none unless `node` is unknown too, else a leaf's own fact's bit or its children's
+    bits OR-ed together. One comparison and one OR per node, where a flag per leaf would repeat
+    the test of every ancestor for each of its leaves."""
     if node.fact is not None:
-        into.setdefault(node.fact.defn.id, []).append(here)
+        inside = _lit(1 << bits[node.fact.defn.id], _MASK)
+    else:
+        inside = functools.reduce(operator.or_, (_unknown_bits(c, bits) for c in node.children))
+    return pl.when(node.truth == UNKNOWN_).then(inside).otherwise(_lit(0, _MASK))
+
+
+def _leaf_facts(node: _Node, into: set[str]) -> set[str]:
+    if node.fact is not None:
+        into.add(node.fact.defn.id)
     for child in node.children:
-        _reported(child, here, into)
+        _leaf_facts(child, into)
+    return into
 
 
 # --- amounts ---------------------------------------------------------------------------------
@@ -931,11 +941,11 @@ _MASK = pl.UInt64
 _MASK_BITS = 64
 
 
-def _mask(flags: list[pl.Expr]) -> pl.Expr | None:
-    """Bit i set where flag i is true; None where no flag can be (all are `_NO`)."""
+def _mask(flags: Iterable[tuple[int, pl.Expr]]) -> pl.Expr | None:
+    """Bit i set where its flag is true, for each (i, flag); None where no flag can be (all
+    are `_NO`)."""
     # A null flag adds nothing (`sum_horizontal` skips nulls), as `when(null)` is false.
-    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in enumerate(flags)
-            if flag is not _NO]  # fmt: skip
+    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in flags if flag is not _NO]
     return pl.sum_horizontal(bits) if bits else None
 
 
@@ -976,12 +986,9 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
     eligible, unknown = truth == TRUE_, truth == UNKNOWN_
     if outside is not _NO:
         eligible, unknown = ~outside & eligible, ~outside & unknown
-    ordered = _asked(compiled, amount, facts, eligible, unknown, zone_unknown)
-    # Two masks over the listed facts, each computed once: which are reported, and which of
-    # those need an expert; the lists are their difference and their intersection (no flag
-    # is ever null: truth columns and review columns are never null).
-    found_mask = _mask([found for _, (found, _) in ordered])
-    judged_mask = _mask([review for _, (_, review) in ordered])
+    names, found_mask, judged_mask = _asked(
+        compiled, amount, facts, eligible, unknown, zone_unknown
+    )
     none = _lit(0, _MASK)
     found = none if found_mask is None else facts.put((_POLICY, 0), found_mask, "k")
     if judged_mask is None or found_mask is None:
@@ -1004,14 +1011,11 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
     return _PolicyColumns(
         facts.put((_POLICY, 1), status, "s"),
         facts.put((_POLICY, 0), value, "a"),
-        tuple(name for name, _ in ordered),
+        names,
         missing if missing is found else facts.put((_POLICY, 1), missing, "m"),
         review if review is none else facts.put((_POLICY, 1), review, "v"),
         amount.size,
     )
-
-
-Asked = list[tuple[str, tuple[pl.Expr, pl.Expr]]]
 
 
 def _asked(
@@ -1021,26 +1025,41 @@ def _asked(
     eligible: pl.Expr,
     unknown: pl.Expr,
     zone_unknown: pl.Expr,
-) -> Asked:
-    """Per fact that may be listed, by name: (listed, listed for an expert), as the reference's
-    `unknown_leaves` and the amount's missing facts give them."""
-    reported: dict[str, list[pl.Expr]] = {}
+) -> tuple[tuple[str, ...], pl.Expr | None, pl.Expr | None]:
+    """The facts that may be listed (sorted by name), and two masks over them, bit i for the
+    i-th (None where no bit can be set): the facts listed, as the reference's `unknown_leaves`
+    and the amount's missing facts give them, and those of them that need an expert. The lists
+    are the masks' difference and intersection (no flag is ever null: truth columns and review
+    columns are never null)."""
+    leaves: set[str] = set()
     for node in compiled:
-        _reported(node, unknown, reported)
-    asked: dict[str, tuple[pl.Expr, pl.Expr]] = {}  # fact → (in the list, needs review)
-    for fact_id, flags in reported.items():
-        asked[fact_id] = (pl.any_horizontal(flags), facts.get(fact_id).review)
-    found, review = asked.get("zone", (_NO, _NO))
-    asked["zone"] = (found if zone_unknown is _NO else found | (unknown & zone_unknown), review)
+        _leaf_facts(node, leaves)
+    review = {fact_id: facts.get(fact_id).review for fact_id in leaves}
+    review.setdefault("zone", _NO)
+    besides: dict[str, pl.Expr] = {}  # fact → listed other than through a leaf
+    if zone_unknown is not _NO:
+        besides["zone"] = unknown & zone_unknown
     for fact in amount.facts:
+        fact_id = fact.defn.id
         when_eligible = eligible & amount.missing & fact.missing
-        found, review = asked.get(fact.defn.id, (_NO, _NO))
-        if amount.review is not review:
-            review = pl.when(when_eligible).then(amount.review).otherwise(review)
-        asked[fact.defn.id] = (found | when_eligible, review)
-    if len(asked) > _MASK_BITS:
+        besides[fact_id] = besides[fact_id] | when_eligible if fact_id in besides else when_eligible
+        judged = review.get(fact_id, _NO)
+        if amount.review is not judged:
+            judged = pl.when(when_eligible).then(amount.review).otherwise(judged)
+        review[fact_id] = judged
+    if len(review) > _MASK_BITS:
         raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
-    return sorted(asked.items())
+    names = tuple(sorted(review))
+    bits = {name: bit for bit, name in enumerate(names)}
+    found = [
+        pl.when(flag).then(_lit(1 << bits[fact_id], _MASK)).otherwise(_lit(0, _MASK))
+        for fact_id, flag in besides.items()
+    ]
+    if compiled:
+        under = functools.reduce(operator.or_, (_unknown_bits(node, bits) for node in compiled))
+        found.append(pl.when(unknown).then(under).otherwise(_lit(0, _MASK)))
+    found_mask = functools.reduce(operator.or_, found) if found else None
+    return names, found_mask, _mask((bits[name], review[name]) for name in names)
 
 
 # --- the set ---------------------------------------------------------------------------------
@@ -1097,7 +1116,7 @@ def _decoded(
 ) -> tuple[list[list[str]], dict[str, pl.Series]]:
     """The lists of missing and review facts: each distinct mask of a policy becomes a list
     once, and each row's mask column its index in those lists, found by binary search among
-    the policy's sorted masks."""
+    the policy's sorted masks (UInt32; `_long` narrows them)."""
     masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
     distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
     lists: list[list[str]] = []
@@ -1108,8 +1127,36 @@ def _decoded(
         if len(found) == 1:  # most often: nothing listed in any row, or the same facts
             codes[name] = pl.repeat(offset, wide.height, dtype=pl.UInt32, eager=True)
         else:  # eager: a lazy query with a literal per policy costs more to plan than to run
-            codes[name] = pl.Series(found, dtype=_MASK).search_sorted(wide[name]) + offset
+            sorted_masks = pl.Series(found, dtype=wide.schema[name])
+            codes[name] = sorted_masks.search_sorted(wide[name]) + offset
     return lists, codes
+
+
+_INT64 = 2**63 - 1
+
+
+def _narrowed(amount: pl.Expr, size: int) -> pl.Expr:
+    """A policy's amount column, Int64 where its bound proves that every value fits."""
+    return amount.cast(pl.Int64) if size <= _INT64 else amount
+
+
+def _mask_type(names: Sequence[str]) -> pl.DataType:
+    """The narrowest unsigned type with a bit for each fact a policy's masks list."""
+    return next(t for bits, t in ((8, pl.UInt8()), (16, pl.UInt16()), (32, pl.UInt32()),
+                                  (_MASK_BITS, _MASK())) if len(names) <= bits)  # fmt: skip
+
+
+def _amount_type(wide: pl.DataFrame, sizes: Sequence[int]) -> pl.DataType:
+    """Int64 where every amount of the batch is proved to fit it: by its policy's bound (the
+    wide column is then Int64 already), or, for a policy whose bound exceeds Int64 (a rate of
+    a quantity up to `LIMIT`), by the largest magnitude its column holds in this batch; else
+    Int128. Half the memory of the amounts, which are a third of a batch's results."""
+    unbounded = [pl.col(f"a{i}") for i, size in enumerate(sizes) if size > _INT64]
+    if unbounded:
+        largest = wide.select(pl.max_horizontal(c.abs().max() for c in unbounded)).item()
+        if largest is not None and largest > _INT64:
+            return pl.Int128()
+    return pl.Int64()
 
 
 _QUERIES_KEPT = 8  # queries kept per set (a schema and dates each)
@@ -1123,6 +1170,7 @@ class _Query:
     stages: list[dict[str, pl.Expr]]
     selected: list[pl.Expr]
     names: list[tuple[str, ...]]  # per policy, the facts its masks list
+    sizes: list[int]  # per policy, a bound on |amount| (stacking only lowers an amount)
 
     def run(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         for stage in self.stages:
@@ -1207,8 +1255,8 @@ class VectorisedSet:
         """`evaluate`, with its repeated values still codes (see `results.CodedResults`): what
         `screen` tallies and writes, without spelling out 40 policies' texts and lists."""
         dates = Dates.of(as_of, tax_year)
-        wide, names = self._wide(frame, dates)
-        coded = self._long(wide, names)
+        wide, query = self._wide(frame, dates)
+        coded = self._long(wide, query)
         if not self.fallback:
             return coded
         order = {p.id: i for i, p in enumerate(self.policy_set.policies)}
@@ -1218,17 +1266,15 @@ class VectorisedSet:
         )
         return CodedResults.of(out)
 
-    def _wide(
-        self, frame: pl.DataFrame, dates: Dates
-    ) -> tuple[pl.DataFrame, list[tuple[str, ...]]]:
+    def _wide(self, frame: pl.DataFrame, dates: Dates) -> tuple[pl.DataFrame, _Query]:
         """One row per enterprise: row, credit_code, zone, then per vectorised policy i its
         status code `s{i}`, amount `a{i}` and masks of missing `m{i}` and review `v{i}` facts
-        (whose fact names are the i-th of the names returned)."""
+        (whose fact names are the query's i-th `names`)."""
         query = self._query(frame.schema, dates)
         wide = query.run(frame.lazy()).collect()
         if not wide[ROW].is_sorted():
             wide = wide.sort(ROW, maintain_order=True)
-        return wide, query.names
+        return wide, query
 
     def _query(self, schema: pl.Schema, dates: Dates) -> _Query:
         """The expressions of `_wide` for frames of this schema on these dates, built once
@@ -1267,56 +1313,63 @@ class VectorisedSet:
                 for i, pid in enumerate(ids)
                 for key, expr in (
                     ("s", columns[pid].status),
-                    ("a", amounts[pid]),
-                    ("m", columns[pid].missing),
-                    ("v", columns[pid].review),
+                    ("a", _narrowed(amounts[pid], columns[pid].size)),
+                    ("m", columns[pid].missing.cast(_mask_type(columns[pid].names))),
+                    ("v", columns[pid].review.cast(_mask_type(columns[pid].names))),
                 )
             ],
         ]
         stages = [facts.stages[level] for level in sorted(facts.stages)]
-        return _Query(stages, selected, [columns[pid].names for pid in ids])
+        return _Query(
+            stages, selected, [columns[pid].names for pid in ids], [columns[pid].size for pid in ids]
+        )
 
-    def _long(self, wide: pl.DataFrame, names: list[tuple[str, ...]]) -> CodedResults:
+    def _long(self, wide: pl.DataFrame, query: _Query) -> CodedResults:
         """One row per enterprise × policy, enterprise by enterprise (the frame's order), each
         enterprise's policies in the set's order, from the wide frame of `_wide`: small codes
         (texts as Enums, lists of facts as indexes) laid out enterprise by enterprise."""
+        names = query.names
         count, n = len(names), wide.height
         ids = pl.Series("policy_id", [p.id for p in self.vectorised], pl.String)
         kinds = pl.Series("amount_kind", [p.benefit.amount_kind for p in self.vectorised])
-        policy_ids, kind_codes = ids.cast(pl.Enum(ids)), kinds.cast(pl.Enum(kinds.unique()))
+        policy_ids, kind_codes = ids.cast(pl.Enum(ids)), kinds.cast(pl.Enum(kinds.unique(maintain_order=True)))
         if count == 0 or n == 0:
             empty = pl.DataFrame(schema=OUTPUT).with_columns(
                 pl.col("credit_code", "zone").cast(pl.Enum([])),
                 pl.col("policy_id").cast(policy_ids.dtype),
                 pl.col("amount_kind").cast(kind_codes.dtype),
-                pl.col("missing", "review").cast(pl.UInt32),
+                pl.col("missing", "review").cast(pl.UInt16),
             )
             return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
+        code = pl.UInt16 if len(lists) <= 2**16 else pl.UInt32
         # Each enterprise's values of the policies side by side as one fixed-size array, then
         # those arrays laid end to end: enterprise-major order without a sort or a gather.
         def interleaved(columns: Sequence[pl.Expr | str]) -> pl.Expr:
             return pl.concat_arr(columns).reshape((-1,))
 
-        def per_policy(key: str) -> pl.Expr:
-            return interleaved([f"{key}{i}" for i in range(count)])
+        def per_policy(key: str, dtype: pl.DataType | None = None) -> pl.Expr:
+            columns = [pl.col(f"{key}{i}") for i in range(count)]
+            return interleaved(columns if dtype is None else [c.cast(dtype) for c in columns])
 
-        policy = pl.int_range(n * count, dtype=pl.UInt32 if n * count < 2**32 else pl.UInt64)
-        policy = policy % count
+        def tiled(values: pl.Series) -> pl.Expr:  # the policies' values, once per enterprise
+            row = pl.lit(values.implode().cast(pl.Array(values.dtype, count))).first()
+            return pl.repeat(row, n).reshape((-1,)).alias(values.name)
+
         frame = (
             wide.lazy()
             .with_columns(
                 *(pl.col(name).cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
-                **codes,
+                **{name: column.cast(code) for name, column in codes.items()},
             )
             .select(
                 *[interleaved([name] * count) for name in (ROW, "credit_code", "zone")],
-                pl.lit(policy_ids).gather(policy),
+                tiled(policy_ids),
                 pl.lit(_STATUSES).gather(per_policy("s")).alias("status"),
-                per_policy("a").alias("amount"),
-                pl.lit(kind_codes).gather(policy),
-                per_policy("m").cast(pl.UInt32).alias("missing"),
-                per_policy("v").cast(pl.UInt32).alias("review"),
+                per_policy("a", _amount_type(wide, query.sizes)).alias("amount"),
+                tiled(kind_codes),
+                per_policy("m").alias("missing"),
+                per_policy("v").alias("review"),
             )
             .collect()
         )
