@@ -279,13 +279,13 @@ def _copied(model: M) -> M:
     set, its private attributes; our models allow no extra fields), without the generic
     copying around it: an update copies a profile, and a fiscal year it changes."""
     cls = type(model)
-    copy = cls.__new__(cls)
+    twin = cls.__new__(cls)
     private = model.__pydantic_private__
-    _set(copy, "__dict__", model.__dict__.copy())
-    _set(copy, "__pydantic_extra__", None)
-    _set(copy, "__pydantic_fields_set__", model.__pydantic_fields_set__.copy())
-    _set(copy, "__pydantic_private__", None if private is None else private.copy())
-    return copy
+    _set(twin, "__dict__", model.__dict__.copy())
+    _set(twin, "__pydantic_extra__", None)
+    _set(twin, "__pydantic_fields_set__", model.__pydantic_fields_set__.copy())
+    _set(twin, "__pydantic_private__", None if private is None else private.copy())
+    return twin
 
 
 def _assign(model: BaseModel, name: str, value: Any) -> None:

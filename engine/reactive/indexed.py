@@ -8,6 +8,8 @@ facts are computed from: `FactPlan.depends_on`); an update's changed inputs
 (`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
 ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
 same as a whole evaluation's by construction; the agreement tests check it after every update.
+Equal unknown facts of all enterprises are kept as one object (`SharedUnknowns`): most of a
+kept context's facts are unknown, for the same few reasons.
 """
 
 from __future__ import annotations
