@@ -21,6 +21,7 @@ from incentives.engine.reactive import (
     unavailable_reason,
 )
 from incentives.engine.reactive.session import Engine
+from incentives.engine.reference.context import Missing
 
 needs_durable = pytest.mark.skipif(
     unavailable_reason() is not None and sys.version_info >= (3, 13),
@@ -123,6 +124,27 @@ def test_an_equal_value_of_another_type_is_a_change(policies: PolicySet, engine:
             session.set_facts("E1", {"workforce": True})
         assert "workforce" in refused.value.render()
         assert session.profile("E1").workforce == 1
+
+
+def test_enterprises_share_their_equal_unknowns(policies: PolicySet) -> None:
+    """The indexed back end keeps one object for equal unknown facts of all enterprises,
+    after loading and after an update, and the verdicts are the same as without sharing."""
+    with ReactiveSession(policies, AS_OF) as session:
+        session.set_profile("E1", SMALL_FIRM)
+        session.set_profile("E2", {**SMALL_FIRM, "workforce": 300})
+        session.set_facts("E2", {"workforce": 320})
+        session.retract_facts("E1", ["financials.2025.taxable_income"])
+        one, two = (session._enterprises[e].state for e in ("E1", "E2"))
+        shared = 0
+        for kind, ctx in one.items():
+            for fact, value in ctx.items():
+                other = dict.get(two[kind], fact)
+                if isinstance(value, Missing) and value == other:
+                    assert value is other, fact
+                    shared += 1
+        assert shared > 5
+        fresh = policies.evaluate(session.profile("E1"), AS_OF, gaps=False)
+        assert session.verdicts("E1") == {r.policy_id: r.status for r in fresh.results}
 
 
 def test_a_batch_applies_whole_or_not_at_all(policies: PolicySet, engine: Engine) -> None:

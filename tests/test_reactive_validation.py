@@ -111,6 +111,9 @@ def test_validating_what_changed_is_validating_the_whole(
         if whole[0] == "profile":  # go on from the accepted profile, as a session does
             raw, profile = new, part()
             assert isinstance(profile, Profile) and profile.source is not None
+            # every field the data states is set on the profile (the copies keep what was)
+            stated = parse_profile(dict(new), file=FILE).__pydantic_fields_set__
+            assert stated <= profile.__pydantic_fields_set__, (kind, items)
 
 
 @settings(max_examples=UPDATES)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,6 +30,8 @@ _ABSENT = object()
 _ATOMS = frozenset({str, int, float, bool, type(None), Decimal})
 _PROFILE_FIELDS = frozenset(Profile.model_fields)
 _YEAR_LINES = frozenset(FinancialYear.model_fields)
+M = TypeVar("M", bound=BaseModel)
+_set = object.__setattr__  # past the models' frozen `__setattr__`, as pydantic's copy does
 
 # A top-level field → the keys of its mapping that changed, or None when it changed as a whole.
 Changes = dict[str, set[str] | None]
@@ -248,7 +250,7 @@ def assigned(
     ValidationError where the new data is invalid."""
     if not changes.keys() <= _PROFILE_FIELDS:
         return None
-    profile = old_profile.model_copy()
+    profile = _copied(old_profile)
     for key, keys in changes.items():
         if key not in new:
             _assign(profile, key, _ABSENT)
@@ -258,7 +260,11 @@ def assigned(
             )
             if years is None:
                 return None
-            _assign(profile, key, years)
+            # Validated already: the years' keys are the old profile's, each year a model
+            # whose changed lines were assigned through its validators (no validator of the
+            # profile reads its fiscal years).
+            profile.__dict__[key] = years
+            profile.__pydantic_fields_set__.add(key)
         elif key == "facts" and keys is not None:
             if not _facts_assigned(profile, old_profile.facts, new[key], keys):
                 return None
@@ -266,6 +272,20 @@ def assigned(
             _assign(profile, key, new[key])
     _reassign_parts(profile, changes, PROFILE_PARTS)
     return profile
+
+
+def _copied(model: M) -> M:
+    """A shallow copy of a model, as `model.model_copy()` makes it (its fields, the fields
+    set, its private attributes; our models allow no extra fields), without the generic
+    copying around it: an update copies a profile, and a fiscal year it changes."""
+    cls = type(model)
+    twin = cls.__new__(cls)
+    private = model.__pydantic_private__
+    _set(twin, "__dict__", model.__dict__.copy())
+    _set(twin, "__pydantic_extra__", None)
+    _set(twin, "__pydantic_fields_set__", model.__pydantic_fields_set__.copy())
+    _set(twin, "__pydantic_private__", None if private is None else private.copy())
+    return twin
 
 
 def _assign(model: BaseModel, name: str, value: Any) -> None:
@@ -313,7 +333,7 @@ def _years_assigned(
             lines = changed(before, data, _under(written, raw_key))
             if not lines.keys() <= _YEAR_LINES:
                 return None
-            year = year.model_copy()
+            year = _copied(year)
             for line in lines:
                 _assign(year, line, data.get(line, _ABSENT))
             _reassign_parts(year, lines, FINANCIAL_PARTS)

@@ -8,6 +8,8 @@ facts are computed from: `FactPlan.depends_on`); an update's changed inputs
 (`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
 ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
 same as a whole evaluation's by construction; the agreement tests check it after every update.
+Equal unknown facts of all enterprises are kept as one object (`SharedUnknowns`): most of a
+kept context's facts are unknown, for the same few reasons.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from datetime import date
 from ..compile.plan import Attaches, Dates
 from ..model.profile import Profile
 from ..policyset import PolicySet
-from ..reference.context import Context
+from ..reference.context import Context, Missing
 from ..reference.results import Status
 
 Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
 Affected = tuple[tuple[str, ...], tuple[str, ...]]  # facts to forget, policies to ask again
 _AFFECTED_KEPT = 4096
+_UNKNOWNS_KEPT = 65536
 
 
 class InputIndex:
@@ -77,15 +80,41 @@ class InputIndex:
 
     def refresh(
         self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
-    ) -> tuple[str, ...]:
+    ) -> Affected:
         """Point `ctx` at the changed `profile`, forget the facts computed from the changed
-        inputs; the policies to evaluate again."""
-        facts, policies = self.affected(inputs, prefixes)
+        inputs; those facts, and the policies to evaluate again."""
+        found = self.affected(inputs, prefixes)
+        facts = found[0]
         for ctx in contexts.values():
             ctx.profile = profile
             for fact in facts:
                 ctx.pop(fact, None)
-        return policies
+        return found
+
+
+class SharedUnknowns:
+    """One `Missing` object for all equal unknowns that kept contexts hold. An unknown is
+    immutable and compared by value, so sharing it changes nothing but memory: most facts of
+    most enterprises are unknown for the same few reasons, and each resolution makes a new
+    object (with its set of inputs). Bounded: cleared when full (the objects shared so far
+    stay valid)."""
+
+    __slots__ = ("_kept",)
+
+    def __init__(self) -> None:
+        self._kept: dict[Missing, Missing] = {}
+
+    def share(self, contexts: Contexts, facts: Iterable[str] | None = None) -> None:
+        """Replace the unknowns among the `facts` resolved in `contexts` (None: all) by the
+        shared equal ones."""
+        kept = self._kept
+        if len(kept) >= _UNKNOWNS_KEPT:
+            kept.clear()
+        for ctx in contexts.values():
+            for fact in list(ctx) if facts is None else facts:
+                value = dict.get(ctx, fact)  # not resolved here if nothing asked for it
+                if isinstance(value, Missing):
+                    ctx[fact] = kept.setdefault(value, value)
 
 
 class IndexedVerdicts:
@@ -97,12 +126,15 @@ class IndexedVerdicts:
         self.dates = Dates.of(as_of, tax_year)
         self.index = InputIndex(policies)
         self.policy_ids = list(self.index.everything)
+        self.unknowns = SharedUnknowns()
         _, self.baseline = self.start(Profile())
 
     def start(self, profile: Profile) -> tuple[Contexts, dict[str, Status]]:
         """A new enterprise's contexts and verdicts."""
         contexts = self.policies.contexts(profile, self.dates)
-        return contexts, {pid: self.policies.verdict(contexts, pid) for pid in self.policy_ids}
+        verdicts = {pid: self.policies.verdict(contexts, pid) for pid in self.policy_ids}
+        self.unknowns.share(contexts)
+        return contexts, verdicts
 
     def change(
         self,
@@ -115,7 +147,7 @@ class IndexedVerdicts:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
         (and everything under `prefixes`); the contexts forget the facts computed from them.
         `verdicts` itself when none changed (it is never changed in place)."""
-        policies = self.index.refresh(contexts, profile, inputs, prefixes)
+        facts, policies = self.index.refresh(contexts, profile, inputs, prefixes)
         now = verdicts  # copied only if a verdict changed: most updates change none
         for pid in policies:
             status = self.policies.verdict(contexts, pid)
@@ -123,6 +155,7 @@ class IndexedVerdicts:
                 if now is verdicts:
                     now = dict(verdicts)
                 now[pid] = status
+        self.unknowns.share(contexts, facts)
         return now
 
     def drop(self, state: Contexts, quiet: bool = False) -> None:

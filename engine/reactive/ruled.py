@@ -150,7 +150,7 @@ class DurableVerdicts:
         prefixes: set[str],
     ) -> dict[str, Status]:
         ctx = state.ctx
-        policies = self.index.refresh(ctx, profile, inputs, prefixes)
+        _, policies = self.index.refresh(ctx, profile, inputs, prefixes)
         rulesets = sorted({self._ruleset_of[p] for p in policies if p in self._ruleset_of})
         version = max(state.versions, default=0) + 1
         new = [(i, self.program.fact(i, ctx, profile.zone)) for i in rulesets]

@@ -350,7 +350,7 @@ class ReactiveSession:
     def _next_raw(update: Change, known: dict[str, Any]) -> dict[str, Any]:
         """The enterprise's profile data after `update`, from what was `known` before (which
         stays as it was: only the mappings along the changed paths are new)."""
-        raw = merged(known if update.profile is None else {}, update.profile or {})
+        raw = known if update.profile is None else merged({}, update.profile)
         if update.set_ is not None:
             raw = merged(raw, update.set_)
         for path in update.retract or ():
