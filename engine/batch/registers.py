@@ -20,6 +20,13 @@ Text registers are decoded line by line (`model.streams`): `--encoding` names th
 (`gb18030` for a Chinese Excel export), a byte-order mark is accepted, and a line whose bytes do
 not decode is a bad row while the rows around it are read. Problems that concern one row never
 stop the reading: they come out as bad rows, with the row's number.
+
+The strict readers above are the definition. Where it is proven to say the same, Polars reads
+instead, straight into columns: a batch of CSV lines that are each one record of plain cells
+(`_plain_batch`; any other batch is the strict reader's, `_CsvReading.strict`), and Parquet
+columns of text, integers, decimals, booleans and dates (`_as_series`). JSON Lines rows are all
+read by the strict reader. `strict=True` reads every row strictly (tests/test_screen_readers.py
+holds the two readings together).
 """
 
 from __future__ import annotations
@@ -521,7 +528,8 @@ def _parquet_cells(
 ) -> tuple[list[str], list[Cells], list[tuple[int, str]]]:
     """The column names and cells of a batch, without its bad rows: a cell that cannot be read
     (text that is not UTF-8) or a text cell over `MAX_CELL` characters; and those bad rows. A
-    column of valid text, integers, booleans or dates becomes a Series at once (`_as_series`),
+    column of valid text, integers, decimals, booleans or dates becomes a Series at once
+    (`_as_series`),
     any other one (and with `strict` every one) Python values."""
     import pyarrow as pa
 
