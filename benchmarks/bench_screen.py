@@ -61,70 +61,83 @@ def _plain(value: Any) -> Any:
 
 def write_register(path: Path, fmt: str, n: int) -> None:
     """The synthetic register of `n` rows as `fmt` (jsonl, csv or parquet)."""
-    from benchmarks.generate import to_profile_data
-    from incentives.engine.batch.columns import SCALE
-
     rows = _rows(n)
     if fmt == "jsonl":
-        with path.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                data = to_profile_data(row)
-                data["credit_code"] = row["credit_code"]
-                handle.write(json.dumps(data, default=_plain, ensure_ascii=False) + "\n")
+        _write_jsonl(path, rows)
         return
     columns = sorted({k for r in rows for k in r if k != "row"})
-    if fmt == "csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                cells = []
-                for key in columns:
-                    value = row.get(key)
-                    if value is None:
-                        cells.append("")
-                    elif isinstance(value, bool):
-                        cells.append("true" if value else "false")
-                    elif isinstance(value, int):
-                        amount = Decimal(value) / SCALE
-                        if key.startswith("financials.") and row["row"] % 10 == 0:
-                            cells.append(f"{amount / 10_000}万元")
-                        else:
-                            cells.append(str(amount))
-                    elif isinstance(value, list):
-                        cells.append(json.dumps(value, default=_plain, ensure_ascii=False))
-                    elif isinstance(value, date):
-                        cells.append(value.isoformat())
-                    else:
-                        cells.append(str(value))
-                writer.writerow(cells)
-        return
+    (_write_csv if fmt == "csv" else _write_parquet)(path, rows, columns)
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    from benchmarks.generate import to_profile_data
+
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            data = to_profile_data(row)
+            data["credit_code"] = row["credit_code"]
+            handle.write(json.dumps(data, default=_plain, ensure_ascii=False) + "\n")
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(key, row.get(key), row["row"]) for key in columns])
+
+
+def _csv_cell(key: str, value: Any, number: int) -> str:
+    """One CSV cell; every tenth row writes its amounts in 万元."""
+    from incentives.engine.batch.columns import SCALE
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        amount = Decimal(value) / SCALE
+        if key.startswith("financials.") and number % 10 == 0:
+            return f"{amount / 10_000}万元"
+        return str(amount)
+    if isinstance(value, list):
+        return json.dumps(value, default=_plain, ensure_ascii=False)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from incentives.engine.batch.columns import CERT_STRUCT, IP_STRUCT, RECORD_STRUCT
+    arrays = {key: _parquet_array(key, [r.get(key) for r in rows]) for key in columns}
+    pq.write_table(pa.table(arrays), path)
+
+
+def _parquet_array(key: str, values: list[Any]) -> Any:
+    """A column typed as a real register would store it: lists of structs, integer head-counts
+    and scores, decimal amounts."""
+    import pyarrow as pa
+
+    from incentives.engine.batch.columns import CERT_STRUCT, IP_STRUCT, RECORD_STRUCT, SCALE
 
     structs = {
         "intellectual_property": IP_STRUCT,
         "certifications": CERT_STRUCT,
         "compliance.records": RECORD_STRUCT,
     }
-    arrays: dict[str, Any] = {}
-    for key in columns:
-        values = [r.get(key) for r in rows]
-        if key in structs:
-            import polars as pl
+    if key in structs:
+        import polars as pl
 
-            arrays[key] = pl.Series(key, values, pl.List(structs[key])).to_arrow()
-        elif key in ("employees", "tech_staff", "facts.hnte_innovation_score"):
-            arrays[key] = pa.array([None if v is None else v // SCALE for v in values], pa.int64())
-        elif any(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            arrays[key] = pa.array(
-                [None if v is None else Decimal(v) / SCALE for v in values], pa.decimal128(18, 2)
-            )
-        else:
-            arrays[key] = pa.array(values)
-    pq.write_table(pa.table(arrays), path)
+        return pl.Series(key, values, pl.List(structs[key])).to_arrow()
+    if key in ("employees", "tech_staff", "facts.hnte_innovation_score"):
+        return pa.array([None if v is None else v // SCALE for v in values], pa.int64())
+    if any(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return pa.array(
+            [None if v is None else Decimal(v) / SCALE for v in values], pa.decimal128(18, 2)
+        )
+    return pa.array(values)
 
 
 def run_one(register: Path, out: Path, policies: str | None) -> dict[str, float]:
@@ -224,7 +237,8 @@ def main() -> None:
     parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(*args.one, args.policies)))
+        register, out = args.one
+        print(json.dumps(run_one(register, out, args.policies)))
         return
     if args.phases:
         _print_phases(args)

@@ -39,6 +39,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
+import orjson
 import polars as pl
 from pydantic import BaseModel, TypeAdapter
 
@@ -308,22 +309,32 @@ def _key(value: Any) -> Any:
 
 
 def _canonical(name: str, value: Any) -> Any:
-    """A list column's value as JSON text (decoded into structs once per distinct value)."""
+    """A list column's value as JSON text (decoded into structs once per distinct value): by
+    orjson (dates as ISO text, as `date.isoformat`), or the standard library for what orjson
+    does not write."""
     if name in _LIST_NAMES and value is not None:
-        return json.dumps(value, default=date.isoformat, ensure_ascii=False)
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return json.dumps(value, default=date.isoformat, ensure_ascii=False)
     return value
+
+
+Cells = Sequence[Any] | pl.Series  # a column's cells: Python values, or a flat register's Series
 
 
 @dataclass
 class CellBatch:
     """One batch of register rows, cut into columns of cells.
 
-    `columns[name][i]` is row i's cell (`ABSENT` when it has none). A row listed in `suspects`
-    is screened by the per-row path from `record(i)`, whatever its cells.
+    `columns[name][i]` is row i's cell (`ABSENT` when it has none). A flat register's column
+    may be a Series read straight from the file (`registers`), where null is an empty cell. A
+    row listed in `suspects` is screened by the per-row path from `record(i)`, whatever its
+    cells.
     """
 
     numbers: list[int]
-    columns: dict[str, list[Any]]
+    columns: dict[str, Cells]
     record: Callable[[int], Any]
     flat: bool
     suspects: set[int] = field(default_factory=set)
@@ -360,12 +371,12 @@ class CellChecker:
             return ABSENT
         return _canonical(name, row.get(name))
 
-    def convert(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[list[Any], list[int]]:
+    def convert(self, name: str, cells: Cells, flat: bool) -> tuple[list[Any], list[int]]:
         """Frame values of a column's cells, and the positions of cells that are not valid."""
         values, bad = self.column(name, cells, flat)
         return values.to_list(), bad
 
-    def column(self, name: str, cells: Sequence[Any], flat: bool) -> tuple[pl.Series, list[int]]:
+    def column(self, name: str, cells: Cells, flat: bool) -> tuple[pl.Series, list[int]]:
         """`convert`, as a Series of the column's frame type (null where a cell is empty or not
         valid). A column of one type of cell (text, integers, booleans, dates: what CSV, typed
         Parquet and most JSON give) is converted at once: the shapes `column_checks` is sure of
@@ -378,6 +389,16 @@ class CellChecker:
         if len(cache) > 50_000:  # values of a column rarely repeat across the whole register
             cache.clear()
         dtype = _value_type(name, self.policy_set.facts)
+        if isinstance(cells, pl.Series):
+            return self._series(name, cells, flat, kind, cache, dtype)
+        return self._listed(name, cells, flat, kind, cache, dtype)
+
+    def _listed(
+        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
+        dtype: pl.DataType,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """`column` of Python cells: at once when they are of one type `_whole` takes (and
+        absent or null), else cell by cell."""
         types = set(map(type, cells))
         null_bad = False
         if type(None) in types and not flat:  # JSON null: a value the model judges, once
@@ -389,7 +410,9 @@ class CellChecker:
         of = others.pop() if len(others) == 1 else str if not others else None
         if of in _RAW_TYPES:
             try:
-                values, bad = self._whole(name, cells, flat, kind, cache, dtype, of)
+                present = [None if c is ABSENT else c for c in cells] if ABSENT in cells else cells
+                raw = pl.Series(name, present, _RAW_TYPES[of])
+                values, bad = self._whole(name, raw, flat, kind, cache, dtype, of)
             except (OverflowError, TypeError, pl.exceptions.PolarsError):  # a huge integer
                 return self._one_by_one(name, cells, flat, kind, cache, dtype)
             if null_bad:
@@ -397,13 +420,25 @@ class CellChecker:
             return values, bad
         return self._one_by_one(name, cells, flat, kind, cache, dtype)
 
+    def _series(
+        self, name: str, cells: pl.Series, flat: bool, kind: _Kind, cache: dict[Any, Any],
+        dtype: pl.DataType,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """`column` of a flat register's column read straight into a Series (a null is an empty
+        cell): at once when its type is one `_whole` takes, else cell by cell."""
+        of = _series_type(cells.dtype)
+        if of is not None:
+            try:
+                return self._whole(name, cells, flat, kind, cache, dtype, of)
+            except (OverflowError, TypeError, pl.exceptions.PolarsError):
+                pass
+        return self._one_by_one(name, cells.to_list(), flat, kind, cache, dtype)
+
     def _whole(
-        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
+        self, name: str, raw: pl.Series, flat: bool, kind: _Kind, cache: dict[Any, Any],
         dtype: pl.DataType, of: type,
     ) -> tuple[pl.Series, list[int]]:  # fmt: skip
         """A column of one type of cell and absent (or null) cells, at once."""
-        present = [None if c is ABSENT else c for c in cells] if ABSENT in cells else cells
-        raw = pl.Series(name, present, _RAW_TYPES[of])
         if of is str and flat:
             raw = raw.replace("", None)
         sure = _sure_column(raw, kind, of, dtype)
@@ -461,8 +496,20 @@ class CellChecker:
 
 
 _RAW_TYPES: dict[type, pl.DataType] = {
-    str: pl.String(), int: pl.Int128(), bool: pl.Boolean(), date: pl.Date()
+    str: pl.String(),
+    int: pl.Int128(),
+    bool: pl.Boolean(),
+    date: pl.Date(),
 }
+
+
+def _series_type(dtype: pl.DataType) -> type | None:
+    """The Python type of the cells of a Series of this type, if `_whole` takes it at once."""
+    if dtype == pl.String:
+        return str
+    if dtype.is_integer():
+        return int
+    return {pl.Boolean: bool, pl.Date: date, pl.Decimal: Decimal}.get(type(dtype))
 
 
 def _value_type(name: str, facts: Mapping[str, FactDef]) -> pl.DataType:
@@ -484,18 +531,18 @@ def _with_units(distinct: pl.Series, kind: _Kind, of: type) -> list[Any]:
 
 def _sure_column(raw: pl.Series, kind: _Kind, of: type, dtype: pl.DataType) -> pl.Series:
     """The frame values of the cells of shapes `column_checks` is sure of; null elsewhere."""
-    if kind.plain is not None and of in (str, int):
-        return (plain_micro if of is str else int_micro)(raw, kind.plain)
+    if kind.plain is not None and of in (str, int, Decimal):
+        return (int_micro if of is int else plain_micro)(raw, kind.plain)  # Decimal: as text
     if kind.text is not None and of is str:
         if kind.text == "any":
             return raw
         valid = valid_credit_codes(raw)
-        return pl.DataFrame({"c": raw, "v": valid}).select(
-            pl.when(pl.col("v")).then(pl.col("c"))
-        ).to_series()
+        return (
+            pl.DataFrame({"c": raw, "v": valid})
+            .select(pl.when(pl.col("v")).then(pl.col("c")))
+            .to_series()
+        )
     return pl.Series(raw.name, [None] * len(raw), dtype)
-
-
 
 
 def _target(name: str) -> str | None:
@@ -535,9 +582,7 @@ def build_frame(
     return pl.DataFrame(data), sorted(suspects)
 
 
-def _converted(
-    checker: CellChecker, batch: CellBatch
-) -> tuple[dict[str, pl.Series], set[int]]:
+def _converted(checker: CellChecker, batch: CellBatch) -> tuple[dict[str, pl.Series], set[int]]:
     """Frame values of every column the frame takes, and the positions of the suspect rows."""
     suspects = set(batch.suspects)
     converted: dict[str, pl.Series] = {}
@@ -548,9 +593,7 @@ def _converted(
             # an unknown column, or one spelled unlike the frame (`financials.02025.revenue`,
             # which the per-row path merges with `financials.2025.revenue`): rows that fill it
             # are left to the per-row path
-            suspects.update(
-                i for i, c in enumerate(cells) if c is not ABSENT and c not in (None, "")
-            )
+            suspects.update(_filled(cells))
             continue
         values, bad = checker.column(name, cells, batch.flat)
         suspects.update(bad)
@@ -559,10 +602,21 @@ def _converted(
     return converted, suspects
 
 
+def _filled(cells: Cells) -> list[int]:
+    """The positions of a column's cells that are not empty (absent, null or "")."""
+    if isinstance(cells, pl.Series):
+        filled = cells.is_not_null()
+        if cells.dtype == pl.String:
+            filled &= cells != ""
+        return filled.arg_true().to_list()
+    return [i for i, c in enumerate(cells) if c is not ABSENT and c not in (None, "")]
+
+
 def _series(name: str, dtype: pl.DataType, column: pl.Series | None, height: int) -> pl.Series:
     """One frame column: the kept rows' values, or its default where the register has none."""
     if column is None:
-        return pl.Series(name, [False if name == "synthetic" else None] * height, dtype)
+        default = False if name == "synthetic" else None
+        return pl.repeat(default, height, dtype=dtype, eager=True).alias(name)
     if name in _LIST_NAMES:
         return _decode_lists(name, column, dtype)
     series: pl.Series = column.cast(dtype).alias(name)
@@ -678,15 +732,26 @@ def _flatten_map(prefix: str, value: dict[Any, Any], i: int, columns: _Columns) 
 
 
 def flat_cells(
-    numbers: list[int], header: Sequence[str], columns: Sequence[Sequence[Any]],
+    numbers: list[int], header: Sequence[str], columns: Sequence[Cells],
     record: Callable[[int], Any], suspects: set[int] | None = None,
 ) -> CellBatch:  # fmt: skip
     """Cells of flat rows (CSV or Parquet). Duplicate column names make every row a suspect,
     since the per-row path keeps only the last of them."""
     if len(set(header)) != len(header):
         return CellBatch(numbers, {}, record, True, set(range(len(numbers))))
-    cells = {name: list(column) for name, column in zip(header, columns, strict=True)}
+    cells: dict[str, Cells] = {
+        name: column if isinstance(column, pl.Series) else list(column)
+        for name, column in zip(header, columns, strict=True)
+    }
     return CellBatch(numbers, cells, record, True, set(suspects or ()))
 
 
-__all__ = ["ABSENT", "CellBatch", "CellChecker", "build_frame", "flat_cells", "nested_cells"]
+__all__ = [
+    "ABSENT",
+    "CellBatch",
+    "CellChecker",
+    "Cells",
+    "build_frame",
+    "flat_cells",
+    "nested_cells",
+]

@@ -20,11 +20,19 @@ Text registers are decoded line by line (`model.streams`): `--encoding` names th
 (`gb18030` for a Chinese Excel export), a byte-order mark is accepted, and a line whose bytes do
 not decode is a bad row while the rows around it are read. Problems that concern one row never
 stop the reading: they come out as bad rows, with the row's number.
+
+The strict readers above are the definition. Where it is proven to say the same, Polars reads
+instead, straight into columns: a batch of CSV lines that are each one record of plain cells
+(`_plain_batch`; any other batch is the strict reader's, `_CsvReading.strict`), and Parquet
+columns of text, integers, decimals, booleans and dates (`_as_series`). JSON Lines rows are all
+read by the strict reader. `strict=True` reads every row strictly (tests/test_screen_readers.py
+holds the two readings together).
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -39,7 +47,7 @@ from ..model.facts import FactDef
 from ..model.jsonio import JsonError, load_json
 from ..model.streams import Line, numbered_lines
 from ..model.textio import check_encoding
-from .cells import CellBatch, flat_cells, nested_cells
+from .cells import CellBatch, Cells, flat_cells, nested_cells
 from .columns import RowError, flat_column_type
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -142,21 +150,24 @@ def read_register(
     encoding: str | None = None,
     batch_size: int = BATCH,
     name: str | None = None,
+    strict: bool = False,
 ) -> Iterator[RegisterBatch]:
     """The register in batches. `source` is a path or a binary file; `facts` is the policy
     set's catalogue (it says what type each `facts.` column has); `name` is what messages call
     the register (default: its path). Raises RegisterError for a register that cannot be read
-    at all; bad rows come out in the batches."""
+    at all; bad rows come out in the batches. Columns are read by Polars where that is proven
+    to give what the strict readers give; `strict` reads every row by the strict readers (the
+    definition the fast reading is tested against)."""
     shown = name or (str(source) if isinstance(source, Path) else "register")
     if fmt == "parquet":
-        yield from _parquet_batches(source, shown, facts, batch_size)
+        yield from _parquet_batches(source, shown, facts, batch_size, strict)
         return
     with _opened(source) as handle:
         lines = numbered_lines(handle, encoding)  # checks the encoding's name at once
         if fmt == "jsonl":
             yield from _jsonl_batches(lines, handle, batch_size)
         else:
-            yield from _csv_batches(lines, handle, shown, batch_size)
+            yield from _csv_batches(lines, handle, shown, batch_size, strict)
 
 
 class _opened:
@@ -229,6 +240,7 @@ class _Record:
     line: int  # the line it starts on
     cells: list[str]
     problem: str | None = None
+    end: int = 0  # the line it ends on
 
 
 _CSV_ERRORS = {
@@ -294,7 +306,8 @@ class _CsvRecords:
                 reader = csv.reader(self._feed(), strict=True)
                 continue
             self.number += 1
-            yield _Record(self.number, consumed[0].number, cells, _line_problem(consumed, cells))
+            problem = _line_problem(consumed, cells)
+            yield _Record(self.number, consumed[0].number, cells, problem, consumed[-1].number)
 
     def _broken(self, problem: str) -> _Record:
         consumed = self._consumed
@@ -303,7 +316,13 @@ class _CsvRecords:
         first = consumed[0] if consumed else Line(0, "")
         if len(consumed) > 1:
             problem += "; the lines after it are read as rows of their own"
-        return _Record(self.number, first.number, [], f"line {first.number}: {problem}")
+        return _Record(
+            self.number, first.number, [], f"line {first.number}: {problem}", first.number
+        )
+
+    def settled(self) -> bool:
+        """Whether every line read so far belongs to a record already given out."""
+        return not self._pending
 
 
 def _line_problem(lines: list[Line], cells: list[str]) -> str | None:
@@ -340,52 +359,135 @@ def _csv_header(records: Iterator[_Record], name: str) -> list[str] | None:
 
 
 def _csv_batches(
-    lines: Iterable[Line], handle: IO[bytes], name: str, batch_size: int
+    lines: Iterable[Line], handle: IO[bytes], name: str, batch_size: int, strict: bool = False
 ) -> Iterator[RegisterBatch]:
+    """The header, then batches of rows: each batch of lines read by Polars (`_plain_batch`)
+    where it can prove that the strict reader says the same of them, else by the strict reader
+    (`_CsvRecords`) until a record ends at or after the batch's last line; with `strict`, every
+    row by the strict reader."""
+    lines = iter(lines)
     records = _CsvRecords(lines)
-    iterator = iter(records)
-    header = _csv_header(iterator, name)
+    header = _csv_header(iter(records), name)
     if header is None:
         return
-    width = records.width = len(header)
-    numbers: list[int] = []
-    rows: list[list[str]] = []
-    bad: list[tuple[int, str]] = []
+    reading = _CsvReading(lines, handle, header, records.number, batch_size)
+    if strict:
+        yield from reading.strict([], None)
+        return
+    while chunk := list(itertools.islice(lines, batch_size)):
+        fast = _plain_batch(chunk, header, reading.number)
+        if fast is None:
+            yield from reading.strict(chunk, chunk[-1].number)
+            continue
+        if fast.cells.numbers:
+            reading.number = fast.cells.numbers[-1]
+        fast.position, fast.total = _position(handle)
+        yield fast
 
-    def cut() -> RegisterBatch:
-        columns = list(zip(*rows, strict=True)) if rows else [()] * width
-        chosen = list(rows)
+
+@dataclass
+class _CsvReading:
+    """Where the reading of a CSV register has got to: its lines from the next one, its
+    header, the number of the last record given out."""
+
+    lines: Iterator[Line]
+    handle: IO[bytes]
+    header: list[str]
+    number: int
+    batch_size: int
+
+    def strict(self, chunk: list[Line], until: int | None) -> Iterator[RegisterBatch]:
+        """Batches of the records of `chunk` and the lines after it, by the strict reader, up
+        to the first record that ends at or after line `until` with nothing read ahead (None:
+        to the end)."""
+        records = _CsvRecords(itertools.chain(chunk, self.lines))
+        width = records.width = len(self.header)
+        records.number = self.number
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        bad: list[tuple[int, str]] = []
+        for row in records:
+            self.number = row.number
+            problem = row.problem if row.problem is not None else _width_problem(row, width)
+            if problem is not None:  # "line N" is said only where it is not the row's number
+                bad.append((row.number, problem.removeprefix(f"line {row.number}: ")))
+            else:
+                numbers.append(row.number)
+                rows.append(row.cells)
+            done = until is not None and row.end >= until and records.settled()
+            if done or len(rows) + len(bad) >= self.batch_size:
+                yield self._cut(numbers, rows, bad)
+                numbers, rows, bad = [], [], []
+            if done:
+                return
+        if rows or bad:
+            yield self._cut(numbers, rows, bad)
+
+    def _cut(
+        self, numbers: list[int], rows: list[list[str]], bad: list[tuple[int, str]]
+    ) -> RegisterBatch:
+        header = self.header
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(header)
 
         def record(i: int) -> dict[str, str]:
-            return dict(zip(header, chosen[i], strict=True))
+            return dict(zip(header, rows[i], strict=True))
 
-        cells = flat_cells(list(numbers), header, columns, record)
-        return RegisterBatch(cells, list(bad), *_position(handle))
+        cells = flat_cells(numbers, header, columns, record)
+        return RegisterBatch(cells, bad, *_position(self.handle))
 
-    for row in iterator:
-        problem = row.problem
-        if problem is None and len(row.cells) != width:
-            count = len(row.cells)
-            side = "fewer" if count < width else "more"
-            problem = (f"line {row.line}: {count} cell{'s' * (count != 1)}, {side} than the "
-                       f"{width} columns of the header")  # fmt: skip
-        if problem is not None:  # "line N" is said only where it is not the row's number
-            bad.append((row.number, problem.removeprefix(f"line {row.number}: ")))
-        else:
-            numbers.append(row.number)
-            rows.append(row.cells)
-        if len(rows) + len(bad) >= batch_size:
-            yield cut()
-            numbers, rows, bad = [], [], []
-    if rows or bad:
-        yield cut()
+
+def _width_problem(row: _Record, width: int) -> str | None:
+    count = len(row.cells)
+    if count == width:
+        return None
+    side = "fewer" if count < width else "more"
+    return (f"line {row.line}: {count} cell{'s' * (count != 1)}, {side} than the "
+            f"{width} columns of the header")  # fmt: skip
+
+
+# A line that is one record of plain cells, each unquoted (no quote, comma, CR or NUL) or quoted
+# whole (quotes inside doubled, no CR or NUL): what Polars' CSV reader and the strict reader
+# split alike. `_plain_batch` asks every line of a batch to be one.
+_UNQUOTED = r'[^",\r\n\x00]*'
+_QUOTED = r'"(?:[^"\r\n\x00]|"")*"'
+_CELL = f"(?:{_UNQUOTED}|{_QUOTED})"
+
+
+def _plain_batch(chunk: list[Line], header: list[str], number: int) -> RegisterBatch | None:
+    """The records of `chunk` (lines after record `number`) read by Polars, if every line is
+    one record of the header's width in plain cells (`_CELL`), valid text no longer than
+    `MAX_CELL` characters, or blank (skipped, not counted); else None (the strict reader's)."""
+    if any(line.problem is not None for line in chunk):
+        return None
+    texts = pl.Series("t", [line.text for line in chunk], pl.String)
+    body = texts.str.replace(r"\r?\n$", "")
+    blank = body == ""
+    pattern = f"^{_CELL}(?:,{_CELL}){{{len(header) - 1}}}$"
+    plain = blank | (body.str.contains(pattern) & (body.str.len_chars() <= MAX_CELL))
+    if not plain.all() or body.str.starts_with("\ufeff").any():
+        return None  # a Unicode byte-order mark would be dropped by Polars at the start
+    kept = body.filter(~blank)
+    names = [f"c{i}" for i in range(len(header))]
+    frame = pl.read_csv(
+        ("\n".join(kept.to_list()) + "\n").encode(), has_header=False, new_columns=names,
+        infer_schema=False, quote_char='"', raise_if_empty=False,
+    ) if len(kept) else pl.DataFrame(schema=dict.fromkeys(names, pl.String))  # fmt: skip
+    if frame.height != len(kept) or frame.width != len(header):
+        return None  # pragma: no cover - what the line check proves
+    numbers = list(range(number + 1, number + 1 + len(kept)))
+    columns = frame.get_columns()
+
+    def record(i: int) -> dict[str, str]:
+        return {h: "" if v is None else v for h, v in zip(header, frame.row(i), strict=True)}
+
+    return RegisterBatch(flat_cells(numbers, header, columns, record))
 
 
 # --- Parquet -----------------------------------------------------------------------------------
 
 
 def _parquet_batches(
-    source: Source, name: str, facts: Mapping[str, FactDef], batch_size: int
+    source: Source, name: str, facts: Mapping[str, FactDef], batch_size: int, strict: bool
 ) -> Iterator[RegisterBatch]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -411,7 +513,7 @@ def _parquet_batches(
             return
         numbers = list(range(number + 1, number + batch.num_rows + 1))
         number += batch.num_rows
-        names, columns, bad = _parquet_cells(batch, numbers)
+        names, columns, bad = _parquet_cells(batch, numbers, strict)
 
         def record(i: int, names: list[str] = names, columns: Any = columns) -> Any:
             return {name: column[i] for name, column in zip(names, columns, strict=True)}
@@ -422,27 +524,61 @@ def _parquet_batches(
 
 
 def _parquet_cells(
-    batch: Any, numbers: list[int]
-) -> tuple[list[str], list[list[Any]], list[tuple[int, str]]]:
+    batch: Any, numbers: list[int], strict: bool
+) -> tuple[list[str], list[Cells], list[tuple[int, str]]]:
     """The column names and cells of a batch, without its bad rows: a cell that cannot be read
-    (text that is not UTF-8) or a text cell over `MAX_CELL` characters; and those bad rows."""
+    (text that is not UTF-8) or a text cell over `MAX_CELL` characters; and those bad rows. A
+    column of valid text, integers, decimals, booleans or dates becomes a Series at once
+    (`_as_series`),
+    any other one (and with `strict` every one) Python values."""
     import pyarrow as pa
 
     names = batch.schema.names
     problems: dict[int, str] = {}
-    columns: list[list[Any]] = []
+    columns: list[Cells] = []
     for column_name, column in zip(names, batch.columns, strict=True):
-        try:
-            columns.append(column.to_pylist())
-        except (pa.ArrowException, UnicodeDecodeError):
-            columns.append(_cells_one_by_one(column_name, column, problems))
+        series = None if strict else _as_series(column)
+        if series is not None:
+            columns.append(series)
+        else:
+            try:
+                columns.append(column.to_pylist())
+            except (pa.ArrowException, UnicodeDecodeError):
+                columns.append(_cells_one_by_one(column_name, column, problems))
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             _long_text(column_name, column, problems)
     bad = [(numbers[i], message) for i, message in sorted(problems.items())]
     if problems:
         keep = [i for i in range(len(numbers)) if i not in problems]
-        columns = [[column[i] for i in keep] for column in columns]
+        columns = [_kept(column, keep) for column in columns]
     return names, columns, bad
+
+
+def _as_series(column: Any) -> pl.Series | None:
+    """An Arrow column as a Series, if it is of a type whose cells Polars gives as `to_pylist`
+    does (text that is valid UTF-8, integers, 128-bit decimals, booleans, 32-bit dates); else
+    None."""
+    import pyarrow as pa
+
+    kind = column.type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    decimal = pa.types.is_decimal128(kind) and kind.scale >= 0
+    plain = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date32(kind)
+    if not (text or decimal or plain):
+        return None
+    if text:
+        try:
+            column.validate(full=True)  # UTF-8 checked, as `to_pylist` would
+        except pa.ArrowException:
+            return None
+    series = pl.from_arrow(column)
+    return series if isinstance(series, pl.Series) else None
+
+
+def _kept(column: Cells, keep: list[int]) -> Cells:
+    if isinstance(column, pl.Series):
+        return column.gather(keep)
+    return [column[i] for i in keep]
 
 
 def _long_text(name: str, column: Any, problems: dict[int, str]) -> None:

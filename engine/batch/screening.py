@@ -42,6 +42,7 @@ def screen_register(
     batch_size: int = BATCH,
     name: str | None = None,
     tax_year: int | None = None,
+    strict: bool = False,
 ) -> Summary:
     """Screen the register `source` (a path, or a binary file with `register_fmt`) on `as_of`,
     tax-year preferences for `tax_year` (default: the year before `as_of`).
@@ -51,7 +52,8 @@ def screen_register(
     `encoding`: of a text register (default UTF-8; a byte-order mark is honoured). `explain`:
     row numbers whose validated profiles the summary keeps (`Summary.explained`). `progress` is
     called after each batch with the position reached (bytes, or rows for Parquet) and the
-    total. Raises InputError (RegisterError, OutputError) for a register that cannot be read or
+    total. `strict` reads every row by the strict readers (see `registers.read_register`); the
+    results are the same. Raises InputError (RegisterError, OutputError) for a register that cannot be read or
     results that cannot be written; bad rows are in the summary.
     """
     register_fmt, shown = register_source(source, register_fmt, encoding, name)
@@ -60,8 +62,9 @@ def screen_register(
     checker = CellChecker(policy_set)  # shared across batches: its caches carry over
     summary = Summary(policies=tuple(cp.id for cp in policy_set.policies))
     batches = read_register(
-        source, register_fmt, policy_set.facts, encoding=encoding, batch_size=batch_size, name=shown
-    )
+        source, register_fmt, policy_set.facts, encoding=encoding, batch_size=batch_size,
+        name=shown, strict=strict,
+    )  # fmt: skip
     with _results(out, fmt, source, policy_set) as writer:
         for batch in batches:
             summary.rows += len(batch.cells.numbers) + len(batch.bad)

@@ -1,0 +1,158 @@
+"""The fast register readers (Polars straight into columns) say exactly what the strict readers
+say: the same rows with the same cells and numbers, the same bad rows with the same messages,
+the same refusals, the same evaluation frames (`pipeline.validated_frame`, which the evaluation
+and the writers only read), on generated registers, hostile ones included, read in batches
+small enough that the fast reading gives way to the strict one and takes over again inside a
+register; and the same written results and bad rows of `screen_register` on the benchmark's
+register with hostile rows mixed in.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from conftest import REUSES_FIXTURES, examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from register_support import AS_OF
+from test_fuzz_registers import Register, csv_registers, parquet_registers
+
+from incentives.engine import PolicySet
+from incentives.engine.batch.cells import CellChecker
+from incentives.engine.batch.pipeline import validated_frame
+from incentives.engine.batch.registers import read_register, register_format
+from incentives.engine.batch.screening import screen_register
+from incentives.engine.errors import InputError
+
+# Examples per property test under the CI profile.
+REGISTERS, PLAIN_REGISTERS = examples(12), examples(12)
+DAY = date.fromisoformat(AS_OF)
+POLICIES = PolicySet()
+YEARS = [2025, 2024, 2023, 2022]
+
+
+def _cells(cells: Any) -> list[Any]:
+    return cells.to_list() if hasattr(cells, "to_list") else list(cells)
+
+
+def read(path: Path, size: int, strict: bool, encoding: str | None) -> Any:
+    """Every row read (number, record, cells), every bad row (the reader's and the
+    validation's) and the evaluation frame's rows, batch boundaries forgotten; or the refusal
+    of the register."""
+    rows: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    frames: list[pl.DataFrame] = []
+    checker = CellChecker(POLICIES)
+    try:
+        for batch in read_register(
+            path, register_format(path), POLICIES.facts, batch_size=size, strict=strict,
+            encoding=encoding,
+        ):  # fmt: skip
+            cells = batch.cells
+            columns = {name: _cells(column) for name, column in cells.columns.items()}
+            for i, number in enumerate(cells.numbers):
+                row = {name: column[i] for name, column in columns.items()}
+                rows.append((number, cells.record(i), {k: v for k, v in row.items() if v}))
+            frame, refused, _, _ = validated_frame(checker, cells, YEARS)
+            bad += [*batch.bad, *refused]
+            frames.append(frame)
+    except InputError as refused:
+        return str(refused)
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    return rows, sorted(bad), frame.to_dicts()
+
+
+def screened(path: Path, size: int, strict: bool, encoding: str | None) -> Any:
+    """The written results (bytes) and bad rows of `screen_register`, or its refusal."""
+    out = io.BytesIO()
+    try:
+        summary = screen_register(
+            POLICIES, path, DAY, out=out, fmt="jsonl", batch_size=size, strict=strict,
+            encoding=encoding,
+        )  # fmt: skip
+    except InputError as refused:
+        return str(refused)
+    return out.getvalue(), sorted(summary.bad)
+
+
+def check_readers_agree(register: Register, tmp_path: Path, size: int) -> None:
+    path = tmp_path / f"register{register.suffix}"
+    path.write_bytes(register.data)
+    encoding = register.options[1] if "--encoding" in register.options else None
+    assert read(path, size, False, encoding) == read(path, size, True, encoding)
+
+
+@settings(REUSES_FIXTURES, max_examples=REGISTERS)
+@given(st.one_of(csv_registers(), parquet_registers()), st.integers(2, 6))
+def test_fast_and_strict_readers_agree_on_generated_registers(
+    tmp_path: Path, register: Register, size: int
+) -> None:
+    check_readers_agree(register, tmp_path, size)
+
+
+PLAIN_ROWS = ["pingyao,12,甲公司", 'taiyuan,"5","A, B & C"', "atlantis,3,x", "pingyao,-3,y",
+              'pingyao,1,"say ""hi"""', "pingyao,12人,", ",,", "pingyao,7"]  # fmt: skip
+HOSTILE_ROWS = ['pingyao,1,"两行', '名称"', 'pingyao,5",z', "pingyao,1,a\x00b", "pingyao,\r1,z",
+                "", "\ufeffpingyao,1,z", 'pingyao,"1" ,z', "pingyao,1,z,w", '"']  # fmt: skip
+
+
+@settings(REUSES_FIXTURES, max_examples=PLAIN_REGISTERS)
+@given(
+    st.lists(st.one_of(st.sampled_from(PLAIN_ROWS), st.sampled_from(HOSTILE_ROWS)), max_size=24),
+    st.sampled_from(["\n", "\r\n"]),
+    st.integers(2, 8),
+)
+def test_readers_agree_where_plain_and_hostile_rows_mix(
+    tmp_path: Path, rows: list[str], end: str, size: int
+) -> None:
+    """Mostly plain rows (which the fast reader takes) with rows it must leave to the strict
+    one (cells over two lines, stray quotes, NUL, CR, blank lines, byte-order marks, ragged
+    rows) at any place, batch boundaries included."""
+    text = end.join(["zone,employees,name", *rows]) + end
+    check_readers_agree(Register(text.encode(), ".csv"), tmp_path, size)
+
+
+def test_the_fast_reader_takes_plain_batches_after_a_hostile_one(tmp_path: Path) -> None:
+    """A quote that opens a cell over two lines: that batch is the strict reader's, the next
+    plain batch Polars' again (its columns are Series)."""
+    lines = ["zone,employees,name", 'pingyao,1,"两行', '名称"', *["pingyao,2,z"] * 6]
+    path = tmp_path / "register.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    batches = list(read_register(path, "csv", POLICIES.facts, batch_size=3))
+    kinds = [type(batch.cells.columns["zone"]).__name__ for batch in batches]
+    assert kinds == ["list", "Series", "Series"]
+    assert [batch.cells.numbers for batch in batches] == [[2, 3], [4, 5, 6], [7, 8]]
+    assert batches[0].cells.record(0)["name"] == "两行\n名称"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_screening_writes_the_same_results_either_way(tmp_path: Path, fmt: str) -> None:
+    """The benchmark's register (every column of a real one, typed in Parquet), with hostile
+    CSV rows mixed in: the same written results and bad rows, read fast or strictly."""
+    from benchmarks.bench_screen import write_register
+
+    path = tmp_path / f"register.{fmt}"
+    write_register(path, fmt, 60)
+    if fmt == "csv":
+        lines = path.read_bytes().splitlines(keepends=True)
+        for i, line in enumerate([b"\n", b'"\n', b"x,y\n", b"pingyao\x00\n", b'a,"b\n']):
+            lines.insert(5 + 11 * i, line)
+        path.write_bytes(b"".join(lines))
+    fast, strict = screened(path, 25, False, None), screened(path, 25, True, None)
+    assert fast == strict
+    assert len(fast[0]) > 1000 and len(fast[1]) == {"csv": 4, "parquet": 0}[fmt]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_plain_register_is_read_alike(tmp_path: Path, strict: bool) -> None:
+    path = tmp_path / "register.csv"
+    path.write_text("zone,employees,name\n\npingyao,12,甲\r\n\n", encoding="utf-8")
+    rows, bad, frame = read(path, 50, strict, None)
+    assert rows == [(2, {"zone": "pingyao", "employees": "12", "name": "甲"},
+                     {"zone": "pingyao", "employees": "12", "name": "甲"})]  # fmt: skip
+    assert bad == [] and [row["employees"] for row in frame] == [12_000_000]
