@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
@@ -30,6 +31,17 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from incentives.engine import PolicySet, Profile, Status, parse_profile
+
+# --- the compiled library's cache ---------------------------------------------------------------
+
+# The suite keeps the compiled library's cache (`engine.compile.cache`) out of the user's own
+# cache directory: one directory in the temporary directory, shared by the suite's processes and
+# runs (an entry is keyed by its inputs). A test about the cache sets its own; a user who set
+# INCENTIVES_CACHE_DIR gets that one.
+os.environ.setdefault(
+    "INCENTIVES_CACHE_DIR",
+    os.path.join(tempfile.gettempdir(), f"incentives-tests-{getattr(os, 'getuid', lambda: 0)()}"),
+)
 
 # --- hypothesis profiles ----------------------------------------------------------------------
 
