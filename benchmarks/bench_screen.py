@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -243,25 +244,30 @@ def main() -> None:
     if args.phases:
         _print_phases(args)
         return
-    sizes = [int(s) for s in args.rows.split(",")]
-    formats = args.formats.split(",")
     print(f"load average before: {_load()}\n")
     print("| rows | format | seconds | rows/s | CPU s | CPU s / 100k rows | peak RSS MB | load |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
     with tempfile.TemporaryDirectory() as tmp:
-        where = args.keep or Path(tmp)
-        where.mkdir(parents=True, exist_ok=True)
-        for n in sizes:
-            for fmt in formats:
-                register = where / f"register-{n}.{fmt}"
-                if not register.exists():
-                    write_register(register, fmt, n)
-                load = os.getloadavg()[0]
-                r = measure(register, Path(tmp) / f"out-{n}-{fmt}.parquet", args.policies)
-                print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
-                      f"| {r['cpu']:.2f} | {r['cpu'] * 100_000 / n:.2f} | {r['peak_mb']:.0f} "
-                      f"| {load:.1f}–{os.getloadavg()[0]:.1f} |", flush=True)  # fmt: skip
+        for n, fmt, register in _registers(args, Path(tmp)):
+            load = os.getloadavg()[0]
+            r = measure(register, Path(tmp) / f"out-{n}-{fmt}.parquet", args.policies)
+            print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
+                  f"| {r['cpu']:.2f} | {r['cpu'] * 100_000 / n:.2f} | {r['peak_mb']:.0f} "
+                  f"| {load:.1f}–{os.getloadavg()[0]:.1f} |", flush=True)  # fmt: skip
     print(f"\nload average after: {_load()}")
+
+
+def _registers(args: argparse.Namespace, tmp: Path) -> Iterator[tuple[int, str, Path]]:
+    """Each size and format asked for with its register, in `--keep` (reused when there)
+    or `tmp`, generated when missing."""
+    where = args.keep or tmp
+    where.mkdir(parents=True, exist_ok=True)
+    for n in (int(s) for s in args.rows.split(",")):
+        for fmt in args.formats.split(","):
+            register = where / f"register-{n}.{fmt}"
+            if not register.exists():
+                write_register(register, fmt, n)
+            yield n, fmt, register
 
 
 def _print_phases(args: argparse.Namespace) -> None:
@@ -270,16 +276,10 @@ def _print_phases(args: argparse.Namespace) -> None:
     print("| rows | format | reading | validating | evaluating | presenting | writing | total |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as tmp:
-        where = args.keep or Path(tmp)
-        where.mkdir(parents=True, exist_ok=True)
-        for n in (int(s) for s in args.rows.split(",")):
-            for fmt in args.formats.split(","):
-                register = where / f"register-{n}.{fmt}"
-                if not register.exists():
-                    write_register(register, fmt, n)
-                spent = phases(register, fmt)
-                cells = " | ".join(f"{v:.2f}" for v in [*spent.values(), sum(spent.values())])
-                print(f"| {n:,} | {fmt} | {cells} |", flush=True)
+        for n, fmt, register in _registers(args, Path(tmp)):
+            spent = phases(register, fmt)
+            cells = " | ".join(f"{v:.2f}" for v in [*spent.values(), sum(spent.values())])
+            print(f"| {n:,} | {fmt} | {cells} |", flush=True)
     print(f"\nload average after: {_load()}")
 
 
