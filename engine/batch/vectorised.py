@@ -1051,10 +1051,8 @@ def _asked(
         raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
     names = tuple(sorted(review))
     bits = {name: bit for bit, name in enumerate(names)}
-    found = [
-        pl.when(flag).then(_lit(1 << bits[fact_id], _MASK)).otherwise(_lit(0, _MASK))
-        for fact_id, flag in besides.items()
-    ]
+    listed = _mask((bits[fact_id], flag) for fact_id, flag in besides.items())
+    found = [] if listed is None else [listed]
     if compiled:
         under = functools.reduce(operator.or_, (_unknown_bits(node, bits) for node in compiled))
         found.append(pl.when(unknown).then(under).otherwise(_lit(0, _MASK)))
