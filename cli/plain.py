@@ -92,7 +92,9 @@ def wrapped(text: str, width: int, pad: bool = False) -> list[str]:
         raise NotPlain("tab or no width")
     lines = []
     for line in text.split("\n"):
-        cuts = [0, *_breaks(line, width), len(line)]
+        # a line that fits is not broken: its words' widths add up to at most the line's
+        fits = cell_len(line) <= width
+        cuts = [0, len(line)] if fits else [0, *_breaks(line, width), len(line)]
         for start, end in pairwise(cuts):
             lines.append(_fitted(line[start:end], width, pad))
     if any(cell_len(line) > width for line in lines):
