@@ -1,5 +1,6 @@
-"""Human output: rich tables for the terminal, Markdown for documents. The engine returns data;
-all wording and layout is here."""
+"""Human output: rich tables for the terminal (and the same bytes laid out by `cli.plain` for a
+file or a pipe), Markdown for documents. The engine returns data; all wording and layout is
+here."""
 
 from __future__ import annotations
 
@@ -308,6 +309,8 @@ class ReportView:
 def report_view(
     report: Report, lang: str, explain: bool, show_all: bool = False, setting: Setting | None = None
 ) -> ReportView:
+    """What `check` prints of `report` (`explain`: the condition trees; `show_all`: the
+    policies not in force here too), whichever way it is laid out."""
     shown, _ = ordered(report, show_all)
     rows = tuple(
         (
