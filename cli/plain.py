@@ -8,9 +8,9 @@ width is folded; a table's columns take the width of their widest line, and when
 too wide the widest columns are narrowed first. Widths are counted in terminal cells by rich's
 own `rich.cells` (Chinese characters take two), so both agree on every character.
 
-What this module cannot lay out as rich would, it refuses with `NotPlain` (a tab, a column
-too narrow for a word of one wide character, a header rich would read as markup, a line
-wider than the width), and the caller prints with rich instead. `tests/test_plain_layout.py`
+What this module does not promise to lay out as rich would, it refuses with `NotPlain` (a
+tab, a column narrower than three cells, a table wider than the width, a header rich would read
+as markup), and the caller prints with rich instead. `tests/test_plain_layout.py`
 compares both on generated text and on every example."""
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def plain_stream(stream: TextIO) -> bool:
         return False
     encoding = (getattr(stream, "encoding", None) or "utf-8").lower()
     isatty = getattr(stream, "isatty", None)
-    return encoding.startswith("utf") and isatty is not None and not isatty()
+    try:
+        return encoding.startswith("utf") and isatty is not None and not isatty()
+    except ValueError:  # a closed stream: rich's console says what happens then, as before
+        return False
 
 
 def _breaks(text: str, width: int) -> list[int]:
