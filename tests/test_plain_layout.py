@@ -25,7 +25,7 @@ from incentives.engine.model.profile import load_profile
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.y*ml")) + sorted((ROOT / "examples").glob("*.json"))
 AS_OF = date(2026, 11, 24)
-GENERATED = examples(60)
+GENERATED = examples(40)
 STATUSES = ("eligible", "ineligible", "undetermined", "needs_review", "not_in_force")
 
 # What reports hold: Latin and Chinese (two cells) text, full-width punctuation, the marks the
