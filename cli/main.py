@@ -55,10 +55,14 @@ class Interrupted(click.ClickException):
         super().__init__("interrupted")
 
 
+FILE_WIDTH = 120  # the width of the text written to a file or a pipe
+
+
 def _console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    width = None if sys.stdout.isatty() else FILE_WIDTH
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def _as_of(_: click.Context, __: click.Parameter, value: str | None) -> date | None:
@@ -383,7 +387,7 @@ def check(
 ) -> None:  # fmt: skip
     """Check PROFILE (YAML or JSON; `-` reads standard input) against every policy: verdict,
     amount, why, what is missing, and the opportunities ranked by value."""
-    from .render import Setting, json_text, print_report
+    from .render import Setting, json_text, report_view, write_report
 
     policy_set = _load(policies_dir)
     if zone is not None and zone not in policy_set.zones:
@@ -406,7 +410,8 @@ def check(
 
         click.echo(report_html(report, language, explain, show_all, setting))
     else:
-        print_report(report, language, explain, _console(), show_all, setting)
+        view = report_view(report, language, explain, show_all, setting)
+        write_report(view, sys.stdout, FILE_WIDTH, _console)
 
 
 @main.command()
@@ -429,7 +434,7 @@ def explain(
     encoding: str | None,
 ) -> None:
     """Explain one policy's verdict for PROFILE (`-`: standard input), criterion by criterion."""
-    from .render import Setting, json_text, print_report
+    from .render import Setting, json_text, report_view, write_report
     from .report import report_markdown
 
     policy_set = _load(policies_dir)
@@ -446,7 +451,7 @@ def explain(
     elif fmt == "markdown":
         click.echo(report_markdown(report, language, True, True, setting))
     else:
-        print_report(report, language, True, _console(), True, setting)
+        write_report(report_view(report, language, True, True, setting), sys.stdout, FILE_WIDTH, _console)
 
 
 @main.command("list")

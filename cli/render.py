@@ -1,16 +1,14 @@
-"""Human output: rich tables for the terminal, Markdown for documents. The engine returns data;
-all wording and layout is here."""
+"""Human output: rich tables for the terminal (and the same bytes laid out by `cli.plain` for a
+file or a pipe), Markdown for documents. The engine returns data; all wording and layout is
+here."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text as RichText
+from typing import TYPE_CHECKING, TextIO
 
 from ..engine.compile.plan import FactPlan, PolicyPlan
 from ..engine.model.units import format_money
@@ -20,6 +18,9 @@ from ..engine.reference.results import Opportunity, PolicyResult, Report, Trace
 from .advice import alternative_lines, missing_lines, opportunity_lines, reason_lines, review_lines
 from .i18n import status_word, word
 from .scope import left_out_lines, zone_hint, zones_applied, zones_line
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _MARK = {"true": "✔", "false": "✘", "unknown": "?", "review": "⚑"}
 _STYLE = {
@@ -286,6 +287,58 @@ def summary_lines(report: Report, lang: str, setting: Setting | None, show_all: 
     yield from opportunity_lines(report.opportunities, lang)
 
 
+@dataclass(frozen=True)
+class ReportView:
+    """What `check` and `explain` print of a report, before it is laid out: the header line,
+    the table (headers; rows of status, policy, amount, source; each row's status), the lines
+    under it, and each policy's details (status, heading, lines). Every text is printable as
+    it is (control characters escaped)."""
+
+    header: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, str, str, str], ...]
+    statuses: tuple[str, ...]
+    summary: tuple[str, ...]
+    details: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+    def details_text(self) -> str:
+        """The details as one text: a blank line, then the heading and lines of each policy."""
+        return "\n".join(f"\n{head}\n" + "\n".join(lines) for _, head, lines in self.details)
+
+
+def report_view(
+    report: Report, lang: str, explain: bool, show_all: bool = False, setting: Setting | None = None
+) -> ReportView:
+    """What `check` prints of `report` (`explain`: the condition trees; `show_all`: the
+    policies not in force here too), whichever way it is laid out."""
+    shown, _ = ordered(report, show_all)
+    rows = tuple(
+        (
+            status_word(result.status.value, lang),
+            f"{safe(result.policy_id)}\n{safe(result.title(lang))}",
+            amount_text(result, lang),
+            safe(source_text(result, lang)),
+        )
+        for result in shown
+    )
+    chances = {o.policy_id: o for o in report.opportunities}
+    details = []
+    for result in shown:
+        lines = tuple(detail_lines(result, lang, explain, setting, chances.get(result.policy_id)))
+        if lines:
+            status = result.status.value
+            head = f"■ {safe(result.policy_id)} — {status_word(status, lang)}"
+            details.append((status, head, lines))
+    return ReportView(
+        header=safe(header_text(report, lang)),
+        headers=tuple(word(key, lang) for key in ("status", "policy", "amount", "source")),
+        rows=rows,
+        statuses=tuple(result.status.value for result in shown),
+        summary=tuple(safe(line) for line in summary_lines(report, lang, setting, show_all)),
+        details=tuple(details),
+    )
+
+
 def print_report(
     report: Report,
     lang: str,
@@ -294,37 +347,33 @@ def print_report(
     show_all: bool = False,
     setting: Setting | None = None,
 ) -> None:
+    print_view(report_view(report, lang, explain, show_all, setting), console)
+
+
+def print_view(view: ReportView, console: Console) -> None:
+    """`view` printed by rich (colour on a terminal)."""
+    from rich.table import Table
+    from rich.text import Text as RichText
+
     # one line however long (a terminal wraps it; output to a file stays one line)
-    console.print(RichText(safe(header_text(report, lang)), style="bold"), soft_wrap=True)
-    shown, _ = ordered(report, show_all)
+    console.print(RichText(view.header, style="bold"), soft_wrap=True)
     table = Table(show_lines=False, expand=False)
-    for key in ("status", "policy", "amount", "source"):
-        table.add_column(word(key, lang), overflow="fold")
-    for result in shown:
-        status = result.status.value
-        table.add_row(
-            RichText(status_word(status, lang), style=_STYLE[status]),
-            RichText(f"{safe(result.policy_id)}\n{safe(result.title(lang))}"),
-            RichText(amount_text(result, lang)),
-            RichText(safe(source_text(result, lang))),
-        )
+    for header in view.headers:
+        table.add_column(header, overflow="fold")
+    for row, status in zip(view.rows, view.statuses, strict=True):
+        first, *rest = row
+        table.add_row(RichText(first, style=_STYLE[status]), *(RichText(cell) for cell in rest))
     console.print(table)
-    summary = list(summary_lines(report, lang, setting, show_all))
-    console.print(RichText(safe(summary[0]), style="bold"))
-    for line in summary[1:]:
-        console.print(RichText(safe(line)))
+    console.print(RichText(view.summary[0], style="bold"))
+    for line in view.summary[1:]:
+        console.print(RichText(line))
     # All the details in one Text, printed once: the same lines as printing each on its own
     # (rich wraps every line by itself either way), without rich's set-up for each of hundreds
     # of prints, which was a third of a cold `check --explain`.
     details = RichText()
-    chances = {o.policy_id: o for o in report.opportunities}
-    for result in shown:
-        lines = list(detail_lines(result, lang, explain, setting, chances.get(result.policy_id)))
-        if not lines:
-            continue
-        status = result.status.value
+    for status, head, lines in view.details:
         details.append("\n")  # a blank line before each policy
-        details.append(f"■ {safe(result.policy_id)} — {status_word(status, lang)}", _STYLE[status])
+        details.append(head, _STYLE[status])
         details.append("\n")
         for line in lines:
             details.append(line)
@@ -334,6 +383,37 @@ def print_report(
         console.print(details)
 
 
+def plain_text(view: ReportView, width: int) -> str:
+    """`view` laid out in `width` cells, byte for byte as `print_view` prints it to a file
+    (`plain.NotPlain` where that cannot be promised)."""
+    from .plain import table_lines, wrapped
+
+    lines = [view.header, *table_lines(view.headers, view.rows, width)]
+    for line in view.summary:
+        lines += wrapped(line, width)
+    if view.details:
+        lines += wrapped(view.details_text(), width)
+    return "\n".join(lines) + "\n"
+
+
+def write_report(view: ReportView, out: TextIO, width: int, console: Callable[[], Console]) -> None:
+    """`view` on `out`: laid out here when rich would print it plainly (a file or a pipe),
+    else (a terminal, or text the plain layout does not promise to match) by rich on the
+    console `console()` makes."""
+    from .plain import NotPlain, plain_stream
+
+    if plain_stream(out):
+        try:
+            text = plain_text(view, width)
+        except NotPlain:
+            pass
+        else:
+            out.write(text)
+            out.flush()
+            return
+    print_view(view, console())
+
+
 def fence_for(lines: list[str]) -> str:
     """A code fence longer than any run of backticks in the lines it encloses."""
     longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
@@ -341,6 +421,9 @@ def fence_for(lines: list[str]) -> str:
 
 
 def print_policy_list(policies: tuple[PolicyPlan, ...], lang: str, console: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text as RichText
+
     table = Table()
     for key in ("policy", "zones", "effective", "benefit", "source"):
         table.add_column(word(key, lang), overflow="fold")

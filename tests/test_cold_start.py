@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("polars", "pyarrow", "pyspark", "durable", "hypothesis", "incentives.engine.batch", "incentives.engine.reactive",
-         "fastapi", "starlette", "uvicorn", "jsonschema", "incentives.service", "incentives.engine.schema")
+         "fastapi", "starlette", "uvicorn", "jsonschema", "incentives.service", "incentives.engine.schema",
+         "rich.console", "rich.table")  # rich lays out only for a terminal: a pipe gets cli.plain's layout
 
 # Runs the command line on the arguments given, then prints every module it imported.
 PROGRAM = """
