@@ -16,16 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
 from ..compile.plan import Attaches, Dates
 from ..model.profile import Profile
 from ..policyset import PolicySet
-from ..reference.context import Context, Missing
+from ..reference.conditions import Test, leaf_test
+from ..reference.context import Context, Missing, Resolved
 from ..reference.results import Status
 
 Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
 Affected = tuple[tuple[str, ...], tuple[str, ...]]  # facts to forget, policies to ask again
+Forgotten = dict[Attaches, dict[str, Resolved]]  # per basis: the values of the facts forgotten
+# A policy to ask again after an update: its id, the basis it is evaluated on, and the tests of
+# its leaves that read a forgotten fact, by fact (None: ask it whatever the facts' values).
+Recheck = tuple[str, Attaches, tuple[tuple[str, tuple[Test, ...]], ...] | None]
 _AFFECTED_KEPT = 4096
+_UNRESOLVED: Any = object()
 _UNKNOWNS_KEPT = 65536
 
 
@@ -51,9 +58,19 @@ class InputIndex:
             for name, ids in facts.items()
         }
         self.everything = tuple(p.id for p in plan.policies)
-        # `affected` by the inputs and prefixes asked for: updates change the same few fields
-        # over and over. Bounded: cleared when full.
+        self.basis = {p.id: p.attaches for p in plan.policies}
+        # Each policy's leaf tests by the fact they read (criteria and exclusions): the truth
+        # of a leaf is its test of the fact's value, or unknown for an unknown value.
+        self.tests: dict[str, dict[str, tuple[Test, ...]]] = {}
+        for policy in plan.policies:
+            tests: dict[str, list[Test]] = {}
+            for leaf, _ in policy.comparisons():
+                tests.setdefault(leaf.fact, []).append(leaf_test(leaf, plan.facts[leaf.fact]))
+            self.tests[policy.id] = {fact: tuple(t) for fact, t in tests.items()}
+        # `affected` and `rechecks` by the inputs and prefixes asked for: updates change the
+        # same few fields over and over. Bounded: cleared when full.
         self._affected: dict[tuple[frozenset[str], frozenset[str]], Affected] = {}
+        self._rechecks: dict[tuple[frozenset[str], frozenset[str]], tuple[Recheck, ...]] = {}
 
     def affected(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Affected:
         """The facts to compute again and the policies to evaluate again."""
@@ -78,18 +95,72 @@ class InputIndex:
             policies.update(self.everything)
         return tuple(facts), tuple(policies)
 
+    def rechecks(self, inputs: Iterable[str], prefixes: Iterable[str]) -> tuple[Recheck, ...]:
+        """The policies `affected` names, each with the tests of its leaves that read a fact
+        `affected` forgets (no tests when the zone changed: it decides whether a policy is in
+        force at all)."""
+        key = (frozenset(inputs), frozenset(prefixes))
+        found = self._rechecks.get(key)
+        if found is None:
+            if len(self._rechecks) >= _AFFECTED_KEPT:
+                self._rechecks.clear()
+            facts, policies = self.affected(*key)
+            zone = "zone" in key[0]
+            found = self._rechecks[key] = tuple(
+                (pid, self.basis[pid], None if zone else tuple(
+                    (fact, tests) for fact, tests in self.tests[pid].items() if fact in facts
+                ))
+                for pid in policies
+            )  # fmt: skip
+        return found
+
     def refresh(
         self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
     ) -> Affected:
         """Point `ctx` at the changed `profile`, forget the facts computed from the changed
         inputs; those facts, and the policies to evaluate again."""
         found = self.affected(inputs, prefixes)
-        facts = found[0]
-        for ctx in contexts.values():
-            ctx.profile = profile
-            for fact in facts:
-                ctx.pop(fact, None)
+        forget(contexts, profile, found[0])
         return found
+
+
+def forget(contexts: Contexts, profile: Profile, facts: Iterable[str]) -> Forgotten:
+    """Point the contexts at the changed `profile` and forget `facts` from them; the values
+    they had resolved, per basis."""
+    out: Forgotten = {}
+    for basis, ctx in contexts.items():
+        ctx.profile = profile
+        gone = out[basis] = {}
+        for fact in facts:
+            value = ctx.pop(fact, _UNRESOLVED)
+            if value is not _UNRESOLVED:
+                gone[fact] = value
+    return out
+
+
+def same_truths(
+    ctx: Context, before: Mapping[str, Resolved], tests: Iterable[tuple[str, tuple[Test, ...]]]
+) -> bool:
+    """Whether every leaf of `tests` is as true with the facts' values `before` as with the
+    context's: then a verdict, which reads nothing else of the facts (the truth of each leaf,
+    and for an unknown value whether it awaits an expert), is what it was. False when a fact
+    was not resolved before (a verdict had no need of it)."""
+    as_of = ctx.as_of
+    for fact, leaf_tests in tests:
+        old = before.get(fact, _UNRESOLVED)
+        if old is _UNRESOLVED:
+            return False
+        new = ctx[fact]
+        if isinstance(old, Missing) or isinstance(new, Missing):
+            if not (isinstance(old, Missing) and isinstance(new, Missing)):
+                return False
+            if old.review is not new.review:
+                return False
+            continue
+        for test in leaf_tests:
+            if bool(test(old, as_of)) is not bool(test(new, as_of)):
+                return False
+    return True
 
 
 class SharedUnknowns:
@@ -147,9 +218,13 @@ class IndexedVerdicts:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
         (and everything under `prefixes`); the contexts forget the facts computed from them.
         `verdicts` itself when none changed (it is never changed in place)."""
-        facts, policies = self.index.refresh(contexts, profile, inputs, prefixes)
+        index = self.index
+        facts = index.affected(inputs, prefixes)[0]
+        before = forget(contexts, profile, facts)
         now = verdicts  # copied only if a verdict changed: most updates change none
-        for pid in policies:
+        for pid, basis, tests in index.rechecks(inputs, prefixes):
+            if tests is not None and same_truths(contexts[basis], before[basis], tests):
+                continue  # every leaf reading a changed fact is as true as it was
             status = self.policies.verdict(contexts, pid)
             if status is not now[pid]:
                 if now is verdicts:
