@@ -31,6 +31,7 @@ Forgotten = dict[Attaches, dict[str, Resolved]]  # per basis: the values of the 
 # A policy to ask again after an update: its id, the basis it is evaluated on, and the tests of
 # its leaves that read a forgotten fact, by fact (None: ask it whatever the facts' values).
 Recheck = tuple[str, Attaches, tuple[tuple[str, tuple[Test, ...]], ...] | None]
+Found = tuple[Affected, tuple[Recheck, ...]]
 _AFFECTED_KEPT = 4096
 _UNRESOLVED: Any = object()
 _UNKNOWNS_KEPT = 65536
@@ -69,20 +70,25 @@ class InputIndex:
             self.tests[policy.id] = {fact: tuple(t) for fact, t in tests.items()}
         # `affected` and `rechecks` by the inputs and prefixes asked for: updates change the
         # same few fields over and over. Bounded: cleared when full.
-        self._affected: dict[tuple[frozenset[str], frozenset[str]], Affected] = {}
-        self._rechecks: dict[tuple[frozenset[str], frozenset[str]], tuple[Recheck, ...]] = {}
+        self._found: dict[tuple[frozenset[str], frozenset[str]], Found] = {}
 
     def affected(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Affected:
         """The facts to compute again and the policies to evaluate again."""
+        return self.found(inputs, prefixes)[0]
+
+    def found(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Found:
+        """What `affected` says, and the policies it names, each with the tests of its leaves
+        that read a fact it forgets (no tests when the zone changed: it decides whether a
+        policy is in force at all)."""
         key = (frozenset(inputs), frozenset(prefixes))
-        found = self._affected.get(key)
+        found = self._found.get(key)
         if found is None:
-            if len(self._affected) >= _AFFECTED_KEPT:
-                self._affected.clear()
-            found = self._affected[key] = self._find_affected(*key)
+            if len(self._found) >= _AFFECTED_KEPT:
+                self._found.clear()
+            found = self._found[key] = self._find(*key)
         return found
 
-    def _find_affected(self, inputs: frozenset[str], prefixes: frozenset[str]) -> Affected:
+    def _find(self, inputs: frozenset[str], prefixes: frozenset[str]) -> Found:
         names = set(inputs)
         for prefix in prefixes:
             names.update(n for n in self.facts if n.startswith(prefix))
@@ -91,28 +97,16 @@ class InputIndex:
         for name in names:
             facts |= self.facts.get(name, frozenset())
             policies.update(self.policies.get(name, ()))
-        if "zone" in names:  # where a policy applies decides whether it is in force
+        zone = "zone" in names
+        if zone:  # where a policy applies decides whether it is in force
             policies.update(self.everything)
-        return tuple(facts), tuple(policies)
-
-    def rechecks(self, inputs: Iterable[str], prefixes: Iterable[str]) -> tuple[Recheck, ...]:
-        """The policies `affected` names, each with the tests of its leaves that read a fact
-        `affected` forgets (no tests when the zone changed: it decides whether a policy is in
-        force at all)."""
-        key = (frozenset(inputs), frozenset(prefixes))
-        found = self._rechecks.get(key)
-        if found is None:
-            if len(self._rechecks) >= _AFFECTED_KEPT:
-                self._rechecks.clear()
-            facts, policies = self.affected(*key)
-            zone = "zone" in key[0]
-            found = self._rechecks[key] = tuple(
-                (pid, self.basis[pid], None if zone else tuple(
-                    (fact, tests) for fact, tests in self.tests[pid].items() if fact in facts
-                ))
-                for pid in policies
-            )  # fmt: skip
-        return found
+        rechecks = tuple(
+            (pid, self.basis[pid], None if zone else tuple(
+                (fact, tests) for fact, tests in self.tests[pid].items() if fact in facts
+            ))
+            for pid in policies
+        )  # fmt: skip
+        return (tuple(facts), tuple(policies)), rechecks
 
     def refresh(
         self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
@@ -218,11 +212,10 @@ class IndexedVerdicts:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
         (and everything under `prefixes`); the contexts forget the facts computed from them.
         `verdicts` itself when none changed (it is never changed in place)."""
-        index = self.index
-        facts = index.affected(inputs, prefixes)[0]
+        (facts, _), rechecks = self.index.found(inputs, prefixes)
         before = forget(contexts, profile, facts)
         now = verdicts  # copied only if a verdict changed: most updates change none
-        for pid, basis, tests in index.rechecks(inputs, prefixes):
+        for pid, basis, tests in rechecks:
             if tests is not None and same_truths(contexts[basis], before[basis], tests):
                 continue  # every leaf reading a changed fact is as true as it was
             status = self.policies.verdict(contexts, pid)
