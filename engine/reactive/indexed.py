@@ -6,8 +6,12 @@ The plan says which facts read which profile inputs (`FactPlan.profile_inputs`, 
 formula) and which facts each policy's criteria read (`PolicyPlan.comparisons`, and what those
 facts are computed from: `FactPlan.depends_on`); an update's changed inputs
 (`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
-ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
-same as a whole evaluation's by construction; the agreement tests check it after every update.
+ask again. A verdict reads nothing of the facts but the truth of each leaf (and, for an
+unknown value, whether it awaits an expert), so a policy whose leaves reading a forgotten fact
+are all as true with the new values as with the old is not asked again (`same_truths`): most
+updates move a number without crossing a threshold. The verdicts are the reference evaluator's
+(`PolicySet.verdict`), so they are the same as a whole evaluation's by construction; the
+agreement tests check it after every update.
 Equal unknown facts of all enterprises are kept as one object (`SharedUnknowns`): most of a
 kept context's facts are unknown, for the same few reasons.
 """
