@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from ..compile.plan import Attaches, Dates
+from ..compile.plan import Attaches, Dates, FactPlan, PolicyPlan
 from ..model.profile import Profile
 from ..policyset import PolicySet
 from ..reference.conditions import Test, leaf_test
@@ -64,14 +64,7 @@ class InputIndex:
         }
         self.everything = tuple(p.id for p in plan.policies)
         self.basis = {p.id: p.attaches for p in plan.policies}
-        # Each policy's leaf tests by the fact they read (criteria and exclusions): the truth
-        # of a leaf is its test of the fact's value, or unknown for an unknown value.
-        self.tests: dict[str, dict[str, tuple[Test, ...]]] = {}
-        for policy in plan.policies:
-            tests: dict[str, list[Test]] = {}
-            for leaf, _ in policy.comparisons():
-                tests.setdefault(leaf.fact, []).append(leaf_test(leaf, plan.facts[leaf.fact]))
-            self.tests[policy.id] = {fact: tuple(t) for fact, t in tests.items()}
+        self.tests = {policy.id: _leaf_tests(policy, plan.facts) for policy in plan.policies}
         # `affected` and `rechecks` by the inputs and prefixes asked for: updates change the
         # same few fields over and over. Bounded: cleared when full.
         self._found: dict[tuple[frozenset[str], frozenset[str]], Found] = {}
@@ -120,6 +113,15 @@ class InputIndex:
         found = self.affected(inputs, prefixes)
         forget(contexts, profile, found[0])
         return found
+
+
+def _leaf_tests(policy: PolicyPlan, facts: Mapping[str, FactPlan]) -> dict[str, tuple[Test, ...]]:
+    """A policy's leaf tests by the fact they read (criteria and exclusions): the truth of a
+    leaf is its test of the fact's value, or unknown for an unknown value."""
+    tests: dict[str, list[Test]] = {}
+    for leaf, _ in policy.comparisons():
+        tests.setdefault(leaf.fact, []).append(leaf_test(leaf, facts[leaf.fact]))
+    return {fact: tuple(found) for fact, found in tests.items()}
 
 
 def forget(contexts: Contexts, profile: Profile, facts: Iterable[str]) -> Forgotten:
