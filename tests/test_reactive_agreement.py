@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 ENTERPRISES = ["E1", "E2", "E3", "E4"]
 ENGINES: list[Engine] = ["index"] + ["durable"] * (unavailable_reason() is None)
 # Examples per test under the CI profile, in one place.
-BUNDLED, RANDOM_SETS, NEAR_LIMITS = examples(25), examples(40), examples(10)
+BUNDLED, RANDOM_SETS, NEAR_LIMITS, NUMBERS = examples(25), examples(40), examples(10), examples(10)
 
 edge_update = st.one_of(
     st.sampled_from(list(FIELD_VALUES)).flatmap(
@@ -153,6 +153,42 @@ def test_bundled_library_agrees(policies: PolicySet, engine: Engine, data: st.Da
         session.apply({"enterprise": "E1", "profile": base})
         check_agrees(session, policies, "HNTE base")
         run_steps(session, policies, data.draw(steps(policies)), {"E1": base})
+
+
+# Updates that move a number across and along the bundled library's thresholds (科技人员 share,
+# 职工 bands, the 科技型中小企业 score's bands, 应纳税所得额 of 小型微利企业, the innovation score):
+# most leave every leaf reading the changed facts as true as it was, so the session keeps the
+# verdicts without asking the policies again (`indexed.same_truths`); some flip one leaf.
+numeric_update = st.one_of(
+    st.integers(1, 600).map(lambda n: {"set": {"employees": n}}),
+    st.integers(0, 60).map(lambda n: {"set": {"tech_staff": n}}),
+    st.integers(0, 6_000_000).map(
+        lambda n: {"set": {"financials": {"2025": {"taxable_income": str(n)}}}}
+    ),
+    st.integers(50, 90).map(lambda n: {"set": {"facts": {"hnte_innovation_score": n}}}),
+    st.sampled_from(["facts.hnte_key_field", "facts.hnte_innovation_score", "tech_staff"]).map(
+        lambda path: {"retract": [path]}
+    ),
+    st.booleans().map(lambda b: {"set": {"facts": {"hnte_key_field": b}}}),
+)
+
+
+@settings(max_examples=NUMBERS)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(ENTERPRISES[:2]), numeric_update).map(
+            lambda t: {"enterprise": t[0], **t[1]}
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_numbers_along_thresholds_agree(policies: PolicySet, steps: list[dict[str, Any]]) -> None:
+    with ReactiveSession(policies, AS_OF) as session:
+        base = _jsonable(HNTE_BASE)
+        for eid in ENTERPRISES[:2]:
+            session.apply({"enterprise": eid, "profile": base})
+        run_steps(session, policies, steps, dict.fromkeys(ENTERPRISES[:2], base))
 
 
 @pytest.mark.slow

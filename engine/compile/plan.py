@@ -219,7 +219,12 @@ def _inner(
 
 
 def first_band(bands: tuple[Band, ...], value: Decimal) -> Band | None:
-    return next((band for band in bands if band.holds(value)), None)
+    """The first band that holds the value (a loop: a generator costs more than the few bands
+    of a table; the reactive session and every evaluation ask for the score bands often)."""
+    for band in bands:
+        if band.holds(value):
+            return band
+    return None
 
 
 # --- facts -----------------------------------------------------------------------------------

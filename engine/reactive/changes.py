@@ -44,9 +44,10 @@ Written = dict[str, "Written | None"]
 def written_by_set(values: Mapping[Any, Any]) -> Written:
     """The paths `merged(known, values)` writes (its keys as text, as `merged` makes them)."""
     return {
-        str(key): written_by_set(value) if isinstance(value, Mapping) else None
+        str(key): None if type(value) in _ATOMS or not isinstance(value, Mapping)
+        else written_by_set(value)
         for key, value in values.items()
-    }
+    }  # fmt: skip
 
 
 def written_by_retract(paths: Iterable[str]) -> Written:
@@ -74,12 +75,13 @@ def merged(known: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, An
     dicts along the changed paths; everything else is shared with `known`."""
     out = dict(known)
     for key, value in changes.items():
-        key = str(key)  # JSON keys: `financials.2025` is addressed the same way everywhere
-        if isinstance(value, Mapping):
+        if type(key) is not str:
+            key = str(key)  # JSON keys: `financials.2025` is addressed the same way everywhere
+        if type(value) in _ATOMS:  # nothing inside to share with the caller
+            out[key] = value
+        elif isinstance(value, Mapping):
             inner = out.get(key)
             out[key] = merged(inner if isinstance(inner, dict) else {}, value)
-        elif type(value) in _ATOMS:  # nothing inside to share with the caller
-            out[key] = value
         else:
             out[key] = copy.deepcopy(value)
     return out

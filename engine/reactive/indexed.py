@@ -6,8 +6,12 @@ The plan says which facts read which profile inputs (`FactPlan.profile_inputs`, 
 formula) and which facts each policy's criteria read (`PolicyPlan.comparisons`, and what those
 facts are computed from: `FactPlan.depends_on`); an update's changed inputs
 (`changes.changed_inputs`) thus name the facts to forget from the context and the policies to
-ask again. The verdicts are the reference evaluator's (`PolicySet.verdict`), so they are the
-same as a whole evaluation's by construction; the agreement tests check it after every update.
+ask again. A verdict reads nothing of the facts but the truth of each leaf (and, for an
+unknown value, whether it awaits an expert), so a policy whose leaves reading a forgotten fact
+are all as true with the new values as with the old is not asked again (`same_truths`): most
+updates move a number without crossing a threshold. The verdicts are the reference evaluator's
+(`PolicySet.verdict`), so they are the same as a whole evaluation's by construction; the
+agreement tests check it after every update.
 Equal unknown facts of all enterprises are kept as one object (`SharedUnknowns`): most of a
 kept context's facts are unknown, for the same few reasons.
 """
@@ -16,16 +20,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
-from ..compile.plan import Attaches, Dates
+from ..compile.plan import Attaches, Dates, FactPlan, PolicyPlan
 from ..model.profile import Profile
 from ..policyset import PolicySet
-from ..reference.context import Context, Missing
+from ..reference.conditions import Test, leaf_test
+from ..reference.context import Context, Missing, Resolved
 from ..reference.results import Status
 
 Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
 Affected = tuple[tuple[str, ...], tuple[str, ...]]  # facts to forget, policies to ask again
+Forgotten = dict[Attaches, dict[str, Resolved]]  # per basis: the values of the facts forgotten
+# A policy to ask again after an update: its id, the basis it is evaluated on, and the tests of
+# its leaves that read a forgotten fact, by fact (None: ask it whatever the facts' values).
+Recheck = tuple[str, Attaches, tuple[tuple[str, tuple[Test, ...]], ...] | None]
+Found = tuple[Affected, tuple[Recheck, ...]]
 _AFFECTED_KEPT = 4096
+_UNRESOLVED: Any = object()
 _UNKNOWNS_KEPT = 65536
 
 
@@ -51,21 +63,29 @@ class InputIndex:
             for name, ids in facts.items()
         }
         self.everything = tuple(p.id for p in plan.policies)
-        # `affected` by the inputs and prefixes asked for: updates change the same few fields
-        # over and over. Bounded: cleared when full.
-        self._affected: dict[tuple[frozenset[str], frozenset[str]], Affected] = {}
+        self.basis = {p.id: p.attaches for p in plan.policies}
+        self.tests = {policy.id: _leaf_tests(policy, plan.facts) for policy in plan.policies}
+        # `affected` and `rechecks` by the inputs and prefixes asked for: updates change the
+        # same few fields over and over. Bounded: cleared when full.
+        self._found: dict[tuple[frozenset[str], frozenset[str]], Found] = {}
 
     def affected(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Affected:
         """The facts to compute again and the policies to evaluate again."""
+        return self.found(inputs, prefixes)[0]
+
+    def found(self, inputs: Iterable[str], prefixes: Iterable[str]) -> Found:
+        """What `affected` says, and the policies it names, each with the tests of its leaves
+        that read a fact it forgets (no tests when the zone changed: it decides whether a
+        policy is in force at all)."""
         key = (frozenset(inputs), frozenset(prefixes))
-        found = self._affected.get(key)
+        found = self._found.get(key)
         if found is None:
-            if len(self._affected) >= _AFFECTED_KEPT:
-                self._affected.clear()
-            found = self._affected[key] = self._find_affected(*key)
+            if len(self._found) >= _AFFECTED_KEPT:
+                self._found.clear()
+            found = self._found[key] = self._find(*key)
         return found
 
-    def _find_affected(self, inputs: frozenset[str], prefixes: frozenset[str]) -> Affected:
+    def _find(self, inputs: frozenset[str], prefixes: frozenset[str]) -> Found:
         names = set(inputs)
         for prefix in prefixes:
             names.update(n for n in self.facts if n.startswith(prefix))
@@ -74,9 +94,16 @@ class InputIndex:
         for name in names:
             facts |= self.facts.get(name, frozenset())
             policies.update(self.policies.get(name, ()))
-        if "zone" in names:  # where a policy applies decides whether it is in force
+        zone = "zone" in names
+        if zone:  # where a policy applies decides whether it is in force
             policies.update(self.everything)
-        return tuple(facts), tuple(policies)
+        rechecks = tuple(
+            (pid, self.basis[pid], None if zone else tuple(
+                (fact, tests) for fact, tests in self.tests[pid].items() if fact in facts
+            ))
+            for pid in policies
+        )  # fmt: skip
+        return (tuple(facts), tuple(policies)), rechecks
 
     def refresh(
         self, contexts: Contexts, profile: Profile, inputs: set[str], prefixes: set[str]
@@ -84,12 +111,56 @@ class InputIndex:
         """Point `ctx` at the changed `profile`, forget the facts computed from the changed
         inputs; those facts, and the policies to evaluate again."""
         found = self.affected(inputs, prefixes)
-        facts = found[0]
-        for ctx in contexts.values():
-            ctx.profile = profile
-            for fact in facts:
-                ctx.pop(fact, None)
+        forget(contexts, profile, found[0])
         return found
+
+
+def _leaf_tests(policy: PolicyPlan, facts: Mapping[str, FactPlan]) -> dict[str, tuple[Test, ...]]:
+    """A policy's leaf tests by the fact they read (criteria and exclusions): the truth of a
+    leaf is its test of the fact's value, or unknown for an unknown value."""
+    tests: dict[str, list[Test]] = {}
+    for leaf, _ in policy.comparisons():
+        tests.setdefault(leaf.fact, []).append(leaf_test(leaf, facts[leaf.fact]))
+    return {fact: tuple(found) for fact, found in tests.items()}
+
+
+def forget(contexts: Contexts, profile: Profile, facts: Iterable[str]) -> Forgotten:
+    """Point the contexts at the changed `profile` and forget `facts` from them; the values
+    they had resolved, per basis."""
+    out: Forgotten = {}
+    for basis, ctx in contexts.items():
+        ctx.profile = profile
+        gone = out[basis] = {}
+        for fact in facts:
+            value = ctx.pop(fact, _UNRESOLVED)
+            if value is not _UNRESOLVED:
+                gone[fact] = value
+    return out
+
+
+def same_truths(
+    ctx: Context, before: Mapping[str, Resolved], tests: Iterable[tuple[str, tuple[Test, ...]]]
+) -> bool:
+    """Whether every leaf of `tests` is as true with the facts' values `before` as with the
+    context's: then a verdict, which reads nothing else of the facts (the truth of each leaf,
+    and for an unknown value whether it awaits an expert), is what it was. False when a fact
+    was not resolved before (a verdict had no need of it)."""
+    as_of = ctx.as_of
+    for fact, leaf_tests in tests:
+        old = before.get(fact, _UNRESOLVED)
+        if old is _UNRESOLVED:
+            return False
+        new = ctx[fact]
+        if isinstance(old, Missing) or isinstance(new, Missing):
+            if not (isinstance(old, Missing) and isinstance(new, Missing)):
+                return False
+            if old.review is not new.review:
+                return False
+            continue
+        for test in leaf_tests:
+            if bool(test(old, as_of)) is not bool(test(new, as_of)):
+                return False
+    return True
 
 
 class SharedUnknowns:
@@ -147,9 +218,12 @@ class IndexedVerdicts:
         """The verdicts after the enterprise's profile became `profile` by changing `inputs`
         (and everything under `prefixes`); the contexts forget the facts computed from them.
         `verdicts` itself when none changed (it is never changed in place)."""
-        facts, policies = self.index.refresh(contexts, profile, inputs, prefixes)
+        (facts, _), rechecks = self.index.found(inputs, prefixes)
+        before = forget(contexts, profile, facts)
         now = verdicts  # copied only if a verdict changed: most updates change none
-        for pid in policies:
+        for pid, basis, tests in rechecks:
+            if tests is not None and same_truths(contexts[basis], before[basis], tests):
+                continue  # every leaf reading a changed fact is as true as it was
             status = self.policies.verdict(contexts, pid)
             if status is not now[pid]:
                 if now is verdicts:

@@ -97,9 +97,11 @@ def parse_update(data: Any) -> Update:
         raise UpdateError("invalid update", problems) from None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
-    """An update as the session applies it: `Update`'s fields, without the model."""
+    """An update as the session applies it: `Update`'s fields, without the model. Never
+    changed once made (not frozen: a frozen dataclass's `__init__` costs three times as much,
+    and one is made for every update)."""
 
     enterprise: str
     profile: dict[str, Any] | None = None
