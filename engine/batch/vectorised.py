@@ -1109,24 +1109,39 @@ def _left_under_cap(
     return pl.when(counted & (mine > left)).then(left).otherwise(mine)
 
 
+_NEAR = 256  # masks of a batch this close together are coded by their distance from the least
+
+
 def _decoded(
     wide: pl.DataFrame, names: list[tuple[str, ...]]
-) -> tuple[list[list[str]], dict[str, pl.Series]]:
-    """The lists of missing and review facts: each distinct mask of a policy becomes a list
-    once, and each row's mask column its index in those lists, found by binary search among
-    the policy's sorted masks (UInt32; `_long` narrows them)."""
+) -> tuple[list[list[str]], dict[str, pl.Expr | pl.Series]]:
+    """The lists of missing and review facts, and each mask column's codes (indexes into those
+    lists, UInt16, or UInt32 past 2^16 lists). A policy's masks that lie within `_NEAR` of each
+    other in the batch (most: a few facts to list, or the same facts in every row) are coded by
+    their distance from the least, each mask between becoming a list once (used or not); the
+    others by binary search among their distinct masks, each becoming a list once."""
     masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
-    distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
+    least = wide.select(pl.col(name).min() for name, _ in masks).row(0)
+    most = wide.select(pl.col(name).max() for name, _ in masks).row(0)
+    spread = [name for (name, _), lo, hi in zip(masks, least, most, strict=True) if hi - lo >= _NEAR]
+    # eager: a lazy query with a literal per policy costs more to plan than to run
+    distinct = dict(zip(spread, wide.select(pl.col(s).unique().sort().implode() for s in spread).row(0),
+                        strict=True)) if spread else {}  # fmt: skip
     lists: list[list[str]] = []
-    codes: dict[str, pl.Series] = {}
-    for (name, listed), found in zip(masks, distinct, strict=True):
-        offset = len(lists)
+    placed: list[tuple[str, int, int]] = []  # mask column, offset of its lists, its least mask
+    for (name, listed), lo, hi in zip(masks, least, most, strict=True):
+        placed.append((name, len(lists), lo))
+        found = distinct[name] if name in distinct else range(lo, hi + 1)
         lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-        if len(found) == 1:  # most often: nothing listed in any row, or the same facts
-            codes[name] = pl.repeat(offset, wide.height, dtype=pl.UInt32, eager=True)
-        else:  # eager: a lazy query with a literal per policy costs more to plan than to run
-            sorted_masks = pl.Series(found, dtype=wide.schema[name])
-            codes[name] = sorted_masks.search_sorted(wide[name]) + offset
+    code = pl.UInt16 if len(lists) <= 2**16 else pl.UInt32
+    codes: dict[str, pl.Expr | pl.Series] = {}
+    for name, offset, lo in placed:
+        if name in distinct:
+            sorted_masks = pl.Series(distinct[name], dtype=wide.schema[name])
+            codes[name] = (sorted_masks.search_sorted(wide[name]) + offset).cast(code)
+        else:
+            least_mask = pl.lit(lo, dtype=wide.schema[name])
+            codes[name] = (pl.col(name) - least_mask).cast(code) + pl.lit(offset, dtype=code)
     return lists, codes
 
 
@@ -1340,7 +1355,6 @@ class VectorisedSet:
             )
             return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
-        code = pl.UInt16 if len(lists) <= 2**16 else pl.UInt32
         # Each enterprise's values of the policies side by side as one fixed-size array, then
         # those arrays laid end to end: enterprise-major order without a sort or a gather.
         def interleaved(columns: Sequence[pl.Expr | str]) -> pl.Expr:
@@ -1354,14 +1368,17 @@ class VectorisedSet:
             row = pl.lit(values.implode().cast(pl.Array(values.dtype, count))).first()
             return pl.repeat(row, n).reshape((-1,)).alias(values.name)
 
+        # The enterprise's own columns, each value `count` times: one gather by a shared index
+        # costs a third of interleaving `count` copies of the column.
+        enterprise = pl.int_range(0, n * count, dtype=pl.get_index_type(), eager=True) // count
         frame = (
             wide.lazy()
             .with_columns(
                 *(pl.col(name).cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
-                **{name: column.cast(code) for name, column in codes.items()},
+                **codes,
             )
             .select(
-                *[interleaved([name] * count) for name in (ROW, "credit_code", "zone")],
+                pl.col(ROW, "credit_code", "zone").gather(enterprise),
                 tiled(policy_ids),
                 pl.lit(_STATUSES).gather(per_policy("s")).alias("status"),
                 per_policy("a", _amount_type(wide, query.sizes)).alias("amount"),
