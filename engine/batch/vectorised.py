@@ -149,7 +149,7 @@ def _int(value: int) -> pl.Expr:
 
 
 @functools.lru_cache(maxsize=256)
-def _lit(value: Any, dtype: type[pl.DataType]) -> pl.Expr:
+def _lit(value: Any, dtype: pl.DataType | type[pl.DataType]) -> pl.Expr:
     return pl.lit(value, dtype=dtype)
 
 
@@ -764,16 +764,19 @@ def _compare(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     }[op]
 
 
-def _unknown_bits(node: _Node, bits: Mapping[str, int]) -> pl.Expr:
+def _unknown_bits(node: _Node, bits: Mapping[str, int], dtype: pl.DataType) -> pl.Expr:
     """The bits of the facts `unknown_leaves` reports under `node` when its ancestors are all
     unknown: none unless `node` is unknown too, else a leaf's own fact's bit or its children's
     bits OR-ed together. One comparison and one OR per node, where a flag per leaf would repeat
-    the test of every ancestor for each of its leaves."""
+    the test of every ancestor for each of its leaves. Masks are of the policy's narrowest
+    type (`_mask_type`)."""
     if node.fact is not None:
-        inside = _lit(1 << bits[node.fact.defn.id], _MASK)
+        inside = _lit(1 << bits[node.fact.defn.id], dtype)
     else:
-        inside = functools.reduce(operator.or_, (_unknown_bits(c, bits) for c in node.children))
-    return pl.when(node.truth == UNKNOWN_).then(inside).otherwise(_lit(0, _MASK))
+        inside = functools.reduce(
+            operator.or_, (_unknown_bits(c, bits, dtype) for c in node.children)
+        )
+    return pl.when(node.truth == UNKNOWN_).then(inside).otherwise(_lit(0, dtype))
 
 
 def _leaf_facts(node: _Node, into: set[str]) -> set[str]:
@@ -941,11 +944,11 @@ _MASK = pl.UInt64
 _MASK_BITS = 64
 
 
-def _mask(flags: Iterable[tuple[int, pl.Expr]]) -> pl.Expr | None:
-    """Bit i set where its flag is true, for each (i, flag); None where no flag can be (all
-    are `_NO`)."""
+def _mask(flags: Iterable[tuple[int, pl.Expr]], dtype: pl.DataType) -> pl.Expr | None:
+    """Bit i set where its flag is true, for each (i, flag), in `dtype`; None where no flag
+    can be (all are `_NO`)."""
     # A null flag adds nothing (`sum_horizontal` skips nulls), as `when(null)` is false.
-    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in flags if flag is not _NO]
+    bits = [flag.cast(dtype) * _lit(1 << bit, dtype) for bit, flag in flags if flag is not _NO]
     return pl.sum_horizontal(bits) if bits else None
 
 
@@ -989,7 +992,7 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
     names, found_mask, judged_mask = _asked(
         compiled, amount, facts, eligible, unknown, zone_unknown
     )
-    none = _lit(0, _MASK)
+    none = _lit(0, _mask_type(names))
     found = none if found_mask is None else facts.put((_POLICY, 0), found_mask, "k")
     if judged_mask is None or found_mask is None:
         missing, review = found, none
@@ -1051,13 +1054,16 @@ def _asked(
         raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
     names = tuple(sorted(review))
     bits = {name: bit for bit, name in enumerate(names)}
-    listed = _mask((bits[fact_id], flag) for fact_id, flag in besides.items())
+    dtype = _mask_type(names)
+    listed = _mask(((bits[fact_id], flag) for fact_id, flag in besides.items()), dtype)
     found = [] if listed is None else [listed]
     if compiled:
-        under = functools.reduce(operator.or_, (_unknown_bits(node, bits) for node in compiled))
-        found.append(pl.when(unknown).then(under).otherwise(_lit(0, _MASK)))
+        under = functools.reduce(
+            operator.or_, (_unknown_bits(node, bits, dtype) for node in compiled)
+        )
+        found.append(pl.when(unknown).then(under).otherwise(_lit(0, dtype)))
     found_mask = functools.reduce(operator.or_, found) if found else None
-    return names, found_mask, _mask((bits[name], review[name]) for name in names)
+    return names, found_mask, _mask(((bits[name], review[name]) for name in names), dtype)
 
 
 # --- the set ---------------------------------------------------------------------------------
@@ -1137,11 +1143,11 @@ def _decoded(
     codes: dict[str, pl.Expr | pl.Series] = {}
     for name, offset, lo in placed:
         if name in distinct:
-            sorted_masks = pl.Series(distinct[name], dtype=wide.schema[name])
-            codes[name] = (sorted_masks.search_sorted(wide[name]) + offset).cast(code)
-        else:
-            least_mask = pl.lit(lo, dtype=wide.schema[name])
-            codes[name] = (pl.col(name) - least_mask).cast(code) + pl.lit(offset, dtype=code)
+            column = wide[name]
+            sorted_masks = pl.Series(distinct[name], dtype=column.dtype)
+            codes[name] = (sorted_masks.search_sorted(column) + offset).cast(code)
+        else:  # integer literals keep the column's type (each fits it)
+            codes[name] = (pl.col(name) - lo).cast(code) + offset
     return lists, codes
 
 
