@@ -237,7 +237,6 @@ def test_one_set_answers_every_date_and_register_as_a_fresh_one(policies: Policy
     assert not shared.evaluate(fewer, as_of).equals(shared.evaluate(full, as_of))
 
 
-
 def test_amounts_at_the_int64_edge_agree_and_sum_exactly(policies: PolicySet) -> None:
     """A batch's amounts are Int64 only where they are proved to fit: the HNTE rate (10% of
     taxable income) at the largest fen that fits Int64 millionths keeps the batch Int64, one
@@ -275,6 +274,7 @@ def test_mask_codes_name_each_rows_facts_near_spread_and_past_two_bytes() -> Non
     together and by binary search when they spread: either way each row's code indexes the
     list of the facts its mask sets, in mask order; past 2^16 lists the codes are UInt32.
     (Evaluated frames rarely reach the wide cases, so they are built here.)"""
+
     def listed(names: tuple[str, ...], mask: int) -> list[str]:
         return [fact for bit, fact in enumerate(names) if mask >> bit & 1]
 
