@@ -1129,26 +1129,42 @@ def _decoded(
     masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
     least = wide.select(pl.col(name).min() for name, _ in masks).row(0)
     most = wide.select(pl.col(name).max() for name, _ in masks).row(0)
-    spread = [name for (name, _), lo, hi in zip(masks, least, most, strict=True) if hi - lo >= _NEAR]
-    # eager: a lazy query with a literal per policy costs more to plan than to run
-    distinct = dict(zip(spread, wide.select(pl.col(s).unique().sort().implode() for s in spread).row(0),
-                        strict=True)) if spread else {}  # fmt: skip
+    distinct = _spread(wide, [name for (name, _), lo, hi in zip(masks, least, most, strict=True)
+                              if hi - lo >= _NEAR])  # fmt: skip
     lists: list[list[str]] = []
     placed: list[tuple[str, int, int]] = []  # mask column, offset of its lists, its least mask
     for (name, listed), lo, hi in zip(masks, least, most, strict=True):
         placed.append((name, len(lists), lo))
         found = distinct[name] if name in distinct else range(lo, hi + 1)
         lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-    code = pl.UInt16 if len(lists) <= 2**16 else pl.UInt32
-    codes: dict[str, pl.Expr | pl.Series] = {}
-    for name, offset, lo in placed:
-        if name in distinct:
-            column = wide[name]
-            sorted_masks = pl.Series(distinct[name], dtype=column.dtype)
-            codes[name] = (sorted_masks.search_sorted(column) + offset).cast(code)
-        else:  # integer literals keep the column's type (each fits it)
-            codes[name] = (pl.col(name) - lo).cast(code) + offset
+    code = pl.UInt16() if len(lists) <= 2**16 else pl.UInt32()
+    codes = {name: _codes(wide, name, offset, lo, distinct.get(name), code)
+             for name, offset, lo in placed}  # fmt: skip
     return lists, codes
+
+
+def _spread(wide: pl.DataFrame, spread: list[str]) -> dict[str, list[int]]:
+    """The distinct masks, sorted, of each of the `spread` mask columns."""
+    if not spread:
+        return {}
+    # eager: a lazy query with a literal per policy costs more to plan than to run
+    found = wide.select(pl.col(name).unique().sort().implode() for name in spread).row(0)
+    return dict(zip(spread, found, strict=True))
+
+
+def _codes(
+    wide: pl.DataFrame, name: str, offset: int, least: int, found: list[int] | None,
+    code: pl.DataType,
+) -> pl.Expr | pl.Series:  # fmt: skip
+    """A mask column's codes: `offset` plus its distance from `least`, or, given its distinct
+    masks `found`, plus its place among them."""
+    if found is None:  # integer literals keep the column's type (each fits it)
+        near: pl.Expr = (pl.col(name) - least).cast(code) + offset
+        return near
+    column = wide[name]
+    places = pl.Series(found, dtype=column.dtype).search_sorted(column)
+    spread: pl.Series = (places + offset).cast(code)
+    return spread
 
 
 _INT64 = 2**63 - 1
