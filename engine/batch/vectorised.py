@@ -1378,7 +1378,7 @@ class VectorisedSet:
             return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
         # Each enterprise's values of the policies side by side as one fixed-size array, then
-        # those arrays laid end to end: enterprise-major order without a sort or a gather.
+        # those arrays laid end to end: enterprise-major order without a sort.
         def interleaved(columns: Sequence[pl.Expr | str]) -> pl.Expr:
             return pl.concat_arr(columns).reshape((-1,))
 
