@@ -270,14 +270,23 @@ KINDS = ("hand", "closures-hnte", "reference-hnte", "reference-hnte-gaps", "refe
          "reference-gaps", "vectorised", "vectorised-decoded", "vectorised-half")  # fmt: skip
 
 
+_WHAT = {"vectorised": "vectorised, coded (what `screen` writes)",
+         "vectorised-decoded": "vectorised, decoded (`evaluate`)",
+         "vectorised-half": "vectorised, coded, half the library"}  # fmt: skip
+
+
 def _print_vectorised(n: int, runs: dict[str, dict[str, Any]]) -> None:
-    """Evaluations per second, memory per 100k batch, and the cost of each added policy."""
+    """Evaluations per second, memory per 100k batch, and the cost of each added policy: the
+    README's vectorised table, row for row, then the added policy's cost."""
+    if runs:
+        print("\n| rows × policies | what | seconds | CPU s | M evaluations / s (wall) "
+              "| M evaluations / CPU s | batch MB |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: |")  # fmt: skip
     for kind, r in runs.items():
-        print(f"\n{n:,} × {r['policies']} policies, {kind}: "
-              f"{r['evaluations'] / r['seconds'] / 1e6:.1f} M evaluations/s of wall clock, "
-              f"{r['evaluations'] / r['cpu'] / 1e6:.1f} M per CPU second; "
-              f"{r['batch_mb']:.0f} MB above the frame at the peak of a batch of "
-              f"{min(n, BATCH):,} rows")  # fmt: skip
+        print(f"| {n:,} × {r['policies']} | {_WHAT[kind]} | {r['seconds']:.2f} | {r['cpu']:.2f} "
+              f"| {r['evaluations'] / r['seconds'] / 1e6:.1f} | {r['evaluations'] / r['cpu'] / 1e6:.1f} "
+              f"| {r['batch_mb']:.0f} |")  # fmt: skip
+    print(f"(batch MB: above the frame at the peak of a batch of {min(n, BATCH):,} rows; "
+          f"load average now {_load()})")
     if "vectorised" not in runs or "vectorised-half" not in runs:
         return
     full, half = runs["vectorised"], runs["vectorised-half"]

@@ -24,7 +24,7 @@ from incentives.engine.batch.columns import (
     rows_to_frame,
 )
 from incentives.engine.batch.results import Summary, money_text, presented
-from incentives.engine.batch.vectorised import OUTPUT, VectorisedSet
+from incentives.engine.batch.vectorised import OUTPUT, VectorisedSet, _decoded, _mask_type
 from incentives.engine.testing import (
     evaluation_dates,
     policy_sets,
@@ -237,7 +237,6 @@ def test_one_set_answers_every_date_and_register_as_a_fresh_one(policies: Policy
     assert not shared.evaluate(fewer, as_of).equals(shared.evaluate(full, as_of))
 
 
-
 def test_amounts_at_the_int64_edge_agree_and_sum_exactly(policies: PolicySet) -> None:
     """A batch's amounts are Int64 only where they are proved to fit: the HNTE rate (10% of
     taxable income) at the largest fen that fits Int64 millionths keeps the batch Int64, one
@@ -268,3 +267,38 @@ def test_amounts_at_the_int64_edge_agree_and_sum_exactly(policies: PolicySet) ->
         summary = Summary(policies=tuple(p.id for p in policies.policies))
         summary.add_results(coded)
         assert summary.policy_amounts[rate] == sum(map(paid, profiles))
+
+
+def test_mask_codes_name_each_rows_facts_near_spread_and_past_two_bytes() -> None:
+    """`_decoded` codes a batch's masks by their distance from the least when they lie close
+    together and by binary search when they spread: either way each row's code indexes the
+    list of the facts its mask sets, in mask order; past 2^16 lists the codes are UInt32.
+    (Evaluated frames rarely reach the wide cases, so they are built here.)"""
+
+    def listed(names: tuple[str, ...], mask: int) -> list[str]:
+        return [fact for bit, fact in enumerate(names) if mask >> bit & 1]
+
+    wide_names = tuple(f"f{i:02}" for i in range(17))
+    cases = [  # (names, masks of missing, masks of review) per policy
+        (wide_names, [0, 5, 4095, 300, 5, 2**16 + 3], [1] * 6),  # spread / constant
+        (("a", "b"), [1, 2, 3, 0, 1, 3], [0, 0, 1, 1, 2, 2]),  # near
+        (("x",), [0] * 6, [1, 0, 1, 0, 1, 0]),
+    ]
+    for rows in (6, 33_000):  # the second spreads policy 0 over more than 2^16 masks
+        columns: dict[str, pl.Series] = {}
+        for i, (names, missing, review) in enumerate(cases):
+            missing, review = (missing * rows)[:rows], (review * rows)[:rows]
+            if i == 0 and rows > 6:  # distinct masks: 7919 and 7907 are primes
+                missing = [m * 7919 % 2**17 for m in range(rows)]
+                review = [m * 7907 % 2**17 for m in range(rows)]
+            columns[f"m{i}"] = pl.Series(missing, dtype=_mask_type(names))
+            columns[f"v{i}"] = pl.Series(review, dtype=_mask_type(names))
+        wide = pl.DataFrame(columns)
+        lists, codes = _decoded(wide, [names for names, _, _ in cases])
+        coded = wide.with_columns(**codes)
+        for i, (names, _, _) in enumerate(cases):
+            for key in ("m", "v"):
+                name = f"{key}{i}"
+                assert coded.schema[name] == (pl.UInt16 if len(lists) <= 2**16 else pl.UInt32)
+                assert [lists[c] for c in coded[name]] == [listed(names, m) for m in wide[name]]
+        assert (len(lists) > 2**16) == (rows > 6)

@@ -80,9 +80,10 @@ class CodedResults:
     """Results as the vectorised back end computes them, before their repeated values are
     spelled out: `credit_code`, `zone`, `policy_id` and `amount_kind` are Enums (of the batch's
     own values), `missing` and `review` are unsigned indexes (UInt16 or UInt32) into `lists`
-    (each distinct list of fact ids once), and `amount` is Int64 where the batch's amounts
-    were proved to fit it, else Int128. `decoded()` gives the results of `evaluated_schema`,
-    `presented()` the results as written; both are exactly what the frame codes."""
+    (lists of fact ids: one may be there twice, or unused), and `amount` is Int64 where the
+    batch's amounts were proved to fit it, else Int128. `decoded()` gives the results of
+    `evaluated_schema`, `presented()` the results as written; both are exactly what the frame
+    codes."""
 
     frame: pl.DataFrame
     lists: pl.Series  # List(String), indexed by the codes of `missing` and `review`
@@ -92,9 +93,12 @@ class CodedResults:
         return self.frame.height
 
     def decoded(self) -> pl.DataFrame:
-        """The results with every column of `evaluated_schema` (lists of fact ids, texts)."""
+        """The results with every column of `evaluated_schema` (lists of fact ids, texts).
+        An Enum's texts are gathered from its categories by code: a gathered text shares its
+        bytes with the category's, where a cast to String writes every row's text anew (five
+        times the time)."""
         return self.frame.with_columns(
-            pl.col("credit_code", "zone", "policy_id", "amount_kind").cast(pl.String),
+            *(_texts(name, self.frame.schema[name]) for name in _ENUMS),
             pl.col("amount").cast(pl.Int128),
             pl.lit(self.lists).gather(pl.col("missing")).alias("missing"),
             pl.lit(self.lists).gather(pl.col("review")).alias("review"),
@@ -116,6 +120,14 @@ class CodedResults:
 
 
 _ENUMS = ("credit_code", "zone", "policy_id", "amount_kind")
+
+
+def _texts(name: str, dtype: pl.DataType) -> pl.Expr:
+    """An Enum column as String: its categories gathered by its codes (null stays null)."""
+    if not isinstance(dtype, pl.Enum):
+        return pl.col(name).cast(pl.String)
+    categories = pl.Series(dtype.categories, dtype=pl.String)
+    return pl.lit(categories).gather(pl.col(name).to_physical()).alias(name)
 
 
 def enum_of(values: pl.Series) -> pl.Enum:

@@ -149,7 +149,7 @@ def _int(value: int) -> pl.Expr:
 
 
 @functools.lru_cache(maxsize=256)
-def _lit(value: Any, dtype: type[pl.DataType]) -> pl.Expr:
+def _lit(value: Any, dtype: pl.DataType | type[pl.DataType]) -> pl.Expr:
     return pl.lit(value, dtype=dtype)
 
 
@@ -764,16 +764,19 @@ def _compare(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     }[op]
 
 
-def _unknown_bits(node: _Node, bits: Mapping[str, int]) -> pl.Expr:
+def _unknown_bits(node: _Node, bits: Mapping[str, int], dtype: pl.DataType) -> pl.Expr:
     """The bits of the facts `unknown_leaves` reports under `node` when its ancestors are all
     unknown: none unless `node` is unknown too, else a leaf's own fact's bit or its children's
     bits OR-ed together. One comparison and one OR per node, where a flag per leaf would repeat
-    the test of every ancestor for each of its leaves."""
+    the test of every ancestor for each of its leaves. Masks are of the policy's narrowest
+    type (`_mask_type`)."""
     if node.fact is not None:
-        inside = _lit(1 << bits[node.fact.defn.id], _MASK)
+        inside = _lit(1 << bits[node.fact.defn.id], dtype)
     else:
-        inside = functools.reduce(operator.or_, (_unknown_bits(c, bits) for c in node.children))
-    return pl.when(node.truth == UNKNOWN_).then(inside).otherwise(_lit(0, _MASK))
+        inside = functools.reduce(
+            operator.or_, (_unknown_bits(c, bits, dtype) for c in node.children)
+        )
+    return pl.when(node.truth == UNKNOWN_).then(inside).otherwise(_lit(0, dtype))
 
 
 def _leaf_facts(node: _Node, into: set[str]) -> set[str]:
@@ -941,11 +944,11 @@ _MASK = pl.UInt64
 _MASK_BITS = 64
 
 
-def _mask(flags: Iterable[tuple[int, pl.Expr]]) -> pl.Expr | None:
-    """Bit i set where its flag is true, for each (i, flag); None where no flag can be (all
-    are `_NO`)."""
+def _mask(flags: Iterable[tuple[int, pl.Expr]], dtype: pl.DataType) -> pl.Expr | None:
+    """Bit i set where its flag is true, for each (i, flag), in `dtype`; None where no flag
+    can be (all are `_NO`)."""
     # A null flag adds nothing (`sum_horizontal` skips nulls), as `when(null)` is false.
-    bits = [flag.cast(_MASK) * _lit(1 << bit, _MASK) for bit, flag in flags if flag is not _NO]
+    bits = [flag.cast(dtype) * _lit(1 << bit, dtype) for bit, flag in flags if flag is not _NO]
     return pl.sum_horizontal(bits) if bits else None
 
 
@@ -989,7 +992,7 @@ def _translated(plan: PolicyPlan, facts: _Facts) -> _PolicyColumns:
     names, found_mask, judged_mask = _asked(
         compiled, amount, facts, eligible, unknown, zone_unknown
     )
-    none = _lit(0, _MASK)
+    none = _lit(0, _mask_type(names))
     found = none if found_mask is None else facts.put((_POLICY, 0), found_mask, "k")
     if judged_mask is None or found_mask is None:
         missing, review = found, none
@@ -1051,13 +1054,16 @@ def _asked(
         raise Unsupported(f"more than {_MASK_BITS} facts could be missing")
     names = tuple(sorted(review))
     bits = {name: bit for bit, name in enumerate(names)}
-    listed = _mask((bits[fact_id], flag) for fact_id, flag in besides.items())
+    dtype = _mask_type(names)
+    listed = _mask(((bits[fact_id], flag) for fact_id, flag in besides.items()), dtype)
     found = [] if listed is None else [listed]
     if compiled:
-        under = functools.reduce(operator.or_, (_unknown_bits(node, bits) for node in compiled))
-        found.append(pl.when(unknown).then(under).otherwise(_lit(0, _MASK)))
+        under = functools.reduce(
+            operator.or_, (_unknown_bits(node, bits, dtype) for node in compiled)
+        )
+        found.append(pl.when(unknown).then(under).otherwise(_lit(0, dtype)))
     found_mask = functools.reduce(operator.or_, found) if found else None
-    return names, found_mask, _mask((bits[name], review[name]) for name in names)
+    return names, found_mask, _mask(((bits[name], review[name]) for name in names), dtype)
 
 
 # --- the set ---------------------------------------------------------------------------------
@@ -1109,25 +1115,56 @@ def _left_under_cap(
     return pl.when(counted & (mine > left)).then(left).otherwise(mine)
 
 
+_NEAR = 256  # masks of a batch this close together are coded by their distance from the least
+
+
 def _decoded(
     wide: pl.DataFrame, names: list[tuple[str, ...]]
-) -> tuple[list[list[str]], dict[str, pl.Series]]:
-    """The lists of missing and review facts: each distinct mask of a policy becomes a list
-    once, and each row's mask column its index in those lists, found by binary search among
-    the policy's sorted masks (UInt32; `_long` narrows them)."""
+) -> tuple[list[list[str]], dict[str, pl.Expr | pl.Series]]:
+    """The lists of missing and review facts, and each mask column's codes (indexes into those
+    lists, UInt16, or UInt32 past 2^16 lists). A policy's masks that lie within `_NEAR` of each
+    other in the batch (most: a few facts to list, or the same facts in every row) are coded by
+    their distance from the least, each mask between becoming a list once (used or not); the
+    others by binary search among their distinct masks, each becoming a list once."""
     masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
-    distinct = wide.select(pl.col(name).unique().sort().implode() for name, _ in masks).row(0)
+    least = wide.select(pl.col(name).min() for name, _ in masks).row(0)
+    most = wide.select(pl.col(name).max() for name, _ in masks).row(0)
+    distinct = _spread(wide, [name for (name, _), lo, hi in zip(masks, least, most, strict=True)
+                              if hi - lo >= _NEAR])  # fmt: skip
     lists: list[list[str]] = []
-    codes: dict[str, pl.Series] = {}
-    for (name, listed), found in zip(masks, distinct, strict=True):
-        offset = len(lists)
+    placed: list[tuple[str, int, int]] = []  # mask column, offset of its lists, its least mask
+    for (name, listed), lo, hi in zip(masks, least, most, strict=True):
+        placed.append((name, len(lists), lo))
+        found = distinct[name] if name in distinct else range(lo, hi + 1)
         lists += [[fact for bit, fact in enumerate(listed) if m >> bit & 1] for m in found]
-        if len(found) == 1:  # most often: nothing listed in any row, or the same facts
-            codes[name] = pl.repeat(offset, wide.height, dtype=pl.UInt32, eager=True)
-        else:  # eager: a lazy query with a literal per policy costs more to plan than to run
-            sorted_masks = pl.Series(found, dtype=wide.schema[name])
-            codes[name] = sorted_masks.search_sorted(wide[name]) + offset
+    code = pl.UInt16() if len(lists) <= 2**16 else pl.UInt32()
+    codes = {name: _codes(wide, name, offset, lo, distinct.get(name), code)
+             for name, offset, lo in placed}  # fmt: skip
     return lists, codes
+
+
+def _spread(wide: pl.DataFrame, spread: list[str]) -> dict[str, list[int]]:
+    """The distinct masks, sorted, of each of the `spread` mask columns."""
+    if not spread:
+        return {}
+    # eager: a lazy query with a literal per policy costs more to plan than to run
+    found = wide.select(pl.col(name).unique().sort().implode() for name in spread).row(0)
+    return dict(zip(spread, found, strict=True))
+
+
+def _codes(
+    wide: pl.DataFrame, name: str, offset: int, least: int, found: list[int] | None,
+    code: pl.DataType,
+) -> pl.Expr | pl.Series:  # fmt: skip
+    """A mask column's codes: `offset` plus its distance from `least`, or, given its distinct
+    masks `found`, plus its place among them."""
+    if found is None:  # integer literals keep the column's type (each fits it)
+        near: pl.Expr = (pl.col(name) - least).cast(code) + offset
+        return near
+    column = wide[name]
+    places = pl.Series(found, dtype=column.dtype).search_sorted(column)
+    spread: pl.Series = (places + offset).cast(code)
+    return spread
 
 
 _INT64 = 2**63 - 1
@@ -1340,9 +1377,8 @@ class VectorisedSet:
             )
             return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
-        code = pl.UInt16 if len(lists) <= 2**16 else pl.UInt32
         # Each enterprise's values of the policies side by side as one fixed-size array, then
-        # those arrays laid end to end: enterprise-major order without a sort or a gather.
+        # those arrays laid end to end: enterprise-major order without a sort.
         def interleaved(columns: Sequence[pl.Expr | str]) -> pl.Expr:
             return pl.concat_arr(columns).reshape((-1,))
 
@@ -1354,14 +1390,17 @@ class VectorisedSet:
             row = pl.lit(values.implode().cast(pl.Array(values.dtype, count))).first()
             return pl.repeat(row, n).reshape((-1,)).alias(values.name)
 
+        # The enterprise's own columns, each value `count` times: one gather by a shared index
+        # costs a third of interleaving `count` copies of the column.
+        enterprise = pl.int_range(0, n * count, dtype=pl.get_index_type(), eager=True) // count
         frame = (
             wide.lazy()
             .with_columns(
                 *(pl.col(name).cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
-                **{name: column.cast(code) for name, column in codes.items()},
+                **codes,
             )
             .select(
-                *[interleaved([name] * count) for name in (ROW, "credit_code", "zone")],
+                pl.col(ROW, "credit_code", "zone").gather(enterprise),
                 tiled(policy_ids),
                 pl.lit(_STATUSES).gather(per_policy("s")).alias("status"),
                 per_policy("a", _amount_type(wide, query.sizes)).alias("amount"),
