@@ -156,3 +156,63 @@ def test_a_plain_register_is_read_alike(tmp_path: Path, strict: bool) -> None:
     assert rows == [(2, {"zone": "pingyao", "employees": "12", "name": "甲"},
                      {"zone": "pingyao", "employees": "12", "name": "甲"})]  # fmt: skip
     assert bad == [] and [row["employees"] for row in frame] == [12_000_000]
+
+
+# --- a header that names a column no register has --------------------------------------------
+
+
+def _flat_register(tmp_path: Path, fmt: str, columns: dict[str, list[str]]) -> Path:
+    path = tmp_path / f"register.{fmt}"
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
+    frame.write_csv(path) if fmt == "csv" else frame.write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("rows", [0, 2])
+def test_an_unknown_column_refuses_the_register_before_any_row(
+    tmp_path: Path, fmt: str, rows: int
+) -> None:
+    """A typo in a CSV header or a Parquet schema refuses the file, rows or none, by `screen`
+    and `impact` alike, naming the file, the column and the closest known name; a column
+    nothing is close to is named alone."""
+    from incentives.engine.batch.impact import impact_register
+
+    path = _flat_register(tmp_path, fmt, {"zone": ["pingyao"] * rows, "credit_cod": [""] * rows})
+    where = f"{path}:1: header column 2" if fmt == "csv" else str(path)
+    said = f"{where}: unknown column 'credit_cod'; did you mean 'credit_code'? Rename the column"
+    for strict in (False, True):
+        refusal = screened(path, 50, strict, None)
+        assert isinstance(refusal, str) and refusal.startswith(said), refusal
+    with pytest.raises(InputError) as refused:
+        impact_register(POLICIES, POLICIES, path, DAY)
+    assert str(refused.value).startswith(said)
+    path = _flat_register(tmp_path, fmt, {"zone": ["pingyao"] * rows, "surprise": [""] * rows})
+    refusal = screened(path, 50, False, None)
+    assert isinstance(refusal, str) and "unknown column 'surprise'; rename the column" in refusal
+
+
+def test_known_and_ignored_columns_pass_the_header_check(tmp_path: Path) -> None:
+    """`row`, any `facts.` column (an undeclared fact is each filled row's error, as before) and
+    every profile column pass; a financial column's year is kept in the suggestion."""
+    from incentives.engine.batch.registers import unknown_column
+
+    header = ["row", "facts.undeclared", "financials.2019.revenue", "compliance.records", "zone"]
+    assert [unknown_column(name, POLICIES.facts) for name in header] == [None] * len(header)
+    hint = unknown_column("financial.2019.revenue", POLICIES.facts)
+    assert hint is not None and "did you mean 'financials.2019.revenue'?" in hint
+    path = tmp_path / "register.csv"
+    path.write_text("zone,facts.undeclared\npingyao,1\npingyao,\n", encoding="utf-8")
+    written, bad = screened(path, 50, False, None)
+    assert len(written) > 0 and bad == [(2, "facts.undeclared: not declared in the fact catalogue of this policy set")]
+
+
+def test_the_service_refuses_an_unknown_column_as_screen_does() -> None:
+    from incentives.engine.batch.registers import unknown_column
+    from incentives.service.problems import ServiceProblem
+    from incentives.service.register import read_rows
+
+    with pytest.raises(ServiceProblem) as refused:
+        read_rows("zone,credit_cod\n", "csv", 10, POLICIES.facts)
+    said = unknown_column("credit_cod", POLICIES.facts)
+    assert refused.value.status == 400 and str(refused.value.detail).endswith(f"2: {said}")

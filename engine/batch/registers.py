@@ -10,11 +10,12 @@ Formats, by extension (`register_format`):
   lines. Read strictly: a row with fewer or more cells than the header, a stray or unterminated
   quote, a NUL character or a cell over `MAX_CELL` characters is a bad row; a quote that never
   closes is reported on the line that opens it and the lines after it are read as rows of their
-  own, so it cannot swallow them. A header with a column named twice, a bad byte or a broken
-  quote refuses the register.
+  own, so it cannot swallow them. A header with a column named twice, a column that is no
+  register column (`unknown_column`), a bad byte or a broken quote refuses the register.
 - Parquet (`.parquet`): the same columns, typed or text; rows numbered from 1. A file that is
   not Parquet, is truncated or corrupt, or has a column of a type that cannot hold what the
-  column means (floating-point amounts, timestamps for dates, …) refuses the register.
+  column means (floating-point amounts, timestamps for dates, …) or a column that is no register
+  column refuses the register.
 
 Text registers are decoded line by line (`model.streams`): `--encoding` names the encoding
 (`gb18030` for a Chinese Excel export), a byte-order mark is accepted, and a line whose bytes do
@@ -32,6 +33,7 @@ holds the two readings together).
 from __future__ import annotations
 
 import csv
+import difflib
 import itertools
 import os
 from collections import deque
@@ -48,7 +50,16 @@ from ..model.jsonio import JsonError, load_json
 from ..model.streams import Line, numbered_lines
 from ..model.textio import check_encoding
 from .cells import CellBatch, Cells, flat_cells, nested_cells
-from .columns import RowError, flat_column_type
+from .columns import (
+    FINANCIAL_LINES,
+    FINANCIAL_LISTS,
+    LISTS,
+    ROW,
+    SCALARS,
+    RowError,
+    declared_profile_facts,
+    flat_column_type,
+)
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 BATCH = 50_000  # rows per batch: memory stays flat whatever the register's size
@@ -81,6 +92,25 @@ def register_format(name: str | Path) -> str:
             f"{name}: unknown register format {suffix!r}; use .jsonl, .csv or .parquet"
         )
     return fmt
+
+
+def unknown_column(column: str, facts: Mapping[str, FactDef]) -> str | None:
+    """Why `column` of a flat register's header (CSV) or schema (Parquet) is no column a
+    register may have, naming the closest known column when one is close; None when it is one.
+    Known: the `row` column (ignored), the profile's fields as `columns.flat_column_type` names
+    them, and every `facts.` column (a fact the catalogue does not declare is each filled row's
+    error, as the per-row path words it)."""
+    if column == ROW or column.startswith("facts."):
+        return None
+    if flat_column_type(column, facts) is not None:
+        return None
+    known = [*SCALARS, *LISTS, *(f"facts.{name}" for name in declared_profile_facts(facts))]
+    parts = column.split(".")
+    if len(parts) == 3 and parts[1].isdigit():  # `financial.2025.revenue`: that year's lines
+        known += [f"financials.{parts[1]}.{line}" for line in (*FINANCIAL_LINES, *FINANCIAL_LISTS)]
+    close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}? Rename" if close else "; rename"
+    return f"unknown column {column!r}{hint} the column or remove it"
 
 
 _SNIFF = 4096  # bytes of a stream looked at to tell its format
@@ -167,7 +197,7 @@ def read_register(
         if fmt == "jsonl":
             yield from _jsonl_batches(lines, handle, batch_size)
         else:
-            yield from _csv_batches(lines, handle, shown, batch_size, strict)
+            yield from _csv_batches(lines, handle, shown, facts, batch_size, strict)
 
 
 class _opened:
@@ -340,7 +370,9 @@ def _line_problem(lines: list[Line], cells: list[str]) -> str | None:
     return None
 
 
-def _csv_header(records: Iterator[_Record], name: str) -> list[str] | None:
+def _csv_header(
+    records: Iterator[_Record], name: str, facts: Mapping[str, FactDef]
+) -> list[str] | None:
     header = next(records, None)
     if header is None:
         return None
@@ -355,19 +387,23 @@ def _csv_header(records: Iterator[_Record], name: str) -> list[str] | None:
                 f"(columns {seen[column]} and {index}); keep one of them"
             )
         seen[column] = index
+        problem = unknown_column(column, facts)
+        if problem is not None:
+            raise RegisterError(f"{name}:{header.line}: header column {index}: {problem}")
     return header.cells
 
 
 def _csv_batches(
-    lines: Iterable[Line], handle: IO[bytes], name: str, batch_size: int, strict: bool = False
-) -> Iterator[RegisterBatch]:
+    lines: Iterable[Line], handle: IO[bytes], name: str, facts: Mapping[str, FactDef],
+    batch_size: int, strict: bool = False,
+) -> Iterator[RegisterBatch]:  # fmt: skip
     """The header, then batches of rows: each batch of lines read by Polars (`_plain_batch`)
     where it can prove that the strict reader says the same of them, else by the strict reader
     (`_CsvRecords`) until a record ends at or after the batch's last line; with `strict`, every
     row by the strict reader."""
     lines = iter(lines)
     records = _CsvRecords(lines)
-    header = _csv_header(iter(records), name)
+    header = _csv_header(iter(records), name, facts)
     if header is None:
         return
     reading = _CsvReading(lines, handle, header, records.number, batch_size)
@@ -611,6 +647,9 @@ def _check_parquet_schema(schema: Any, name: str, facts: Mapping[str, FactDef]) 
         if column.name in seen:
             raise RegisterError(f"{name}: column {column.name!r} appears twice; keep one of them")
         seen.add(column.name)
+        unknown = unknown_column(column.name, facts)
+        if unknown is not None:
+            raise RegisterError(f"{name}: {unknown}")
         problem = _parquet_type_problem(column.name, column.type, facts)
         if problem is not None:
             raise RegisterError(f"{name}: column {column.name!r} has type {column.type}; {problem}")
@@ -618,8 +657,8 @@ def _check_parquet_schema(schema: Any, name: str, facts: Mapping[str, FactDef]) 
 
 def _parquet_type_problem(column: str, dtype: Any, facts: Mapping[str, FactDef]) -> str | None:
     """Why a Parquet column of this type cannot hold what the column means (None if it can).
-    Text is accepted everywhere (cells are then read as in CSV); an unknown column is left to
-    the rows (each non-empty cell of it is a bad row, as in CSV)."""
+    Text is accepted everywhere (cells are then read as in CSV); an undeclared `facts.` column is
+    left to the rows (each non-empty cell of it is a bad row, as in CSV)."""
     import pyarrow as pa
 
     target = flat_column_type(column, facts)
