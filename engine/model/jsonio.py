@@ -254,34 +254,49 @@ def load_lines(texts: list[str], one_by_one: bool = False) -> list[Any]:
     unless a key was dropped as written twice; so the batch's total equals its output's total
     only if no text dropped one (else each text is counted on its own). `one_by_one`: each
     text by `load_json` (the definition that this is tested against). Needs Polars."""
-    if one_by_one or not texts or _orjson() is False:
+    checked = None if one_by_one or not texts or _orjson() is False else _checked(texts)
+    if checked is None:
         return [_load_or_error(text) for text in texts]
+    sure, keys = checked
+    loads, decode_error = _ORJSON.loads, _ORJSON.JSONDecodeError
+    answers: list[Any] = [_UNSURE] * len(texts)
+    for i in sure:
+        try:  # noqa: SIM105 - a try costs nothing in the loop, a suppress() is built per text
+            answers[i] = loads(texts[i])
+        except decode_error:
+            pass
+    _forget_dropped_keys(answers, keys)
+    return [_load_or_error(t) if a is _UNSURE else a for t, a in zip(texts, answers, strict=True)]
+
+
+def _forget_dropped_keys(answers: list[Any], keys: list[int]) -> None:
+    """Set back to _UNSURE each of orjson's answers that holds fewer keys than its text wrote
+    (`keys`: its count of `":`), counted first over them all at once."""
+    read = [i for i, answer in enumerate(answers) if answer is not _UNSURE]
+    written = [keys[i] for i in read]
+    if sum(written) != _ORJSON.dumps([answers[i] for i in read]).count(b'":'):
+        for i, count in zip(read, written, strict=True):  # some text dropped a key: which
+            if count != _ORJSON.dumps(answers[i]).count(b'":'):
+                answers[i] = _UNSURE
+
+
+def _checked(texts: list[str]) -> tuple[list[int], list[int]] | None:
+    """The positions of the texts orjson may read (`_UNSURE_PATTERN` finds nothing, at most
+    MAX_DEPTH brackets) and each text's count of `":`, by Polars; None if Polars cannot hold
+    the texts."""
     import polars as pl
 
-    text = pl.col("t")
     try:
         column = pl.Series(texts, dtype=pl.String)
-    except (UnicodeEncodeError, pl.exceptions.PolarsError):  # a text Polars cannot hold
-        return [_load_or_error(text) for text in texts]
+    except (UnicodeEncodeError, pl.exceptions.PolarsError):
+        return None
+    text = pl.col("t")
     checks = pl.DataFrame({"t": column}).select(
         sure=~text.str.contains(_UNSURE_PATTERN)
         & (text.str.count_matches(r"[{\[]", literal=False) <= MAX_DEPTH),
         keys=text.str.count_matches('":', literal=True),
     )
-    loads, decode_error = _ORJSON.loads, _ORJSON.JSONDecodeError
-    answers: list[Any] = [_UNSURE] * len(texts)
-    for i in checks["sure"].arg_true().to_list():
-        try:  # noqa: SIM105 - a try costs nothing in the loop, a suppress() is built per text
-            answers[i] = loads(texts[i])
-        except decode_error:
-            pass
-    read = [i for i, answer in enumerate(answers) if answer is not _UNSURE]
-    keys = checks["keys"].gather(read) if read else None
-    if keys is not None and keys.sum() != _ORJSON.dumps([answers[i] for i in read]).count(b'":'):
-        for i, written in zip(read, keys.to_list(), strict=True):  # some text dropped a key
-            if written != _ORJSON.dumps(answers[i]).count(b'":'):
-                answers[i] = _UNSURE
-    return [_load_or_error(t) if a is _UNSURE else a for t, a in zip(texts, answers, strict=True)]
+    return checks["sure"].arg_true().to_list(), checks["keys"].to_list()
 
 
 def _load_or_error(text: str) -> Any:
