@@ -258,9 +258,12 @@ def _evaluation_routes(app: FastAPI, settings: Settings, decisions: DecisionLog 
         text = bodies.text_of(
             await bodies.read_body(request, settings.max_register), charset, "register"
         )
-        numbered, flat = register.read_rows(text, fmt, settings.max_register_rows)
+        loaded = _loaded(request)
+        numbered, flat = register.read_rows(
+            text, fmt, settings.max_register_rows, loaded.policy_set.facts
+        )
         day = as_of or default_as_of()
-        lines = register.screened_lines(_loaded(request), numbered, flat, day, decisions,
+        lines = register.screened_lines(loaded, numbered, flat, day, decisions,
                                         request.state.request_id, tax_year)  # fmt: skip
         return StreamingResponse(lines, media_type=register.MEDIA_TYPE,
                                  headers={DATE_HEADER: day.isoformat()})  # fmt: skip

@@ -19,12 +19,13 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
 
+from ..engine.model.facts import FactDef
 from ..engine.model.jsonio import JsonError, load_json
 from ..engine.reference.results import AmountKind, Status
 from .decisions import DecisionLog
@@ -65,8 +66,12 @@ class ScreenEnd(BaseModel):
     results: int
 
 
-def read_rows(text: str, fmt: str, max_rows: int) -> tuple[list[tuple[int, Any]], bool]:
-    """Numbered rows of the register, and whether they are flat (CSV) records."""
+def read_rows(
+    text: str, fmt: str, max_rows: int, facts: Mapping[str, FactDef]
+) -> tuple[list[tuple[int, Any]], bool]:
+    """Numbered rows of the register, and whether they are flat (CSV) records; a CSV header
+    with a column that is no register column (`registers.unknown_column`: the policy set's
+    catalogue `facts` says which `facts.` columns there are) is refused, as `screen` refuses it."""
     if fmt == "jsonl":
         numbered: list[tuple[int, Any]] = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -78,6 +83,7 @@ def read_rows(text: str, fmt: str, max_rows: int) -> tuple[list[tuple[int, Any]]
                 _bounded(len(numbered), max_rows)
         return numbered, False
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    _check_header(reader, facts)
     records = []
     try:
         for number, record in enumerate(reader, start=2):
@@ -88,6 +94,20 @@ def read_rows(text: str, fmt: str, max_rows: int) -> tuple[list[tuple[int, Any]]
     if reader.fieldnames is None:
         raise ServiceProblem(400, "invalid-register", "the CSV has no header row")
     return records, True
+
+
+def _check_header(reader: csv.DictReader[str], facts: Mapping[str, FactDef]) -> None:
+    from ..engine.batch.registers import unknown_column
+
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise ServiceProblem(400, "invalid-register", f"record {reader.line_num}: {exc}") from None
+    for index, column in enumerate(header, start=1):
+        problem = unknown_column(column, facts)
+        if problem is not None:
+            raise ServiceProblem(400, "invalid-register",
+                                 f"record 1: header column {index}: {problem}")  # fmt: skip
 
 
 def _bounded(rows: int, max_rows: int) -> None:

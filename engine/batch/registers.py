@@ -10,11 +10,12 @@ Formats, by extension (`register_format`):
   lines. Read strictly: a row with fewer or more cells than the header, a stray or unterminated
   quote, a NUL character or a cell over `MAX_CELL` characters is a bad row; a quote that never
   closes is reported on the line that opens it and the lines after it are read as rows of their
-  own, so it cannot swallow them. A header with a column named twice, a bad byte or a broken
-  quote refuses the register.
+  own, so it cannot swallow them. A header with a column named twice, a column that is no
+  register column (`unknown_column`), a bad byte or a broken quote refuses the register.
 - Parquet (`.parquet`): the same columns, typed or text; rows numbered from 1. A file that is
   not Parquet, is truncated or corrupt, or has a column of a type that cannot hold what the
-  column means (floating-point amounts, timestamps for dates, …) refuses the register.
+  column means (floating-point amounts, timestamps for dates, …) or a column that is no register
+  column refuses the register.
 
 Text registers are decoded line by line (`model.streams`): `--encoding` names the encoding
 (`gb18030` for a Chinese Excel export), a byte-order mark is accepted, and a line whose bytes do
@@ -24,14 +25,18 @@ stop the reading: they come out as bad rows, with the row's number.
 The strict readers above are the definition. Where it is proven to say the same, Polars reads
 instead, straight into columns: a batch of CSV lines that are each one record of plain cells
 (`_plain_batch`; any other batch is the strict reader's, `_CsvReading.strict`), and Parquet
-columns of text, integers, decimals, booleans and dates (`_as_series`). JSON Lines rows are all
-read by the strict reader. `strict=True` reads every row strictly (tests/test_screen_readers.py
-holds the two readings together).
+columns of text, integers, decimals, booleans and dates (`_as_series`); and the lines of a batch
+of JSON Lines by one call (`jsonio.load_lines`, which makes orjson's checks over the whole
+batch). `strict=True` reads every row strictly (tests/test_screen_readers.py holds the two
+readings together).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import difflib
+import gc
 import itertools
 import os
 from collections import deque
@@ -44,11 +49,19 @@ import polars as pl
 
 from ..errors import InputError
 from ..model.facts import FactDef
-from ..model.jsonio import JsonError, load_json
+from ..model.jsonio import JsonError, load_lines
 from ..model.streams import Line, numbered_lines
 from ..model.textio import check_encoding
 from .cells import CellBatch, Cells, flat_cells, nested_cells
-from .columns import RowError, flat_column_type
+from .columns import (
+    FINANCIAL_LINES,
+    FINANCIAL_LISTS,
+    LISTS,
+    ROW,
+    SCALARS,
+    declared_profile_facts,
+    flat_column_type,
+)
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 BATCH = 50_000  # rows per batch: memory stays flat whatever the register's size
@@ -81,6 +94,25 @@ def register_format(name: str | Path) -> str:
             f"{name}: unknown register format {suffix!r}; use .jsonl, .csv or .parquet"
         )
     return fmt
+
+
+def unknown_column(column: str, facts: Mapping[str, FactDef]) -> str | None:
+    """Why `column` of a flat register's header (CSV) or schema (Parquet) is no column a
+    register may have, naming the closest known column when one is close; None when it is one.
+    Known: the `row` column (ignored), the profile's fields as `columns.flat_column_type` names
+    them, and every `facts.` column (a fact the catalogue does not declare is each filled row's
+    error, as the per-row path words it)."""
+    if column == ROW or column.startswith("facts."):
+        return None
+    if flat_column_type(column, facts) is not None:
+        return None
+    known = [*SCALARS, *LISTS, *(f"facts.{name}" for name in declared_profile_facts(facts))]
+    parts = column.split(".")
+    if len(parts) == 3 and parts[1].isdigit():  # `financial.2025.revenue`: that year's lines
+        known += [f"financials.{parts[1]}.{line}" for line in (*FINANCIAL_LINES, *FINANCIAL_LISTS)]
+    close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}? Rename" if close else "; rename"
+    return f"unknown column {column!r}{hint} the column or remove it"
 
 
 _SNIFF = 4096  # bytes of a stream looked at to tell its format
@@ -165,9 +197,9 @@ def read_register(
     with _opened(source) as handle:
         lines = numbered_lines(handle, encoding)  # checks the encoding's name at once
         if fmt == "jsonl":
-            yield from _jsonl_batches(lines, handle, batch_size)
+            yield from _jsonl_batches(lines, handle, batch_size, strict)
         else:
-            yield from _csv_batches(lines, handle, shown, batch_size, strict)
+            yield from _csv_batches(lines, handle, shown, facts, batch_size, strict)
 
 
 class _opened:
@@ -203,32 +235,57 @@ def _position(handle: IO[bytes]) -> tuple[int, int | None]:
 # --- JSON Lines --------------------------------------------------------------------------------
 
 
-def parse_row(text: str) -> Any:
-    """One register row of JSON (a line of JSON Lines) as data; RowError says why not."""
-    try:
-        return load_json(text)
-    except JsonError as exc:
-        raise RowError(str(exc)) from None
-
-
 def _jsonl_batches(
-    lines: Iterable[Line], handle: IO[bytes], batch_size: int
+    lines: Iterable[Line], handle: IO[bytes], batch_size: int, strict: bool
 ) -> Iterator[RegisterBatch]:
-    numbered: list[tuple[int, Any]] = []
+    """Batches of rows, each row's line parsed by the strict JSON reader: with `strict` one by
+    one (`jsonio.load_json`), else a batch's lines at once (`jsonio.load_lines`, the same
+    answers)."""
+    texts: list[tuple[int, str]] = []
     bad: list[tuple[int, str]] = []
     for number, text, problem in lines:
         if problem is not None:  # bytes that are not text, a line too long
             bad.append((number, problem))
         elif text.strip(" \t\r\n"):
-            try:
-                numbered.append((number, parse_row(text)))
-            except RowError as exc:
-                bad.append((number, str(exc)))
-        if len(numbered) + len(bad) >= batch_size:
-            yield RegisterBatch(nested_cells(numbered), bad, *_position(handle))
-            numbered, bad = [], []
-    if numbered or bad:
-        yield RegisterBatch(nested_cells(numbered), bad, *_position(handle))
+            texts.append((number, text))
+        if len(texts) + len(bad) >= batch_size:
+            yield _jsonl_batch(texts, bad, handle, strict)
+            texts, bad = [], []
+    if texts or bad:
+        yield _jsonl_batch(texts, bad, handle, strict)
+
+
+def _jsonl_batch(
+    texts: list[tuple[int, str]], bad: list[tuple[int, str]], handle: IO[bytes], strict: bool
+) -> RegisterBatch:
+    """The rows of a batch of lines, parsed and cut into cells with the cyclic garbage
+    collector paused (`without_collection`)."""
+    numbered: list[tuple[int, Any]] = []
+    with without_collection():
+        parsed = load_lines([text for _, text in texts], one_by_one=strict)
+        for (number, _), data in zip(texts, parsed, strict=True):
+            if isinstance(data, JsonError):
+                bad.append((number, str(data)))
+            else:
+                numbered.append((number, data))
+        cells = nested_cells(numbered)
+    bad.sort()
+    return RegisterBatch(cells, bad, *_position(handle))
+
+
+@contextlib.contextmanager
+def without_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused. Parsed JSON is trees of dicts and lists, which
+    reference counting frees without it; but the thousands of containers a batch creates would
+    make it scan every object alive again and again (the policy set, its plans, the batch), which
+    cost about a third of the reading's time. Only the time changes, never what is read."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -340,7 +397,9 @@ def _line_problem(lines: list[Line], cells: list[str]) -> str | None:
     return None
 
 
-def _csv_header(records: Iterator[_Record], name: str) -> list[str] | None:
+def _csv_header(
+    records: Iterator[_Record], name: str, facts: Mapping[str, FactDef]
+) -> list[str] | None:
     header = next(records, None)
     if header is None:
         return None
@@ -355,19 +414,23 @@ def _csv_header(records: Iterator[_Record], name: str) -> list[str] | None:
                 f"(columns {seen[column]} and {index}); keep one of them"
             )
         seen[column] = index
+        problem = unknown_column(column, facts)
+        if problem is not None:
+            raise RegisterError(f"{name}:{header.line}: header column {index}: {problem}")
     return header.cells
 
 
 def _csv_batches(
-    lines: Iterable[Line], handle: IO[bytes], name: str, batch_size: int, strict: bool = False
-) -> Iterator[RegisterBatch]:
+    lines: Iterable[Line], handle: IO[bytes], name: str, facts: Mapping[str, FactDef],
+    batch_size: int, strict: bool = False,
+) -> Iterator[RegisterBatch]:  # fmt: skip
     """The header, then batches of rows: each batch of lines read by Polars (`_plain_batch`)
     where it can prove that the strict reader says the same of them, else by the strict reader
     (`_CsvRecords`) until a record ends at or after the batch's last line; with `strict`, every
     row by the strict reader."""
     lines = iter(lines)
     records = _CsvRecords(lines)
-    header = _csv_header(iter(records), name)
+    header = _csv_header(iter(records), name, facts)
     if header is None:
         return
     reading = _CsvReading(lines, handle, header, records.number, batch_size)
@@ -611,6 +674,9 @@ def _check_parquet_schema(schema: Any, name: str, facts: Mapping[str, FactDef]) 
         if column.name in seen:
             raise RegisterError(f"{name}: column {column.name!r} appears twice; keep one of them")
         seen.add(column.name)
+        unknown = unknown_column(column.name, facts)
+        if unknown is not None:
+            raise RegisterError(f"{name}: {unknown}")
         problem = _parquet_type_problem(column.name, column.type, facts)
         if problem is not None:
             raise RegisterError(f"{name}: column {column.name!r} has type {column.type}; {problem}")
@@ -618,8 +684,8 @@ def _check_parquet_schema(schema: Any, name: str, facts: Mapping[str, FactDef]) 
 
 def _parquet_type_problem(column: str, dtype: Any, facts: Mapping[str, FactDef]) -> str | None:
     """Why a Parquet column of this type cannot hold what the column means (None if it can).
-    Text is accepted everywhere (cells are then read as in CSV); an unknown column is left to
-    the rows (each non-empty cell of it is a bad row, as in CSV)."""
+    Text is accepted everywhere (cells are then read as in CSV); an undeclared `facts.` column is
+    left to the rows (each non-empty cell of it is a bad row, as in CSV)."""
     import pyarrow as pa
 
     target = flat_column_type(column, facts)

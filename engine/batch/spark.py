@@ -1,6 +1,6 @@
 """Scale-out on Spark: the same per-batch function (`pipeline.screen_batch`) run by
 `DataFrame.mapInArrow` on every partition of a register of JSON Lines, each line read by the same
-strict JSON reader as `incentives screen` (`registers.parse_row`).
+strict JSON reader as `incentives screen` (`jsonio.load_lines`).
 
 Install with `pip install 'incentives[spark]'` on the driver and on the executors (the bundled
 policy library is package data, so executors find it). A policies directory given by path must be
@@ -29,18 +29,18 @@ def _vectorised(policies: str | None) -> Any:
 
 def _parsed_rows(batch: Any) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
     """An Arrow batch of (`row`, `value` JSON text) read as `screen` reads JSON Lines
-    (`registers.parse_row`): the rows read, and those that could not be, with why."""
-    from .columns import RowError
-    from .registers import parse_row
+    (`jsonio.load_lines`, a batch at once): the rows read, and those that could not be, with
+    why."""
+    from ..model.jsonio import JsonError, load_lines
 
     numbered: list[tuple[int, Any]] = []
     unreadable: list[tuple[int, str]] = []
     rows, texts = batch.column("row").to_pylist(), batch.column("value").to_pylist()
-    for row, text in zip(rows, texts, strict=True):
-        try:
-            numbered.append((row, parse_row(text)))
-        except RowError as exc:
-            unreadable.append((row, str(exc)))
+    for row, data in zip(rows, load_lines(texts), strict=True):
+        if isinstance(data, JsonError):
+            unreadable.append((row, str(data)))
+        else:
+            numbered.append((row, data))
     return numbered, unreadable
 
 

@@ -160,15 +160,7 @@ _ORJSON: Any = None  # the module, once imported; False when it is not installed
 
 def _by_orjson(text: str) -> Any:
     """`text` parsed by orjson when its answer is certainly the strict reader's, else _UNSURE."""
-    global _ORJSON
-    if _ORJSON is None:
-        try:
-            import orjson
-
-            _ORJSON = orjson
-        except ImportError:  # pragma: no cover - orjson comes with the batch extra
-            _ORJSON = False
-    if _ORJSON is False or _NOT_FOR_ORJSON.search(text):
+    if _orjson() is False or _NOT_FOR_ORJSON.search(text):
         return _UNSURE
     digits = text.encode("utf-8", "surrogatepass").translate(_ZEROS)
     if b"0." in digits or b"0e" in digits or b"0E" in digits or b"0" * 19 in digits:
@@ -208,6 +200,8 @@ def strict_json(text: str) -> Any:
         raise JsonError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except RecursionError:
         raise JsonError(f"nested deeper than {MAX_DEPTH} levels", None) from None
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent no Decimal can hold
+        raise JsonError("invalid JSON: a number with an exponent too large to be usable", None) from None
     except ValueError as exc:  # from parse_int / parse_constant
         raise JsonError(f"invalid JSON: {exc}", None) from None
     if (text.count("{") + text.count("[") > MAX_DEPTH) and _depth_problem(data):
@@ -239,3 +233,87 @@ def _refuse_lone_surrogates(text: str, data: Any) -> None:
                 f"{text[index : index + 6]} is half of a UTF-16 surrogate pair, not a character",
                 _line(text, index),
             )
+
+
+# --- many lines at once ------------------------------------------------------------------------
+
+# What makes `_by_orjson` unsure of a text, in one pattern (Polars' regular expressions): a quote
+# before whitespace or any \u escape (`_NOT_FOR_ORJSON`); a digit before a point or an
+# exponent, or 19 digits in a row (its test of `_ZEROS`' translation); a byte-order mark
+# (`load_json` drops it at the start).
+_UNSURE_PATTERN = r'"[ \t\r\n]|\\u|[0-9][.eE]|[0-9]{19}|\x{feff}'
+
+
+def load_lines(texts: list[str], one_by_one: bool = False) -> list[Any]:
+    """`load_json` of each of `texts` (lines of JSON Lines), with the JsonError it raises in
+    place of a refused text: the same answers, with orjson's checks (`_by_orjson`) made on the
+    whole batch as Polars columns. A text that `_UNSURE_PATTERN` matches, with more than
+    MAX_DEPTH brackets, or that orjson refuses, goes to `load_json` on its own. A key written
+    twice is found by one count: with no quote before whitespace and no \\u escape, a text holds
+    at least as many `":` as orjson's compact output of what it read, and exactly as many
+    unless a key was dropped as written twice; so the batch's total equals its output's total
+    only if no text dropped one (else each text is counted on its own). `one_by_one`: each
+    text by `load_json` (the definition that this is tested against). Needs Polars."""
+    checked = None if one_by_one or not texts or _orjson() is False else _checked(texts)
+    if checked is None:
+        return [_load_or_error(text) for text in texts]
+    sure, keys = checked
+    loads, decode_error = _ORJSON.loads, _ORJSON.JSONDecodeError
+    answers: list[Any] = [_UNSURE] * len(texts)
+    for i in sure:
+        try:  # noqa: SIM105 - a try costs nothing in the loop, a suppress() is built per text
+            answers[i] = loads(texts[i])
+        except decode_error:
+            pass
+    _forget_dropped_keys(answers, keys)
+    return [_load_or_error(t) if a is _UNSURE else a for t, a in zip(texts, answers, strict=True)]
+
+
+def _forget_dropped_keys(answers: list[Any], keys: list[int]) -> None:
+    """Set back to _UNSURE each of orjson's answers that holds fewer keys than its text wrote
+    (`keys`: its count of `":`), counted first over them all at once."""
+    read = [i for i, answer in enumerate(answers) if answer is not _UNSURE]
+    written = [keys[i] for i in read]
+    if sum(written) != _ORJSON.dumps([answers[i] for i in read]).count(b'":'):
+        for i, count in zip(read, written, strict=True):  # some text dropped a key: which
+            if count != _ORJSON.dumps(answers[i]).count(b'":'):
+                answers[i] = _UNSURE
+
+
+def _checked(texts: list[str]) -> tuple[list[int], list[int]] | None:
+    """The positions of the texts orjson may read (`_UNSURE_PATTERN` finds nothing, at most
+    MAX_DEPTH brackets) and each text's count of `":`, by Polars; None if Polars cannot hold
+    the texts."""
+    import polars as pl
+
+    try:
+        column = pl.Series(texts, dtype=pl.String)
+    except (UnicodeEncodeError, pl.exceptions.PolarsError):
+        return None
+    text = pl.col("t")
+    checks = pl.DataFrame({"t": column}).select(
+        sure=~text.str.contains(_UNSURE_PATTERN)
+        & (text.str.count_matches(r"[{\[]", literal=False) <= MAX_DEPTH),
+        keys=text.str.count_matches('":', literal=True),
+    )
+    return checks["sure"].arg_true().to_list(), checks["keys"].to_list()
+
+
+def _load_or_error(text: str) -> Any:
+    try:
+        return load_json(text)
+    except JsonError as exc:
+        return exc
+
+
+def _orjson() -> Any:
+    """The orjson module, imported once; False when it is not installed."""
+    global _ORJSON
+    if _ORJSON is None:
+        try:
+            import orjson
+
+            _ORJSON = orjson
+        except ImportError:  # pragma: no cover - orjson comes with the batch extra
+            _ORJSON = False
+    return _ORJSON
