@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from ..errors import InputError
-from .results import arrow_schema_of, written_schema
+from .results import CodedResults, arrow_schema_of, presented, written_schema
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -42,7 +42,8 @@ def _os_reason(exc: OSError) -> str:
 
 
 class ResultWriter:
-    """Results (`results.presented`) to a binary sink, batch by batch, in one format.
+    """Results to a binary sink, batch by batch, in one format: coded results as
+    `results.presented` spells them out, or frames already presented.
 
     `columns`: the written schema (default: the screening result columns of `results`)."""
 
@@ -63,17 +64,18 @@ class ResultWriter:
         self._header = True
         self._parquet: Any = None
 
-    def write(self, presented: pl.DataFrame) -> None:
+    def write(self, results: pl.DataFrame | CodedResults) -> None:
+        shown = presented(results) if isinstance(results, CodedResults) else results
         with self._guard():
-            self.rows += presented.height
+            self.rows += shown.height
             if self.fmt == "parquet":
                 self._parquet_writer().write_table(
-                    presented.to_arrow().cast(arrow_schema_of(self.columns))
+                    shown.to_arrow().cast(arrow_schema_of(self.columns))
                 )
             elif self.fmt == "jsonl":
-                self.sink.write(presented.write_ndjson().encode("utf-8"))
+                self.sink.write(shown.write_ndjson().encode("utf-8"))
             else:
-                self.sink.write(_csv(presented, self._header, list(self.columns)).encode("utf-8"))
+                self.sink.write(_csv(shown, self._header, list(self.columns)).encode("utf-8"))
                 self._header = False
 
     def finish(self) -> None:
@@ -84,6 +86,14 @@ class ResultWriter:
             if self.fmt == "parquet":
                 self._parquet_writer().close()
             self.sink.flush()
+
+    def abandon(self) -> None:
+        """Close the Parquet writer of a run that failed, before its file is discarded (left to
+        the garbage collector, it would write its footer to a closed file)."""
+        if self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+            self._parquet = None
 
     def _parquet_writer(self) -> Any:
         if self._parquet is None:
@@ -247,19 +257,22 @@ def result_target(
         shown = getattr(out, "name", None)
         shown = "standard output" if shown in (None, "<stdout>") else str(shown)
         refuse_input_stream(out, inputs, shown)
-        writer = ResultWriter(out, fmt, shown, columns)
-        yield writer
-        writer.finish()
+        stream = ResultWriter(out, fmt, shown, columns)
+        yield stream
+        stream.finish()
         return
     for root in roots:
         refuse_inputs(out, inputs, root)
     target = AtomicFile(out)
     handle = target.open()
+    writer = None
     try:
         writer = ResultWriter(handle, fmt, str(out), columns)
         yield writer
         writer.finish()
         target.commit()
     except BaseException:
+        if writer is not None:
+            writer.abandon()
         target.discard()
         raise
