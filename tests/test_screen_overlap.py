@@ -22,7 +22,6 @@ from incentives.engine import PolicySet
 from incentives.engine.batch.output import OutputError, ResultWriter
 from incentives.engine.batch.pipeline import screen_coded
 from incentives.engine.batch.registers import RegisterError, read_register
-from incentives.engine.batch.results import presented
 from incentives.engine.batch.screening import screen_register
 from incentives.engine.batch.vectorised import VectorisedSet
 
@@ -41,14 +40,14 @@ def no_writer_thread() -> bool:
 
 
 def one_by_one(policy_set: PolicySet, path: Path, fmt: str, out_fmt: str) -> bytes:
-    """The results written batch after batch on this thread, each batch's decoded results
-    presented and written before the next is read: what `screen_register` wrote before."""
+    """The results written batch after batch on this thread, each batch written before the
+    next is read: what `screen_register` did before it wrote behind."""
     vectorised = VectorisedSet(policy_set)
     sink = io.BytesIO()
     writer = ResultWriter(sink, out_fmt, "memory")
     for batch in read_register(path, fmt, policy_set.facts, batch_size=BATCH):
         coded = screen_coded(vectorised, batch.cells, DAY)[0]
-        writer.write(presented(coded.decoded()))
+        writer.write(coded)
     writer.finish()
     return sink.getvalue()
 
