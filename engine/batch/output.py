@@ -31,6 +31,7 @@ import polars as pl
 from ..errors import InputError
 from .columns import ROW
 from .results import (
+    RESULT_COLUMNS,
     CodedResults,
     amount_texts,
     arrow_schema_of,
@@ -52,7 +53,7 @@ def _os_reason(exc: OSError) -> str:
 
 
 class ResultWriter:
-    """Results to a binary sink, batch by batch, in one format: coded results as
+    """Results to a binary sink, batch by batch, in one format: coded screening results as
     `results.presented` spells them out, or frames already presented.
 
     `columns`: the written schema (default: the screening result columns of `results`)."""
@@ -157,28 +158,25 @@ def dictionary_schema(written: Any) -> Any:
 
 
 def coded_table(results: CodedResults) -> Any:
-    """Coded results as an Arrow table of `dictionary_schema(arrow_schema())`: each Enum's
-    codes over its categories, each amount's index into the batch's distinct amount texts,
-    the lists taken from each distinct list."""
+    """Coded results as an Arrow table of the result columns in `dictionary_schema`: each
+    Enum's codes over its categories, each amount's index into the batch's distinct amount
+    texts, the lists taken from each distinct list."""
     import pyarrow as pa
 
     frame = results.frame
     codes, texts = amount_texts(frame["amount"])
     lists = pl.lit(results.lists)
-    texts_of = pa.list_(pa.string())
-    columns = {
-        ROW: frame[ROW].to_arrow(),
-        **{
-            name: _dictionary(frame[name])
-            for name in ("credit_code", "zone", "policy_id", "status")
-        },
-        "amount": _dictionary_of(codes, texts),
-        "amount_kind": _dictionary(frame["amount_kind"]),
-        **{
-            name: frame.select(lists.gather(pl.col(name))).to_series().to_arrow().cast(texts_of)
-            for name in ("missing", "review")
-        },
-    }
+    columns = {}
+    for name in RESULT_COLUMNS:
+        if name == ROW:
+            columns[name] = frame[name].to_arrow()
+        elif name == "amount":
+            columns[name] = _dictionary_of(codes, texts)
+        elif name in ("missing", "review"):
+            taken = frame.select(lists.gather(pl.col(name))).to_series().to_arrow()
+            columns[name] = taken.cast(pa.list_(pa.string()))
+        else:
+            columns[name] = _dictionary(frame[name])
     return pa.table(columns)
 
 
