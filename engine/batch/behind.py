@@ -53,9 +53,14 @@ class WrittenBehind(Generic[Item]):
             return
 
     def close(self) -> None:
-        """Wait for every item put to be written; raise the writer's failure, if any."""
-        self._send_done()
-        self._thread.join()
+        """Wait for every item put to be written; raise the writer's failure, if any. Ctrl-C
+        while waiting stops the thread after the item it is writing, then goes through."""
+        try:
+            self._send_done()
+            self._thread.join()
+        except BaseException:
+            self.stop()
+            raise
         self._raise_failure()
 
     def stop(self) -> None:
