@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -28,7 +29,17 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from ..errors import InputError
-from .results import arrow_schema_of, written_schema
+from .columns import ROW
+from .results import (
+    RESULT_COLUMNS,
+    CodedResults,
+    amount_texts,
+    arrow_schema_of,
+    enum_of,
+    presented,
+    spelled_out,
+    written_schema,
+)
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -42,7 +53,8 @@ def _os_reason(exc: OSError) -> str:
 
 
 class ResultWriter:
-    """Results (`results.presented`) to a binary sink, batch by batch, in one format.
+    """Results to a binary sink, batch by batch, in one format: coded screening results as
+    `results.presented` spells them out, or frames already presented.
 
     `columns`: the written schema (default: the screening result columns of `results`)."""
 
@@ -63,18 +75,29 @@ class ResultWriter:
         self._header = True
         self._parquet: Any = None
 
-    def write(self, presented: pl.DataFrame) -> None:
+    def write(self, results: pl.DataFrame | CodedResults) -> None:
         with self._guard():
-            self.rows += presented.height
+            self.rows += results.height
             if self.fmt == "parquet":
-                self._parquet_writer().write_table(
-                    presented.to_arrow().cast(arrow_schema_of(self.columns))
-                )
+                self._write_parquet(results)
             elif self.fmt == "jsonl":
-                self.sink.write(presented.write_ndjson().encode("utf-8"))
+                shown = presented(results) if isinstance(results, CodedResults) else results
+                self.sink.write(shown.write_ndjson().encode("utf-8"))
             else:
-                self.sink.write(_csv(presented, self._header, list(self.columns)).encode("utf-8"))
+                shown = csv_ready(results) if isinstance(results, CodedResults) else results
+                self.sink.write(_csv(shown, self._header, list(self.columns)).encode("utf-8"))
                 self._header = False
+
+    def _write_parquet(self, results: pl.DataFrame | CodedResults) -> None:
+        if isinstance(results, CodedResults):
+            table, writer = coded_table(results), self._parquet_writer(dictionary=True)
+            groups = max(1, table.num_rows)  # one row group: each holds the batch's dictionaries
+        else:
+            table = _plain_table(results, self.columns)
+            writer, groups = self._parquet_writer(dictionary=False), None
+        if not table.schema.equals(writer.schema, check_metadata=False):
+            table = table.cast(writer.schema)  # coded results and presented frames mixed
+        writer.write_table(table, row_group_size=groups)
 
     def finish(self) -> None:
         """Complete the output (an empty run gets a header, or an empty Parquet file); flush."""
@@ -82,14 +105,34 @@ class ResultWriter:
             if self.fmt == "csv" and self._header:
                 self.write(pl.DataFrame(schema=self.columns))
             if self.fmt == "parquet":
-                self._parquet_writer().close()
+                self._parquet_writer(dictionary=False).close()
             self.sink.flush()
 
-    def _parquet_writer(self) -> Any:
+    def abandon(self) -> None:
+        """Close the Parquet writer of a run that failed, before its file is discarded (left to
+        the garbage collector, it would write its footer to a closed file)."""
+        if self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+            self._parquet = None
+
+    def _parquet_writer(self, *, dictionary: bool) -> Any:
+        """The Parquet writer, made on the first write. For coded results its text columns
+        are Arrow dictionaries, as the codes already are (the file's column chunks are
+        dictionary-encoded either way), and the written schema is stored as pyarrow stores it,
+        so that every reader reads the schema of `arrow_schema_of(self.columns)`."""
         if self._parquet is None:
             import pyarrow.parquet as pq
 
-            self._parquet = pq.ParquetWriter(self.sink, arrow_schema_of(self.columns))
+            written = arrow_schema_of(self.columns)
+            if dictionary:
+                self._parquet = pq.ParquetWriter(
+                    self.sink, dictionary_schema(written), store_schema=False
+                )
+                stored = base64.b64encode(written.serialize().to_pybytes())
+                self._parquet.add_key_value_metadata({b"ARROW:schema": stored})
+            else:
+                self._parquet = pq.ParquetWriter(self.sink, written)
         return self._parquet
 
     @contextlib.contextmanager
@@ -100,6 +143,62 @@ class ResultWriter:
             raise OutputError(
                 f"cannot write the results to {self.shown}: {_os_reason(exc)}"
             ) from None
+
+
+def _plain_table(shown: pl.DataFrame, columns: dict[str, pl.DataType]) -> Any:
+    return shown.to_arrow().cast(arrow_schema_of(columns))
+
+
+def dictionary_schema(written: Any) -> Any:
+    """The Arrow schema `written` with its text columns as dictionaries (of int32 indices)."""
+    import pyarrow as pa
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([pa.field(f.name, text) if f.type == pa.string() else f for f in written])
+
+
+def coded_table(results: CodedResults) -> Any:
+    """Coded results as an Arrow table of the result columns in `dictionary_schema`: each
+    Enum's codes over its categories, each amount's index into the batch's distinct amount
+    texts, the lists taken from each distinct list."""
+    import pyarrow as pa
+
+    frame = results.frame
+    codes, texts = amount_texts(frame["amount"])
+    lists = pl.lit(results.lists)
+    columns = {}
+    for name in RESULT_COLUMNS:
+        if name == ROW:
+            columns[name] = frame[name].to_arrow()
+        elif name == "amount":
+            columns[name] = _dictionary_of(codes, texts)
+        elif name in ("missing", "review"):
+            taken = frame.select(lists.gather(pl.col(name))).to_series().to_arrow()
+            columns[name] = taken.cast(pa.list_(pa.string()))
+        else:
+            columns[name] = _dictionary(frame[name])
+    return pa.table(columns)
+
+
+def _dictionary(values: pl.Series) -> Any:
+    """An Enum column (or, were it text, its distinct values) as an Arrow dictionary."""
+    dtype = values.dtype
+    if not isinstance(dtype, pl.Enum):
+        dtype = enum_of(values)
+        values = values.cast(pl.String).cast(dtype)
+    return _dictionary_of(values.to_physical(), dtype.categories)
+
+
+def _dictionary_of(codes: pl.Series, texts: pl.Series) -> Any:
+    import pyarrow as pa
+
+    indices = codes.to_arrow().cast(pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, texts.to_arrow().cast(pa.string()))
+
+
+def csv_ready(results: CodedResults) -> pl.DataFrame:
+    """Coded results presented for `_csv`, each distinct list joined once."""
+    return spelled_out(results, results.lists.list.join(";"))
 
 
 def _csv(presented: pl.DataFrame, header: bool, columns: list[str]) -> str:
@@ -247,19 +346,22 @@ def result_target(
         shown = getattr(out, "name", None)
         shown = "standard output" if shown in (None, "<stdout>") else str(shown)
         refuse_input_stream(out, inputs, shown)
-        writer = ResultWriter(out, fmt, shown, columns)
-        yield writer
-        writer.finish()
+        stream = ResultWriter(out, fmt, shown, columns)
+        yield stream
+        stream.finish()
         return
     for root in roots:
         refuse_inputs(out, inputs, root)
     target = AtomicFile(out)
     handle = target.open()
+    writer = None
     try:
         writer = ResultWriter(handle, fmt, str(out), columns)
         yield writer
         writer.finish()
         target.commit()
     except BaseException:
+        if writer is not None:
+            writer.abandon()
         target.discard()
         raise

@@ -149,16 +149,36 @@ def amount_text(micro: int | None) -> str | None:
 def presented(result: pl.DataFrame | CodedResults) -> pl.DataFrame:
     """Results as written: the status as text, the amount as exact decimal text (`amount_text`,
     computed on whole columns of integer millionths), the columns in their order; the codes of
-    `CodedResults` spelled out (Enums stay Enums: every writer writes their text)."""
+    `CodedResults` spelled out (Enums stay Enums: every writer writes their text), each
+    distinct amount's text computed once (`amount_texts`)."""
     if isinstance(result, CodedResults):
-        lists = pl.lit(result.lists)
-        result = result.frame.with_columns(
-            lists.gather(pl.col("missing")).alias("missing"),
-            lists.gather(pl.col("review")).alias("review"),
-        )
+        return spelled_out(result, result.lists)
     return result.with_columns(
         pl.col("status").cast(pl.String), amount_text_expr(pl.col("amount")).alias("amount")
     ).select(RESULT_COLUMNS)
+
+
+def spelled_out(result: CodedResults, lists: pl.Series) -> pl.DataFrame:
+    """`presented` coded results, with `missing` and `review` taken from `lists`: one value per
+    distinct list of `result.lists` (the lists themselves, or CSV's text of each)."""
+    codes, texts = amount_texts(result.frame["amount"])
+    return result.frame.with_columns(
+        pl.col("status").cast(pl.String),
+        pl.lit(texts).gather(pl.lit(codes)).alias("amount"),
+        pl.lit(lists).gather(pl.col("missing")).alias("missing"),
+        pl.lit(lists).gather(pl.col("review")).alias("review"),
+    ).select(RESULT_COLUMNS)
+
+
+def amount_texts(micro: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """A column of integer millionths of a yuan as (codes, texts): the text of each distinct
+    amount once (`amount_text_expr`), and per row the index of its text (null where the amount
+    is). A batch's amounts repeat: most are null, the rest a few thousand values."""
+    distinct = micro.drop_nulls().unique().sort()
+    texts = pl.select(amount_text_expr(pl.lit(distinct)).alias("amount")).to_series()
+    where = distinct.search_sorted(micro)
+    codes = pl.select(pl.when(micro.is_not_null()).then(where).alias("code")).to_series()
+    return codes, texts
 
 
 def amount_text_expr(micro: pl.Expr) -> pl.Expr:

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..policyset import PolicySet
+from .behind import written_behind
 from .cells import CellChecker
 from .output import ResultWriter, result_target
 from .pipeline import screen_coded
 from .registers import BATCH, Source, read_register, register_source
-from .results import Summary, presented
+from .results import Summary
 from .vectorised import VectorisedSet
 
 Progress = Callable[[int, int | None], None]  # (position, total or None when unknown)
@@ -65,7 +66,10 @@ def screen_register(
         source, register_fmt, policy_set.facts, encoding=encoding, batch_size=batch_size,
         name=shown, strict=strict,
     )  # fmt: skip
-    with _results(out, fmt, source, policy_set) as writer:
+    with (
+        _results(out, fmt, source, policy_set) as writer,
+        written_behind(None if writer is None else writer.write) as write,
+    ):  # the results of batch n are presented and written while batch n + 1 is evaluated
         for batch in batches:
             summary.rows += len(batch.cells.numbers) + len(batch.bad)
             result, bad, profiles = screen_coded(
@@ -74,8 +78,7 @@ def screen_register(
             summary.add_bad([*batch.bad, *bad])
             summary.add_results(result)
             summary.explained.update({n: p for n, p in profiles.items() if n in wanted})
-            if writer is not None:
-                writer.write(presented(result))
+            write(result)
             if progress is not None:
                 progress(batch.position, batch.total)
     return summary
