@@ -355,11 +355,34 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
     opportunity's ways ask for the same leaves)."""
     memo = ctx.memo
     if memo is None:
-        return _gap(leaf, negate, ctx, facts)
+        return _kept_gap(leaf, negate, ctx, facts)
     key = (leaf, negate)
     found = memo.get(key)
     if found is None:
-        found = memo[key] = _gap(leaf, negate, ctx, facts)
+        found = memo[key] = _kept_gap(leaf, negate, ctx, facts)
+    return found
+
+
+# How many values a leaf keeps the gaps of (as `LEAF_VALUES_KEPT` for its trace).
+GAP_VALUES_KEPT = 32
+
+
+def _kept_gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
+    """`_gap`, kept by value for the evaluation date where the value alone decides it: every
+    fact but a ratio, whose change is worded on its numerator and denominator. Gaps hold no
+    lists, so results may share them."""
+    defn = leaf.fact_def
+    if isinstance(defn.source, RatioSource):
+        return _gap(leaf, negate, ctx, facts)
+    value = ctx[defn.id]
+    by_value: dict[Any, Gap] = _cached(leaf, ("gaps", negate, ctx.as_of), dict)
+    # Decimals by their text: equal numbers may be written differently (1 and 1.0).
+    key = (value.__class__, str(value) if value.__class__ is Decimal else value)
+    found = by_value.get(key)
+    if found is None:
+        found = _gap(leaf, negate, ctx, facts)
+        if len(by_value) < GAP_VALUES_KEPT:
+            by_value[key] = found
     return found
 
 
