@@ -217,11 +217,12 @@ def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
         # Decimals by their text: equal numbers may be written differently (1 and 1.0).
         key = (truth, value.__class__, str(value) if value.__class__ is Decimal else value)
         known = by_value.get(key)
-        if known is None:
-            known = _leaf_fields(node, fixed, ctx, truth, value)
+        if known is not None:
+            values = known.copy()
+        else:
+            values = _leaf_fields(node, fixed, ctx, truth, value)
             if len(by_value) < LEAF_VALUES_KEPT:
-                by_value[key] = known
-        values = known.copy()
+                by_value[key] = values.copy()
     values["children"] = []
     return assemble_filled(Trace, values)
 
