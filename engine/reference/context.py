@@ -261,6 +261,18 @@ def coercer(defn: Declared) -> Coerce:
 _EXACT: dict[FactType, type] = {FactType.BOOL: bool, FactType.DATE: date, FactType.CODE: str}
 
 
+def direct_field(defn: FactPlan) -> tuple[str, type] | None:
+    """For a fact that is a top-level profile field of a type `_coerce` returns as it is (a
+    flag, a date, a code): the field's name and that type, so that a reader may take a value
+    of that type straight from the profile, as its resolver (`_read_field`) would, and
+    anything else (a value of another type, to coerce or refuse) from the context. None for
+    every other fact."""
+    source, exact = defn.source, _EXACT.get(defn.type)
+    if exact is None or not isinstance(source, FieldSource) or len(source.path) != 1:
+        return None
+    return source.path[0], exact
+
+
 def profile_fact_defs(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The facts a profile may state in its `facts` map, by the name it states them under."""
     return {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
