@@ -214,8 +214,7 @@ def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
     if by_value is None:
         values = _leaf_fields(node, fixed, ctx, truth, value)
     else:
-        # Decimals by their text: equal numbers may be written differently (1 and 1.0).
-        key = (truth, value.__class__, str(value) if value.__class__ is Decimal else value)
+        key = (truth, _value_key(value))
         known = by_value.get(key)
         if known is not None:
             values = known.copy()
@@ -225,6 +224,12 @@ def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
                 by_value[key] = values.copy()
     values["children"] = []
     return assemble_filled(Trace, values)
+
+
+def _value_key(value: Resolved) -> tuple[type, Any]:
+    """What texts made of a fact's value are kept by: its type and the value itself, or for a
+    Decimal its text (equal numbers may be written differently: 1 and 1.0)."""
+    return value.__class__, str(value) if value.__class__ is Decimal else value
 
 
 def _leaf_fields(
@@ -377,8 +382,7 @@ def _kept_gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactP
         return _gap(leaf, negate, ctx, facts)
     value = ctx[defn.id]
     by_value: dict[Any, Gap] = _cached(leaf, ("gaps", negate, ctx.as_of), dict)
-    # Decimals by their text: equal numbers may be written differently (1 and 1.0).
-    key = (value.__class__, str(value) if value.__class__ is Decimal else value)
+    key = _value_key(value)
     found = by_value.get(key)
     if found is None:
         found = _gap(leaf, negate, ctx, facts)
