@@ -9,7 +9,6 @@ may rest on a typing mistake.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -21,98 +20,111 @@ from .profile import FinancialYear, Profile
 RD_REVENUE_FACTOR = Decimal(10)
 
 
+Found = list[tuple[str, str]]  # (field, message) pairs, in the order they are found
+
+
 def profile_warnings(profile: Profile, as_of: date) -> list[Problem]:
     """The implausible statements of `profile` on `as_of`, each with its field (and, for a
-    profile read from a file, its file and line)."""
-    found = [
-        *_date_warnings(profile, as_of),
-        *_year_warnings(profile, as_of),
-        *(w for year, record in sorted((profile.financials or {}).items())
-          for w in _financial_warnings(year, record)),
-    ]  # fmt: skip
+    profile read from a file, its file and line). Checks append to one list and word a
+    warning only when they find one: most profiles warn of nothing."""
+    found: Found = []
+    _date_warnings(found, profile, as_of)
+    financials = profile.financials
+    if financials:
+        years = sorted(financials)
+        _year_warnings(found, years, profile.registration_date, as_of)
+        for year in years:
+            record = financials[year]
+            _rd_warnings(found, year, record)
+            _income_warnings(found, year, record)
+            _balance_warnings(found, year, record)
+    if not found:
+        return []
     source = profile.source
     if source is None:
         return [Problem(message, field=field) for field, message in found]
     return [source.problem(message, field) for field, message in found]
 
 
-def _date_warnings(profile: Profile, as_of: date) -> Iterator[tuple[str, str]]:
-    after = f"is after the evaluation date {as_of}"
+def _after(day: date, as_of: date) -> str:
+    return f"{day} is after the evaluation date {as_of}"
+
+
+def _date_warnings(found: Found, profile: Profile, as_of: date) -> None:
     registered = profile.registration_date
     if registered is not None and registered > as_of:
-        yield "registration_date", f"{registered} {after}: the enterprise did not exist yet"
+        found.append(("registration_date",
+                      f"{_after(registered, as_of)}: the enterprise did not exist yet"))  # fmt: skip
     for i, cert in enumerate(profile.certifications or ()):
         if cert.issued > as_of:
-            yield f"certifications.{i}.issued", f"{cert.issued} {after}"
+            found.append((f"certifications.{i}.issued", _after(cert.issued, as_of)))
     for i, ip in enumerate(profile.intellectual_property or ()):
         if ip.granted is not None and ip.granted > as_of:
-            yield f"intellectual_property.{i}.granted", f"{ip.granted} {after}"
+            found.append((f"intellectual_property.{i}.granted", _after(ip.granted, as_of)))
     records = profile.compliance.records if profile.compliance is not None else None
     for i, record in enumerate(records or ()):
         if record.occurred > as_of:
-            yield f"compliance.records.{i}.occurred", f"{record.occurred} {after}"
+            found.append((f"compliance.records.{i}.occurred", _after(record.occurred, as_of)))
 
 
-def _year_warnings(profile: Profile, as_of: date) -> Iterator[tuple[str, str]]:
-    registered = profile.registration_date
-    for year in sorted(profile.financials or {}):
+def _year_warnings(found: Found, years: list[int], registered: date | None, as_of: date) -> None:
+    for year in years:
         if year >= as_of.year:
-            yield (
+            found.append((
                 f"financials.{year}",
                 f"fiscal year {year} has not ended on {as_of}; policies read completed years "
                 f"(the last one is {as_of.year - 1})",
-            )
+            ))  # fmt: skip
         elif registered is not None and year < registered.year:
-            yield (
+            found.append((
                 f"financials.{year}",
                 f"fiscal year {year} is before the enterprise was registered ({registered})",
-            )
+            ))  # fmt: skip
 
 
-def _financial_warnings(year: int, record: FinancialYear) -> Iterator[tuple[str, str]]:
-    yield from _rd_warnings(f"financials.{year}", record)
-    yield from _income_warnings(f"financials.{year}", record)
-    yield from _balance_warnings(f"financials.{year}", record)
-
-
-def _rd_warnings(where: str, record: FinancialYear) -> Iterator[tuple[str, str]]:
-    rd, revenue, costs = record.rd_expense, record.revenue, record.total_cost
+def _rd_warnings(found: Found, year: int, record: FinancialYear) -> None:
+    rd = record.rd_expense
     if rd is None:
         return
+    revenue, costs = record.revenue, record.total_cost
     if revenue is not None and revenue > 0 and rd > revenue * RD_REVENUE_FACTOR:
-        yield (
-            f"{where}.rd_expense",
+        found.append((
+            f"financials.{year}.rd_expense",
             f"R&D {rd} is more than {RD_REVENUE_FACTOR} times revenue {revenue}; "
             "check the unit (元 or 万元)",
-        )
+        ))  # fmt: skip
     if costs is not None and rd > costs:
-        yield (
-            f"{where}.rd_expense",
+        found.append((
+            f"financials.{year}.rd_expense",
             f"R&D {rd} is more than total costs {costs} (成本费用支出总额), which include "
             "expensed R&D",
-        )
+        ))  # fmt: skip
 
 
-def _income_warnings(where: str, record: FinancialYear) -> Iterator[tuple[str, str]]:
+# The parts of 收入总额 a profile states: the line, and its name in the statements.
+_INCOME_PARTS = (("revenue", "销售收入"), ("high_tech_revenue", "高新技术产品(服务)收入"))
+
+
+def _income_warnings(found: Found, year: int, record: FinancialYear) -> None:
     income = record.total_income
     if income is None:
         return
-    for line, name in (("revenue", "销售收入"), ("high_tech_revenue", "高新技术产品(服务)收入")):
+    for line, name in _INCOME_PARTS:
         part = getattr(record, line)
         if part is not None and part > income:
-            yield (
-                f"{where}.{line}",
+            found.append((
+                f"financials.{year}.{line}",
                 f"{line} {part} is more than total_income {income}; 收入总额 includes {name}",
-            )
+            ))  # fmt: skip
 
 
-def _balance_warnings(where: str, record: FinancialYear) -> Iterator[tuple[str, str]]:
+def _balance_warnings(found: Found, year: int, record: FinancialYear) -> None:
     assets, liabilities, net = record.total_assets, record.total_liabilities, record.net_assets
     if assets is None or liabilities is None or net is None:
         return
     if net != assets - liabilities:
-        yield (
-            f"{where}.net_assets",
+        found.append((
+            f"financials.{year}.net_assets",
             f"net assets {net} differ from total assets minus total liabilities "
             f"({assets - liabilities})",
-        )
+        ))  # fmt: skip

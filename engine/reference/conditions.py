@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, cast
 
 from ..compile.plan import Comparison, FactPlan, FactType, Group, Node, Path
-from .context import Context, Missing, Value
+from .context import Context, Missing, Value, direct_field
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
 
 Fn = Callable[[Context], Truth]
@@ -140,8 +140,12 @@ class Truths(dict[CNode, Truth]):
 def _leaf_fn(defn: FactPlan, leaf: Comparison, test: Test) -> Fn:
     """The truth function of a leaf. Leaves are most of what evaluation runs, so the common
     shape, a fact compared with a fixed value, calls the comparison itself (one C call) rather
-    than going through `test`; the others do go through `test` (same semantics)."""
+    than going through `test`; the others do go through `test` (same semantics). A leaf of a
+    profile field that needs no coercion reads the field itself (`_field_fn`)."""
     fact_id, op = defn.id, leaf.op
+    direct = direct_field(defn)
+    if direct is not None:
+        return _field_fn(fact_id, *direct, test)
     if defn.type is not FactType.DATE and op in _COMPARE:
         compare, bound = _COMPARE[op], leaf.operand
 
@@ -160,6 +164,25 @@ def _leaf_fn(defn: FactPlan, leaf: Comparison, test: Test) -> Fn:
         return TRUE if test(value, ctx.as_of) else FALSE  # type: ignore[arg-type]
 
     return tested
+
+
+def _field_fn(fact_id: str, name: str, exact: type, test: Test) -> Fn:
+    """The truth function of a leaf on the profile field `name`: an absent field is unknown, a
+    value of the type `exact` is tested as it is (what its resolver gives), and any other
+    value is the context's (coerced, or refused, by its resolver). Nothing is kept in the
+    context: reading the field again costs what finding it there would."""
+
+    def field(ctx: Context) -> Truth:
+        value: Any = getattr(ctx.profile, name, None)
+        if value is None:
+            return UNKNOWN
+        if value.__class__ is not exact:
+            value = ctx[fact_id]
+            if value.__class__ is Missing:
+                return UNKNOWN
+        return TRUE if test(value, ctx.as_of) else FALSE
+
+    return field
 
 
 def leaf_test(leaf: Comparison, defn: FactPlan) -> Test:

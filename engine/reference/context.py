@@ -261,6 +261,18 @@ def coercer(defn: Declared) -> Coerce:
 _EXACT: dict[FactType, type] = {FactType.BOOL: bool, FactType.DATE: date, FactType.CODE: str}
 
 
+def direct_field(defn: FactPlan) -> tuple[str, type] | None:
+    """For a fact that is a top-level profile field of a type `_coerce` returns as it is (a
+    flag, a date, a code): the field's name and that type, so that a reader may take a value
+    of that type straight from the profile, as its resolver (`_read_field`) would, and
+    anything else (a value of another type, to coerce or refuse) from the context. None for
+    every other fact."""
+    source, exact = defn.source, _EXACT.get(defn.type)
+    if exact is None or not isinstance(source, FieldSource) or len(source.path) != 1:
+        return None
+    return source.path[0], exact
+
+
 def profile_fact_defs(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The facts a profile may state in its `facts` map, by the name it states them under."""
     return {d.profile_fact: d for d in facts.values() if d.profile_fact is not None}
@@ -361,18 +373,29 @@ def _read_field(defn: FactPlan) -> Resolver:
     return read_field
 
 
+_YEARS_WORDED = 64  # years whose `financials.<year>.<line>` a resolver keeps
+
+
 def _read_financial(defn: FactPlan) -> Resolver:
     source = defn.source
     assert isinstance(source, FinancialSource)
     line, back = source.line, source.years_back
 
     coerce = coercer(defn)
+    # Where the value of each year comes from, worded once (a few years are ever read).
+    wheres: dict[int, str] = {}
 
     def read_financial(ctx: Context) -> Resolved:
         year = ctx.last_year - back
-        record = (ctx.profile.financials or {}).get(year)
-        value = getattr(record, line) if record is not None else None
-        return coerce(value, f"financials.{year}.{line}")
+        financials = ctx.profile.financials
+        record = None if financials is None else financials.get(year)
+        value = None if record is None else getattr(record, line)
+        where = wheres.get(year)
+        if where is None:
+            where = f"financials.{year}.{line}"
+            if len(wheres) < _YEARS_WORDED:
+                wheres[year] = where
+        return coerce(value, where)
 
     return read_financial
 
@@ -445,20 +468,23 @@ def _sum_years(defn: FactPlan) -> Resolver:
     def total(ctx: Context) -> Resolved:
         last = ctx.last_year
         first = last - span + 1
-        registered = ctx.profile.registration_date
+        profile = ctx.profile
+        registered = profile.registration_date
         # 实际经营期不满N年的按实际经营时间计算: years before registration do not count.
-        if registered is not None:
-            first = max(first, registered.year)
-        financials = ctx.profile.financials or {}
+        if registered is not None and registered.year > first:
+            first = registered.year
+        financials = profile.financials or {}
         result = Decimal(0)
-        lacking: list[str] = []
+        lacking: list[str] | None = None
         for year in range(first, last + 1):
             record = financials.get(year)
-            value = getattr(record, line) if record is not None else None
-            if value is None:
-                lacking.append(f"financials.{year}.{line}")
-            else:
+            value = None if record is None else getattr(record, line)
+            if value is not None:
                 result += value
+            elif lacking is None:
+                lacking = [f"financials.{year}.{line}"]
+            else:
+                lacking.append(f"financials.{year}.{line}")
         if lacking:
             return Missing(frozenset(lacking))
         if first > last:
@@ -684,6 +710,9 @@ def _industry_share(defn: FactPlan) -> Resolver:
     return share
 
 
+_NO_RECORDS = Decimal(0)  # the count of an empty list of records (immutable: shared)
+
+
 def _records(defn: FactPlan) -> Resolver:
     spec = defn.source
     assert isinstance(spec, RecordsSource)
@@ -691,14 +720,17 @@ def _records(defn: FactPlan) -> Resolver:
 
     def count(ctx: Context) -> Resolved:
         compliance = ctx.profile.compliance
-        if compliance is None or compliance.records is None:
+        records = None if compliance is None else compliance.records
+        if records is None:
             return Missing(frozenset({"compliance.records"}))
-        start = within.before(ctx.as_of)
-        hits = sum(
-            1
-            for r in compliance.records
-            if r.kind in kinds and r.severity in severities and start < r.occurred <= ctx.as_of
-        )
+        if not records:  # most profiles: nothing to count
+            return _NO_RECORDS
+        on = ctx.as_of
+        start = within.before(on)
+        hits = 0
+        for r in records:
+            if r.kind in kinds and r.severity in severities and start < r.occurred <= on:
+                hits += 1
         return Decimal(hits)
 
     return count

@@ -23,6 +23,7 @@ from .context import (
     SAYS_WHY,
     Context,
     Missing,
+    Resolved,
     Value,
     origin,
 )
@@ -168,8 +169,14 @@ def trace(
 
 # A node's trace as far as the policy (and for a leaf the evaluation's day and fiscal year) fix
 # it: the node, its fields in `Trace`'s order (outcome, value and children left to fill in),
-# and its children's (None for a leaf).
-TracePlan = tuple[CNode, dict[str, Any], "tuple[TracePlan, ...] | None"]
+# its children's (None for a leaf), and for a leaf whose fields the value alone decides (its
+# origin fixed) those fields by value (`_leaf_fields`; None for the others).
+TracePlan = tuple[
+    CNode, dict[str, Any], "tuple[TracePlan, ...] | None", "dict[Any, dict[str, Any]] | None"
+]
+# How many values a leaf keeps the fields of: most leaves read a flag, a date or a small count,
+# which a few values cover; a figure that differs in every profile stops being kept there.
+LEAF_VALUES_KEPT = 32
 
 
 def _trace_plan(node: CNode, ctx: Context, article: str | None, exclusion: bool) -> TracePlan:
@@ -182,29 +189,56 @@ def _trace_plan(node: CNode, ctx: Context, article: str | None, exclusion: bool)
             "provenance": source.provenance, "fact": node.fact_def.id, "fact_label": fact_label,
             "origin": where, "value": None, "value_text": None, "op": node.op,
             "threshold": threshold, "exclusion": exclusion, "children": None,
-        }, None  # fmt: skip
+        }, None, None if where is None else {}  # fmt: skip
     assert isinstance(source, Group)
     return node, {
         "kind": source.kind, "outcome": None, "label": _label(node), "article": cited,
         "provenance": source.provenance, "fact": None, "fact_label": None, "origin": None,
         "value": None, "value_text": None, "op": None, "threshold": None,
         "exclusion": exclusion, "children": None,
-    }, tuple(_trace_plan(c, ctx, cited, False) for c in node.children)  # fmt: skip
+    }, tuple(_trace_plan(c, ctx, cited, False) for c in node.children), None  # fmt: skip
 
 
 def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
     """The trace of a plan's node on the context: a copy of its fields with the profile's
     outcome, value and children filled in."""
-    node, fixed, children = plan
-    values = fixed.copy()
+    node, fixed, children, by_value = plan
     truth = truths[node]
     if children is not None:
+        values = fixed.copy()
         values["outcome"] = _OUTCOMES[truth]
         values["children"] = [_traced(child, ctx, truths) for child in children]
         return assemble_filled(Trace, values)
     assert isinstance(node, CLeaf)
-    defn = node.fact_def
-    value = ctx[defn.id]
+    value = ctx[node.fact_def.id]
+    if by_value is None:
+        values = _leaf_fields(node, fixed, ctx, truth, value)
+    else:
+        key = (truth, _value_key(value))
+        known = by_value.get(key)
+        if known is not None:
+            values = known.copy()
+        else:
+            values = _leaf_fields(node, fixed, ctx, truth, value)
+            if len(by_value) < LEAF_VALUES_KEPT:
+                by_value[key] = values.copy()
+    values["children"] = []
+    return assemble_filled(Trace, values)
+
+
+def _value_key(value: Resolved) -> tuple[type, Any]:
+    """What texts made of a fact's value are kept by: its type and the value itself, or for a
+    Decimal its text (equal numbers may be written differently: 1 and 1.0)."""
+    return value.__class__, str(value) if value.__class__ is Decimal else value
+
+
+def _leaf_fields(
+    leaf: CLeaf, fixed: dict[str, Any], ctx: Context, truth: Truth, value: Resolved
+) -> dict[str, Any]:
+    """A leaf's trace fields but its children: the plan's with the outcome and the value (and
+    a formula's or derived fact's origin, which shows the values) filled in."""
+    defn = leaf.fact_def
+    values = fixed.copy()
     if isinstance(value, Missing):
         values["outcome"] = "review" if truth is UNKNOWN and value.review else _OUTCOMES[truth]
         values["value_text"] = value_text(defn, value)
@@ -212,10 +246,9 @@ def _traced(plan: TracePlan, ctx: Context, truths: Truths) -> Trace:
         values["outcome"] = _OUTCOMES[truth]
         values["value"] = _raw(value)
         values["value_text"] = _value_text(defn, value, ctx)
-    if values["origin"] is None:  # a formula's or a derived fact's, which shows the values
+    if values["origin"] is None:
         values["origin"] = origin(defn, ctx.last_year, ctx)
-    values["children"] = []
-    return assemble_filled(Trace, values)
+    return values
 
 
 def _value_text(defn: FactPlan, value: Any, ctx: Context) -> Text:
@@ -328,11 +361,33 @@ def gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) 
     opportunity's ways ask for the same leaves)."""
     memo = ctx.memo
     if memo is None:
-        return _gap(leaf, negate, ctx, facts)
+        return _kept_gap(leaf, negate, ctx, facts)
     key = (leaf, negate)
     found = memo.get(key)
     if found is None:
-        found = memo[key] = _gap(leaf, negate, ctx, facts)
+        found = memo[key] = _kept_gap(leaf, negate, ctx, facts)
+    return found
+
+
+# How many values a leaf keeps the gaps of (as `LEAF_VALUES_KEPT` for its trace).
+GAP_VALUES_KEPT = 32
+
+
+def _kept_gap(leaf: CLeaf, negate: bool, ctx: Context, facts: Mapping[str, FactPlan]) -> Gap:
+    """`_gap`, kept by value for the evaluation date where the value alone decides it: every
+    fact but a ratio, whose change is worded on its numerator and denominator. Gaps hold no
+    lists, so results may share them."""
+    defn = leaf.fact_def
+    if isinstance(defn.source, RatioSource):
+        return _gap(leaf, negate, ctx, facts)
+    value = ctx[defn.id]
+    by_value: dict[Any, Gap] = _cached(leaf, ("gaps", negate, ctx.as_of), dict)
+    key = _value_key(value)
+    found = by_value.get(key)
+    if found is None:
+        found = _gap(leaf, negate, ctx, facts)
+        if len(by_value) < GAP_VALUES_KEPT:
+            by_value[key] = found
     return found
 
 

@@ -73,12 +73,16 @@ class Search:
         kind = node.node.kind
         if kind == "not":
             return self.ways(node.children[0], want.negate())
-        options = [self.ways(child, want) for child in node.children]
+        truths = self.truths
+        # (A child that already is `want` has the one empty way, which changes nothing when
+        # combined: it is not asked.)
         if (kind == "all") == (want is TRUE):  # every child must change: combine their ways
             combined: list[Way] = [()]
-            for option in options:
-                combined = self.together(combined, option)
+            for child in node.children:
+                if truths[child] is not want:
+                    combined = self.together(combined, self.ways(child, want))
             return combined
+        options = [self.ways(child, want) for child in node.children]
         return self.cheapest(way for option in options for way in option)  # any one child
 
     def policy_ways(self, cp: CompiledPolicy) -> list[Way]:

@@ -46,15 +46,7 @@ def assemble(cls: type[R], values: dict[str, Any]) -> R:
     """
     if tuple(values) != _FIELD_ORDER[cls]:
         raise ValueError(f"{cls.__name__} needs the fields {', '.join(_FIELD_ORDER[cls])}")
-    return _new(cls, values)
-
-
-def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
-    """`assemble` of values whose order is the model's by construction, so it is not checked
-    again: a copy of `blank(cls)` (or of a template made from one) whose fields were set, none
-    added, or a dict literal that names every field in the model's order (the tests read each
-    such result's fields against the model's: `test_later_results`)."""
-    return _new(cls, values)
+    return assemble_filled(cls, values)
 
 
 # The slots every pydantic model instance has, set through their descriptors directly (what
@@ -67,16 +59,24 @@ _set_private = _SLOTS["__pydantic_private__"].__set__
 _object_new = object.__new__
 
 
-def _new(cls: type[R], values: dict[str, Any]) -> R:
-    """`assemble` without the check of the fields' order. Every field is set, so every result
-    of a model shares one set of the names set (`_FIELDS_SET`): pydantic copies it before it
-    adds to it (`model_copy`), and frozen models never add to it otherwise."""
+def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
+    """`assemble` of values whose order is the model's by construction, so it is not checked
+    again: a copy of `blank(cls)` (or of a template made from one) whose fields were set, none
+    added, or a dict literal that names every field in the model's order (the tests read each
+    such result's fields against the model's: `test_later_results`).
+
+    Every field is set, so every result of a model shares one set of the names set
+    (`_FIELDS_SET`): pydantic copies it before it adds to it (`model_copy`), and frozen models
+    never add to it otherwise. (Called for tens of results per explained profile: it is the
+    builder itself rather than a wrapper of one.)"""
     result: R = _object_new(cls)
     _set_dict(result, values)
     _set_fields_set(result, _FIELDS_SET[cls])
     _set_extra(result, None)
     _set_private(result, None)
     return result
+
+
 
 
 class Later:
@@ -102,7 +102,7 @@ def assemble_later(cls: type[R], values: dict[str, Any]) -> R:
     `cls` itself from then on (`type()` of it may say either; `isinstance` and `__class__`
     say `cls`). The values are in the model's order by construction, as for
     `assemble_filled`."""
-    return _new(_LATER[cls], values)  # type: ignore[no-any-return]
+    return assemble_filled(_LATER[cls], values)  # type: ignore[no-any-return]
 
 
 def _compute(result: _Result, plain: type[_Result]) -> None:
@@ -149,7 +149,7 @@ class Text(_Result):
 
 def text(*, zh: str, en: str) -> Text:
     """`Text(zh=…, en=…)` without validating two strings again (explanations build many)."""
-    return _new(Text, {"zh": zh, "en": en})
+    return assemble_filled(Text, {"zh": zh, "en": en})
 
 
 class SourceInfo(_Result):
@@ -351,7 +351,7 @@ _LATER: dict[type[_Result], type[Any]] = {
     for cls, fields in ((PolicyResult, ("gaps", "trace")), (Report, ("warnings", "opportunities")))
 }
 _FIELD_ORDER.update({later: _FIELD_ORDER[cls] for cls, later in _LATER.items()})
-# Each model's field names as the set of those set, shared by its results (`_new`).
+# Each model's field names as the set of those set, shared by its results (`assemble_filled`).
 _FIELDS_SET: dict[type[_Result], set[str]] = {
     cls: set(fields) for cls, fields in _FIELD_ORDER.items()
 }
