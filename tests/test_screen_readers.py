@@ -208,10 +208,11 @@ def test_an_unknown_column_refuses_the_register_before_any_row(
 
 def test_known_and_ignored_columns_pass_the_header_check(tmp_path: Path) -> None:
     """`row`, any `facts.` column (an undeclared fact is each filled row's error, as before) and
-    every profile column pass; a financial column's year is kept in the suggestion."""
+    every profile column pass, and a column without a name is an error only in the rows that fill
+    it; a financial column's year is kept in the suggestion."""
     from incentives.engine.batch.registers import unknown_column
 
-    header = ["row", "facts.undeclared", "financials.2019.revenue", "compliance.records", "zone"]
+    header = ["row", "facts.undeclared", "financials.2019.revenue", "compliance.records", "zone", ""]
     assert [unknown_column(name, POLICIES.facts) for name in header] == [None] * len(header)
     hint = unknown_column("financial.2019.revenue", POLICIES.facts)
     assert hint is not None and "did you mean 'financials.2019.revenue'?" in hint
@@ -219,6 +220,11 @@ def test_known_and_ignored_columns_pass_the_header_check(tmp_path: Path) -> None
     path.write_text("zone,facts.undeclared\npingyao,1\npingyao,\n", encoding="utf-8")
     written, bad = screened(path, 50, False, None)
     assert len(written) > 0 and bad == [(2, "facts.undeclared: not declared in the fact catalogue of this policy set")]
+    # a spreadsheet's trailing comma: a column without a name, an error only where a row fills it
+    path.write_text("zone,\npingyao,\npingyao,x\n", encoding="utf-8")
+    for strict in (False, True):
+        written, bad = screened(path, 50, strict, None)
+        assert len(written) > 0 and bad == [(3, "unknown column ''")]
 
 
 def test_the_service_refuses_an_unknown_column_as_screen_does() -> None:

@@ -101,8 +101,10 @@ def unknown_column(column: str, facts: Mapping[str, FactDef]) -> str | None:
     register may have, naming the closest known column when one is close; None when it is one.
     Known: the `row` column (ignored), the profile's fields as `columns.flat_column_type` names
     them, and every `facts.` column (a fact the catalogue does not declare is each filled row's
-    error, as the per-row path words it)."""
-    if column == ROW or column.startswith("facts."):
+    error, as the per-row path words it). A column without a name (a spreadsheet's trailing
+    comma) is no typo of anything: like an undeclared fact, it is the error of each row that
+    fills it, and an empty one is ignored."""
+    if column == ROW or column.startswith("facts.") or not column.strip():
         return None
     if flat_column_type(column, facts) is not None:
         return None
