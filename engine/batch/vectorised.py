@@ -1127,8 +1127,11 @@ def _decoded(
     their distance from the least, each mask between becoming a list once (used or not); the
     others by binary search among their distinct masks, each becoming a list once."""
     masks = [(f"{key}{i}", listed) for i, listed in enumerate(names) for key in ("m", "v")]
-    least = wide.select(pl.col(name).min() for name, _ in masks).row(0)
-    most = wide.select(pl.col(name).max() for name, _ in masks).row(0)
+    bounds = wide.select(
+        *(pl.col(name).min().alias(f"least {name}") for name, _ in masks),
+        *(pl.col(name).max().alias(f"most {name}") for name, _ in masks),
+    ).row(0)  # one pass for both
+    least, most = bounds[: len(masks)], bounds[len(masks) :]
     distinct = _spread(wide, [name for (name, _), lo, hi in zip(masks, least, most, strict=True)
                               if hi - lo >= _NEAR])  # fmt: skip
     lists: list[list[str]] = []
