@@ -238,10 +238,10 @@ def _refuse_lone_surrogates(text: str, data: Any) -> None:
 # --- many lines at once ------------------------------------------------------------------------
 
 # What makes `_by_orjson` unsure of a text, in one pattern (Polars' regular expressions): a quote
-# before whitespace or any \u escape (`_NOT_FOR_ORJSON`); a digit before a point or an
-# exponent, or 19 digits in a row (its test of `_ZEROS`' translation); a byte-order mark
-# (`load_json` drops it at the start).
-_UNSURE_PATTERN = r'"[ \t\r\n]|\\u|[0-9][.eE]|[0-9]{19}|\x{feff}'
+# before whitespace or any \u escape (`_NOT_FOR_ORJSON`, whose pattern it begins with); a digit
+# before a point or an exponent, or 19 digits in a row (its test of `_ZEROS`' translation); a
+# byte-order mark (`load_json` drops it at the start).
+_UNSURE_PATTERN = _NOT_FOR_ORJSON.pattern + r"|[0-9][.eE]|[0-9]{19}|\x{feff}"
 
 
 def load_lines(texts: list[str], one_by_one: bool = False) -> list[Any]:
