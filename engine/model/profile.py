@@ -114,7 +114,9 @@ FiscalYear = Annotated[int, Field(ge=FISCAL_YEARS[0], le=FISCAL_YEARS[1])]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first validation: a one-profile command reads a plain profile without the
+    # validators (`proven.proven_profile`), and never pays for building them.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # Parts that cannot be larger than their whole, when both are stated: part → (whole, why). The
@@ -548,14 +550,26 @@ def parse_profile(
         raise ProfileError(
             f"{shown}:1: a profile must be a mapping of fields (name: value), got {kind}"
         )
+    profile = _proven(data)
     try:
-        profile = Profile.model_validate(data)
+        profile = profile or Profile.model_validate(data)
     except ValidationError as exc:
         problems = _problems_from(exc, file, lines or {})
         raise ProfileError(f"{shown}: {len(problems)} invalid field(s)", problems) from None
     if file is not None:
         profile._source = ProfileSource(file, lines or {})
     return profile
+
+
+def _proven(data: dict[Any, Any]) -> Profile | None:
+    """The profile `Profile.model_validate(data)` gives, read without building the model's
+    validators while they are not built (a process's first profiles); None where that cannot
+    be proven, or once they are built (validating with them is then the cheaper)."""
+    if Profile.__pydantic_complete__:
+        return None
+    from .proven import proven_profile
+
+    return proven_profile(data)
 
 
 def load_profile(path: str | Path, *, encoding: str | None = None) -> Profile:

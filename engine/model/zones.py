@@ -12,7 +12,8 @@ NATIONAL = "national"
 
 
 class Zone(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first validation: a set from the compiled library's cache has its zones already.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
     zh: str
@@ -31,7 +32,7 @@ class Zone(BaseModel):
 
 
 class ZoneFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     zones: tuple[Zone, ...]
 
