@@ -105,6 +105,11 @@ def _reader(annotation: Any) -> Read:
         return _annotated(args[0], args[1:])
     if origin in (Union, types.UnionType):
         return _union(args)
+    return _generic(annotation, origin, args)
+
+
+def _generic(annotation: Any, origin: Any, args: tuple[Any, ...]) -> Read:
+    """A literal, a list or a mapping."""
     if origin is Literal and all(type(arg) is str for arg in args):
         allowed = frozenset(args)
         return lambda value: value if type(value) is str and value in allowed else _decline(value)
