@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -79,6 +79,21 @@ def assemble_filled(cls: type[R], values: dict[str, Any]) -> R:
 
 
 
+def _validated(result: _Result, values: dict[str, Any], given: Iterable[str]) -> None:
+    """Set `result` as validating `values` (every field, in the model's order, each already
+    the value validation gives it) sets it, `given` naming the fields passed (pydantic's
+    `model_fields_set`): for the models whose `__init__` does it without building their
+    validator, on values it can prove need none (`Text`, `Step`)."""
+    _set_dict(result, values)
+    _set_fields_set(result, set(given))
+    _set_extra(result, None)
+    _set_private(result, None)
+
+
+_UNSET: Any = object()  # an argument not given
+_STEP_LABEL = frozenset({"label"})
+
+
 class Later:
     """A field's value not computed yet: `make()` gives it (see `assemble_later`)."""
 
@@ -142,6 +157,14 @@ def blank(cls: type[_Result]) -> dict[str, Any]:
 class Text(_Result):
     zh: str
     en: str
+
+    def __init__(self, *, zh: str, en: str) -> None:
+        # Two texts are what validating them gives: set without building the model's
+        # validator (a one-profile command then builds none; see `_validated`).
+        if type(zh) is str and type(en) is str:
+            _validated(self, {"zh": zh, "en": en}, _FIELDS_SET[Text])
+        else:
+            super().__init__(zh=zh, en=en)
 
     def __call__(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -262,6 +285,18 @@ class Opportunity(_Result):
 class Step(_Result):
     label: Text
     amount: Yuan | None = None
+
+    def __init__(self, *, label: Text, amount: Any = _UNSET) -> None:
+        # A Text and a finite Decimal (or None) are what validating them gives: as `Text`.
+        if type(label) is Text and (
+            amount is _UNSET or amount is None or (type(amount) is Decimal and amount.is_finite())
+        ):
+            given = _STEP_LABEL if amount is _UNSET else _FIELDS_SET[Step]
+            _validated(self, {"label": label, "amount": None if amount is _UNSET else amount}, given)
+        elif amount is _UNSET:
+            super().__init__(label=label)
+        else:
+            super().__init__(label=label, amount=amount)
 
 
 class PolicyResult(_Result):
