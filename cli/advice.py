@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..engine.compile.plan import FactPlan
 from ..engine.model.units import format_money
-from ..engine.reference.results import Alternative, Gap, Opportunity, PolicyResult
+from ..engine.reference.results import Alternative, Gap, Opportunity, PolicyResult, assemble
 from .i18n import word
 
 _MOBILITY = {
@@ -57,10 +57,10 @@ def _common(ways: Sequence[Alternative]) -> Alternative | None:
     keep = [g for g in (*first.supply, *first.review) if all(g.fact in s for s in shared)]
     if not keep:
         return None
-    return Alternative(
-        gaps=[], mobility="actionable",
-        supply=[g for g in first.supply if g in keep], review=[g for g in first.review if g in keep],
-    )  # fmt: skip
+    supply, review = [g for g in first.supply if g in keep], [g for g in first.review if g in keep]
+    # The Alternative(...) of these values, without building its validator for them.
+    return assemble(Alternative, {"gaps": [], "mobility": "actionable", "supply": supply,
+                                  "review": review, "certain": True})  # fmt: skip
 
 
 def alternative_lines(opportunity: Opportunity, lang: str) -> Iterator[str]:
