@@ -48,7 +48,9 @@ def test_check_imports_no_heavy_packages() -> None:
 
 def test_check_from_the_library_cache_builds_no_policy_language(tmp_path: Path) -> None:
     """Once the bundled library's entry is kept (`engine.compile.cache`), `check` neither reads
-    the documents nor builds the policy language's models, and prints the same."""
+    the documents nor builds the policy language's models, and prints the same. It builds no
+    pydantic validator at all (the profile is read by `model.proven`, results are made from
+    values that need none): the first build would import pydantic's plugin loader."""
     check = ["check", "examples/jinzhong-hightech.yaml", "--as-of", "2026-11-24"]
     env = {"INCENTIVES_CACHE_DIR": str(tmp_path), "INCENTIVES_NO_CACHE": ""}
     first, loading = _run(PROGRAM.format(args=check), env)
@@ -56,6 +58,8 @@ def test_check_from_the_library_cache_builds_no_policy_language(tmp_path: Path) 
     language = ("incentives.engine.model.language", "incentives.engine.compile.loader")
     assert all(m in loading for m in language)  # the first run loaded the documents
     assert [m for m in modules if m in language] == []
+    assert "pydantic.plugin._loader" in loading  # the first run built the documents' models
+    assert [m for m in modules if m.startswith(("pydantic.plugin._loader", "importlib.metadata"))] == []
     assert again == first
 
 
