@@ -247,6 +247,17 @@ def _read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 
 def _record(cls: type[Record], values: tuple[object, ...]) -> Record:
     made = object.__new__(cls)
-    for name, value in zip(cls.__record_fields__, values, strict=True):
-        object.__setattr__(made, name, value)
+    setters = _SETTERS.get(cls) or _setters(cls)
+    for put, value in zip(setters, values, strict=True):
+        put(made, value)
     return made
+
+
+# Each record class's slot setters in field order: what `object.__setattr__` ends up calling,
+# without looking each slot up again (an entry holds a couple of thousand records).
+_SETTERS: dict[type[Record], tuple[Any, ...]] = {}
+
+
+def _setters(cls: type[Record]) -> tuple[Any, ...]:
+    setters = _SETTERS[cls] = tuple(getattr(cls, name).__set__ for name in cls.__record_fields__)
+    return setters

@@ -13,9 +13,9 @@ compiled library's cache, `compile.cache`) costs no models.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 from ..errors import Problem
@@ -25,7 +25,13 @@ CASES_SUFFIX = ".cases.yaml"
 
 
 def bundled_policies() -> Path:
-    return Path(str(resources.files("incentives.policies")))
+    """The directory of the package `incentives.policies`, where `importlib.resources` finds
+    its files, found by its import spec alone: importing `importlib.resources` would cost a
+    cold `check` a twentieth of its time."""
+    spec = importlib.util.find_spec("incentives.policies")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the bundled policies (incentives.policies) are not installed")
+    return Path(spec.submodule_search_locations[0])
 
 
 def shown_name(path: Path, root: Path) -> str:
