@@ -551,22 +551,30 @@ def parse_profile(
             f"{shown}:1: a profile must be a mapping of fields (name: value), got {kind}"
         )
     profile = _proven(data)
-    try:
-        profile = profile or Profile.model_validate(data)
-    except ValidationError as exc:
-        problems = _problems_from(exc, file, lines or {})
-        raise ProfileError(f"{shown}: {len(problems)} invalid field(s)", problems) from None
+    if profile is None:
+        try:
+            profile = Profile.model_validate(data)
+        except ValidationError as exc:
+            problems = _problems_from(exc, file, lines or {})
+            raise ProfileError(f"{shown}: {len(problems)} invalid field(s)", problems) from None
     if file is not None:
         profile._source = ProfileSource(file, lines or {})
     return profile
 
 
+# Whether the process has read a profile yet: only its first is read by `proven` (see below).
+_FIRST_PROFILE = [True]
+
+
 def _proven(data: dict[Any, Any]) -> Profile | None:
     """The profile `Profile.model_validate(data)` gives, read without building the model's
-    validators while they are not built (a process's first profiles); None where that cannot
-    be proven, or once they are built (validating with them is then the cheaper)."""
-    if Profile.__pydantic_complete__:
+    validators, for the first profile a process reads while they are not built; else None
+    (also where the reader cannot prove it). The reader costs about two validations with the
+    built validators, and building them a hundred or so: worth it for a command that reads one
+    profile (`check`, `explain`), not for a session or a service reading many."""
+    if not _FIRST_PROFILE[0] or Profile.__pydantic_complete__:
         return None
+    _FIRST_PROFILE[0] = False
     from .proven import proven_profile
 
     return proven_profile(data)
