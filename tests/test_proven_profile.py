@@ -81,6 +81,7 @@ TEXTS = st.sampled_from([
     "2019-05-10", " 2019-05-10 ", "2019/5/10", "2026-02-30", "C3976", "3976", "c3976", "I6513",
     "91140171MA0K000214", "91140171ma0k000214", "91140171MA0K000215", "true", "A", "hnte",
     "invention_patent", "self_developed", "major", "safety_accident", "2024", "1e3", "NaN",
+    "a\ud800", "\x00", "１２",
 ])  # fmt: skip
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 3), st.integers(1900, 2300),
