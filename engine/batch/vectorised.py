@@ -572,16 +572,16 @@ def _average_growth(facts: _Facts, defn: FactPlan) -> Fact:
 
 
 def _mean_growth_texts(rows: pl.Series) -> pl.Series:
-    out: list[str | None] = []
-    for row in rows.to_list():
-        values: list[int | None] = list(row.values()) if row is not None else [None]
-        known = [from_micro(v) for v in values if v is not None]
-        if len(known) < len(values):
-            out.append(None)
-            continue
-        mean = mean_growth(known)
-        out.append(None if isinstance(mean, int) else str(mean))
-    return pl.Series(out, dtype=pl.String)
+    """Each row's mean growth as text, null where a year is unknown (or zero): Python only
+    for the rows whose years are all known, the others stay null without being looked at."""
+    years = rows.struct.unnest()
+    known = years.select(pl.all_horizontal(pl.all().is_not_null())).to_series()
+    texts: list[str | None] = []
+    for values in years.filter(known).iter_rows():
+        mean = mean_growth([from_micro(v) for v in values])
+        texts.append(None if isinstance(mean, int) else str(mean))
+    out = pl.repeat(None, len(rows), dtype=pl.String, eager=True)
+    return out.scatter(known.arg_true(), pl.Series(texts, dtype=pl.String)) if texts else out
 
 
 _PYTHON_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
