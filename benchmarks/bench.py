@@ -1,6 +1,7 @@
 """Throughput and peak memory: hand-written HNTE function, reference evaluator, vectorised back end.
 
     python -m benchmarks.bench [--sizes 10000,100000] [--with-1m] [--kinds K,…] [--frames DIR]
+                               [--baseline DIR]
 
 Each measurement runs in a fresh process (peak RSS is that process's). Every figure is also
 given as a ratio to the hand-written HNTE function's time per profile-policy, measured in the
@@ -18,6 +19,11 @@ Each kind runs in its own process, one after another: on a machine shared with o
 wall-clock ratios then move with the load. The CPU seconds of each process (all its threads:
 Polars' count several) are printed beside them, with their ratio to the hand-written
 function's, which the load hardly moves; the load average is printed before and after.
+
+`--baseline DIR` runs an earlier version's coded vectorised evaluation (a `git archive` of it in
+DIR, imported from there) on the same frame right after this version's, each time `vectorised`
+runs, and prints it as the table's "baseline" row with this version's wall-clock and CPU time
+as fractions of it: a comparison that holds on a loaded machine when both run in the same minutes.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -256,11 +263,15 @@ def _half_library(policies: Any) -> Any:
     return PolicySet(target)
 
 
-def _child(kind: str, n: int, frame_file: str | None = None) -> dict[str, Any]:
+def _child(
+    kind: str, n: int, frame_file: str | None = None, root: str | None = None
+) -> dict[str, Any]:
+    """One measurement in a fresh process: of this version, or of the one in `root`."""
     extra = [] if frame_file is None else ["--frame", frame_file]
+    env = None if root is None else {**os.environ, "PYTHONPATH": root}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench", "--one", kind, str(n), *extra],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, cwd=root, env=env,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -270,7 +281,9 @@ KINDS = ("hand", "closures-hnte", "reference-hnte", "reference-hnte-gaps", "refe
          "reference-gaps", "vectorised", "vectorised-decoded", "vectorised-half")  # fmt: skip
 
 
+BASELINE = "vectorised-baseline"  # `vectorised` of the `--baseline` version
 _WHAT = {"vectorised": "vectorised, coded (what `screen` writes)",
+         BASELINE: "baseline: vectorised, coded",
          "vectorised-decoded": "vectorised, decoded (`evaluate`)",
          "vectorised-half": "vectorised, coded, half the library"}  # fmt: skip
 
@@ -287,6 +300,10 @@ def _print_vectorised(n: int, runs: dict[str, dict[str, Any]]) -> None:
               f"| {r['batch_mb']:.0f} |")  # fmt: skip
     print(f"(batch MB: above the frame at the peak of a batch of {min(n, BATCH):,} rows; "
           f"load average now {_load()})")
+    if "vectorised" in runs and BASELINE in runs:
+        now, then = runs["vectorised"], runs[BASELINE]
+        print(f"coded, this version against the baseline: {now['seconds'] / then['seconds']:.2f} "
+              f"of its wall clock, {now['cpu'] / then['cpu']:.2f} of its CPU time")  # fmt: skip
     if "vectorised" not in runs or "vectorised-half" not in runs:
         return
     full, half = runs["vectorised"], runs["vectorised-half"]
@@ -318,6 +335,8 @@ def main() -> None:
     parser.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--frame", help=argparse.SUPPRESS)  # a prebuilt frame for --one
     parser.add_argument("--kinds", help="comma-separated kinds to measure (hand always runs)")
+    parser.add_argument("--baseline", help="an earlier version's tree (`git archive`) whose coded "
+                        "vectorised evaluation runs right after this version's")  # fmt: skip
     parser.add_argument("--frames", help="a directory keeping the generated registers (Parquet) "
                         "between runs; empty it when the generator or the catalogue changes")  # fmt: skip
     args = parser.parse_args()
@@ -338,15 +357,19 @@ def main() -> None:
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))} (known: {', '.join(KINDS)})")
     with tempfile.TemporaryDirectory(prefix="bench-frame-") as scratch:
         for n in sizes:
-            _measure_size(n, Path(args.frames or scratch) / f"register-{n}.parquet", kinds)
+            frame_file = Path(args.frames or scratch) / f"register-{n}.parquet"
+            _measure_size(n, frame_file, kinds, args.baseline)
     print(f"\n`incentives check --explain`, cold process, median of 3: {_check_cold():.3f} s")
     print(f"load average after: {_load()}")
 
 
-def _measure_size(n: int, frame_file: Path, kinds: Sequence[str]) -> None:
+def _measure_size(
+    n: int, frame_file: Path, kinds: Sequence[str], baseline: str | None = None
+) -> None:
     """The kinds on `n` profiles; the vectorised kinds share one frame, built once (a register
     of a million rows takes minutes to generate) and read from `frame_file` (kept there, when
-    `--frames` names a directory, for the next run)."""
+    `--frames` names a directory, for the next run). With a `baseline` tree, its coded
+    evaluation runs right after `vectorised`."""
     from incentives.engine import PolicySet
 
     if any(k.startswith("vectorised") for k in kinds) and not frame_file.exists():
@@ -356,8 +379,12 @@ def _measure_size(n: int, frame_file: Path, kinds: Sequence[str]) -> None:
     base = hand["seconds"] / hand["evaluations"]
     base_cpu = hand["cpu"] / hand["evaluations"]
     vectorised: dict[str, dict[str, Any]] = {}
-    for kind in kinds:
-        r = hand if kind == "hand" else _child(kind, n, str(frame_file))
+    after = {"vectorised": [BASELINE]} if baseline is not None else {}
+    for kind in [each for asked in kinds for each in (asked, *after.get(asked, []))]:
+        if kind == BASELINE:
+            r = _child("vectorised", n, str(frame_file), str(Path(baseline or ".").resolve()))
+        else:
+            r = hand if kind == "hand" else _child(kind, n, str(frame_file))
         per = r["seconds"] / r["evaluations"]
         print(f"| {n:,} | {kind} | {r['evaluations']:,} | {r['seconds']:.2f} | {per * 1e6:.2f} "
               f"| {per / base:.2f} | {r['cpu']:.2f} "
@@ -369,8 +396,6 @@ def _measure_size(n: int, frame_file: Path, kinds: Sequence[str]) -> None:
 
 
 def _load() -> str:
-    import os
-
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 

@@ -302,3 +302,34 @@ def test_mask_codes_name_each_rows_facts_near_spread_and_past_two_bytes() -> Non
                 assert coded.schema[name] == (pl.UInt16 if len(lists) <= 2**16 else pl.UInt32)
                 assert [lists[c] for c in coded[name]] == [listed(names, m) for m in wide[name]]
         assert (len(lists) > 2**16) == (rows > 6)
+
+
+def test_mean_growth_of_a_batch_agrees_row_by_row(policies: PolicySet) -> None:
+    """The average growth, the one fact computed in Python, in a batch that mixes rows with
+    every year known (growing, shrinking, to many decimals), a year unknown and a year of
+    zero: the known rows get the reference's Decimal, the others stay unknown, each in its
+    own row's place."""
+    fact = "main_business_growth_2y_avg"
+    years = (
+        ("100万元", "105万元", "110.25万元"),
+        ("100万元", None, "120万元"),
+        ("300万元", "100万元", "700万元"),
+        (None, None, None),
+        ("0万元", "100万元", "200万元"),
+        ("3万元", "7万元", "11.000001万元"),
+        ("100万元", "0万元", "50万元"),
+    )
+    as_of = date(2026, 11, 24)
+    profiles = [
+        parse_profile({"financials": {
+            2023 + i: {"main_business_revenue": v} for i, v in enumerate(row) if v is not None
+        }})
+        for row in years
+    ]  # fmt: skip
+    got = VectorisedSet(policies).fact_frame(frame_of(policies, profiles), as_of, [fact])[fact]
+    for profile, text in zip(profiles, got.to_list(), strict=True):
+        expected = policies.context(profile, as_of).get(fact)
+        assert (None if text is None else Decimal(text)) == (
+            expected if isinstance(expected, Decimal) else None
+        ), profile
+    assert got.null_count() == 4  # the unknown year, the empty row and the two zeros

@@ -37,6 +37,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
+import numpy as np
 import polars as pl
 
 from ..compile.plan import (
@@ -571,16 +572,16 @@ def _average_growth(facts: _Facts, defn: FactPlan) -> Fact:
 
 
 def _mean_growth_texts(rows: pl.Series) -> pl.Series:
-    out: list[str | None] = []
-    for row in rows.to_list():
-        values: list[int | None] = list(row.values()) if row is not None else [None]
-        known = [from_micro(v) for v in values if v is not None]
-        if len(known) < len(values):
-            out.append(None)
-            continue
-        mean = mean_growth(known)
-        out.append(None if isinstance(mean, int) else str(mean))
-    return pl.Series(out, dtype=pl.String)
+    """Each row's mean growth as text, null where a year is unknown (or zero): Python only
+    for the rows whose years are all known, the others stay null without being looked at."""
+    years = rows.struct.unnest()
+    known = years.select(pl.all_horizontal(pl.all().is_not_null())).to_series()
+    texts: list[str | None] = []
+    for values in years.filter(known).iter_rows():
+        mean = mean_growth([from_micro(v) for v in values])
+        texts.append(None if isinstance(mean, int) else str(mean))
+    out = pl.repeat(None, len(rows), dtype=pl.String, eager=True)
+    return out.scatter(known.arg_true(), pl.Series(texts, dtype=pl.String)) if texts else out
 
 
 _PYTHON_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
@@ -1170,6 +1171,16 @@ def _codes(
     return spread
 
 
+def _side_by_side(frame: pl.DataFrame) -> pl.Series:
+    """Each row's values (of integer columns of one type, without nulls) side by side and the
+    rows laid end to end: one C-ordered copy by numpy, a fifth of the time of `concat_arr`
+    with `reshape` (which has to be used where there are nulls)."""
+    dtype = frame.dtypes[0]
+    laid = pl.Series(frame.to_numpy(order="c").ravel())
+    assert laid.dtype == dtype, (laid.dtype, dtype)  # a null would have made it floats
+    return laid
+
+
 _INT64 = 2**63 - 1
 
 
@@ -1380,36 +1391,37 @@ class VectorisedSet:
             )
             return CodedResults(empty, pl.Series([], dtype=pl.List(pl.String)))
         lists, codes = _decoded(wide, names)
-        # Each enterprise's values of the policies side by side as one fixed-size array, then
-        # those arrays laid end to end: enterprise-major order without a sort.
-        def interleaved(columns: Sequence[pl.Expr | str]) -> pl.Expr:
-            return pl.concat_arr(columns).reshape((-1,))
+        masks = wide.select(**codes)
 
-        def per_policy(key: str, dtype: pl.DataType | None = None) -> pl.Expr:
-            columns = [pl.col(f"{key}{i}") for i in range(count)]
-            return interleaved(columns if dtype is None else [c.cast(dtype) for c in columns])
+        def per_policy(key: str, columns: pl.DataFrame = wide) -> pl.Expr:
+            """The policies' `key` columns (integers without nulls) side by side."""
+            return pl.lit(_side_by_side(columns.select(f"{key}{i}" for i in range(count))))
 
         def tiled(values: pl.Series) -> pl.Expr:  # the policies' values, once per enterprise
             row = pl.lit(values.implode().cast(pl.Array(values.dtype, count))).first()
             return pl.repeat(row, n).reshape((-1,)).alias(values.name)
 
-        # The enterprise's own columns, each value `count` times: one gather by a shared index
-        # costs a third of interleaving `count` copies of the column.
-        enterprise = pl.int_range(0, n * count, dtype=pl.get_index_type(), eager=True) // count
+        # Amounts have nulls: each enterprise's side by side as one fixed-size array, then
+        # those arrays laid end to end.
+        amount = _amount_type(wide, query.sizes)
+        amounts = pl.concat_arr(pl.col(f"a{i}").cast(amount) for i in range(count))
+        # The enterprise's own columns, each value `count` times: the row numbers (never null)
+        # repeated by numpy, the credit code and zone gathered by a shared index (a third of
+        # the time of interleaving `count` copies of a column).
+        enterprise = pl.Series(np.repeat(np.arange(n, dtype=np.uint32), count))
+        rows = pl.Series(ROW, np.repeat(wide[ROW].to_numpy(), count))
+        own = [pl.col(c).cast(enum_of(wide[c])).gather(enterprise) for c in ("credit_code", "zone")]
         frame = (
             wide.lazy()
-            .with_columns(
-                *(pl.col(name).cast(enum_of(wide[name])) for name in ("credit_code", "zone")),
-                **codes,
-            )
             .select(
-                pl.col(ROW, "credit_code", "zone").gather(enterprise),
+                pl.lit(rows),
+                *own,
                 tiled(policy_ids),
                 pl.lit(_STATUSES).gather(per_policy("s")).alias("status"),
-                per_policy("a", _amount_type(wide, query.sizes)).alias("amount"),
+                amounts.reshape((-1,)).alias("amount"),
                 tiled(kind_codes),
-                per_policy("m").alias("missing"),
-                per_policy("v").alias("review"),
+                per_policy("m", masks).alias("missing"),
+                per_policy("v", masks).alias("review"),
             )
             .collect()
         )
