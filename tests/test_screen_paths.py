@@ -272,6 +272,36 @@ def test_list_cells_are_judged_as_the_model_judges_them(
             assert values == [None if v is ABSENT else v for v in expected], (name, flat)
 
 
+HOSTILE_LIST_TEXTS = [
+    '[{"kind": "trademark", "kind": "utility_model"}]',  # a key twice: json.loads keeps the last
+    '[{"kind": "trademark", "count": NaN}]',
+    '[{"kind": "trademark", "count": 1e2}]',
+    '[{"kind": "trademark", "count": 2.0}]',
+    '[{"kind": "trademark", "count": 99999999999999999999999}]',
+    '[{"kind": "trademark", "granted": "2024-01-14"}, {"kind": "trademark"}]',
+    '["\\ud800"]',
+    "\ufeff[]",
+    " [ ]\n",
+    "[]]",
+    '[{"kind": "trademark", "count": 3}, {"kind": "trademark", "count": 3}]',
+    '[{"kind": "trademark", "count": 3}, {"kind": "patent"}]',
+    "null",
+    '"[]"',
+]
+
+
+def test_list_texts_are_read_as_the_model_reads_them() -> None:
+    """List texts of a flat register that the strict JSON reader refuses or reads unlike
+    `json.loads` (keys twice, NaN, exponents, huge integers, lone surrogates, a byte-order
+    mark), and repeated items: as a row of that cell alone."""
+    name = "intellectual_property"
+    expected = [CellChecker(POLICIES).one_cell(name, c, True) for c in HOSTILE_LIST_TEXTS]
+    values, bad = CellChecker(POLICIES).convert(name, HOSTILE_LIST_TEXTS, flat=True)
+    assert bad == [i for i, v in enumerate(expected) if v is ABSENT]
+    assert values == [None if v is ABSENT else v for v in expected]
+    assert len(bad) < len(HOSTILE_LIST_TEXTS) - 2  # some are accepted
+
+
 # --- standard input --------------------------------------------------------------------------
 
 
