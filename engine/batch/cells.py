@@ -809,7 +809,7 @@ def _flatten_financials(value: Any, i: int, columns: _Columns) -> bool:
     if type(value) is not dict:
         return False
     for year, lines in value.items():
-        if not (type(year) is str and year.isdigit() and str(int(year)) == year):
+        if not (type(year) is str and year.isascii() and year.isdigit() and str(int(year)) == year):
             return False
         if type(lines) is not dict or not _flatten_map(f"financials.{year}", lines, i, columns):
             return False
