@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -226,6 +227,20 @@ def test_amounts_with_units_are_read_as_the_model_reads_them(texts: list[str]) -
         values, bad = CellChecker(POLICIES).convert(name, texts, flat=True)
         assert bad == [i for i, v in enumerate(expected) if v is ABSENT], name
         assert values == [None if v is ABSENT else v for v in expected], name
+
+
+@settings(max_examples=AMOUNT_COLUMNS)
+@given(st.lists(amount_texts() | st.from_regex(r"-?[0-9]{0,40}\.?[0-9]{0,9}", fullmatch=True),
+                min_size=1, max_size=30))  # fmt: skip
+def test_plain_decimals_are_read_by_columns_as_one_by_one(texts: list[str]) -> None:
+    """`column_checks.plain_micro` without units: the millionths `cells._micro_text` reads from
+    each text of the plain shape, null for every other (huge digit runs among them)."""
+    from incentives.engine.batch.cells import _micro_text
+    from incentives.engine.batch.column_checks import PLAIN, SIGNED, plain_micro
+
+    for signed, pattern in ((False, PLAIN), (True, SIGNED)):
+        expected = [_micro_text(t) if re.fullmatch(pattern, t) else None for t in texts]
+        assert plain_micro(pl.Series(texts, dtype=pl.String), signed).to_list() == expected
 
 
 IP_ITEMS = st.fixed_dictionaries(

@@ -38,6 +38,7 @@ _VALUES = {ch: i for i, ch in enumerate(CHARSET)}
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_VALUES = {ch: int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10 for ch in CHARSET}
 _ORG_CHECKS = {i: str(i) for i in range(1, 10)} | {10: "X", 11: "0"}
+_SCALES = {d: 10 ** (6 - d) for d in range(7)}  # decimals written → the factor to millionths
 _CODE = "^[" + "".join(CHARSET) + "]{2}[0-9]{6}[" + "".join(CHARSET) + "]{10}$"
 
 
@@ -49,17 +50,21 @@ def plain_micro(
     cell, and for one whose value has more than 6 decimals or 15 digits before the point."""
     text = pl.col("text")
     if not units:
-        pattern = SIGNED if signed else PLAIN
-        plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
-        parts = plain.str.split_exact(".", 1)  # one pass, where two extracts took two
-        whole = parts.struct.field("field_0").str.strip_prefix("-").cast(pl.Int128)
-        fraction = parts.struct.field("field_1").fill_null("").str.pad_end(6, "0")
-        size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
-        negative = plain.str.starts_with("-")
+        micro = _plain(text, SIGNED if signed else PLAIN)
     else:
         size, negative = _with_unit(text, signed, units)
-    micro = pl.when(negative).then(pl.lit(0, pl.Int128) - size).otherwise(size)
+        micro = pl.when(negative).then(pl.lit(0, pl.Int128) - size).otherwise(size)
     return pl.DataFrame({"text": texts.cast(pl.String)}).select(micro).to_series()
+
+
+def _plain(text: pl.Expr, pattern: str) -> pl.Expr:
+    """Millionths of each text matching `pattern` (`[-]digits[.digits]`, at most 6 decimals):
+    its digits without the point, read as one integer (the sign with them), times ten to the
+    power of the decimals it lacks of 6."""
+    decimals = (text.str.len_bytes() - text.str.find(".", literal=True) - 1).fill_null(0)
+    digits = text.str.replace(".", "", literal=True).cast(pl.Int128, strict=False)
+    scale = decimals.replace_strict(_SCALES, default=None, return_dtype=pl.Int128)
+    return pl.when(text.str.contains(f"^(?:{pattern})$")).then(digits * scale)
 
 
 def _with_unit(text: pl.Expr, signed: bool, units: Mapping[str, int]) -> tuple[pl.Expr, pl.Expr]:
