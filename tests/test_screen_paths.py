@@ -202,6 +202,34 @@ def test_column_checks_keep_credit_codes_as_the_model_does() -> None:
     assert values == [None if v is ABSENT else v for v in one_by_one]
 
 
+@st.composite
+def credit_codes(draw: Any) -> str:
+    """A valid credit code, or one with a character changed (to one in or out of the set,
+    lower case, full width), cut short or grown."""
+    from incentives.engine.model.creditcode import CHARSET, check_character, org_check_character
+
+    org = draw(st.text(CHARSET, min_size=8, max_size=8))
+    division = draw(st.text(CHARSET, min_size=2, max_size=2))
+    first17 = division + draw(st.from_regex(r"[0-9]{6}", fullmatch=True)) + org
+    first17 += org_check_character(org)
+    code = first17 + (check_character(first17) if first17[-1] in CHARSET else "0")
+    at = draw(st.integers(0, 19))
+    change = draw(st.sampled_from(["", "", "I", "Z", "a", "x", " ", "０", "é", *CHARSET[::5]]))
+    return code[:at] + change + code[at + (1 if change else 0) :][: draw(st.integers(16, 19))]
+
+
+@settings(max_examples=AMOUNT_COLUMNS)
+@given(st.lists(credit_codes(), min_size=1, max_size=40))
+def test_credit_codes_are_checked_by_columns_as_one_by_one(codes: list[str]) -> None:
+    """`column_checks.valid_credit_codes` on a column: valid exactly where the per-cell check
+    (`credit_code_problem`, as written) finds nothing wrong."""
+    from incentives.engine.batch.column_checks import valid_credit_codes
+    from incentives.engine.model.creditcode import credit_code_problem
+
+    expected = [c == c.strip().upper() and credit_code_problem(c) is None for c in codes]
+    assert valid_credit_codes(pl.Series(codes, dtype=pl.String)).to_list() == expected
+
+
 AMOUNT_SUFFIXES = ["", "元", "万元", "亿元", "yuan", "CNY", "人", "万", "亿", "%", "万元/吨", "吨", " 万元",
                    "万元 ", "元元", "ｙｕａｎ"]  # fmt: skip
 
