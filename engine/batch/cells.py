@@ -16,9 +16,9 @@ integers, `true`/`false`, ISO dates, names, valid credit codes) are converted di
 column's `_Kind.sure` (amounts with units through the field's own validator, `_read`, or for a
 whole text column by one parse of its distinct texts against the field's unit table,
 `column_checks.plain_micro`; lists of IP, certificates and compliance records through the
-model's own validation of that field, item by item, `_Lists`; declared facts through the one coercion of
-profile facts, `reference.context._coerce`), which accepts
-only what the model certainly accepts and converts it to the same value;
+model's own validation of that field, item by item, `_Lists`; declared facts through the one
+coercion of profile facts, `reference.context._coerce`), which accepts only what the model
+certainly accepts and converts it to the same value;
 `tests/test_screen_fast.py` and `tests/test_screen_paths.py` check both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
 change must come with a row-level check here (the property tests would catch it).
@@ -225,7 +225,9 @@ class _Lists:
         self.items: dict[bytes, Any] = {}  # an item's key → its dump, or ABSENT if refused
 
     def sure(self, value: Any) -> Any:
-        return self.judged([value])[0]
+        """`judged` of one value."""
+        data = self._text(value) if isinstance(value, str) else value
+        return self._list(data) if type(data) is list else ABSENT
 
     def judged(self, values: Sequence[Any]) -> list[Any]:
         """Each value's frame value (JSON text) if the model certainly accepts it, else ABSENT
@@ -255,21 +257,29 @@ class _Lists:
             return ABSENT
 
     def _parsed(self, values: Sequence[Any]) -> list[Any]:
-        """Each value as `_json_list` reads it (ABSENT where it refuses); text not in a flat
-        register is ABSENT."""
+        """Each value as `_text` reads it if it is text, else as it is: the texts `load_lines`
+        accepts as it reads them (a byte-order mark, which it drops and `json.loads` refuses,
+        aside), the others one by one."""
         if not self.flat:
             return [ABSENT if isinstance(v, str) else v for v in values]
         texts = [i for i, v in enumerate(values) if type(v) is str and not v.startswith("\ufeff")]
-        parsed = list(values)
+        loaded = set(texts)
+        parsed = [
+            self._text(v) if isinstance(v, str) and i not in loaded else v
+            for i, v in enumerate(values)
+        ]
         for i, data in zip(texts, load_lines([values[i] for i in texts]), strict=True):
-            parsed[i] = data
-        for i, value in enumerate(values):
-            if isinstance(value, str) and (isinstance(parsed[i], JsonError) or parsed[i] is value):
-                try:
-                    parsed[i] = _json_list(value, self.name)
-                except RowError:
-                    parsed[i] = ABSENT
+            parsed[i] = self._text(values[i]) if isinstance(data, JsonError) else data
         return parsed
+
+    def _text(self, text: str) -> Any:
+        """A text cell as `_json_list` reads it, ABSENT where it refuses it or in JSON Lines."""
+        if not self.flat:
+            return ABSENT
+        try:
+            return _json_list(text, self.name)
+        except RowError:
+            return ABSENT
 
 
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
@@ -369,6 +379,16 @@ def _list_key(value: Any) -> bytes:
         return b"\0" + repr(value).encode()
 
 
+def _list_keys(cells: Sequence[Any], flat: bool) -> list[bytes | None]:
+    """`_list_key` of each cell of a list column; None for an empty cell (absent, and in a
+    flat register null or "", as in `CellChecker._one_by_one`)."""
+    empty = flat and "" in cells
+    return [
+        None if c is ABSENT or (flat and (c is None or (empty and c == ""))) else _list_key(c)
+        for c in cells
+    ]
+
+
 def _canonical(name: str, value: Any) -> Any:
     """A list column's value as JSON text (decoded into structs once per distinct value): by
     orjson (dates as ISO text, as `date.isoformat`), or the standard library for what orjson
@@ -452,6 +472,8 @@ class CellChecker:
         dtype = _value_type(name, self.policy_set.facts)
         if isinstance(cells, pl.Series):
             return self._series(name, cells, flat, kind, cache, dtype)
+        if kind.many is not None:
+            return self._keyed(name, cells, flat, kind.many, cache, dtype)
         return self._listed(name, cells, flat, kind, cache, dtype)
 
     def _listed(
@@ -460,8 +482,6 @@ class CellChecker:
     ) -> tuple[pl.Series, list[int]]:  # fmt: skip
         """`column` of Python cells: at once when they are of one type `_whole` takes (and
         absent or null), else cell by cell."""
-        if kind.many is not None:
-            return self._keyed(name, cells, flat, kind, cache, dtype)
         types = set(map(type, cells))
         null_bad = False
         if type(None) in types and not flat:  # JSON null: a value the model judges, once
@@ -495,6 +515,8 @@ class CellChecker:
                 return self._whole(name, cells, flat, kind, cache, dtype, of)
             except (OverflowError, TypeError, pl.exceptions.PolarsError):
                 pass
+        if kind.many is not None:  # a Parquet column of lists
+            return self._keyed(name, cells.to_list(), flat, kind.many, cache, dtype)
         return self._one_by_one(name, cells.to_list(), flat, kind, cache, dtype)
 
     def _whole(
@@ -531,22 +553,17 @@ class CellChecker:
         return values.alias(name), bad
 
     def _keyed(
-        self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
-        dtype: pl.DataType,
+        self, name: str, cells: Sequence[Any], flat: bool, many: Callable[..., list[Any]],
+        cache: dict[Any, Any], dtype: pl.DataType,
     ) -> tuple[pl.Series, list[int]]:  # fmt: skip
-        """`column` of Python cells that `kind.many` judges (lists), each distinct value once
-        (`_list_key`): the model certainly accepts, else `_asked`."""
-        assert kind.many is not None
-        empty = flat and "" in cells  # an empty flat cell is absent, as in `_one_by_one`
-        keys = [
-            None if c is ABSENT or (flat and (c is None or (empty and c == ""))) else _list_key(c)
-            for c in cells
-        ]
+        """`column` of Python cells of a list column, each distinct value (`_list_key`) judged
+        once: by `many` (a `_Kind.many`) at once, then by `_asked` where it is not sure."""
+        keys = _list_keys(cells, flat)
         first = dict(zip(keys, cells, strict=True))  # a cell of each distinct key
         first.pop(None, None)
         distinct = list(first.values())
         found: dict[Any, Any] = {None: None}
-        for key, value, sure in zip(first, distinct, kind.many(distinct), strict=True):
+        for key, value, sure in zip(first, distinct, many(distinct), strict=True):
             found[key] = self._asked(name, value, flat, cache) if sure is ABSENT else sure
         values = [found[key] for key in keys]
         if not any(found[key] is ABSENT for key in first):
