@@ -232,6 +232,11 @@ def nested_profile(draw: Any) -> Any:
 @given(st.lists(nested_profile(), min_size=1, max_size=8))
 # JSON text where a list belongs: refused in JSON Lines (it is read as JSON only in CSV)
 @example([{"certifications": "[]"}, {"intellectual_property": "[]"}])
+# shapes cut column by column that make a row a suspect (a year of non-ASCII digits among them)
+@example([{"financials": {"\u00b2": {}}}, {"financials": {"02025": {"revenue": 1}}}, [1]])
+@example([{"facts": None}, {"compliance": "x"}, {"compliance": None}, {"financials": None}])
+@example([{"financials": {"2025": None}}, {"financials": {"2025": {"a.b": 1}}}, {"a.b": 1}])
+@example([{"facts": {"x.y": 1}}, {"zone": "pingyao", "financials": {"2025": {"revenue": 1}}}])
 def test_json_lines_agree_with_profile_path(profiles: list[Any]) -> None:
     numbered = [(i + 1, p) for i, p in enumerate(profiles)]
     assert_same(nested_cells(numbered), numbered, flat=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -201,6 +202,34 @@ def test_column_checks_keep_credit_codes_as_the_model_does() -> None:
     assert values == [None if v is ABSENT else v for v in one_by_one]
 
 
+@st.composite
+def credit_codes(draw: Any) -> str:
+    """A valid credit code, or one with a character changed (to one in or out of the set,
+    lower case, full width), cut short or grown."""
+    from incentives.engine.model.creditcode import CHARSET, check_character, org_check_character
+
+    org = draw(st.text(CHARSET, min_size=8, max_size=8))
+    division = draw(st.text(CHARSET, min_size=2, max_size=2))
+    first17 = division + draw(st.from_regex(r"[0-9]{6}", fullmatch=True)) + org
+    first17 += org_check_character(org)
+    code = first17 + (check_character(first17) if first17[-1] in CHARSET else "0")
+    at = draw(st.integers(0, 19))
+    change = draw(st.sampled_from(["", "", "I", "Z", "a", "x", " ", "０", "é", *CHARSET[::5]]))
+    return code[:at] + change + code[at + (1 if change else 0) :][: draw(st.integers(16, 19))]
+
+
+@settings(max_examples=AMOUNT_COLUMNS)
+@given(st.lists(credit_codes(), min_size=1, max_size=40))
+def test_credit_codes_are_checked_by_columns_as_one_by_one(codes: list[str]) -> None:
+    """`column_checks.valid_credit_codes` on a column: valid exactly where the per-cell check
+    (`credit_code_problem`, as written) finds nothing wrong."""
+    from incentives.engine.batch.column_checks import valid_credit_codes
+    from incentives.engine.model.creditcode import credit_code_problem
+
+    expected = [c == c.strip().upper() and credit_code_problem(c) is None for c in codes]
+    assert valid_credit_codes(pl.Series(codes, dtype=pl.String)).to_list() == expected
+
+
 AMOUNT_SUFFIXES = ["", "元", "万元", "亿元", "yuan", "CNY", "人", "万", "亿", "%", "万元/吨", "吨", " 万元",
                    "万元 ", "元元", "ｙｕａｎ"]  # fmt: skip
 
@@ -226,6 +255,20 @@ def test_amounts_with_units_are_read_as_the_model_reads_them(texts: list[str]) -
         values, bad = CellChecker(POLICIES).convert(name, texts, flat=True)
         assert bad == [i for i, v in enumerate(expected) if v is ABSENT], name
         assert values == [None if v is ABSENT else v for v in expected], name
+
+
+@settings(max_examples=AMOUNT_COLUMNS)
+@given(st.lists(amount_texts() | st.from_regex(r"-?[0-9]{0,40}\.?[0-9]{0,9}", fullmatch=True),
+                min_size=1, max_size=30))  # fmt: skip
+def test_plain_decimals_are_read_by_columns_as_one_by_one(texts: list[str]) -> None:
+    """`column_checks.plain_micro` without units: the millionths `cells._micro_text` reads from
+    each text of the plain shape, null for every other (huge digit runs among them)."""
+    from incentives.engine.batch.cells import _micro_text
+    from incentives.engine.batch.column_checks import PLAIN, SIGNED, plain_micro
+
+    for signed, pattern in ((False, PLAIN), (True, SIGNED)):
+        expected = [_micro_text(t) if re.fullmatch(pattern, t) else None for t in texts]
+        assert plain_micro(pl.Series(texts, dtype=pl.String), signed).to_list() == expected
 
 
 IP_ITEMS = st.fixed_dictionaries(
@@ -270,6 +313,36 @@ def test_list_cells_are_judged_as_the_model_judges_them(
             values, bad = CellChecker(POLICIES).convert(name, column, flat=flat)
             assert bad == [i for i, v in enumerate(expected) if v is ABSENT], (name, flat)
             assert values == [None if v is ABSENT else v for v in expected], (name, flat)
+
+
+HOSTILE_LIST_TEXTS = [
+    '[{"kind": "trademark", "kind": "utility_model"}]',  # a key twice: json.loads keeps the last
+    '[{"kind": "trademark", "count": NaN}]',
+    '[{"kind": "trademark", "count": 1e2}]',
+    '[{"kind": "trademark", "count": 2.0}]',
+    '[{"kind": "trademark", "count": 99999999999999999999999}]',
+    '[{"kind": "trademark", "granted": "2024-01-14"}, {"kind": "trademark"}]',
+    '["\\ud800"]',
+    "\ufeff[]",
+    " [ ]\n",
+    "[]]",
+    '[{"kind": "trademark", "count": 3}, {"kind": "trademark", "count": 3}]',
+    '[{"kind": "trademark", "count": 3}, {"kind": "patent"}]',
+    "null",
+    '"[]"',
+]
+
+
+def test_list_texts_are_read_as_the_model_reads_them() -> None:
+    """List texts of a flat register that the strict JSON reader refuses or reads unlike
+    `json.loads` (keys twice, NaN, exponents, huge integers, lone surrogates, a byte-order
+    mark), and repeated items: as a row of that cell alone."""
+    name = "intellectual_property"
+    expected = [CellChecker(POLICIES).one_cell(name, c, True) for c in HOSTILE_LIST_TEXTS]
+    values, bad = CellChecker(POLICIES).convert(name, HOSTILE_LIST_TEXTS, flat=True)
+    assert bad == [i for i, v in enumerate(expected) if v is ABSENT]
+    assert values == [None if v is ABSENT else v for v in expected]
+    assert len(bad) < len(HOSTILE_LIST_TEXTS) - 2  # some are accepted
 
 
 # --- standard input --------------------------------------------------------------------------

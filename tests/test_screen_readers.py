@@ -296,3 +296,30 @@ def test_the_batch_reading_finds_a_key_written_twice_among_clean_lines() -> None
     parsed = load_lines(texts)
     assert parsed[0] == {"zone": "pingyao", "employees": 12} and parsed[2] == [1, 2]
     assert isinstance(parsed[1], JsonError) and "'k' is written twice" in str(parsed[1])
+
+
+def test_reading_json_lines_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
+    """Batches of parsed JSON are frozen out of the cyclic collector's sight while the register
+    is read (an optimisation only): unfrozen when the reading ends or is abandoned, and a
+    freeze made before the reading (a server's, before forking) is left alone."""
+    import gc
+
+    path = tmp_path / "register.jsonl"
+    path.write_text('{"zone": "pingyao"}\n' * 5 + "[1]\n", encoding="utf-8")
+    batches = read_register(path, "jsonl", POLICIES.facts, batch_size=2)
+    first = next(batches)
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # the batch read so far is frozen
+    assert first.cells.numbers == [1, 2]
+    numbers = [n for batch in batches for n in batch.cells.numbers]
+    assert numbers == [3, 4, 5, 6] and gc.get_freeze_count() == 0 and gc.isenabled()
+    abandoned = read_register(path, "jsonl", POLICIES.facts, batch_size=2)
+    next(abandoned)
+    abandoned.close()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert len(list(read_register(path, "jsonl", POLICIES.facts, batch_size=2))) == 3
+        assert 0 < gc.get_freeze_count() <= before  # neither undone nor added to
+    finally:
+        gc.unfreeze()

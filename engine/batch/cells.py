@@ -16,9 +16,9 @@ integers, `true`/`false`, ISO dates, names, valid credit codes) are converted di
 column's `_Kind.sure` (amounts with units through the field's own validator, `_read`, or for a
 whole text column by one parse of its distinct texts against the field's unit table,
 `column_checks.plain_micro`; lists of IP, certificates and compliance records through the
-model's own validation of that field, `_sure_list`; declared facts through the one coercion of
-profile facts, `reference.context._coerce`), which accepts
-only what the model certainly accepts and converts it to the same value;
+model's own validation of that field, item by item, `_Lists`; declared facts through the one
+coercion of profile facts, `reference.context._coerce`), which accepts only what the model
+certainly accepts and converts it to the same value;
 `tests/test_screen_fast.py` and `tests/test_screen_paths.py` check both claims against the
 per-row path. A model or unflatten rule that links two cells would break the property: such a
 change must come with a row-level check here (the property tests would catch it).
@@ -37,15 +37,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any, get_args, get_origin
 
 import orjson
 import polars as pl
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import ProfileError
 from ..model.creditcode import credit_code_problem
 from ..model.facts import FactDef, FactType
+from ..model.jsonio import JsonError, load_lines
 from ..model.profile import (
     FINANCIAL_PARTS,
     FINANCIAL_SHARES,
@@ -119,6 +120,7 @@ class _Kind:
     plain: bool | None = None
     units: Mapping[str, int] | None = None  # and the units it may be written in (`suffix_powers`)
     text: str | None = None  # "code": valid credit codes as they are; "any": every text as is
+    many: Callable[[Sequence[Any]], list[Any]] | None = None  # `sure` of many cells at once
 
 
 def _nothing_sure(value: Any) -> Any:
@@ -198,29 +200,86 @@ def _fact_micro(defn: FactDef, value: Any, where: str) -> Any:
         return ABSENT
 
 
-def _sure_list(name: str, flat: bool) -> Sure:
+class _Lists:
     """A list column's cells (JSON text in CSV, lists in JSON Lines and Parquet) through the
-    model's own validation of that field (its items' models, as `Profile` declares the field),
-    then `profile_to_row`'s dump, as JSON text; once per distinct value. Text is read as JSON
-    only in a flat register (CSV): in JSON Lines a text where a list belongs is the model's to
-    refuse (`"[]"` is not a list)."""
-    model: type[BaseModel] = Compliance if name == "compliance.records" else Profile
-    info = model.model_fields[name.rsplit(".", 1)[-1]]
-    field_type: Any = Annotated[info.annotation, info]
-    adapter: TypeAdapter[Any] = TypeAdapter(field_type)
+    model's own validation of that field (`list[Item] | None`, as `Profile` declares it), then
+    `profile_to_row`'s dump (`model_dump` of each item), as JSON text. Text is read as JSON only
+    in a flat register (CSV): in JSON Lines a text where a list belongs is the model's to refuse
+    (`"[]"` is not a list).
 
-    def judged(value: Any) -> Any:
-        if isinstance(value, str) and not flat:
+    The field has no rule over a list as a whole, so a list is valid exactly when each of its
+    items is, and each item's dump depends on that item alone: each distinct item (`_list_key`)
+    is validated and dumped once (registers repeat the same patent or certificate in many
+    lists). `judged` takes the distinct cells of a column at once, their texts parsed by one
+    `jsonio.load_lines` (where it accepts a text it reads what `json.loads` reads, Decimals for
+    fractions; what it refuses goes to `columns._json_list`)."""
+
+    def __init__(self, name: str, flat: bool) -> None:
+        model: type[BaseModel] = Compliance if name == "compliance.records" else Profile
+        info = model.model_fields[name.rsplit(".", 1)[-1]]
+        listed, none = get_args(info.annotation)
+        if none is not type(None) or get_origin(listed) is not list or info.metadata:
+            raise TypeError(f"{name}: not a plain optional list")  # the docstring's premise
+        self.name, self.flat = name, flat
+        self.item: TypeAdapter[BaseModel] = TypeAdapter(get_args(listed)[0])
+        self.items: dict[bytes, Any] = {}  # an item's key → its dump, or ABSENT if refused
+
+    def sure(self, value: Any) -> Any:
+        """`judged` of one value."""
+        data = self._text(value) if isinstance(value, str) else value
+        return self._list(data) if type(data) is list else ABSENT
+
+    def judged(self, values: Sequence[Any]) -> list[Any]:
+        """Each value's frame value (JSON text) if the model certainly accepts it, else ABSENT
+        (a null too: the model decides what it means)."""
+        if len(self.items) > 50_000:
+            self.items.clear()
+        return [
+            ABSENT if type(data) is not list else self._list(data) for data in self._parsed(values)
+        ]
+
+    def _list(self, data: list[Any]) -> Any:
+        dumped = []
+        for item in data:
+            key = _list_key(item)
+            found = self.items.get(key)
+            if found is None:
+                found = self.items[key] = self._dumped(item)
+            if found is ABSENT:
+                return ABSENT
+            dumped.append(found)
+        return _canonical(self.name, dumped)
+
+    def _dumped(self, item: Any) -> Any:
+        try:
+            return self.item.validate_python(item).model_dump()
+        except ValidationError:
+            return ABSENT
+
+    def _parsed(self, values: Sequence[Any]) -> list[Any]:
+        """Each value as `_text` reads it if it is text, else as it is: the texts `load_lines`
+        accepts as it reads them (a byte-order mark, which it drops and `json.loads` refuses,
+        aside), the others one by one."""
+        if not self.flat:
+            return [ABSENT if isinstance(v, str) else v for v in values]
+        texts = [i for i, v in enumerate(values) if type(v) is str and not v.startswith("\ufeff")]
+        loaded = set(texts)
+        parsed = [
+            self._text(v) if isinstance(v, str) and i not in loaded else v
+            for i, v in enumerate(values)
+        ]
+        for i, data in zip(texts, load_lines([values[i] for i in texts]), strict=True):
+            parsed[i] = self._text(values[i]) if isinstance(data, JsonError) else data
+        return parsed
+
+    def _text(self, text: str) -> Any:
+        """A text cell as `_json_list` reads it, ABSENT where it refuses it or in JSON Lines."""
+        if not self.flat:
             return ABSENT
         try:
-            items = adapter.validate_python(_json_list(value, name))
-        except ValueError:  # RowError, ValidationError
+            return _json_list(text, self.name)
+        except RowError:
             return ABSENT
-        if items is None:  # a null: the model decides what it means
-            return ABSENT
-        return _canonical(name, [item.model_dump() for item in items])
-
-    return _once_per_value(judged, 20_000)
 
 
 def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
@@ -236,7 +295,8 @@ def _kind(name: str, declared: Mapping[str, FactDef], flat: bool) -> _Kind:
         defn = declared.get(name[6:])
         return _Kind(_nothing_sure) if defn is None else _Kind(_fact_sure(defn, flat))
     if name in _LIST_NAMES and name != "projects":
-        return _Kind(_sure_list(name, flat))
+        lists = _Lists(name, flat)
+        return _Kind(_once_per_value(lists.sure, 20_000), many=lists.judged)
     return _scalar_kind(name, flat)
 
 
@@ -306,6 +366,27 @@ def _key(value: Any) -> Any:
     if isinstance(value, list | dict):
         return ("repr", repr(value))
     return (type(value), value)
+
+
+def _list_key(value: Any) -> bytes:
+    """A key for a parsed list cell that tells apart every value `_key` tells apart, cheaper
+    than its `repr`: orjson's text of it (a JSON value's text gives back that value), or the
+    `repr` behind a NUL byte (orjson's text never begins with one) for what orjson does not
+    write (Decimals, integers beyond 64 bits, lone surrogates)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return b"\0" + repr(value).encode()
+
+
+def _list_keys(cells: Sequence[Any], flat: bool) -> list[bytes | None]:
+    """`_list_key` of each cell of a list column; None for an empty cell (absent, and in a
+    flat register null or "", as in `CellChecker._one_by_one`)."""
+    empty = flat and "" in cells
+    return [
+        None if c is ABSENT or (flat and (c is None or (empty and c == ""))) else _list_key(c)
+        for c in cells
+    ]
 
 
 def _canonical(name: str, value: Any) -> Any:
@@ -391,6 +472,8 @@ class CellChecker:
         dtype = _value_type(name, self.policy_set.facts)
         if isinstance(cells, pl.Series):
             return self._series(name, cells, flat, kind, cache, dtype)
+        if kind.many is not None:
+            return self._keyed(name, cells, flat, kind.many, cache, dtype)
         return self._listed(name, cells, flat, kind, cache, dtype)
 
     def _listed(
@@ -432,6 +515,8 @@ class CellChecker:
                 return self._whole(name, cells, flat, kind, cache, dtype, of)
             except (OverflowError, TypeError, pl.exceptions.PolarsError):
                 pass
+        if kind.many is not None:  # a Parquet column of lists
+            return self._keyed(name, cells.to_list(), flat, kind.many, cache, dtype)
         return self._one_by_one(name, cells.to_list(), flat, kind, cache, dtype)
 
     def _whole(
@@ -448,8 +533,14 @@ class CellChecker:
         unique = rest.unique()
         distinct = unique.to_list()
         answers = []
-        for value, parsed in zip(distinct, _with_units(unique, kind, of), strict=True):
-            found = kind.sure(value) if parsed is None else parsed
+        if kind.many is not None:
+            judged = kind.many(distinct)
+        else:
+            judged = [
+                kind.sure(value) if parsed is None else parsed
+                for value, parsed in zip(distinct, _with_units(unique, kind, of), strict=True)
+            ]
+        for value, found in zip(distinct, judged, strict=True):
             answers.append(self._asked(name, value, flat, cache) if found is ABSENT else found)
         known = pl.Series([None if a is ABSENT else a for a in answers], dtype=dtype)
         codes = raw.replace_strict(
@@ -460,6 +551,25 @@ class CellChecker:
         refused = [i for i, a in enumerate(answers) if a is ABSENT]
         bad = codes.is_in(refused).fill_null(False).arg_true().to_list() if refused else []
         return values.alias(name), bad
+
+    def _keyed(
+        self, name: str, cells: Sequence[Any], flat: bool, many: Callable[..., list[Any]],
+        cache: dict[Any, Any], dtype: pl.DataType,
+    ) -> tuple[pl.Series, list[int]]:  # fmt: skip
+        """`column` of Python cells of a list column, each distinct value (`_list_key`) judged
+        once: by `many` (a `_Kind.many`) at once, then by `_asked` where it is not sure."""
+        keys = _list_keys(cells, flat)
+        first = dict(zip(keys, cells, strict=True))  # a cell of each distinct key
+        first.pop(None, None)
+        distinct = list(first.values())
+        found: dict[Any, Any] = {None: None}
+        for key, value, sure in zip(first, distinct, many(distinct), strict=True):
+            found[key] = self._asked(name, value, flat, cache) if sure is ABSENT else sure
+        values = [found[key] for key in keys]
+        if not any(found[key] is ABSENT for key in first):
+            return pl.Series(name, values, dtype), []
+        bad = [i for i, value in enumerate(values) if value is ABSENT]
+        return pl.Series(name, [None if v is ABSENT else v for v in values], dtype), bad
 
     def _one_by_one(
         self, name: str, cells: Sequence[Any], flat: bool, kind: _Kind, cache: dict[Any, Any],
@@ -716,7 +826,7 @@ def _flatten_financials(value: Any, i: int, columns: _Columns) -> bool:
     if type(value) is not dict:
         return False
     for year, lines in value.items():
-        if not (type(year) is str and year.isdigit() and str(int(year)) == year):
+        if not (type(year) is str and year.isascii() and year.isdigit() and str(int(year)) == year):
             return False
         if type(lines) is not dict or not _flatten_map(f"financials.{year}", lines, i, columns):
             return False

@@ -36,8 +36,8 @@ SIGNED = r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?"
 _WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 _VALUES = {ch: i for i, ch in enumerate(CHARSET)}
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-_ORG_VALUES = {ch: int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10 for ch in CHARSET}
 _ORG_CHECKS = {i: str(i) for i in range(1, 10)} | {10: "X", 11: "0"}
+_SCALES = {d: 10 ** (6 - d) for d in range(7)}  # decimals written → the factor to millionths
 _CODE = "^[" + "".join(CHARSET) + "]{2}[0-9]{6}[" + "".join(CHARSET) + "]{10}$"
 
 
@@ -49,17 +49,21 @@ def plain_micro(
     cell, and for one whose value has more than 6 decimals or 15 digits before the point."""
     text = pl.col("text")
     if not units:
-        pattern = SIGNED if signed else PLAIN
-        plain = pl.when(text.str.contains(f"^(?:{pattern})$")).then(text)  # others: null
-        parts = plain.str.split_exact(".", 1)  # one pass, where two extracts took two
-        whole = parts.struct.field("field_0").str.strip_prefix("-").cast(pl.Int128)
-        fraction = parts.struct.field("field_1").fill_null("").str.pad_end(6, "0")
-        size = whole * pl.lit(SCALE, pl.Int128) + fraction.cast(pl.Int128)
-        negative = plain.str.starts_with("-")
+        micro = _plain(text, SIGNED if signed else PLAIN)
     else:
         size, negative = _with_unit(text, signed, units)
-    micro = pl.when(negative).then(pl.lit(0, pl.Int128) - size).otherwise(size)
+        micro = pl.when(negative).then(pl.lit(0, pl.Int128) - size).otherwise(size)
     return pl.DataFrame({"text": texts.cast(pl.String)}).select(micro).to_series()
+
+
+def _plain(text: pl.Expr, pattern: str) -> pl.Expr:
+    """Millionths of each text matching `pattern` (`[-]digits[.digits]`, at most 6 decimals):
+    its digits without the point, read as one integer (the sign with them), times ten to the
+    power of the decimals it lacks of 6."""
+    decimals = (text.str.len_bytes() - text.str.find(".", literal=True) - 1).fill_null(0)
+    digits = text.str.replace(".", "", literal=True).cast(pl.Int128, strict=False)
+    scale = decimals.replace_strict(_SCALES, default=None, return_dtype=pl.Int128)
+    return pl.when(text.str.contains(f"^(?:{pattern})$")).then(digits * scale)
 
 
 def _with_unit(text: pl.Expr, signed: bool, units: Mapping[str, int]) -> tuple[pl.Expr, pl.Expr]:
@@ -96,24 +100,41 @@ def int_micro(numbers: pl.Series, signed: bool) -> pl.Series:
 
 
 def valid_credit_codes(texts: pl.Series) -> pl.Series:
-    """Whether each text is a valid credit code exactly as written (no space, capitals)."""
+    """Whether each text is a valid credit code exactly as written (no space, capitals). A text
+    of the code's shape (`_CODE`: 18 characters of its set, all ASCII) is read as its 18 bytes,
+    from which each character's two values are computed (`_values`)."""
     code = pl.col("code")
-    chars = [code.str.slice(i, 1) for i in range(18)]
-    values = [c.replace_strict(_VALUES, default=None, return_dtype=pl.Int64) for c in chars]
-    org = [chars[8 + i].replace_strict(_ORG_VALUES, default=None, return_dtype=pl.Int64)
-           for i in range(8)]  # fmt: skip
-    org_total = pl.sum_horizontal([v * w for v, w in zip(org, _ORG_WEIGHTS, strict=True)])
+    shaped = code.str.contains(_CODE)
+    padded = pl.when(shaped).then(code).otherwise(pl.lit("0" * 18))  # every text 18 bytes long
+    raw = padded.cast(pl.Binary).bin.reinterpret(dtype=pl.Array(pl.UInt8, 18), endianness="little")
+    frame = pl.DataFrame({"code": texts.cast(pl.String)}).select(shaped=shaped, raw=raw)
+    bytes_ = frame.select(pl.col("raw").arr.get(i).cast(pl.Int32).alias(str(i)) for i in range(18))
+    org, values = _values([pl.col(str(i)) for i in range(18)])
+    org_total = pl.sum_horizontal([v * w for v, w in zip(org[8:16], _ORG_WEIGHTS, strict=True)])
     org_check = (11 - org_total % 11).replace_strict(_ORG_CHECKS, default=None)
     total = pl.sum_horizontal([v * w for v, w in zip(values[:17], _WEIGHTS, strict=True)])
     remainder = 31 - total % 31
     check = pl.when(remainder == 31).then(0).otherwise(remainder)
-    valid = (
-        code.str.contains(_CODE)
-        & (chars[16] == org_check)
-        & (values[17] == check)
-    )
-    frame = pl.DataFrame({"code": texts.cast(pl.String)})
-    return frame.select(valid.fill_null(False)).to_series()
+    valid = (values[16] == _value_of(org_check)) & (values[17] == check)
+    return frame["shaped"].fill_null(False) & bytes_.select(valid.fill_null(False)).to_series()
+
+
+def _values(chars: list[pl.Expr]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The GB 11714 and GB 32100 values of each character of the code's set, from its byte:
+    digits 0-9, then letters from 10 (A) in GB 11714, and without I, O, S, V in GB 32100 (the
+    set has no Z either: nothing after Y to shift)."""
+    org = [pl.when(c >= ord("A")).then(c - (ord("A") - 10)).otherwise(c - ord("0")) for c in chars]
+    skipped = [ord(letter) for letter in "IOSV"]
+    values = [
+        o - pl.sum_horizontal([(c > s).cast(pl.Int32) for s in skipped])
+        for o, c in zip(org, chars, strict=True)
+    ]
+    return org, values
+
+
+def _value_of(character: pl.Expr) -> pl.Expr:
+    """The GB 32100 value of a one-character text of the code's set."""
+    return character.replace_strict(_VALUES, default=None, return_dtype=pl.Int32)
 
 
 __all__ = ["PLAIN", "SIGNED", "int_micro", "plain_micro", "valid_credit_codes"]
