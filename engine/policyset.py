@@ -79,6 +79,7 @@ class PolicySet:
 
     __slots__ = (
         "_by_id",
+        "_chains",
         "_compiled",
         "_facts",
         "_frozen",
@@ -109,6 +110,10 @@ class PolicySet:
         # The reference evaluator's closures, compiled from the plan; a plain dict, never
         # handed out and never changed.
         below = self._zones.below()
+        # Each zone's chain (`zones_of`), which every evaluation of a profile in a zone reads.
+        self._chains: dict[str, tuple[str, ...]] = {
+            zone: self._zones.chain(zone) for zone in self._zones.by_id
+        }
         self._compiled: dict[str, CompiledPolicy] = {
             p.id: compile_policy(p, facts, below) for p in self._plan.policies
         }
@@ -201,8 +206,11 @@ class PolicySet:
         texts, values = checked_profile_facts(
             profile, self._plan.facts, self._profile_facts, self._readers
         )
+        zone = profile.zone
+        if not texts and (zone is None or zone in self._zones.by_id):
+            return values
         problems = [profile_problem(profile, text) for text in texts]
-        if profile.zone is not None and profile.zone not in self._zones.by_id:
+        if zone is not None and zone not in self._zones.by_id:
             known = ", ".join(sorted(self._zones.by_id))
             problems.append(
                 profile_problem(profile, f"unknown zone {profile.zone!r}; known zones: {known}", "zone")
@@ -240,10 +248,26 @@ class PolicySet:
             first.memo, other.memo = {}, {}
         return {first_kind: first, other_kind: other}
 
+    def _evaluation_contexts(self, profile: Profile, bases: _Bases) -> _Contexts:
+        """`_contexts` with their memos, for `evaluate`, which never changes their facts: the
+        other basis's context made only when a policy of that kind asks for it (a report of a
+        few policies often reads one)."""
+        _, (first_kind, first_basis), (other_kind, other_basis), agree = bases
+        first = Context(profile, first_basis, self._resolvers, self._plan.facts)
+        first.memo = {}
+        contexts = _Contexts({first_kind: first})
+        contexts.other = (other_kind, other_basis, self._sharing[agree])
+        return contexts
+
     def zones_of(self, zone: str | None) -> tuple[str, ...]:
         """The zones a profile in `zone` is placed in: the zone and every zone containing it
         (through each of its parents), innermost first; none for an unknown zone."""
-        return () if zone is None else self._zones.chain(zone)
+        return () if zone is None else self._chain(zone)
+
+    def _chain(self, zone: str) -> tuple[str, ...]:
+        """`Zones.chain` of the zone: the set's zones' made once, when it was loaded."""
+        chain = self._chains.get(zone)
+        return self._zones.chain(zone) if chain is None else chain
 
     def verdict(self, contexts: Mapping[Attaches, Context], policy_id: str) -> Status:
         """One policy's status for the contexts' profile (in its zone), as `evaluate` gives
@@ -297,7 +321,7 @@ class PolicySet:
             profile = profile.model_copy(update={"zone": zone})
         stated = self._checked(profile)
         bases = _bases(day, tax_year)
-        ctx = self._contexts(profile, bases, memo=True)  # its facts never change
+        ctx = self._evaluation_contexts(profile, bases)
         if stated:
             # The extra facts as the check read them: the first context (which the other
             # reads facts of the profile alone from) need not read them again.
@@ -310,7 +334,9 @@ class PolicySet:
             ]
             results = apply_stacking(results, self._stacking)
         else:
-            results = self._some(ctx, zone_id, [self.get(pid).id for pid in policy_ids], explain, gaps)
+            by_id = self._by_id  # (`get` words the refusal of an unknown id)
+            ids = [pid if pid in by_id else self.get(pid).id for pid in policy_ids]
+            results = self._some(ctx, zone_id, ids, explain, gaps)
         profile_ref = assemble_filled(
             ProfileRef,
             {
@@ -328,7 +354,7 @@ class PolicySet:
             {
                 "as_of": day,
                 "tax_year": bases[0].tax_year,
-                "zones_applied": list(self.zones_of(zone_id)),
+                "zones_applied": [] if zone_id is None else [*self._chain(zone_id)],
                 "profile": profile_ref,
                 "results": results,
                 "total": total,
@@ -374,6 +400,26 @@ class PolicySet:
 
 
 _Bases = tuple[Dates, tuple[Attaches, Basis], tuple[Attaches, Basis], frozenset[str]]
+
+
+class _Contexts(dict[Attaches, Context]):
+    """An evaluation's contexts by kind of attachment (`PolicySet._evaluation_contexts`): the
+    first basis's made at once, the other's (`other`: its kind, basis and resolvers) the first
+    time it is asked for, reading from the first what both share, as `PolicySet._contexts`
+    makes it. Two threads asking at once may each make one; they resolve the same values."""
+
+    __slots__ = ("other",)
+    other: tuple[Attaches, Basis, dict[str, Resolver]]
+
+    def __missing__(self, kind: Attaches) -> Context:
+        other_kind, basis, resolvers = self.other
+        if kind != other_kind:
+            raise KeyError(kind)
+        first = next(iter(self.values()))
+        made = Context(first.profile, basis, resolvers, first.facts, first)
+        made.memo = {}
+        self[kind] = made
+        return made
 
 
 @lru_cache(maxsize=256)

@@ -42,3 +42,23 @@ def test_what_each_fact_reads_of_the_basis(policies: PolicySet) -> None:
     assert reads["tech_staff_share"] == frozenset()  # a ratio of two fields
     assert reads["rd_intensity_3y"] == {"fiscal_year"}  # sums over the last three years
     assert reads["hnte_valid"] == {"on"}  # a certificate valid on the day
+
+
+def test_one_policy_at_a_time_on_alternating_days(policies: PolicySet) -> None:
+    """`evaluate` makes the other basis's context only when a policy of that kind asks for it,
+    and a leaf keeps the last evaluation date's date bounds: each policy evaluated alone, the
+    days alternating from one evaluation to the next, gives what a set that only ever saw
+    that day gives for the whole library."""
+    profiles = [load_profile(path) for path in EXAMPLES]
+    expected: dict[tuple[int, int], dict[str, object]] = {}
+    for n, dates in enumerate(DATES):
+        alone = PolicySet()  # closures of its own, which see this day only
+        for i, profile in enumerate(profiles):
+            report = alone.evaluate(profile, dates.as_of, tax_year=dates.tax_year, gaps=False)
+            expected[n, i] = {r.policy_id: r.model_dump() for r in report.results}
+    for i, profile in enumerate(profiles):
+        for plan in policies.policies:
+            for n, dates in enumerate(DATES):
+                report = policies.evaluate(profile, dates.as_of, tax_year=dates.tax_year,
+                                           policy_ids=[plan.id], gaps=False)  # fmt: skip
+                assert report.results[0].model_dump() == expected[n, i][plan.id], (i, plan.id, n)

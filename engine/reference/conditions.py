@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from ..compile.plan import Comparison, FactPlan, FactType, Group, Node, Path
+from ..compile.plan import Comparison, DateBound, FactPlan, FactType, Group, Node, Path
 from .context import Context, Missing, Value, direct_field
 from .logic import FALSE, NEGATED, TRUE, UNKNOWN, Truth
 
@@ -71,28 +71,58 @@ def compile_node(node: Node, facts: Mapping[str, FactPlan]) -> CNode:
         fn = _leaf_fn(defn, node, test)
         return CLeaf(node, (), fn, fact_def=defn, test=test, op=node.op, operand=node.operand)
     children = tuple(compile_node(child, facts) for child in node.children)
-    return CNode(node, children, _group_fn(node, [c.fn for c in children]))
+    return CNode(node, children, _group_fn(node, children))
 
 
-def _group_fn(node: Group, fns: list[Fn]) -> Fn:
+def _group_fn(node: Group, children: tuple[CNode, ...]) -> Fn:
+    fns = [c.fn for c in children]
     if node.kind == "not":
         inner = fns[0]
         return lambda ctx: NEGATED[inner(ctx)]
-    return _all(fns) if node.kind == "all" else _any(fns)
+    return _all(children) if node.kind == "all" else _any(fns)
 
 
-def _all(fns: list[Fn]) -> Fn:
+# One child of an `all` as its closure runs it: a leaf comparing a fact with a fixed value as
+# (fact id, comparison, bound), compared in the loop itself; any other child as
+# (None, its truth function, None).
+_Step = tuple[str | None, Callable[..., Any], Any]
+
+
+def _all(children: tuple[CNode, ...]) -> Fn:
+    """The children in order, the first false one deciding; the leaves that `_leaf_fn` would
+    compile to `compared` compared in the loop, without a call of their own (what most
+    children of the library's `all` nodes are)."""
+    steps: tuple[_Step, ...] = tuple(_step(child) for child in children)
+
     def all_of(ctx: Context) -> Truth:
         result = TRUE
-        for fn in fns:
-            value = fn(ctx)
-            if value is FALSE:
-                return FALSE
-            if value < result:
-                result = value
+        for fact, test, bound in steps:
+            if fact is None:
+                value: Truth = test(ctx)
+                if value is FALSE:
+                    return FALSE
+                if value < result:
+                    result = value
+            else:
+                known = ctx[fact]
+                if known.__class__ is Missing:
+                    result = UNKNOWN
+                elif not test(known, bound):
+                    return FALSE
         return result
 
     return all_of
+
+
+def _step(child: CNode) -> _Step:
+    if isinstance(child, CLeaf) and _compared(child.fact_def, child.op):
+        return child.fact_def.id, _COMPARE[child.op], child.operand
+    return None, child.fn, None
+
+
+def _compared(defn: FactPlan, op: str) -> bool:
+    """Whether `_leaf_fn` compiles a leaf with this fact and operator to `compared`."""
+    return direct_field(defn) is None and defn.type is not FactType.DATE and op in _COMPARE
 
 
 def _any(fns: list[Fn]) -> Fn:
@@ -145,8 +175,10 @@ def _leaf_fn(defn: FactPlan, leaf: Comparison, test: Test) -> Fn:
     fact_id, op = defn.id, leaf.op
     direct = direct_field(defn)
     if direct is not None:
+        if defn.type is not FactType.DATE and op in _COMPARE:
+            return _field_compared(fact_id, *direct, _COMPARE[op], leaf.operand)
         return _field_fn(fact_id, *direct, test)
-    if defn.type is not FactType.DATE and op in _COMPARE:
+    if _compared(defn, op):
         compare, bound = _COMPARE[op], leaf.operand
 
         def compared(ctx: Context) -> Truth:
@@ -185,6 +217,25 @@ def _field_fn(fact_id: str, name: str, exact: type, test: Test) -> Fn:
     return field
 
 
+def _field_compared(
+    fact_id: str, name: str, exact: type, compare: Callable[[Any, Any], bool], bound: Any
+) -> Fn:
+    """`_field_fn` of a leaf comparing the field with a fixed value: the comparison itself
+    (`leaf_test`'s), without the call of `test`."""
+
+    def field_compared(ctx: Context) -> Truth:
+        value: Any = getattr(ctx.profile, name, None)
+        if value is None:
+            return UNKNOWN
+        if value.__class__ is not exact:
+            value = ctx[fact_id]
+            if value.__class__ is Missing:
+                return UNKNOWN
+        return TRUE if compare(value, bound) else FALSE
+
+    return field_compared
+
+
 def leaf_test(leaf: Comparison, defn: FactPlan) -> Test:
     """Whether a known value passes the comparison on an evaluation date."""
     op, operand = leaf.op, cast(Any, leaf.operand)
@@ -209,14 +260,34 @@ def leaf_test(leaf: Comparison, defn: FactPlan) -> Test:
 
 def _date_test(op: str, operand: Any) -> Test:
     if op in _COMPARE:
-        compare, bound = _COMPARE[op], operand
-        return lambda value, as_of: compare(value, bound.resolve(as_of))
+        compare, bound = _COMPARE[op], _on_day(operand)
+        return lambda value, as_of: compare(value, bound(as_of))
     if op == "between":
-        low, high = operand
-        return lambda value, as_of: low.resolve(as_of) <= value <= high.resolve(as_of)
+        low, high = (_on_day(b) for b in operand)
+        return lambda value, as_of: low(as_of) <= value <= high(as_of)  # type: ignore[operator]
     assert op == "within"
-    start = operand
-    return lambda value, as_of: start.resolve(as_of) < value <= as_of  # type: ignore[operator]
+    start = _on_day(operand)
+    return lambda value, as_of: start(as_of) < value <= as_of  # type: ignore[operator]
+
+
+def _on_day(bound: DateBound) -> Callable[[date], date]:
+    """`bound.resolve`, keeping the last evaluation date's answer (a run evaluates every
+    profile on one day): one pair, replaced at once, so threads on other days at most
+    resolve it again."""
+    if bound.fixed is not None:
+        fixed = bound.fixed
+        return lambda as_of: fixed
+    kept: list[tuple[date, date] | None] = [None]
+
+    def resolve(as_of: date) -> date:
+        pair = kept[0]
+        if pair is not None and pair[0] == as_of:
+            return pair[1]
+        day = bound.resolve(as_of)
+        kept[0] = (as_of, day)
+        return day
+
+    return resolve
 
 
 def leaves(node: CNode) -> list[CLeaf]:

@@ -236,7 +236,7 @@ def coercer(defn: Declared) -> Coerce:
         def quantity(raw: Any, where: str) -> Resolved:
             given = raw.__class__
             if given is Decimal or given is int:  # `_quantity`'s own fast path, without its calls
-                number: Decimal = raw if given is Decimal else Decimal(raw)
+                number: Decimal = raw if given is Decimal else counted(raw)
                 if number.is_finite() and (
                     not number or -EXPONENT_LIMIT < number.adjusted() < EXPONENT_LIMIT
                 ):
@@ -255,6 +255,16 @@ def coercer(defn: Declared) -> Coerce:
         return _coerce(defn, raw, where)
 
     return typed
+
+
+# The Decimals of the counts a profile states most (staff, items, records), made once:
+# `Decimal(n)` costs more than the comparison that reads it.
+_COUNTS = tuple(Decimal(n) for n in range(1024))
+
+
+def counted(number: int) -> Decimal:
+    """`Decimal(number)`, shared for the small counts (Decimals are immutable)."""
+    return _COUNTS[number] if 0 <= number < 1024 else Decimal(number)
 
 
 # The type a fact's value already has when `_coerce` would return it as it is.
@@ -315,6 +325,13 @@ def checked_profile_facts(
         declared = profile_fact_defs(facts)
     if readers is None:
         readers = profile_fact_readers(declared)
+    try:  # every fact declared and well stated, the usual case: no problem to collect
+        return [], {
+            (known := readers[name])[0]: known[1](raw, known[2])
+            for name, raw in profile.facts.items()
+        }
+    except (KeyError, ValueError):
+        pass  # the loop below finds every problem (and raises what it raised before)
     problems = []
     values: dict[str, Resolved] = {}
     for name, raw in profile.facts.items():
@@ -418,15 +435,17 @@ def _ratio(defn: FactPlan) -> Resolver:
     numerator, denominator = source.numerator, source.denominator
 
     def ratio(ctx: Context) -> Resolved:
-        top, bottom = ctx[numerator], ctx[denominator]
+        # (Any: each is a Decimal once it is not Missing, a test mypy cannot follow.)
+        top: Any = ctx[numerator]
+        bottom: Any = ctx[denominator]
         if top.__class__ is Missing or bottom.__class__ is Missing:
             missing = _merge(top, bottom)
             assert missing is not None
             return missing
-        assert isinstance(top, Decimal) and isinstance(bottom, Decimal)
         if bottom == 0:
             return Missing(frozenset({f"{denominator} (is zero)"}))
-        return top / bottom  # rounded to 28 significant digits (the decimal module's default)
+        quotient: Decimal = top / bottom
+        return quotient  # rounded to 28 significant digits (the decimal module's default)
 
     return ratio
 
@@ -460,6 +479,9 @@ def _financial(ctx: Context, year: int, line: str) -> Resolved:
     return value
 
 
+_NOTHING = Decimal(0)  # the sum of no years so far (immutable: shared)
+
+
 def _sum_years(defn: FactPlan) -> Resolver:
     source = defn.source
     assert isinstance(source, SumYearsSource)
@@ -474,7 +496,7 @@ def _sum_years(defn: FactPlan) -> Resolver:
         if registered is not None and registered.year > first:
             first = registered.year
         financials = profile.financials or {}
-        result = Decimal(0)
+        result = _NOTHING
         lacking: list[str] | None = None
         for year in range(first, last + 1):
             record = financials.get(year)
@@ -522,7 +544,7 @@ def _ip_count(defn: FactPlan) -> Resolver:
                 if item.main_product is not main_product:
                     continue
             total += item.count
-        return Decimal(total)
+        return counted(total)
 
     return count
 
@@ -731,7 +753,7 @@ def _records(defn: FactPlan) -> Resolver:
         for r in records:
             if r.kind in kinds and r.severity in severities and start < r.occurred <= on:
                 hits += 1
-        return Decimal(hits)
+        return counted(hits)
 
     return count
 

@@ -60,9 +60,10 @@ class CompiledPolicy:
     # its own lists.
     _template: dict[str, Any] = field(init=False, repr=False)
     # The template with the last basis a result was made on filled in (bases are shared by
-    # every evaluation on one day: `PolicySet`'s `_bases`), replaced for another basis; one
-    # pair, set at once, so threads on other days at most make it again.
-    _on_basis: tuple[Basis | None, dict[str, Any]] = field(init=False, repr=False)
+    # every evaluation on one day: `PolicySet`'s `_bases`), and whether the policy is in force
+    # on it, replaced for another basis; one triple, set at once, so threads on other days at
+    # most make it again.
+    _on_basis: tuple[Basis | None, dict[str, Any], bool] = field(init=False, repr=False)
     _zone_list: tuple[str, ...] = field(init=False, repr=False)
     _requires: tuple[Text, ...] = field(init=False, repr=False)
     _outside_period: Text = field(init=False, repr=False)
@@ -96,7 +97,7 @@ class CompiledPolicy:
         where = ", ".join(sorted(plan.zones))
         for name, value in (
             ("_template", template),
-            ("_on_basis", (None, template)),
+            ("_on_basis", (None, template, False)),
             ("_zone_list", tuple(sorted(plan.zones))),
             ("_requires", tuple(Text(zh=r.zh, en=r.en) for r in plan.requires)),
             ("_outside_period", outside),
@@ -135,13 +136,7 @@ class CompiledPolicy:
     ) -> PolicyResult:
         """A result of this policy, before stacking (so `amount_alone` is `amount`); gaps and
         trace may be `Later`, computed when read."""
-        on_basis, template = self._on_basis
-        if on_basis is not basis:  # the template with the basis filled in, kept for the next
-            template = self._template.copy()
-            template.update(evaluated_on=basis.on, fiscal_year=basis.fiscal_year,
-                            tax_year=basis.tax_year)  # fmt: skip
-            object.__setattr__(self, "_on_basis", (basis, template))
-        values = template.copy()
+        values = self._on(basis).copy()
         values["status"] = status
         values["zones"] = [*self._zone_list]
         if amount is not None:
@@ -160,6 +155,41 @@ class CompiledPolicy:
         if trace.__class__ is Later or gaps.__class__ is Later:
             return assemble_later(PolicyResult, values)
         return assemble_filled(PolicyResult, values)
+
+    def verdict_only(self, status: Status, basis: Basis, reason: Text | None) -> PolicyResult:
+        """`result(status, basis, reason=reason)`: a verdict with no amount, steps, facts,
+        gaps or trace (screening's most common result), without `result`'s tests of each."""
+        values = self._on(basis).copy()
+        values["status"] = status
+        values["zones"] = [*self._zone_list]
+        values["calculation"] = []
+        values["missing"] = []
+        values["missing_inputs"] = []
+        values["review"] = []
+        values["gaps"] = []
+        if reason is not None:
+            values["reason"] = reason
+        values["requires"] = [*self._requires]
+        return assemble_filled(PolicyResult, values)
+
+    def _on(self, basis: Basis) -> dict[str, Any]:
+        """The template with the basis filled in, kept for the next result on it."""
+        kept = self._on_basis
+        return (kept if kept[0] is basis else self._keep(basis))[1]
+
+    def in_force(self, basis: Basis) -> bool:
+        """Whether the policy is in force on the basis's day (`Period.covers`), kept with the
+        template for the next evaluation on it."""
+        kept = self._on_basis
+        return (kept if kept[0] is basis else self._keep(basis))[2]
+
+    def _keep(self, basis: Basis) -> tuple[Basis, dict[str, Any], bool]:
+        template = self._template.copy()
+        template.update(evaluated_on=basis.on, fiscal_year=basis.fiscal_year,
+                        tax_year=basis.tax_year)  # fmt: skip
+        kept = (basis, template, self.plan.effective.covers(basis.on))
+        object.__setattr__(self, "_on_basis", kept)
+        return kept
 
 
 def compile_policy(
@@ -216,7 +246,7 @@ Outcome = tuple[
 def _outside(cp: CompiledPolicy, ctx: Context, zone: str | None) -> Text | None:
     """Why the policy is not in force for the profile in `zone` on the context's basis (the
     evaluation date, or the tax year's last day), or None if it is."""
-    if not cp.plan.effective.covers(ctx.basis.on):
+    if not cp.in_force(ctx.basis):
         return cp._outside_period
     applies_in = cp.plan.applies_in
     if applies_in is not None and zone is not None and zone not in applies_in:
@@ -232,7 +262,9 @@ def _truth(cp: CompiledPolicy, ctx: Context, zone: str | None) -> tuple[Truth, b
     for exclusion in cp.unless:
         outcome = exclusion.fn(ctx)
         excluded = excluded or outcome is TRUE
-        truth = min(truth, NEGATED[outcome])
+        negated = NEGATED[outcome]
+        if negated < truth:
+            truth = negated
     zone_known = cp.plan.applies_in is None or zone is not None
     if not zone_known:
         # Without the zone even failed criteria decide nothing: a known zone elsewhere would
@@ -281,6 +313,8 @@ def evaluate_policy(
     if outside is not None:
         return cp.result(Status.NOT_IN_FORCE, basis, reason=outside)
     truth, excluded, zone_known = _truth(cp, ctx, zone)
+    if truth is FALSE and not gaps and not explain:  # most results of screening
+        return cp.verdict_only(Status.INELIGIBLE, basis, _EXCLUDED if excluded else None)
     # Every node's truth, for what reads the whole tree (the gaps, the trace): one for both,
     # each node computed once.
     truths = truths_of(ctx) if explain or (gaps and truth is FALSE) else None
