@@ -68,8 +68,7 @@ class InputIndex:
         self.everything = tuple(p.id for p in plan.policies)
         self.basis = {p.id: p.attaches for p in plan.policies}
         self.tests = {policy.id: _leaf_tests(policy, plan.facts) for policy in plan.policies}
-        # Facts a leaf may read straight from the profile: absent from a context though read.
-        self.direct = frozenset(f for f, d in plan.facts.items() if direct_field(d) is not None)
+        self.direct = _read_directly(plan.facts)
         # `affected` and `rechecks` by the inputs and prefixes asked for: updates change the
         # same few fields over and over. Bounded: cleared when full.
         self._found: dict[tuple[frozenset[str], frozenset[str]], Found] = {}
@@ -119,6 +118,12 @@ class InputIndex:
         found = self.affected(inputs, prefixes)
         forget(contexts, profile, found[0])
         return found
+
+
+def _read_directly(facts: Mapping[str, FactPlan]) -> frozenset[str]:
+    """The facts a leaf may read straight from the profile (`context.direct_field`): absent
+    from a context even when a verdict read them."""
+    return frozenset(f for f, d in facts.items() if direct_field(d) is not None)
 
 
 def _leaf_tests(policy: PolicyPlan, facts: Mapping[str, FactPlan]) -> dict[str, tuple[Test, ...]]:
