@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from incentives.engine import PolicySet, parse_profile
 from incentives.engine.errors import ProfileError
-from incentives.engine.model.profile import Profile
+from incentives.engine.model.profile import FinancialYear, Profile
 from incentives.engine.reactive.changes import (
+    _field_validators,
     changed,
     changed_inputs,
     forgotten,
@@ -138,3 +139,25 @@ def test_comparing_along_the_written_paths_is_comparing_everything(
             found = changed_inputs(whole, raw, new, written)
             assert found == changed_inputs(whole, raw, new), (kind, update)
             raw = new
+
+
+def test_a_field_read_by_another_is_assigned_through_the_model() -> None:
+    """A field validated by its own schema (`changes._field_validators`) is one whose validators
+    read no other field; a part checked against its whole is not. The model's after-validator
+    still runs on a field validated alone: lowering a year's whole R&D below its expensed and
+    capitalised parts is refused as a whole validation refuses it."""
+    own, after = _field_validators(FinancialYear)
+    assert "rd_expense" in own and "taxable_income" in own and after
+    assert not own.keys() & {"rd_expensed", "rd_capitalised", "rd_expense_domestic"}
+    assert not _field_validators(Profile)[0].keys() & {"tech_staff", "rd_staff", "financials"}
+    year = {"rd_expense": "100", "rd_expensed": "60", "rd_capitalised": "30"}
+    raw = merged({}, {**HNTE_BASE, "financials": {"2025": year}})
+    profile = parse_profile(raw, file=FILE)
+    kinds = []
+    for line, value in (("rd_expense", "80"), ("rd_expense", "95"), ("taxable_income", "5")):
+        new = merged(raw, {"financials": {"2025": {line: value}}})
+        whole = _outcome(partial(parse_profile, dict(new), file=FILE))
+        part = _outcome(partial(revalidate, profile, raw, new, changed(raw, new), file=FILE))
+        assert part == whole, (line, value)
+        kinds.append(whole[0])
+    assert kinds == ["refused", "profile", "profile"]

@@ -11,11 +11,12 @@ changed parts only) and which profile inputs changed (`changed_inputs`, in the v
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from pydantic_core import SchemaValidator
 
 from ..errors import ProfileError
 from ..model.profile import FINANCIAL_PARTS, PROFILE_PARTS, FinancialYear, Profile, parse_profile
@@ -199,7 +200,7 @@ def revalidate(
         profile = assigned(old_profile, old, new, changes, written)
         if profile is None:
             profile = _revalidated_part(old_profile, old, new, changes, file=file)
-    except (ValidationError, ProfileError):
+    except (ValueError, ProfileError):  # ValidationError, or a model's after-validator's refusal
         return parse_profile(dict(new), file=file)
     return profile
 
@@ -292,12 +293,80 @@ def _copied(model: M) -> M:
 
 def _assign(model: BaseModel, name: str, value: Any) -> None:
     """Validate `value` as the model's field `name` and set it (in place: `model` is a fresh
-    copy); `_ABSENT` sets the field's default, as a whole validation of data without it does."""
+    copy); `_ABSENT` sets the field's default, as a whole validation of data without it does.
+
+    A field whose validation reads nothing of the model's other fields is validated by its
+    own part of the model's schema (`_field_validators`), then the model's after-validators
+    run, which is what `validate_assignment` does without its generic machinery; any other
+    field goes through `validate_assignment`."""
+    cls = type(model)
     if value is _ABSENT:
-        default = type(model).model_fields[name].get_default(call_default_factory=True)
-        model.__dict__[name] = default
-    else:
-        type(model).__pydantic_validator__.validate_assignment(model, name, value)
+        model.__dict__[name] = cls.model_fields[name].get_default(call_default_factory=True)
+        return
+    checks = _FIELD_CHECKS.get(cls)
+    if checks is None:
+        checks = _FIELD_CHECKS[cls] = _field_validators(cls)
+    check = checks[0].get(name)
+    if check is None:
+        cls.__pydantic_validator__.validate_assignment(model, name, value)
+        return
+    model.__dict__[name] = check.validate_python(value)
+    model.__pydantic_fields_set__.add(name)
+    for after in checks[1]:
+        after(model)
+
+
+# Per model: its fields validated by their own schemas, and its after-validators (`_assign`).
+FieldChecks = tuple[dict[str, SchemaValidator], tuple[Callable[[Any], Any], ...]]
+_FIELD_CHECKS: dict[type[BaseModel], FieldChecks] = {}
+
+
+def _field_validators(cls: type[BaseModel]) -> FieldChecks:
+    """The fields of `cls` whose schema, within the model's, reads no other field (no
+    validator given the validation info, no reference to a schema defined elsewhere), each
+    as a validator of that schema under the model's config; and the model's after-validators.
+    No field at all if the model has validators of another mode (they read the whole input)."""
+    decorators = cls.__pydantic_decorators__.model_validators.values()
+    if any(d.info.mode != "after" for d in decorators):
+        return {}, ()
+    schema = cls.__pydantic_core_schema__
+    fields = _model_fields(schema)
+    if fields is None:
+        return {}, ()
+    config = schema.get("config")
+    checks = {
+        name: SchemaValidator(field["schema"], config)
+        for name, field in fields.items()
+        if _reads_itself_only(field["schema"])
+    }
+    return checks, tuple(d.func for d in decorators)
+
+
+def _model_fields(schema: Any) -> dict[str, Any] | None:
+    """The `model-fields` schema's fields inside a model's schema (None: not found)."""
+    while isinstance(schema, dict):
+        if schema.get("type") == "model-fields":
+            fields: dict[str, Any] = schema["fields"]
+            return fields
+        schema = schema.get("schema")
+    return None
+
+
+def _reads_itself_only(schema: Any) -> bool:
+    """Whether no part of a field's schema is given the validation info (which holds the
+    model's other fields) or refers to a definition elsewhere."""
+    if isinstance(schema, dict):
+        if schema.get("type") in ("definition-ref", "definitions", "model"):
+            return False
+        if schema.get("default_factory_takes_data"):
+            return False
+        function = schema.get("function")
+        if isinstance(function, dict) and function.get("type") != "no-info":
+            return False
+        return all(_reads_itself_only(v) for v in schema.values())
+    if isinstance(schema, list | tuple):
+        return all(_reads_itself_only(v) for v in schema)
+    return True
 
 
 def _reassign_parts(

@@ -26,15 +26,18 @@ from ..compile.plan import Attaches, Dates, FactPlan, PolicyPlan
 from ..model.profile import Profile
 from ..policyset import PolicySet
 from ..reference.conditions import Test, leaf_test
-from ..reference.context import Context, Missing, Resolved
+from ..reference.context import Context, Missing, Resolved, direct_field
 from ..reference.results import Status
 
 Contexts = Mapping[Attaches, Context]  # one per basis: the evaluation date's, the tax year's
 Affected = tuple[tuple[str, ...], tuple[str, ...]]  # facts to forget, policies to ask again
 Forgotten = dict[Attaches, dict[str, Resolved]]  # per basis: the values of the facts forgotten
+# The tests of a policy's leaves that read one fact, and whether a verdict reads that fact only
+# through the context (not straight from the profile: `context.direct_field`).
+FactTests = tuple[str, tuple[Test, ...], bool]
 # A policy to ask again after an update: its id, the basis it is evaluated on, and the tests of
 # its leaves that read a forgotten fact, by fact (None: ask it whatever the facts' values).
-Recheck = tuple[str, Attaches, tuple[tuple[str, tuple[Test, ...]], ...] | None]
+Recheck = tuple[str, Attaches, tuple[FactTests, ...] | None]
 Found = tuple[Affected, tuple[Recheck, ...]]
 _AFFECTED_KEPT = 4096
 _UNRESOLVED: Any = object()
@@ -65,6 +68,7 @@ class InputIndex:
         self.everything = tuple(p.id for p in plan.policies)
         self.basis = {p.id: p.attaches for p in plan.policies}
         self.tests = {policy.id: _leaf_tests(policy, plan.facts) for policy in plan.policies}
+        self.direct = _read_directly(plan.facts)
         # `affected` and `rechecks` by the inputs and prefixes asked for: updates change the
         # same few fields over and over. Bounded: cleared when full.
         self._found: dict[tuple[frozenset[str], frozenset[str]], Found] = {}
@@ -99,7 +103,8 @@ class InputIndex:
             policies.update(self.everything)
         rechecks = tuple(
             (pid, self.basis[pid], None if zone else tuple(
-                (fact, tests) for fact, tests in self.tests[pid].items() if fact in facts
+                (fact, tests, fact not in self.direct)
+                for fact, tests in self.tests[pid].items() if fact in facts
             ))
             for pid in policies
         )  # fmt: skip
@@ -113,6 +118,12 @@ class InputIndex:
         found = self.affected(inputs, prefixes)
         forget(contexts, profile, found[0])
         return found
+
+
+def _read_directly(facts: Mapping[str, FactPlan]) -> frozenset[str]:
+    """The facts a leaf may read straight from the profile (`context.direct_field`): absent
+    from a context even when a verdict read them."""
+    return frozenset(f for f, d in facts.items() if direct_field(d) is not None)
 
 
 def _leaf_tests(policy: PolicyPlan, facts: Mapping[str, FactPlan]) -> dict[str, tuple[Test, ...]]:
@@ -139,16 +150,24 @@ def forget(contexts: Contexts, profile: Profile, facts: Iterable[str]) -> Forgot
 
 
 def same_truths(
-    ctx: Context, before: Mapping[str, Resolved], tests: Iterable[tuple[str, tuple[Test, ...]]]
+    ctx: Context, before: Mapping[str, Resolved], tests: Iterable[FactTests]
 ) -> bool:
     """Whether every leaf of `tests` is as true with the facts' values `before` as with the
     context's: then a verdict, which reads nothing else of the facts (the truth of each leaf,
-    and for an unknown value whether it awaits an expert), is what it was. False when a fact
-    was not resolved before (a verdict had no need of it)."""
+    and for an unknown value whether it awaits an expert), is what it was.
+
+    A fact read only through the context that was not resolved before was read by no verdict
+    since it was last forgotten: the policy's last evaluation stopped short of its leaves (an
+    `all` already false, an `any` already true), and with every leaf it did read as true as
+    it was, it stops at the same place again. Such a fact is passed over and stays unresolved;
+    every fact the evaluation read is resolved again here, so this holds at the next update.
+    A fact a leaf may read from the profile directly is not known to be unread: False."""
     as_of = ctx.as_of
-    for fact, leaf_tests in tests:
+    for fact, leaf_tests, through_context in tests:
         old = before.get(fact, _UNRESOLVED)
         if old is _UNRESOLVED:
+            if through_context:
+                continue
             return False
         new = ctx[fact]
         if isinstance(old, Missing) or isinstance(new, Missing):
