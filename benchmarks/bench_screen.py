@@ -292,7 +292,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--jobs", type=int, default=None,
-        help="screen's --jobs (default: screen's own default, the cores available)",
+        help="screen's --jobs (default: screen.s own, 1)",
     )  # fmt: skip
     parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -305,7 +305,7 @@ def main() -> None:
         return
     print(
         f"load average before: {_load()}; results written as {args.write}; "
-        f"--jobs {args.jobs or 'default (the cores available)'} on {os.cpu_count()} cores\n"
+        f"--jobs {args.jobs or 1} on {os.cpu_count()} cores\n"
     )
     print(
         "| rows | format | seconds | rows/s | CPU s | CPU s / 100k rows | peak RSS MB "

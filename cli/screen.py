@@ -7,7 +7,6 @@ tallying), then render its summary and the explanations asked for.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -63,14 +62,6 @@ def _progress_bar() -> Iterator[Progress | None]:
         yield progress
 
 
-def _cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
-
-
 def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> None:
     table = Table(title=f"{summary.screened} enterprises screened, {summary.bad_count} bad rows")
     for name in ("policy", *STATUSES, "total amount"):
@@ -112,15 +103,15 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
               help="Format of the results: one row per enterprise × policy.")  # fmt: skip
 @encoding_option_for("a CSV or JSON Lines register")
 @register_format_option
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Processes validating and evaluating a register of more than one batch "
-                   "(50,000 rows); default: the cores available; 1 screens in one process.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(1, 64), default=1,
+              help="Worker processes validating and evaluating a register of more than one batch "
+                   "(50,000 rows); default 1: all in this process.")  # fmt: skip
 @click.option("--explain", "explain_rows", multiple=True, type=int, metavar="ROW",
               help="Explain the verdicts of this register row (reference evaluator); repeatable.")  # fmt: skip
 def screen(
     register: Path, as_of: date | None, tax_year: int | None, policies_dir: Path | None,
     out: Path | None, fmt: str, encoding: str | None, register_format: str | None,
-    explain_rows: tuple[int, ...], jobs: int | None,
+    explain_rows: tuple[int, ...], jobs: int,
 ) -> None:  # fmt: skip
     """Screen every enterprise of REGISTER (.jsonl, .csv or .parquet) against every policy.
 
@@ -137,7 +128,7 @@ def screen(
         summary = screen_register(
             policy_set, source, day, out=out or sys.stdout.buffer, fmt=fmt,
             register_fmt=register_format, encoding=encoding, explain=explain_rows,
-            progress=progress, tax_year=tax_year, name=name, jobs=jobs or _cores(),
+            progress=progress, tax_year=tax_year, name=name, jobs=jobs,
         )  # fmt: skip
     console = _console()
     print_summary(summary, policy_set, console)

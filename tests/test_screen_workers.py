@@ -1,7 +1,7 @@
 """`screen_register(jobs=2)` validates and evaluates the batches in worker processes
 (`engine.batch.workers`): the results are those of one process, byte for byte (CSV) or value for
 value (Parquet), with the same summary, bad rows and explained profiles; a worker killed, a
-register found corrupt mid-way, a write failure and Ctrl-C each stop the run with its error,
+register found corrupt mid-way and Ctrl-C each stop the run with its error,
 no file at the target and no process left. Real files, processes and signals throughout; few
 runs, since each starts its workers."""
 
@@ -19,7 +19,6 @@ import pytest
 from register_support import leftovers, small_policies
 
 from incentives.engine import PolicySet
-from incentives.engine.batch.output import OutputError
 from incentives.engine.batch.registers import RegisterError
 from incentives.engine.batch.screening import screen_register
 from incentives.engine.batch.workers import WorkerError
@@ -117,10 +116,3 @@ def test_a_register_corrupt_mid_way_stops_the_workers(tmp_path: Path, small: Pol
         screen_register(small, path, DAY, out=out, batch_size=500, jobs=2)
     assert out.read_bytes() == b"the complete results of an earlier run"
     assert leftovers(tmp_path) == [] and no_workers()
-
-
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_disk_stops_the_workers(small: PolicySet, register: Path) -> None:
-    with open("/dev/full", "wb", buffering=0) as full, pytest.raises(OutputError, match="No space left"):
-        screen_register(small, register, DAY, out=full, batch_size=BATCH, jobs=2)
-    assert no_workers()
