@@ -292,7 +292,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--jobs", type=int, default=None,
-        help="screen's --jobs (default: screen.s own, 1)",
+        help="screen's --jobs (default 1, screen's own)",
     )  # fmt: skip
     parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
