@@ -30,8 +30,8 @@ from .results import CodedResults, Summary, tally
 from .vectorised import VectorisedSet
 from .workers import Screened, Workers
 
-Progress = Callable[[int, int | None], None]
-Profiles = dict[int, Profile]  # (position, total or None when unknown)
+Progress = Callable[[int, int | None], None]  # (position, total or None when unknown)
+Profiles = dict[int, Profile]
 
 
 def screen_register(
@@ -61,8 +61,10 @@ def screen_register(
     called after each batch with the position reached (bytes, or rows for Parquet) and the
     total. `strict` reads every row by the strict readers (see `registers.read_register`); the
     results are the same. `jobs`: processes validating and evaluating the batches (see
-    `workers`; 1, the default, screens in this process, as a service does). Raises InputError (RegisterError, OutputError) for a register that cannot be read or
-    results that cannot be written; bad rows are in the summary.
+    `workers`; 1, the default, screens in this process, as a service does; more needs the
+    caller's main module to be importable, `if __name__ == "__main__":`). Raises InputError
+    (RegisterError, OutputError, WorkerError) for a register that cannot be read, results that
+    cannot be written or a worker that died; bad rows are in the summary.
     """
     register_fmt, shown = register_source(source, register_fmt, encoding, name)
     wanted = set(explain)
