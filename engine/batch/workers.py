@@ -89,8 +89,12 @@ def _serve(link: Any, run: _Run) -> None:
     from .pipeline import screen_coded
     from .vectorised import VectorisedSet
 
-    policy_set = PolicySet(run.directory)
-    vectorised, checker = VectorisedSet(policy_set), CellChecker(policy_set)
+    failed: Exception | None = None
+    try:
+        policy_set = PolicySet(run.directory)
+        vectorised, checker = VectorisedSet(policy_set), CellChecker(policy_set)
+    except Exception as exc:  # the policy directory changed since the caller loaded it
+        failed = exc
     columns = written_schema()
     while True:
         try:
@@ -100,6 +104,8 @@ def _serve(link: Any, run: _Run) -> None:
         if cells is None:
             return
         try:
+            if failed is not None:
+                raise failed
             result, bad, profiles = screen_coded(
                 vectorised, cells, run.as_of, run.wanted, checker, run.tax_year
             )
@@ -211,7 +217,7 @@ class Workers:
         )  # fmt: skip
         return WorkerError(
             f"screening stopped: worker process {process.name} {how} before returning its "
-            "batch's results (out of memory?); no results were written to a file target"
+            "batch's results (out of memory?); a file target is left as it was"
         )
 
     def stop(self, *, gently: bool = False) -> None:
