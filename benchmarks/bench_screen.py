@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_screen [--rows 10000,100000] [--formats jsonl,csv,parquet]
                                       [--write parquet|csv|jsonl] [--policies DIR] [--keep DIR]
-                                      [--phases]
+                                      [--phases] [--jobs N]
 
 Writes the seeded synthetic register of `benchmarks.generate` (with valid credit codes added, as
 real registers have them) as JSON Lines, CSV and Parquet in a temporary directory, then runs
@@ -10,7 +10,9 @@ real registers have them) as JSON Lines, CSV and Parquet in a temporary director
 (default Parquet) to a file, and prints a markdown table: wall-clock
 and CPU seconds (every thread of the process), CPU seconds per 100k rows, peak memory and the
 load average (1 min) before and after the row. Peak memory is the screening process's own
-(VmHWM), so each figure includes the interpreter, Polars and the policy library. `--phases`
+(VmHWM) plus each of its worker processes' (`--jobs`, sampled while they run), so each figure
+includes the interpreter, Polars and the policy library once per process; CPU seconds include
+the workers'. `--phases`
 instead prints, in one process, the CPU and wall-clock seconds of each step of `screen`
 (reading, validating, evaluating, presenting and writing) run one after the other on one
 thread, and then of `screen_register` doing the same work with the writing overlapped (see
