@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import os
 import secrets
 import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -76,26 +78,29 @@ class ResultWriter:
         self._parquet: Any = None
 
     def write(self, results: pl.DataFrame | CodedResults) -> None:
-        with self._guard():
-            self.rows += results.height
-            if self.fmt == "parquet":
-                self._write_parquet(results)
-            elif self.fmt == "jsonl":
-                shown = presented(results) if isinstance(results, CodedResults) else results
-                self.sink.write(shown.write_ndjson().encode("utf-8"))
-            else:
-                shown = csv_ready(results) if isinstance(results, CodedResults) else results
-                self.sink.write(_csv(shown, self._header, list(self.columns)).encode("utf-8"))
-                self._header = False
+        self.write_encoded(encoded(results, self.fmt, self.columns))
 
-    def _write_parquet(self, results: pl.DataFrame | CodedResults) -> None:
-        if isinstance(results, CodedResults):
-            table, writer = coded_table(results), self._parquet_writer(dictionary=True)
-            groups = max(1, table.num_rows)  # one row group: each holds the batch's dictionaries
-        else:
-            table = _plain_table(results, self.columns)
-            writer, groups = self._parquet_writer(dictionary=False), None
-        if not table.schema.equals(writer.schema, check_metadata=False):
+    def write_encoded(self, batch: Encoded) -> None:
+        """Write a batch as `encoded` gives it (here, or in a worker process)."""
+        with self._guard():
+            if self.fmt == "parquet":
+                self.rows += batch.num_rows
+                self._write_parquet(batch)
+                return
+            self.rows += batch.rows
+            if self.fmt == "csv" and self._header:
+                self.sink.write(_csv(pl.DataFrame(schema=self.columns), True, list(self.columns)))
+                self._header = False
+            self.sink.write(batch.data)
+
+    def _write_parquet(self, table: Any) -> None:
+        """Coded results' table (its text columns dictionaries) or presented results' table."""
+        import pyarrow as pa
+
+        coded = any(pa.types.is_dictionary(f.type) for f in table.schema)
+        writer = self._parquet_writer(dictionary=coded)
+        groups = max(1, table.num_rows) if coded else None  # one row group: each holds the
+        if not table.schema.equals(writer.schema, check_metadata=False):  # batch's dictionaries
             table = table.cast(writer.schema)  # coded results and presented frames mixed
         writer.write_table(table, row_group_size=groups)
 
@@ -103,7 +108,7 @@ class ResultWriter:
         """Complete the output (an empty run gets a header, or an empty Parquet file); flush."""
         with self._guard():
             if self.fmt == "csv" and self._header:
-                self.write(pl.DataFrame(schema=self.columns))
+                self.sink.write(_csv(pl.DataFrame(schema=self.columns), True, list(self.columns)))
             if self.fmt == "parquet":
                 self._parquet_writer(dictionary=False).close()
             self.sink.flush()
@@ -120,15 +125,19 @@ class ResultWriter:
         """The Parquet writer, made on the first write. For coded results its text columns
         are Arrow dictionaries, as the codes already are (the file's column chunks are
         dictionary-encoded either way), and the written schema is stored as pyarrow stores it,
-        so that every reader reads the schema of `arrow_schema_of(self.columns)`."""
+        so that every reader reads the schema of `arrow_schema_of(self.columns)`. Only the
+        row number has statistics (min and max per row group, for a reader's filter on rows):
+        every row group holds every policy and status, so theirs would never skip one, and
+        computing them all was 40% of the encoding."""
         if self._parquet is None:
             import pyarrow.parquet as pq
 
             written = arrow_schema_of(self.columns)
             if dictionary:
                 self._parquet = pq.ParquetWriter(
-                    self.sink, dictionary_schema(written), store_schema=False
-                )
+                    self.sink, dictionary_schema(written), store_schema=False,
+                    write_statistics=[ROW],
+                )  # fmt: skip
                 stored = base64.b64encode(written.serialize().to_pybytes())
                 self._parquet.add_key_value_metadata({b"ARROW:schema": stored})
             else:
@@ -143,6 +152,34 @@ class ResultWriter:
             raise OutputError(
                 f"cannot write the results to {self.shown}: {_os_reason(exc)}"
             ) from None
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """A batch of results as the bytes of CSV rows (no header) or JSON Lines."""
+
+    data: bytes
+    rows: int
+
+
+Encoded = Any  # EncodedText, or for Parquet an Arrow table (`coded_table`, `_plain_table`)
+
+
+def encoded(
+    results: pl.DataFrame | CodedResults, fmt: str, columns: dict[str, pl.DataType]
+) -> Encoded:
+    """A batch of results as `ResultWriter.write_encoded` writes it in `fmt`: coded results as
+    `results.presented` spells them out, or a frame already presented, in the written schema
+    `columns`."""
+    if fmt == "parquet":
+        if isinstance(results, CodedResults):
+            return coded_table(results)
+        return _plain_table(results, columns)
+    if fmt == "jsonl":
+        shown = presented(results) if isinstance(results, CodedResults) else results
+        return EncodedText(shown.write_ndjson().encode("utf-8"), results.height)
+    shown = csv_ready(results) if isinstance(results, CodedResults) else results
+    return EncodedText(_csv(shown, False, list(columns)), results.height)
 
 
 def _plain_table(shown: pl.DataFrame, columns: dict[str, pl.DataType]) -> Any:
@@ -201,11 +238,13 @@ def csv_ready(results: CodedResults) -> pl.DataFrame:
     return spelled_out(results, results.lists.list.join(";"))
 
 
-def _csv(presented: pl.DataFrame, header: bool, columns: list[str]) -> str:
+def _csv(presented: pl.DataFrame, header: bool, columns: list[str]) -> bytes:
     flat = presented.with_columns(pl.col(pl.List(pl.String)).list.join(";"))
     # an empty text is written like a missing value: no quotes (as csv.DictWriter did)
     flat = flat.with_columns(pl.when(pl.col(pl.String) != "").then(pl.col(pl.String)).name.keep())
-    return flat.select(columns).write_csv(include_header=header, line_terminator="\r\n")
+    text = io.BytesIO()
+    flat.select(columns).write_csv(text, include_header=header, line_terminator="\r\n")
+    return text.getvalue()
 
 
 # --- where the results go ----------------------------------------------------------------------

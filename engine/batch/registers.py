@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import functools
 import gc
 import itertools
 import os
@@ -514,11 +515,7 @@ class _CsvReading:
     ) -> RegisterBatch:
         header = self.header
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-
-        def record(i: int) -> dict[str, str]:
-            return dict(zip(header, rows[i], strict=True))
-
-        cells = flat_cells(numbers, header, columns, record)
+        cells = flat_cells(numbers, header, columns, functools.partial(_row_record, header, rows))
         return RegisterBatch(cells, bad, *_position(self.handle))
 
 
@@ -562,11 +559,24 @@ def _plain_batch(chunk: list[Line], header: list[str], number: int) -> RegisterB
         return None  # pragma: no cover - what the line check proves
     numbers = list(range(number + 1, number + 1 + len(kept)))
     columns = frame.get_columns()
-
-    def record(i: int) -> dict[str, str]:
-        return {h: "" if v is None else v for h, v in zip(header, frame.row(i), strict=True)}
-
+    record = functools.partial(_text_record, header, columns)
     return RegisterBatch(flat_cells(numbers, header, columns, record))
+
+
+# A batch's `record` is a partial of a module function over the batch's own cells, never a
+# closure: a batch pickles (to a worker process, `workers`) with each cell pickled once.
+
+
+def _row_record(header: list[str], rows: list[list[str]], i: int) -> dict[str, str]:
+    return dict(zip(header, rows[i], strict=True))
+
+
+def _text_record(header: list[str], columns: list[pl.Series], i: int) -> dict[str, str]:
+    return {h: "" if (v := c[i]) is None else v for h, c in zip(header, columns, strict=True)}
+
+
+def _cells_record(names: list[str], columns: list[Cells], i: int) -> dict[str, Any]:
+    return {name: column[i] for name, column in zip(names, columns, strict=True)}
 
 
 # --- Parquet -----------------------------------------------------------------------------------
@@ -600,10 +610,7 @@ def _parquet_batches(
         numbers = list(range(number + 1, number + batch.num_rows + 1))
         number += batch.num_rows
         names, columns, bad = _parquet_cells(batch, numbers, strict)
-
-        def record(i: int, names: list[str] = names, columns: Any = columns) -> Any:
-            return {name: column[i] for name, column in zip(names, columns, strict=True)}
-
+        record = functools.partial(_cells_record, names, columns)
         refused = {n for n, _ in bad}
         kept = [n for n in numbers if n not in refused] if refused else numbers
         yield RegisterBatch(flat_cells(kept, names, columns, record), bad, number, total)

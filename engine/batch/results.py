@@ -225,6 +225,26 @@ class BadRows:
         }
 
 
+# A batch's results counted: (policy, status, results, sum of eligible millionths) and
+# (zone, eligible results, their sum of millionths), as `Summary.add_tally` adds them up.
+Tally = tuple[list[tuple[str, str, int, int | None]], list[tuple[str, int, int | None]]]
+
+
+def tally(result: pl.DataFrame | CodedResults) -> Tally:
+    """A batch of results counted by policy and status, and its eligible results by zone."""
+    if isinstance(result, CodedResults):
+        result = result.frame
+    summed = pl.col("amount").cast(pl.Int128).sum().alias("amount")  # no Int64 wrapping
+    by_policy = result.group_by("policy_id", "status").agg(pl.len().alias("n"), summed)
+    eligible = result.filter(pl.col("status") == "eligible")
+    zone = pl.col("zone").cast(pl.String).fill_null("(unknown)")
+    by_zone = eligible.group_by(zone).agg(pl.len().alias("n"), summed)
+    return (
+        [(policy, str(status), n, amount) for policy, status, n, amount in by_policy.iter_rows()],
+        list(by_zone.iter_rows()),
+    )
+
+
 @dataclass
 class Summary(BadRows):
     """What a screening run found, tallied batch by batch (memory does not grow with the
@@ -244,20 +264,18 @@ class Summary(BadRows):
 
     def add_results(self, result: pl.DataFrame | CodedResults) -> None:
         """Tally a batch of results as the vectorised back end gives them."""
-        if isinstance(result, CodedResults):
-            result = result.frame
-        summed = pl.col("amount").cast(pl.Int128).sum().alias("amount")  # no Int64 wrapping
-        by_policy = result.group_by("policy_id", "status").agg(pl.len().alias("n"), summed)
-        for policy, status, n, amount in by_policy.iter_rows():
-            key = (policy, str(status))
+        self.add_tally(tally(result))
+
+    def add_tally(self, counted: Tally) -> None:
+        """Tally a batch's `tally` (made here, or in a worker process)."""
+        by_policy, by_zone = counted
+        for policy, status, n, amount in by_policy:
+            key = (policy, status)
             self.counts[key] = self.counts.get(key, 0) + n
             if status == "eligible":
                 total = self.policy_amounts.get(policy, Decimal(0))
                 self.policy_amounts[policy] = total + Decimal(amount or 0) / SCALE
-        eligible = result.filter(pl.col("status") == "eligible")
-        zone = pl.col("zone").cast(pl.String).fill_null("(unknown)")
-        by_zone = eligible.group_by(zone).agg(pl.len().alias("n"), summed)
-        for zone, n, amount in by_zone.iter_rows():
+        for zone, n, amount in by_zone:
             self.zone_eligible[zone] = self.zone_eligible.get(zone, 0) + n
             total = self.zone_amounts.get(zone, Decimal(0))
             self.zone_amounts[zone] = total + Decimal(amount or 0) / SCALE
