@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_screen [--rows 10000,100000] [--formats jsonl,csv,parquet]
                                       [--write parquet|csv|jsonl] [--policies DIR] [--keep DIR]
-                                      [--phases] [--jobs N]
+                                      [--phases]
 
 Writes the seeded synthetic register of `benchmarks.generate` (with valid credit codes added, as
 real registers have them) as JSON Lines, CSV and Parquet in a temporary directory, then runs
@@ -10,9 +10,7 @@ real registers have them) as JSON Lines, CSV and Parquet in a temporary director
 (default Parquet) to a file, and prints a markdown table: wall-clock
 and CPU seconds (every thread of the process), CPU seconds per 100k rows, peak memory and the
 load average (1 min) before and after the row. Peak memory is the screening process's own
-(VmHWM) plus each of its worker processes' (`--jobs`, sampled while they run), so each figure
-includes the interpreter, Polars and the policy library once per process; CPU seconds include
-the workers'. `--phases`
+(VmHWM), so each figure includes the interpreter, Polars and the policy library. `--phases`
 instead prints, in one process, the CPU and wall-clock seconds of each step of `screen`
 (reading, validating, evaluating, presenting and writing) run one after the other on one
 thread, and then of `screen_register` doing the same work with the writing overlapped (see
@@ -148,70 +146,35 @@ def _parquet_array(key: str, values: list[Any]) -> Any:
     return pa.array(values)
 
 
-def run_one(
-    register: Path, out: Path, policies: str | None, fmt: str, jobs: int | None
-) -> dict[str, float]:
-    """Screen `register` in this process (a fresh one per measurement). Peak memory is summed
-    over the processes: this one's and each worker's own peak (sampled while it runs)."""
-    import threading
-
+def run_one(register: Path, out: Path, policies: str | None, fmt: str) -> dict[str, float]:
+    """Screen `register` in this process (a fresh one per measurement): peak RSS is its own."""
     from incentives.cli.main import main as cli
 
     extra = ["--policies", policies] if policies else []
-    extra += ["--jobs", str(jobs)] if jobs else []
-    peaks: dict[int, float] = {}
-    running = threading.Event()
-    running.set()
-    sampler = threading.Thread(target=_sample_workers, args=(peaks, running), daemon=True)
-    sampler.start()
     try:
         cli(["screen", str(register), "--as-of", AS_OF.isoformat(), "--format", fmt,
              "--out", str(out), *extra], standalone_mode=False)  # fmt: skip
     finally:
-        running.clear()
-        sampler.join()
         sys.stderr.flush()
-    own = _peak_mb("self")
-    return {"peak_mb": own + sum(peaks.values()), "workers": len(peaks)}
+    return {"peak_mb": _peak_mb()}
 
 
-def _sample_workers(peaks: dict[int, float], running: Any) -> None:
-    """Each worker process's peak resident set, read every 50 ms while `running` is set."""
-    import multiprocessing
-
-    while running.is_set():
-        for process in multiprocessing.active_children():
-            peak = _peak_mb(str(process.pid))
-            if peak:
-                peaks[process.pid] = max(peaks.get(process.pid, 0.0), peak)
-        time.sleep(0.05)
+def _peak_mb() -> float:
+    """This process's peak resident set (VmHWM, Linux). Not `ru_maxrss`: Linux carries that
+    over from the benchmark's forked parent, which held the generated register, across exec."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
-def _peak_mb(pid: str) -> float:
-    """A process's peak resident set (VmHWM, Linux; 0 once it has ended). Not `ru_maxrss`:
-    Linux carries that over from the benchmark's forked parent, which held the generated
-    register, across exec."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return 0.0
-    if pid == "self":  # pragma: no cover - not Linux
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return 0.0  # pragma: no cover
-
-
-def measure(
-    register: Path, out: Path, policies: str | None, fmt: str, jobs: int | None = None
-) -> dict[str, float]:
+def measure(register: Path, out: Path, policies: str | None, fmt: str) -> dict[str, float]:
     """Wall-clock of a whole `screen` process (start-up included), its CPU seconds (all its
-    threads, and its worker processes') and its peak memory summed over its processes."""
+    threads) and its peak RSS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     extra = ["--policies", policies] if policies else []
-    extra += ["--jobs", str(jobs)] if jobs else []
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_screen", "--one", str(register), str(out),
          "--write", fmt, *extra],
@@ -292,37 +255,26 @@ def main() -> None:
         "--write", choices=["parquet", "csv", "jsonl"], default="parquet",
         help="the format the results are written in (default parquet)",
     )  # fmt: skip
-    parser.add_argument(
-        "--jobs", type=int, default=None,
-        help="screen's --jobs (default 1, screen's own)",
-    )  # fmt: skip
     parser.add_argument("--one", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         register, out = args.one
-        print(json.dumps(run_one(register, out, args.policies, args.write, args.jobs)))
+        print(json.dumps(run_one(register, out, args.policies, args.write)))
         return
     if args.phases:
         _print_phases(args)
         return
-    print(
-        f"load average before: {_load()}; results written as {args.write}; "
-        f"--jobs {args.jobs or 1} on {os.cpu_count()} cores\n"
-    )
-    print(
-        "| rows | format | seconds | rows/s | CPU s | CPU s / 100k rows | peak RSS MB "
-        "| processes | load |"
-    )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(f"load average before: {_load()}; results written as {args.write}\n")
+    print("| rows | format | seconds | rows/s | CPU s | CPU s / 100k rows | peak RSS MB | load |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         for n, fmt, register in _registers(args, Path(tmp)):
             load = os.getloadavg()[0]
             out = Path(tmp) / f"out-{n}-{fmt}.{args.write}"
-            r = measure(register, out, args.policies, args.write, args.jobs)
+            r = measure(register, out, args.policies, args.write)
             print(f"| {n:,} | {fmt} | {r['seconds']:.2f} | {n / r['seconds']:,.0f} "
                   f"| {r['cpu']:.2f} | {r['cpu'] * 100_000 / n:.2f} | {r['peak_mb']:.0f} "
-                  f"| {1 + r['workers']:.0f} | {load:.1f}–{os.getloadavg()[0]:.1f} |",
-                  flush=True)  # fmt: skip
+                  f"| {load:.1f}–{os.getloadavg()[0]:.1f} |", flush=True)  # fmt: skip
     print(f"\nload average after: {_load()}")
 
 

@@ -103,15 +103,12 @@ def print_summary(summary: Summary, policy_set: PolicySet, console: Console) -> 
               help="Format of the results: one row per enterprise × policy.")  # fmt: skip
 @encoding_option_for("a CSV or JSON Lines register")
 @register_format_option
-@click.option("--jobs", type=click.IntRange(1, 64), default=1,
-              help="Worker processes validating and evaluating a register of more than one batch "
-                   "(50,000 rows); default 1: all in this process.")  # fmt: skip
 @click.option("--explain", "explain_rows", multiple=True, type=int, metavar="ROW",
               help="Explain the verdicts of this register row (reference evaluator); repeatable.")  # fmt: skip
 def screen(
     register: Path, as_of: date | None, tax_year: int | None, policies_dir: Path | None,
     out: Path | None, fmt: str, encoding: str | None, register_format: str | None,
-    explain_rows: tuple[int, ...], jobs: int,
+    explain_rows: tuple[int, ...],
 ) -> None:  # fmt: skip
     """Screen every enterprise of REGISTER (.jsonl, .csv or .parquet) against every policy.
 
@@ -128,7 +125,7 @@ def screen(
         summary = screen_register(
             policy_set, source, day, out=out or sys.stdout.buffer, fmt=fmt,
             register_fmt=register_format, encoding=encoding, explain=explain_rows,
-            progress=progress, tax_year=tax_year, name=name, jobs=jobs,
+            progress=progress, tax_year=tax_year, name=name,
         )  # fmt: skip
     console = _console()
     print_summary(summary, policy_set, console)

@@ -81,7 +81,7 @@ class ResultWriter:
         self.write_encoded(encoded(results, self.fmt, self.columns))
 
     def write_encoded(self, batch: Encoded) -> None:
-        """Write a batch as `encoded` gives it (here, or in a worker process)."""
+        """Write a batch as `encoded` gives it."""
         with self._guard():
             if self.fmt == "parquet":
                 self.rows += batch.num_rows

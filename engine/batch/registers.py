@@ -564,7 +564,7 @@ def _plain_batch(chunk: list[Line], header: list[str], number: int) -> RegisterB
 
 
 # A batch's `record` is a partial of a module function over the batch's own cells, never a
-# closure: a batch pickles (to a worker process, `workers`) with each cell pickled once.
+# closure: a batch pickles with each cell pickled once.
 
 
 def _row_record(header: list[str], rows: list[list[str]], i: int) -> dict[str, str]:

@@ -267,7 +267,7 @@ class Summary(BadRows):
         self.add_tally(tally(result))
 
     def add_tally(self, counted: Tally) -> None:
-        """Tally a batch's `tally` (made here, or in a worker process)."""
+        """Tally a batch's `tally`."""
         by_policy, by_zone = counted
         for policy, status, n, amount in by_policy:
             key = (policy, status)
