@@ -235,17 +235,14 @@ class PolicySet:
         forgets the facts it changed in both (as reactive sessions do)."""
         return self._contexts(profile, _bases(dates.as_of, dates.tax_year))
 
-    def _contexts(
-        self, profile: Profile, bases: _Bases, memo: bool = False
-    ) -> dict[Attaches, Context]:
-        """`memo`: each context keeps its own (`Context.memo`), for an evaluation that never
-        changes their facts."""
+    def _contexts(self, profile: Profile, bases: _Bases) -> dict[Attaches, Context]:
+        """Both bases' contexts, the other reading from the first what both share; without
+        memos, for a caller that changes their facts (`evaluate` has its own,
+        `_evaluation_contexts`)."""
         _, (first_kind, first_basis), (other_kind, other_basis), agree = bases
         facts = self._plan.facts
         first = Context(profile, first_basis, self._resolvers, facts)
         other = Context(profile, other_basis, self._sharing[agree], facts, first)
-        if memo:
-            first.memo, other.memo = {}, {}
         return {first_kind: first, other_kind: other}
 
     def _evaluation_contexts(self, profile: Profile, bases: _Bases) -> _Contexts:
