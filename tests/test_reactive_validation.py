@@ -19,6 +19,7 @@ from incentives.engine.errors import ProfileError
 from incentives.engine.model.profile import FinancialYear, Profile
 from incentives.engine.reactive.changes import (
     _field_validators,
+    _rechecks,
     changed,
     changed_inputs,
     forgotten,
@@ -161,3 +162,27 @@ def test_a_field_read_by_another_is_assigned_through_the_model() -> None:
         assert part == whole, (line, value)
         kinds.append(whole[0])
     assert kinds == ["refused", "profile", "profile"]
+
+
+def test_a_part_whose_whole_changed_is_checked_again_by_its_own_validators() -> None:
+    """A part whose whole changed is given again to the validators that read the whole alone
+    (`changes._rechecks`: fields whose only such validators are after-validators of the field);
+    a field with a validator of another mode is not. Lowering 职工 below 科技人员 or a year's
+    销售收入 below its 主营业务收入 is refused as a whole validation refuses it."""
+    assert {"tech_staff", "rd_staff"} <= _rechecks(Profile).keys()
+    assert "credit_code" not in _rechecks(Profile)  # its before-validator reads the raw value
+    assert {"main_business_revenue", "rd_expensed"} <= _rechecks(FinancialYear).keys()
+    start = {**HNTE_BASE, "employees": 100, "tech_staff": 20, "rd_staff": 15,
+             "financials": {"2025": {"revenue": "500", "main_business_revenue": "400"}}}  # fmt: skip
+    raw = merged({}, start)
+    profile = parse_profile(raw, file=FILE)
+    kinds = []
+    for update in ({"employees": 18}, {"employees": 20}, {"employees": "120"},
+                   {"financials": {"2025": {"revenue": "399"}}},
+                   {"financials": {"2025": {"revenue": "400"}}}):  # fmt: skip
+        new = merged(raw, update)
+        whole = _outcome(partial(parse_profile, dict(new), file=FILE))
+        part = _outcome(partial(revalidate, profile, raw, new, changed(raw, new), file=FILE))
+        assert part == whole, update
+        kinds.append(whole[0])
+    assert kinds == ["refused", "profile", "profile", "refused", "profile"]

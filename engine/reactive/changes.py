@@ -303,9 +303,7 @@ def _assign(model: BaseModel, name: str, value: Any) -> None:
     if value is _ABSENT:
         model.__dict__[name] = cls.model_fields[name].get_default(call_default_factory=True)
         return
-    checks = _FIELD_CHECKS.get(cls)
-    if checks is None:
-        checks = _FIELD_CHECKS[cls] = _field_validators(cls)
+    checks = _checks_of(cls)
     check = checks[0].get(name)
     if check is None:
         cls.__pydantic_validator__.validate_assignment(model, name, value)
@@ -329,6 +327,8 @@ def _field_validators(cls: type[BaseModel]) -> FieldChecks:
     decorators = cls.__pydantic_decorators__.model_validators.values()
     if any(d.info.mode != "after" for d in decorators):
         return {}, ()
+    if not cls.__pydantic_complete__:  # built on first use (`defer_build`): its schema is read
+        cls.model_rebuild()
     schema = cls.__pydantic_core_schema__
     fields = _model_fields(schema)
     if fields is None:
@@ -372,12 +372,76 @@ def _reads_itself_only(schema: Any) -> bool:
 def _reassign_parts(
     model: BaseModel, changed_names: Mapping[str, Any], parts: Mapping[str, tuple[str, str]]
 ) -> None:
-    """Validate again each stated part whose whole changed (its validator reads the whole)."""
+    """Validate again each stated part whose whole changed (its validator reads the whole).
+
+    The part's value is one its field's validation gave, and validating such a value again
+    gives it back (numbers already read, within their bounds) until the validators that read
+    other fields: so where those are all after-validators of the field (`_rechecks`), they
+    alone are called again, with the model's other fields, then the model's after-validators
+    once, which is what `validate_assignment` of the same value would do; any other field
+    goes through `_assign`."""
+    rechecked = False
     for part, (whole, _) in parts.items():
         if whole in changed_names and part not in changed_names:
             value = getattr(model, part)
-            if value is not None:
+            if value is None:
+                continue
+            checks = _rechecks(type(model)).get(part)
+            if checks is None:
                 _assign(model, part, value)
+                continue
+            info = _Info({k: v for k, v in model.__dict__.items() if k != part}, part)
+            for check in checks:
+                value = check(value, info)
+            model.__dict__[part] = value
+            model.__pydantic_fields_set__.add(part)
+            rechecked = True
+    if rechecked:
+        for after in _checks_of(type(model))[1]:
+            after(model)
+
+
+class _Info:
+    """What a field validator is given of the model (pydantic's `ValidationInfo`): the other
+    fields' values and the field's name."""
+
+    __slots__ = ("data", "field_name")
+    mode = "python"
+    context = None
+
+    def __init__(self, data: dict[str, Any], field_name: str) -> None:
+        self.data, self.field_name = data, field_name
+
+
+_RECHECKS: dict[type[BaseModel], dict[str, tuple[Callable[[Any, Any], Any], ...]]] = {}
+
+
+def _rechecks(cls: type[BaseModel]) -> dict[str, tuple[Callable[[Any, Any], Any], ...]]:
+    """Per field of `cls` whose only validators that read the model are after-validators of
+    the field itself, those validators in pydantic's order (the order of their definition);
+    none when the model has validators of the whole other than after-validators."""
+    found = _RECHECKS.get(cls)
+    if found is not None:
+        return found
+    decorators = cls.__pydantic_decorators__
+    found = {}
+    if all(d.info.mode == "after" for d in decorators.model_validators.values()):
+        for name in cls.model_fields:
+            own = [
+                d for d in decorators.field_validators.values()
+                if name in d.info.fields or "*" in d.info.fields
+            ]  # fmt: skip
+            if own and all(d.info.mode == "after" for d in own):
+                found[name] = tuple(d.func for d in own)
+    _RECHECKS[cls] = found
+    return found
+
+
+def _checks_of(cls: type[BaseModel]) -> FieldChecks:
+    checks = _FIELD_CHECKS.get(cls)
+    if checks is None:
+        checks = _FIELD_CHECKS[cls] = _field_validators(cls)
+    return checks
 
 
 def _years_assigned(
