@@ -136,20 +136,19 @@ class CompiledPolicy:
     ) -> PolicyResult:
         """A result of this policy, before stacking (so `amount_alone` is `amount`); gaps and
         trace may be `Later`, computed when read."""
-        values = self._on(basis).copy()
-        values["status"] = status
-        values["zones"] = [*self._zone_list]
+        values = self._verdict(status, basis, reason)
         if amount is not None:
             values["amount"] = values["amount_alone"] = amount
-        # A copy: a benefit may hand every evaluation the same list of steps.
-        values["calculation"] = [*calculation] if calculation else []
-        values["missing"] = missing or []
-        values["missing_inputs"] = missing_inputs or []
-        values["review"] = review or []
-        values["gaps"] = gaps or []
-        if reason is not None:
-            values["reason"] = reason
-        values["requires"] = [*self._requires]
+        if calculation:  # a copy: a benefit may hand every evaluation the same list of steps
+            values["calculation"] = [*calculation]
+        if missing:
+            values["missing"] = missing
+        if missing_inputs:
+            values["missing_inputs"] = missing_inputs
+        if review:
+            values["review"] = review
+        if gaps:
+            values["gaps"] = gaps
         if trace is not None:
             values["trace"] = trace
         if trace.__class__ is Later or gaps.__class__ is Later:
@@ -159,6 +158,11 @@ class CompiledPolicy:
     def verdict_only(self, status: Status, basis: Basis, reason: Text | None) -> PolicyResult:
         """`result(status, basis, reason=reason)`: a verdict with no amount, steps, facts,
         gaps or trace (screening's most common result), without `result`'s tests of each."""
+        return assemble_filled(PolicyResult, self._verdict(status, basis, reason))
+
+    def _verdict(self, status: Status, basis: Basis, reason: Text | None) -> dict[str, Any]:
+        """A result's values with its status and reason, every list of it new and empty (the
+        template's fields, in the model's order)."""
         values = self._on(basis).copy()
         values["status"] = status
         values["zones"] = [*self._zone_list]
@@ -170,7 +174,7 @@ class CompiledPolicy:
         if reason is not None:
             values["reason"] = reason
         values["requires"] = [*self._requires]
-        return assemble_filled(PolicyResult, values)
+        return values
 
     def _on(self, basis: Basis) -> dict[str, Any]:
         """The template with the basis filled in, kept for the next result on it."""
